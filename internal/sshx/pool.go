@@ -1,0 +1,463 @@
+package sshx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// errPoolClosed is returned by calls made after Close.
+var errPoolClosed = errors.New("ssh connection pool is closed")
+
+// connKey identifies one pooled connection. The bastion has its own key, shared pool-wide.
+type connKey struct {
+	host    string
+	port    int
+	user    string
+	bastion bool
+}
+
+// conn is one pooled SSH connection. ready is closed once the dial finished; then exactly one
+// of client and err is set and never changes.
+type conn struct {
+	key    connKey
+	target Target
+	ready  chan struct{}
+	dead   chan struct{} // closed when client's connection ended
+	sem    chan struct{} // session slots
+
+	client      *ssh.Client
+	fingerprint string
+	err         error
+	// dialerGaveUp is set when the dial failed because the dialling caller's ctx ended;
+	// waiters with a live ctx then dial themselves instead of inheriting that failure.
+	dialerGaveUp bool
+}
+
+func (c *conn) isDead() bool {
+	select {
+	case <-c.dead:
+		return true
+	default:
+		return false
+	}
+}
+
+// Pool runs commands over pooled SSH connections: one per (host, port, user), opened lazily,
+// shared by every caller, with at most Config.MaxSessions sessions at a time on each. It is
+// safe for concurrent use.
+type Pool struct {
+	cfg         Config
+	auth        *authSet
+	bastionAuth *authSet
+	bastionPins []ssh.PublicKey
+	known       *knownHostsDB
+	accepted    *acceptedKeys
+	logf        func(string, ...any)
+
+	mu     sync.Mutex
+	conns  map[connKey]*conn
+	closed bool
+	wg     sync.WaitGroup
+
+	handshakes atomic.Int64
+	sessions   atomic.Int64
+}
+
+// NewPool validates cfg eagerly (keys, passphrase, certificate, known_hosts, policy) and
+// returns a Pool that has not connected anywhere yet.
+func NewPool(cfg Config) (*Pool, error) {
+	if cfg.Agent && cfg.AgentSocket == "" {
+		cfg.AgentSocket = os.Getenv("SSH_AUTH_SOCK")
+	}
+	if err := cfg.applyDefaults(); err != nil {
+		return nil, fmt.Errorf("ssh configuration: %w", err)
+	}
+	p := &Pool{
+		cfg:      cfg,
+		conns:    map[connKey]*conn{},
+		accepted: &acceptedKeys{keys: map[string]ssh.PublicKey{}},
+		logf:     cfg.Logf,
+	}
+	if p.logf == nil {
+		p.logf = func(string, ...any) {}
+	}
+	var err error
+	if p.auth, err = newAuthSet(&cfg); err != nil {
+		return nil, fmt.Errorf("ssh configuration: %w", err)
+	}
+	if b := cfg.Bastion; b != nil {
+		p.bastionAuth = p.auth
+		if b.PrivateKey != "" || b.Password != "" {
+			bc := Config{PrivateKey: b.PrivateKey, Password: b.Password}
+			if p.bastionAuth, err = newAuthSet(&bc); err != nil {
+				return nil, fmt.Errorf("ssh configuration: bastion %s: %w", p.bastionTarget(), err)
+			}
+		}
+		if b.HostKey != "" {
+			if p.bastionPins, err = parseHostKeyLines(b.HostKey); err != nil {
+				return nil, fmt.Errorf("ssh configuration: bastion %s: %w", p.bastionTarget(), err)
+			}
+		}
+	}
+	if p.known, err = newKnownHostsDB(cfg.KnownHosts, cfg.KnownHostsFile); err != nil {
+		return nil, fmt.Errorf("ssh configuration: %w", err)
+	}
+	return p, nil
+}
+
+func (p *Pool) bastionTarget() Target {
+	b := p.cfg.Bastion
+	return Target{Host: b.Host, Port: b.Port, User: b.User, HostKey: b.HostKey}
+}
+
+// resolve applies the pool defaults to t.
+func (p *Pool) resolve(t Target) Target {
+	if t.Port == 0 {
+		t.Port = p.cfg.Port
+	}
+	if t.User == "" {
+		t.User = p.cfg.User
+	}
+	return t
+}
+
+// Stats returns the pool's counters.
+func (p *Pool) Stats() Stats {
+	return Stats{Handshakes: p.handshakes.Load(), Sessions: p.sessions.Load()}
+}
+
+// Close closes every connection and waits for the pool's goroutines. Commands still running
+// fail with ErrConnectionLost.
+func (p *Pool) Close() error {
+	p.mu.Lock()
+	p.closed = true
+	var clients []*ssh.Client
+	for _, c := range p.conns {
+		select {
+		case <-c.ready:
+			if c.client != nil {
+				clients = append(clients, c.client)
+			}
+		default:
+			// Still dialling: establish sees p.closed and closes it.
+		}
+	}
+	p.mu.Unlock()
+	for _, c := range clients {
+		_ = c.Close()
+	}
+	p.wg.Wait()
+	return nil
+}
+
+// Fingerprint connects to t if needed and returns the SHA256 fingerprint of the host key of
+// that connection; under accept-new this is the key to record in state.
+func (p *Pool) Fingerprint(ctx context.Context, t Target) (string, error) {
+	t = p.resolve(t)
+	c, err := p.conn(ctx, connKey{host: t.Host, port: t.Port, user: t.User}, t)
+	if err != nil {
+		return "", err
+	}
+	return c.fingerprint, nil
+}
+
+// conn returns the live pooled connection for k, dialling it once however many callers ask
+// at the same time.
+func (p *Pool) conn(ctx context.Context, k connKey, t Target) (*conn, error) {
+	for {
+		p.mu.Lock()
+		if p.closed {
+			p.mu.Unlock()
+			return nil, fmt.Errorf("connect to %s: %w", t, errPoolClosed)
+		}
+		c := p.conns[k]
+		if c == nil {
+			c = &conn{
+				key: k, target: t,
+				ready: make(chan struct{}), dead: make(chan struct{}),
+				sem: make(chan struct{}, p.cfg.MaxSessions),
+			}
+			p.conns[k] = c
+			p.mu.Unlock()
+			p.establish(ctx, c)
+			if c.err != nil {
+				return nil, c.err
+			}
+			return c, nil
+		}
+		p.mu.Unlock()
+		select {
+		case <-c.ready:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("connect to %s: %w", t, ctx.Err())
+		}
+		switch {
+		case c.err != nil && c.dialerGaveUp && ctx.Err() == nil:
+			continue
+		case c.err != nil:
+			return nil, c.err
+		case c.isDead():
+			p.drop(c)
+			continue
+		}
+		return c, nil
+	}
+}
+
+// drop forgets c (if it is still the pooled connection for its key) and closes it.
+func (p *Pool) drop(c *conn) {
+	p.mu.Lock()
+	if p.conns[c.key] == c {
+		delete(p.conns, c.key)
+	}
+	p.mu.Unlock()
+	if c.client != nil {
+		_ = c.client.Close()
+	}
+}
+
+func (p *Pool) establish(ctx context.Context, c *conn) {
+	client, fp, err := p.dialWithRetry(ctx, c.key, c.target)
+	p.mu.Lock()
+	if err == nil && p.closed {
+		_ = client.Close()
+		err = fmt.Errorf("connect to %s: %w", c.target, errPoolClosed)
+	}
+	if err != nil {
+		c.err = err
+		c.dialerGaveUp = ctx.Err() != nil
+		if p.conns[c.key] == c {
+			delete(p.conns, c.key)
+		}
+		p.mu.Unlock()
+		close(c.ready)
+		return
+	}
+	c.client, c.fingerprint = client, fp
+	p.wg.Add(1)
+	go p.watch(c)
+	if iv := p.cfg.KeepaliveInterval; iv > 0 {
+		p.wg.Add(1)
+		go p.keepalive(c, iv)
+	}
+	p.mu.Unlock()
+	close(c.ready)
+}
+
+// watch marks c dead and forgets it when its connection ends, so the next use redials.
+func (p *Pool) watch(c *conn) {
+	defer p.wg.Done()
+	err := c.client.Wait()
+	close(c.dead)
+	p.mu.Lock()
+	if p.conns[c.key] == c {
+		delete(p.conns, c.key)
+	}
+	closed := p.closed
+	p.mu.Unlock()
+	if !closed {
+		p.logf("ssh connection to %s ended: %v", c.target, err)
+	}
+}
+
+// keepalive sends keepalive@openssh.com every interval; a request that fails or gets no
+// answer within the interval closes the connection, so the next use redials.
+func (p *Pool) keepalive(c *conn, interval time.Duration) {
+	defer p.wg.Done()
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-c.dead:
+			return
+		case <-tick.C:
+		}
+		res := make(chan error, 1)
+		go func() {
+			_, _, err := c.client.SendRequest("keepalive@openssh.com", true, nil)
+			res <- err
+		}()
+		timer := time.NewTimer(interval)
+		var err error
+		select {
+		case err = <-res:
+		case <-timer.C:
+			err = fmt.Errorf("no answer within %s", interval)
+		case <-c.dead:
+			timer.Stop()
+			return
+		}
+		timer.Stop()
+		if err != nil {
+			p.logf("keepalive to %s failed: %v; closing the connection", c.target, err)
+			_ = c.client.Close()
+			return
+		}
+	}
+}
+
+// retryableError marks dial failures worth another attempt.
+type retryableError struct{ err error }
+
+func (e *retryableError) Error() string { return e.err.Error() }
+func (e *retryableError) Unwrap() error { return e.err }
+
+func (p *Pool) dialWithRetry(ctx context.Context, k connKey, t Target) (*ssh.Client, string, error) {
+	backoff := min(p.cfg.RetryBackoff, MaxRetryBackoff)
+	attempts := 1 + p.cfg.ConnectRetries
+	for i := 1; ; i++ {
+		client, fp, err := p.dialOnce(ctx, k, t)
+		if err == nil {
+			return client, fp, nil
+		}
+		var re *retryableError
+		retryable := errors.As(err, &re)
+		if retryable {
+			err = re.err
+		}
+		if ctx.Err() != nil {
+			return nil, "", fmt.Errorf("connect to %s: %w (last error: %v)", t, ctx.Err(), err)
+		}
+		if !retryable {
+			return nil, "", err
+		}
+		if i >= attempts {
+			if attempts > 1 {
+				return nil, "", fmt.Errorf("connect to %s: giving up after %d attempts: %w", t, attempts, err)
+			}
+			return nil, "", fmt.Errorf("connect to %s: %w", t, err)
+		}
+		p.logf("connect to %s failed (attempt %d of %d): %v; retrying in %s", t, i, attempts, err, backoff)
+		timer := time.NewTimer(backoff)
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+			timer.Stop()
+			return nil, "", fmt.Errorf("connect to %s: %w (last error: %v)", t, ctx.Err(), err)
+		}
+		backoff = min(2*backoff, MaxRetryBackoff)
+	}
+}
+
+// dialOnce makes one connection attempt, bounded by ConnectTimeout. Errors worth retrying
+// come back as *retryableError.
+func (p *Pool) dialOnce(ctx context.Context, k connKey, t Target) (*ssh.Client, string, error) {
+	auth, pins := p.auth, []ssh.PublicKey(nil)
+	if k.bastion {
+		auth, pins = p.bastionAuth, p.bastionPins
+	} else if t.HostKey != "" {
+		var err error
+		if pins, err = parseHostKeyLines(t.HostKey); err != nil {
+			return nil, "", fmt.Errorf("connect to %s: %w", t, err)
+		}
+	}
+
+	var bastion *conn
+	if p.cfg.Bastion != nil && !k.bastion {
+		// The bastion connection retries on its own; its failure ends this dial.
+		bt := p.bastionTarget()
+		var err error
+		if bastion, err = p.conn(ctx, connKey{host: bt.Host, port: bt.Port, user: bt.User, bastion: true}, bt); err != nil {
+			return nil, "", fmt.Errorf("connect to %s through bastion: %w", t, err)
+		}
+	}
+
+	attemptCtx, cancel := context.WithTimeout(ctx, p.cfg.ConnectTimeout)
+	defer cancel()
+	var nc net.Conn
+	var err error
+	if bastion != nil {
+		nc, err = bastion.client.DialContext(attemptCtx, "tcp", t.addr())
+		if err != nil {
+			err = fmt.Errorf("connect to %s through bastion %s: %w", t, bastion.target, err)
+			var oce *ssh.OpenChannelError
+			if errors.As(err, &oce) && oce.Reason == ssh.Prohibited {
+				return nil, "", err
+			}
+			if !errors.As(err, &oce) {
+				// The bastion connection itself failed; forget it so the retry redials it.
+				p.drop(bastion)
+			}
+			return nil, "", &retryableError{err}
+		}
+	} else {
+		var d net.Dialer
+		nc, err = d.DialContext(attemptCtx, "tcp", t.addr())
+		if err != nil {
+			return nil, "", &retryableError{fmt.Errorf("connect to %s: %w", t, err)}
+		}
+	}
+
+	check := &hostKeyCheck{policy: p.cfg.HostKeyPolicy, target: t, pinned: pins, db: p.known, accepted: p.accepted, logf: p.logf}
+	methods, cleanup := auth.methods(p.logf)
+	defer cleanup()
+	config := &ssh.ClientConfig{
+		User:              t.User,
+		Auth:              methods,
+		HostKeyCallback:   check.callback,
+		HostKeyAlgorithms: check.preferredAlgorithms(),
+	}
+	// The handshake has no context of its own: closing the connection aborts it.
+	stop := context.AfterFunc(attemptCtx, func() { _ = nc.Close() })
+	sc, chans, reqs, err := ssh.NewClientConn(nc, t.addr(), config)
+	aborted := !stop()
+	if err != nil {
+		_ = nc.Close()
+		var hk *HostKeyError
+		switch {
+		case errors.As(err, &hk):
+			return nil, "", hk
+		case check.offered() != nil && !aborted:
+			// Past key exchange: authentication or a protocol problem, not worth retrying.
+			if isAuthFailure(err) {
+				return nil, "", fmt.Errorf("connect to %s: authentication failed (tried %s): %w", t, auth.describe(), err)
+			}
+			return nil, "", fmt.Errorf("connect to %s: %w", t, err)
+		case aborted && ctx.Err() == nil:
+			return nil, "", &retryableError{fmt.Errorf("connect to %s: SSH handshake timed out after %s: %w", t, p.cfg.ConnectTimeout, err)}
+		case aborted:
+			return nil, "", fmt.Errorf("connect to %s: %w", t, ctx.Err())
+		case isTransient(err):
+			return nil, "", &retryableError{fmt.Errorf("connect to %s: %w", t, err)}
+		default:
+			return nil, "", fmt.Errorf("connect to %s: %w", t, err)
+		}
+	}
+	if aborted {
+		_ = sc.Close()
+		return nil, "", &retryableError{fmt.Errorf("connect to %s: SSH handshake timed out after %s", t, p.cfg.ConnectTimeout)}
+	}
+	p.handshakes.Add(1)
+	fp := Fingerprint(check.offered())
+	p.logf("connected to %s (host key %s)", t, fp)
+	return ssh.NewClient(sc, chans, reqs), fp, nil
+}
+
+func isAuthFailure(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "unable to authenticate") || strings.Contains(msg, "no supported methods remain")
+}
+
+// isTransient reports errors that happen while a host is booting or restarting sshd.
+func isTransient(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.ECONNABORTED) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, net.ErrClosed) || isTimeout(err)
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
