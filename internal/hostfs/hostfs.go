@@ -1,0 +1,257 @@
+// Package hostfs builds and parses the block-device and mount commands the provider runs on a
+// DRBD node (blkid, findmnt, mkfs, mount, umount). It knows nothing of Terraform.
+package hostfs
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/seed-a700e435/terraform-provider-drbd/internal/sshx"
+)
+
+// FSTypes are the filesystems this package formats.
+var FSTypes = []string{"ext4", "xfs"}
+
+// Signature is what `blkid -p -o export` found on a device.
+type Signature struct {
+	Type   string // TYPE=, e.g. ext4, xfs, LVM2_member
+	UUID   string // UUID=
+	Usage  string // USAGE=, e.g. filesystem, raid
+	PTType string // PTTYPE= when the device holds a partition table
+	Raw    string // the output, for diagnostics
+}
+
+// Empty reports whether no signature was found.
+func (s Signature) Empty() bool { return s.Type == "" && s.PTType == "" }
+
+// Describe names the signature for a diagnostic.
+func (s Signature) Describe() string {
+	if s.Type != "" {
+		return s.Type
+	}
+	if s.PTType != "" {
+		return s.PTType + " partition table"
+	}
+	return "no"
+}
+
+// BlkidCommand probes dev for any signature, bypassing the blkid cache (-p).
+func BlkidCommand(dev string) string {
+	return sshx.Join("blkid", "-p", "-o", "export", dev)
+}
+
+// ErrUnreadable is returned when blkid could not open the device.
+var ErrUnreadable = errors.New("device could not be read")
+
+// ParseBlkid interprets blkid's output and exit status: 0 found, 2 nothing found; anything
+// else (or output on stderr with 2) means the device could not be probed.
+func ParseBlkid(stdout, stderr string, exitCode int) (Signature, error) {
+	switch exitCode {
+	case 0:
+		s := Signature{Raw: strings.TrimSpace(stdout)}
+		for _, line := range strings.Split(stdout, "\n") {
+			k, v, ok := strings.Cut(strings.TrimSpace(line), "=")
+			if !ok {
+				continue
+			}
+			switch k {
+			case "TYPE":
+				s.Type = v
+			case "UUID":
+				s.UUID = v
+			case "USAGE":
+				s.Usage = v
+			case "PTTYPE":
+				s.PTType = v
+			}
+		}
+		return s, nil
+	case 2:
+		if strings.TrimSpace(stderr) != "" {
+			return Signature{}, fmt.Errorf("%w: %s", ErrUnreadable, strings.TrimSpace(stderr))
+		}
+		return Signature{}, nil
+	default:
+		return Signature{}, fmt.Errorf("%w: blkid exited %d: %s", ErrUnreadable, exitCode, strings.TrimSpace(stderr))
+	}
+}
+
+// Mount is one line of findmnt output.
+type Mount struct {
+	Source, Target, FSType, Options string
+}
+
+// FindmntCommand lists what is mounted exactly at mountpoint (exit 1 when nothing is).
+func FindmntCommand(mountpoint string) string {
+	return sshx.Join("findmnt", "-n", "-r", "-o", "SOURCE,TARGET,FSTYPE,OPTIONS", "--mountpoint", mountpoint)
+}
+
+// ParseFindmnt returns the mount at the mountpoint, if any. findmnt -r escapes blanks as \x20.
+func ParseFindmnt(stdout string, exitCode int) (Mount, bool, error) {
+	if exitCode == 1 && strings.TrimSpace(stdout) == "" {
+		return Mount{}, false, nil
+	}
+	if exitCode != 0 {
+		return Mount{}, false, fmt.Errorf("findmnt exited %d", exitCode)
+	}
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	// The last line is the top of a stack of mounts on the same mountpoint.
+	f := strings.Fields(lines[len(lines)-1])
+	if len(f) < 3 {
+		return Mount{}, false, fmt.Errorf("unexpected findmnt output %q", stdout)
+	}
+	m := Mount{Source: unescape(f[0]), Target: unescape(f[1]), FSType: f[2]}
+	if len(f) > 3 {
+		m.Options = f[3]
+	}
+	return m, true, nil
+}
+
+func unescape(s string) string { return strings.ReplaceAll(s, `\x20`, " ") }
+
+// mkfsOptionPattern is what one mkfs option word may contain.
+var mkfsOptionPattern = regexp.MustCompile(`^[A-Za-z0-9_.,=:/+-]+$`)
+
+// SplitMkfsOptions splits white-space separated mkfs options and rejects shell syntax.
+func SplitMkfsOptions(s string) ([]string, error) {
+	words := strings.Fields(s)
+	for _, w := range words {
+		if !mkfsOptionPattern.MatchString(w) {
+			return nil, fmt.Errorf("mkfs option %q may contain only letters, digits and _ . , = : / + -", w)
+		}
+	}
+	return words, nil
+}
+
+// mountOptionsPattern is a comma-separated list of mount options.
+var mountOptionsPattern = regexp.MustCompile(`^[A-Za-z0-9_.=:+-]+(,[A-Za-z0-9_.=:+-]+)*$`)
+
+// ValidateMountOptions checks a mount -o argument.
+func ValidateMountOptions(s string) error {
+	if !mountOptionsPattern.MatchString(s) {
+		return fmt.Errorf("mount options %q must be a comma-separated list of words (letters, digits, _ . = : + -)", s)
+	}
+	return nil
+}
+
+// ValidateFSType checks that fsType is one this package formats.
+func ValidateFSType(fsType string) error {
+	for _, t := range FSTypes {
+		if t == fsType {
+			return nil
+		}
+	}
+	return fmt.Errorf("unsupported filesystem type %q (supported: %s)", fsType, strings.Join(FSTypes, ", "))
+}
+
+// MkfsCommand formats dev quietly. It never adds a force flag: mkfs.xfs then refuses to overwrite
+// an existing filesystem by itself, a second guard behind the blkid check.
+func MkfsCommand(fsType, dev string, options []string) (string, error) {
+	if err := ValidateFSType(fsType); err != nil {
+		return "", err
+	}
+	for _, o := range options {
+		if !mkfsOptionPattern.MatchString(o) {
+			return "", fmt.Errorf("invalid mkfs option %q", o)
+		}
+	}
+	args := append([]string{"mkfs." + fsType, "-q"}, options...)
+	return sshx.Join(append(args, dev)...), nil
+}
+
+// MountCommand creates the mountpoint and mounts dev on it.
+func MountCommand(fsType, dev, mountpoint, options string) (string, error) {
+	if err := ValidateFSType(fsType); err != nil {
+		return "", err
+	}
+	args := []string{"mount", "-t", fsType}
+	if options != "" {
+		if err := ValidateMountOptions(options); err != nil {
+			return "", err
+		}
+		args = append(args, "-o", options)
+	}
+	args = append(args, dev, mountpoint)
+	return sshx.Join("mkdir", "-p", mountpoint) + " && " + sshx.Join(args...), nil
+}
+
+// UmountCommand unmounts the filesystem at mountpoint.
+func UmountCommand(mountpoint string) string {
+	return sshx.Join("umount", mountpoint)
+}
+
+// Probe is the state of one device and one mountpoint.
+type Probe struct {
+	Signature Signature
+	SigErr    error // set when the device could not be read (e.g. DRBD Secondary: Wrong medium type)
+	Mount     Mount
+	Mounted   bool
+}
+
+const (
+	markBlkid = "@@hostfs blkid"
+	markMount = "@@hostfs findmnt"
+	markRC    = "@@hostfs-rc "
+)
+
+// ProbeCommand reads the signature of dev and the mount at mountpoint in one round trip. Each
+// command's stderr is merged into its section: blkid prints nothing at all when it finds no
+// signature, so any text with exit status 2 is an error message.
+func ProbeCommand(dev, mountpoint string) string {
+	section := func(mark, cmd string) string {
+		return "echo " + sshx.Quote(mark) + "; " + cmd + " 2>&1; echo \"" + markRC + "$?\""
+	}
+	return section(markBlkid, BlkidCommand(dev)) + "; " + section(markMount, FindmntCommand(mountpoint))
+}
+
+// ParseProbe parses the output of ProbeCommand.
+func ParseProbe(out string) (Probe, error) {
+	type sec struct {
+		lines []string
+		rc    int
+		done  bool
+	}
+	secs := map[string]*sec{}
+	var cur *sec
+	for _, line := range strings.Split(out, "\n") {
+		switch {
+		case line == markBlkid || line == markMount:
+			cur = &sec{}
+			secs[line] = cur
+		case cur == nil || cur.done:
+		case strings.HasPrefix(line, markRC):
+			if _, err := fmt.Sscanf(strings.TrimPrefix(line, markRC), "%d", &cur.rc); err != nil {
+				return Probe{}, fmt.Errorf("bad exit status line %q", line)
+			}
+			cur.done = true
+		default:
+			cur.lines = append(cur.lines, line)
+		}
+	}
+	b, m := secs[markBlkid], secs[markMount]
+	if b == nil || m == nil || !b.done || !m.done {
+		return Probe{}, fmt.Errorf("not a filesystem probe output: %q", truncate(out, 200))
+	}
+	var p Probe
+	text := strings.Join(b.lines, "\n")
+	if b.rc == 0 {
+		p.Signature, p.SigErr = ParseBlkid(text, "", 0)
+	} else {
+		p.Signature, p.SigErr = ParseBlkid("", text, b.rc)
+	}
+	var err error
+	p.Mount, p.Mounted, err = ParseFindmnt(strings.Join(m.lines, "\n"), m.rc)
+	if err != nil {
+		return p, fmt.Errorf("%w: %s", err, strings.TrimSpace(strings.Join(m.lines, "\n")))
+	}
+	return p, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "..."
+	}
+	return s
+}

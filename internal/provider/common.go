@@ -1,0 +1,305 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	dsschema "github.com/hashicorp/terraform-plugin-framework/datasource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/seed-a700e435/terraform-provider-drbd/internal/drbd"
+)
+
+const (
+	descHost = "Address of the DRBD node to reach over SSH. Values unknown at plan time (for example the IP " +
+		"of a VM created in the same apply) are fine: the connection is opened at apply time."
+	descPort               = "SSH port of this host; overrides the provider's `port`."
+	descUser               = "SSH user on this host; overrides the provider's `user`."
+	descHostKey            = "Pinned public key line of this host (`ssh-ed25519 AAAA...`, for example from cloud-init output). When set, it is the only key accepted."
+	descHostKeyFingerprint = "SHA256 fingerprint of the host key seen on the last connection. With `host_key_policy = \"accept-new\"` it is recorded on first contact and enforced afterwards."
+)
+
+// connectionResourceAttributes returns the host/port/user/host_key/host_key_fingerprint
+// attributes of a resource; changing where a resource lives replaces it.
+func connectionResourceAttributes(attrs map[string]schema.Attribute) map[string]schema.Attribute {
+	attrs["host"] = schema.StringAttribute{
+		MarkdownDescription: descHost,
+		Required:            true,
+		Validators:          []validator.String{hostValidator()},
+		PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
+	}
+	attrs["port"] = schema.Int64Attribute{
+		MarkdownDescription: descPort,
+		Optional:            true,
+		Validators:          []validator.Int64{int64validator.Between(1, 65535)},
+		PlanModifiers:       []planmodifier.Int64{int64planmodifier.RequiresReplace()},
+	}
+	attrs["user"] = schema.StringAttribute{
+		MarkdownDescription: descUser,
+		Optional:            true,
+		Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
+	}
+	attrs["host_key"] = schema.StringAttribute{
+		MarkdownDescription: descHostKey,
+		Optional:            true,
+		Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
+	}
+	attrs["host_key_fingerprint"] = schema.StringAttribute{
+		MarkdownDescription: descHostKeyFingerprint,
+		Computed:            true,
+		PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+	}
+	attrs["id"] = schema.StringAttribute{
+		MarkdownDescription: "Identifier, the same as the import ID.",
+		Computed:            true,
+		PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+	}
+	return attrs
+}
+
+// connectionDataSourceAttributes is connectionResourceAttributes for data sources.
+func connectionDataSourceAttributes(attrs map[string]dsschema.Attribute) map[string]dsschema.Attribute {
+	attrs["host"] = dsschema.StringAttribute{MarkdownDescription: descHost, Required: true, Validators: []validator.String{hostValidator()}}
+	attrs["port"] = dsschema.Int64Attribute{MarkdownDescription: descPort, Optional: true, Validators: []validator.Int64{int64validator.Between(1, 65535)}}
+	attrs["user"] = dsschema.StringAttribute{MarkdownDescription: descUser, Optional: true, Validators: []validator.String{stringvalidator.LengthAtLeast(1)}}
+	attrs["host_key"] = dsschema.StringAttribute{MarkdownDescription: descHostKey, Optional: true, Validators: []validator.String{stringvalidator.LengthAtLeast(1)}}
+	attrs["host_key_fingerprint"] = dsschema.StringAttribute{MarkdownDescription: descHostKeyFingerprint, Computed: true}
+	attrs["id"] = dsschema.StringAttribute{MarkdownDescription: "Identifier: `host[:port]/resource`.", Computed: true}
+	return attrs
+}
+
+// hostPattern accepts host names, IPv4 and IPv6 addresses; nothing a shell or ssh would
+// interpret.
+var hostPattern = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.\-_:%]*[A-Za-z0-9])?$`)
+
+func hostValidator() validator.String {
+	return stringvalidator.RegexMatches(hostPattern, "must be a host name or an IP address")
+}
+
+// safePathPattern is what this provider accepts in remote paths: absolute, no white space, no
+// shell metacharacters, no "..".
+var safePathPattern = regexp.MustCompile(`^/[A-Za-z0-9._+@%,:=/-]*$`)
+
+// validateAbsPath returns a problem with p as a remote path, or "".
+func validateAbsPath(p string) string {
+	switch {
+	case p == "":
+		return "must not be empty"
+	case !strings.HasPrefix(p, "/"):
+		return "must be an absolute path (starting with /)"
+	case !safePathPattern.MatchString(p):
+		return "may contain only letters, digits and . _ + @ % , : = / - (no white space or shell metacharacters)"
+	case strings.Contains("/"+p+"/", "/../") || strings.Contains("/"+p+"/", "/./") || strings.Contains(p, "//"):
+		return "must be a clean path (no //, . or .. components)"
+	case len(p) > 1 && strings.HasSuffix(p, "/"):
+		return "must not end with /"
+	}
+	return ""
+}
+
+// absPathValidator checks remote paths at plan time.
+type absPathValidator struct{}
+
+func (absPathValidator) Description(_ context.Context) string {
+	return "must be a clean absolute path without white space or shell metacharacters"
+}
+func (v absPathValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+func (absPathValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	if problem := validateAbsPath(req.ConfigValue.ValueString()); problem != "" {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Path",
+			fmt.Sprintf("%q %s.", req.ConfigValue.ValueString(), problem))
+	}
+}
+
+// durationValidator checks Go duration strings such as "30s" or "2m".
+type durationValidator struct{ min time.Duration }
+
+func (v durationValidator) Description(_ context.Context) string {
+	return "must be a Go duration such as 30s, 2m or 1h"
+}
+func (v durationValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+func (v durationValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	d, err := time.ParseDuration(req.ConfigValue.ValueString())
+	if err != nil || d < 0 {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Duration",
+			fmt.Sprintf("%q is not a valid duration: use a Go duration such as \"30s\", \"2m\" or \"1h\".", req.ConfigValue.ValueString()))
+		return
+	}
+	if d < v.min {
+		resp.Diagnostics.AddAttributeError(req.Path, "Duration Too Short",
+			fmt.Sprintf("%q is shorter than the minimum of %s.", req.ConfigValue.ValueString(), v.min))
+	}
+}
+
+// drbdNameValidator checks DRBD resource names at plan time with the drbd package's rules.
+type drbdNameValidator struct{}
+
+func (drbdNameValidator) Description(_ context.Context) string {
+	return "must be a valid DRBD resource name"
+}
+func (v drbdNameValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+func (drbdNameValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	if err := drbd.ValidateResourceName(req.ConfigValue.ValueString()); err != nil {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid DRBD Resource Name", err.Error()+".")
+	}
+}
+
+// rateValidator checks DRBD resync rates at plan time.
+type rateValidator struct{}
+
+func (rateValidator) Description(_ context.Context) string {
+	return "must be a DRBD rate such as 1100M, 40960K or 100M"
+}
+func (v rateValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+func (rateValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	if err := drbd.ValidateRate(req.ConfigValue.ValueString()); err != nil {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Resync Rate", err.Error()+".")
+	}
+}
+
+// importID is a parsed import ID: host[:port]/rest.
+type importID struct {
+	Host string
+	Port int64 // 0 when not given
+	Rest string
+}
+
+// parseImportID splits "host[:port]/rest"; IPv6 hosts are written in brackets ("[::1]:22/pc0").
+// With absRest the rest is a path and keeps its leading slash.
+func parseImportID(id string, absRest bool) (importID, error) {
+	var out importID
+	var hostport string
+	if strings.HasPrefix(id, "[") {
+		end := strings.Index(id, "]")
+		if end < 0 {
+			return out, fmt.Errorf("unterminated [ in %q", id)
+		}
+		slash := strings.Index(id[end:], "/")
+		if slash < 0 {
+			return out, fmt.Errorf("%q has no /", id)
+		}
+		hostport, out.Rest = id[:end+slash], id[end+slash+1:]
+	} else {
+		slash := strings.Index(id, "/")
+		if slash < 0 {
+			return out, fmt.Errorf("%q has no /", id)
+		}
+		hostport, out.Rest = id[:slash], id[slash+1:]
+	}
+	if absRest {
+		out.Rest = "/" + out.Rest
+	}
+	host, port, err := net.SplitHostPort(hostport)
+	if err != nil {
+		host = strings.Trim(hostport, "[]")
+	} else {
+		p, perr := strconv.Atoi(port)
+		if perr != nil || p < 1 || p > 65535 {
+			return out, fmt.Errorf("invalid port %q", port)
+		}
+		out.Port = int64(p)
+	}
+	if host == "" || !hostPattern.MatchString(host) {
+		return out, fmt.Errorf("invalid host %q", host)
+	}
+	out.Host = host
+	if strings.Trim(out.Rest, "/") == "" {
+		return out, fmt.Errorf("%q names no resource after the host", id)
+	}
+	return out, nil
+}
+
+// formatID is the inverse of parseImportID: the port appears only when the model sets one.
+func formatID(c connectionModel, rest string) string {
+	host := c.Host.ValueString()
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	if !c.Port.IsNull() && !c.Port.IsUnknown() {
+		host += ":" + strconv.FormatInt(c.Port.ValueInt64(), 10)
+	}
+	return host + "/" + strings.TrimPrefix(rest, "/")
+}
+
+// connectionFromImport returns the connection attributes an import ID gives.
+func connectionFromImport(id importID) connectionModel {
+	c := connectionModel{
+		Host:               types.StringValue(id.Host),
+		Port:               types.Int64Null(),
+		User:               types.StringNull(),
+		HostKey:            types.StringNull(),
+		HostKeyFingerprint: types.StringUnknown(),
+	}
+	if id.Port != 0 {
+		c.Port = types.Int64Value(id.Port)
+	}
+	return c
+}
+
+func stringOr(v types.String, def string) string {
+	if v.IsNull() || v.IsUnknown() || v.ValueString() == "" {
+		return def
+	}
+	return v.ValueString()
+}
+
+func int64Or(v types.Int64, def int64) int64 {
+	if v.IsNull() || v.IsUnknown() {
+		return def
+	}
+	return v.ValueInt64()
+}
+
+// durationOr parses a validated duration attribute.
+func durationOr(v types.String, def time.Duration) time.Duration {
+	if v.IsNull() || v.IsUnknown() {
+		return def
+	}
+	d, err := time.ParseDuration(v.ValueString())
+	if err != nil {
+		return def
+	}
+	return d
+}
+
+func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
+
+// nonBlankValidator rejects strings that are empty or only white space.
+type nonBlankValidator struct{}
+
+func (nonBlankValidator) Description(_ context.Context) string { return "must not be blank" }
+func (v nonBlankValidator) MarkdownDescription(ctx context.Context) string {
+	return v.Description(ctx)
+}
+func (nonBlankValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	if strings.TrimSpace(req.ConfigValue.ValueString()) == "" {
+		resp.Diagnostics.AddAttributeError(req.Path, "Blank Value", "The value must not be empty or only white space.")
+	}
+}

@@ -1,0 +1,145 @@
+package provider
+
+import (
+	"context"
+
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/seed-a700e435/terraform-provider-drbd/internal/drbd"
+)
+
+var _ datasource.DataSourceWithConfigure = (*statusDataSource)(nil)
+
+// NewStatusDataSource returns the drbd_status data source.
+func NewStatusDataSource() datasource.DataSource {
+	return &statusDataSource{}
+}
+
+type statusDataSource struct {
+	remoteDataSourceBase
+}
+
+type statusDataSourceModel struct {
+	connectionModel
+	ID               types.String  `tfsdk:"id"`
+	Resource         types.String  `tfsdk:"resource"`
+	Configured       types.Bool    `tfsdk:"configured"`
+	Device           types.String  `tfsdk:"device"`
+	Role             types.String  `tfsdk:"role"`
+	PeerRole         types.String  `tfsdk:"peer_role"`
+	ConnectionState  types.String  `tfsdk:"connection_state"`
+	ReplicationState types.String  `tfsdk:"replication_state"`
+	DiskState        types.String  `tfsdk:"disk_state"`
+	PeerDiskState    types.String  `tfsdk:"peer_disk_state"`
+	SyncPercent      types.Float64 `tfsdk:"sync_percent"`
+	OutOfSyncKiB     types.Int64   `tfsdk:"out_of_sync_kib"`
+	InSync           types.Bool    `tfsdk:"in_sync"`
+	DRBDVersion      types.String  `tfsdk:"drbd_version"`
+	UtilsVersion     types.String  `tfsdk:"utils_version"`
+	SplitBrain       types.Bool    `tfsdk:"split_brain"`
+	Raw              types.String  `tfsdk:"raw"`
+}
+
+func (d *statusDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_status"
+}
+
+func (d *statusDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
+	str := func(desc string) schema.StringAttribute {
+		return schema.StringAttribute{MarkdownDescription: desc, Computed: true}
+	}
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "Reads the DRBD status of one resource on one node, in DRBD's own words: " +
+			"`/proc/drbd` on DRBD 8.3/8.4, `drbdsetup status --json` on DRBD 9. A resource that is not up reads as " +
+			"`configured = false` with connection state `Unconfigured`, not as an error.",
+		Attributes: connectionDataSourceAttributes(map[string]schema.Attribute{
+			"resource": schema.StringAttribute{
+				MarkdownDescription: "DRBD resource name, e.g. `pc0`.",
+				Required:            true,
+				Validators:          []validator.String{drbdNameValidator{}},
+			},
+			"configured":        schema.BoolAttribute{MarkdownDescription: "Whether the resource is up (configured in the kernel).", Computed: true},
+			"device":            str("DRBD device, e.g. `/dev/drbd0`."),
+			"role":              str("Local role: `Primary`, `Secondary` or `Unknown`."),
+			"peer_role":         str("Peer's role: `Primary`, `Secondary` or `Unknown`."),
+			"connection_state":  str("Connection state, e.g. `Connected`, `SyncSource`, `WFConnection`, `StandAlone`, or `Unconfigured`."),
+			"replication_state": str("DRBD 9 replication state (`Established`, `SyncSource`, ...); empty on DRBD 8."),
+			"disk_state":        str("Local disk state, e.g. `UpToDate`."),
+			"peer_disk_state":   str("Peer's disk state, e.g. `UpToDate`, `DUnknown`."),
+			"sync_percent": schema.Float64Attribute{
+				MarkdownDescription: "Percentage of the device in sync (100 when in sync).",
+				Computed:            true,
+			},
+			"out_of_sync_kib": schema.Int64Attribute{MarkdownDescription: "KiB still out of sync.", Computed: true},
+			"in_sync":         schema.BoolAttribute{MarkdownDescription: "Connected with both disks UpToDate.", Computed: true},
+			"drbd_version":    str("Version of the DRBD kernel module, e.g. `8.4.11`."),
+			"utils_version":   str("Version of drbd-utils (`drbdadm`), e.g. `9.22.0`; empty when unknown."),
+			"split_brain": schema.BoolAttribute{
+				MarkdownDescription: "Split brain suspected: the resource is StandAlone although it is configured to connect.",
+				Computed:            true,
+			},
+			"raw": str("The raw status text the values were read from (`/proc/drbd`, or the JSON of `drbdsetup status`)."),
+		}),
+	}
+}
+
+func (d *statusDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
+	var m statusDataSourceModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	h := d.host(m.connectionModel, &resp.Diagnostics)
+	if h == nil {
+		return
+	}
+	name := m.Resource.ValueString()
+	p, ok := h.probe(ctx, &resp.Diagnostics, "Unable to Read DRBD Status", name)
+	if !ok {
+		return
+	}
+	st := p.Status
+	m.Configured = types.BoolValue(st.Configured)
+	conn := string(st.ConnectionState)
+	if !st.Configured {
+		conn = "Unconfigured"
+	}
+	dev := st.Device
+	if dev == "" && len(p.Devices) > 0 {
+		dev = p.Devices[0]
+	}
+	m.Device = types.StringValue(dev)
+	m.Role = types.StringValue(orUnknown(string(st.Role)))
+	m.PeerRole = types.StringValue(orUnknown(string(st.PeerRole)))
+	m.ConnectionState = types.StringValue(conn)
+	m.ReplicationState = types.StringValue(st.ReplicationState)
+	m.DiskState = types.StringValue(string(st.DiskState))
+	m.PeerDiskState = types.StringValue(string(st.PeerDiskState))
+	m.SyncPercent = types.Float64Value(st.SyncPercent)
+	m.OutOfSyncKiB = types.Int64Value(st.OutOfSyncKiB)
+	m.InSync = types.BoolValue(drbd.InSync(st))
+	m.DRBDVersion = types.StringValue(versionString(p.Versions.Kernel))
+	m.UtilsVersion = types.StringValue(versionString(p.Versions.Utils))
+	m.SplitBrain = types.BoolValue(st.SplitBrain)
+	m.Raw = types.StringValue(p.Raw)
+	m.ID = types.StringValue(formatID(m.connectionModel, name))
+	h.recordFingerprint(ctx, &m.connectionModel, &resp.Diagnostics)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return string(drbd.RoleUnknown)
+	}
+	return s
+}
+
+func versionString(v drbd.Version) string {
+	if v.IsZero() {
+		return ""
+	}
+	return v.String()
+}

@@ -1,0 +1,274 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/seed-a700e435/terraform-provider-drbd/internal/drbd"
+	"github.com/seed-a700e435/terraform-provider-drbd/internal/hostfs"
+	"github.com/seed-a700e435/terraform-provider-drbd/internal/sshx"
+)
+
+// stderrTailLines is how many trailing lines of a failed command's output a diagnostic shows.
+const stderrTailLines = 20
+
+// connectionModel holds the connection attributes every resource and data source has. It is
+// embedded in their models.
+type connectionModel struct {
+	Host               types.String `tfsdk:"host"`
+	Port               types.Int64  `tfsdk:"port"`
+	User               types.String `tfsdk:"user"`
+	HostKey            types.String `tfsdk:"host_key"`
+	HostKeyFingerprint types.String `tfsdk:"host_key_fingerprint"`
+}
+
+// target turns the connection attributes into an sshx target; a fingerprint already in state is
+// enforced (host_key_policy = "accept-new").
+func (c connectionModel) target() sshx.Target {
+	t := sshx.Target{
+		Host:    c.Host.ValueString(),
+		Port:    int(c.Port.ValueInt64()),
+		User:    c.User.ValueString(),
+		HostKey: c.HostKey.ValueString(),
+	}
+	if !c.HostKeyFingerprint.IsUnknown() {
+		t.KnownFingerprint = c.HostKeyFingerprint.ValueString()
+	}
+	return t
+}
+
+// remoteBase is embedded by every resource and data source: it receives the provider data and
+// opens hosts.
+type remoteBase struct {
+	data *providerData
+}
+
+// Configure implements resource.ResourceWithConfigure for every embedding resource.
+func (r *remoteBase) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	r.data = providerDataFrom(req.ProviderData, &resp.Diagnostics)
+}
+
+// remoteDataSourceBase is remoteBase for data sources, whose Configure has other types.
+type remoteDataSourceBase struct {
+	remoteBase
+}
+
+// Configure implements datasource.DataSourceWithConfigure.
+func (r *remoteDataSourceBase) Configure(_ context.Context, req datasource.ConfigureRequest, resp *datasource.ConfigureResponse) {
+	r.data = providerDataFrom(req.ProviderData, &resp.Diagnostics)
+}
+
+func providerDataFrom(v any, diags *diag.Diagnostics) *providerData {
+	if v == nil {
+		return nil
+	}
+	d, ok := v.(*providerData)
+	if !ok {
+		diags.AddError("Unexpected Provider Data",
+			fmt.Sprintf("Expected *providerData, got %T. This is a bug in the provider; please report it.", v))
+		return nil
+	}
+	return d
+}
+
+// remoteHost runs commands on one target through the provider's shared pool.
+type remoteHost struct {
+	pool   *sshx.Pool
+	target sshx.Target
+}
+
+// host returns the remote host of a connection model, or adds an error diagnostic.
+func (r *remoteBase) host(c connectionModel, diags *diag.Diagnostics) *remoteHost {
+	if r.data == nil || r.data.pool == nil {
+		diags.AddError("Provider Not Configured",
+			"The drbd provider has no usable SSH configuration, so it cannot reach "+c.Host.ValueString()+
+				". This happens when the provider block depends on values that are still unknown; apply the "+
+				"resources those values come from first (terraform apply -target=...), then apply again.")
+		return nil
+	}
+	return &remoteHost{pool: r.data.pool, target: c.target()}
+}
+
+// String names the host in diagnostics: user@host:port as the pool resolves it.
+func (h *remoteHost) String() string { return h.target.String() }
+
+// exec runs a command and returns its result; a non-zero exit status is not an error.
+func (h *remoteHost) exec(ctx context.Context, c sshx.Command) (sshx.Result, error) {
+	tflog.Debug(ctx, "running remote command", map[string]any{"host": h.String(), "command": c.Cmd})
+	res, err := h.pool.Exec(ctx, h.target, c)
+	if err != nil {
+		return res, err
+	}
+	tflog.Trace(ctx, "remote command finished", map[string]any{"host": h.String(), "command": c.Cmd, "exit_code": res.ExitCode})
+	return res, nil
+}
+
+// run runs cmd and records a diagnostic under summary when the transport fails or the exit
+// status is not one of okCodes (0 when none are given). It reports success.
+func (h *remoteHost) run(ctx context.Context, diags *diag.Diagnostics, summary, cmd string, okCodes ...int) (sshx.Result, bool) {
+	return h.runCommand(ctx, diags, summary, sshx.Command{Cmd: cmd}, "", okCodes...)
+}
+
+// runCommand is run with a full command and a hint appended to a failure's detail.
+func (h *remoteHost) runCommand(ctx context.Context, diags *diag.Diagnostics, summary string, c sshx.Command, hint string, okCodes ...int) (sshx.Result, bool) {
+	res, err := h.exec(ctx, c)
+	if err != nil {
+		diags.AddError(summary, transportDetail(h, c.Cmd, err))
+		return res, false
+	}
+	if len(okCodes) == 0 {
+		okCodes = []int{0}
+	}
+	for _, ok := range okCodes {
+		if res.ExitCode == ok {
+			return res, true
+		}
+	}
+	diags.AddError(summary, exitDetail(h, c.Cmd, res, hint))
+	return res, false
+}
+
+// transportDetail explains an SSH failure, naming the host and the command.
+func transportDetail(h *remoteHost, cmd string, err error) string {
+	var hk *sshx.HostKeyError
+	switch {
+	case errors.As(err, &hk):
+		return fmt.Sprintf("The host key of %s was refused, so `%s` was not run.\n\n%s", h, cmd, err)
+	case errors.Is(err, sshx.ErrConnectionLost):
+		return fmt.Sprintf("The SSH connection to %s broke while `%s` was running, so it may or may not have taken effect: %s\n\n"+
+			"Check the host and run terraform apply again; every step re-reads the host state before acting.", h, cmd, err)
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Sprintf("Running `%s` on %s did not finish before the operation's timeout: %s", cmd, h, err)
+	case errors.Is(err, context.Canceled):
+		return fmt.Sprintf("Running `%s` on %s was cancelled: %s", cmd, h, err)
+	default:
+		return fmt.Sprintf("Running `%s` on %s failed: %s", cmd, h, err)
+	}
+}
+
+// exitDetail explains a non-zero exit: host, command, exit code and the last lines of output.
+func exitDetail(h *remoteHost, cmd string, res sshx.Result, hint string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "`%s` on %s exited %d.", cmd, h, res.ExitCode)
+	if out := tailLines(res.Stderr, stderrTailLines); out != "" {
+		fmt.Fprintf(&b, "\n\nstderr:\n%s", out)
+	} else if out := tailLines(res.Stdout, stderrTailLines); out != "" {
+		fmt.Fprintf(&b, "\n\noutput:\n%s", out)
+	}
+	if hint != "" {
+		b.WriteString("\n\n")
+		b.WriteString(hint)
+	}
+	return b.String()
+}
+
+// tailLines returns the last n non-empty-trailing lines of s.
+func tailLines(s string, n int) string {
+	s = strings.TrimRight(s, "\n \t\r")
+	if s == "" {
+		return ""
+	}
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = append([]string{fmt.Sprintf("... (%d earlier lines)", len(lines)-n)}, lines[len(lines)-n:]...)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// errStatus marks status reads that reached the host but failed there (bad exit status,
+// unparsable output); everything else readStatus returns is a transport error.
+var errStatus = errors.New("DRBD status unavailable")
+
+// readStatus reads the DRBD status of resource in one round trip. Transport errors are returned
+// as they come from sshx, so pollers can tell them apart and retry.
+func (h *remoteHost) readStatus(ctx context.Context, res string) (*drbd.Probe, error) {
+	cmd, err := drbd.ProbeCommand(res)
+	if err != nil {
+		return nil, fmt.Errorf("%w: invalid DRBD resource name %q: %w", errStatus, res, err)
+	}
+	out, err := h.exec(ctx, sshx.Command{Cmd: cmd})
+	if err != nil {
+		return nil, err
+	}
+	if out.ExitCode != 0 {
+		return nil, fmt.Errorf("%w: %s", errStatus, exitDetail(h, cmd, out, ""))
+	}
+	p, err := drbd.ParseProbe(res, out.Stdout)
+	if err != nil {
+		return nil, fmt.Errorf("%w: the DRBD status read from %s could not be understood: %w\n\nOutput:\n%s",
+			errStatus, h, err, tailLines(out.Stdout, stderrTailLines))
+	}
+	for _, w := range p.Warnings {
+		tflog.Warn(ctx, "DRBD status parse warning", map[string]any{"host": h.String(), "warning": w})
+	}
+	return p, nil
+}
+
+// probe is readStatus that reports failures as a diagnostic under summary.
+func (h *remoteHost) probe(ctx context.Context, diags *diag.Diagnostics, summary, res string) (*drbd.Probe, bool) {
+	p, err := h.readStatus(ctx, res)
+	if err != nil {
+		if isTransportError(err) {
+			cmd, _ := drbd.ProbeCommand(res)
+			diags.AddError(summary, transportDetail(h, cmd, err))
+		} else {
+			diags.AddError(summary, strings.TrimPrefix(err.Error(), errStatus.Error()+": "))
+		}
+		return nil, false
+	}
+	return p, true
+}
+
+// isTransportError reports whether err came from SSH rather than from the command.
+func isTransportError(err error) bool {
+	return err != nil && !errors.Is(err, errStatus)
+}
+
+// recordFingerprint stores the host key fingerprint of the live connection in the model.
+func (h *remoteHost) recordFingerprint(ctx context.Context, c *connectionModel, diags *diag.Diagnostics) {
+	fp, err := h.pool.Fingerprint(ctx, h.target)
+	if err != nil {
+		diags.AddError("Unable to Read Host Key", transportDetail(h, "(connect)", err))
+		return
+	}
+	c.HostKeyFingerprint = types.StringValue(fp)
+}
+
+// commandsFor returns the DRBD command builder for a probed host, or adds a diagnostic.
+func commandsFor(p *drbd.Probe) drbd.Commands {
+	return drbd.NewCommands(p.Versions)
+}
+
+// requireUp adds an error when the probed resource is not configured in the kernel.
+func requireUp(h *remoteHost, p *drbd.Probe, res, summary string, diags *diag.Diagnostics) bool {
+	if p.Status.Configured {
+		return true
+	}
+	diags.AddError(summary, fmt.Sprintf("DRBD resource %q is not up on %s (no minor is configured in the kernel). "+
+		"Manage it with a drbd_resource on this host and reference it, so that it is brought up first.", res, h))
+	return false
+}
+
+// probeSignature reads the blkid signature of a block device.
+func probeSignature(ctx context.Context, h *remoteHost, dev string, diags *diag.Diagnostics, summary string) (hostfs.Signature, bool) {
+	cmd := hostfs.BlkidCommand(dev)
+	res, err := h.exec(ctx, sshx.Command{Cmd: cmd})
+	if err != nil {
+		diags.AddError(summary, transportDetail(h, cmd, err))
+		return hostfs.Signature{}, false
+	}
+	sig, err := hostfs.ParseBlkid(res.Stdout, res.Stderr, res.ExitCode)
+	if err != nil {
+		diags.AddError(summary, exitDetail(h, cmd, res, "The device could not be probed for an existing filesystem, so nothing was changed."))
+		return hostfs.Signature{}, false
+	}
+	return sig, true
+}

@@ -1,0 +1,386 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/seed-a700e435/terraform-provider-drbd/internal/hostfs"
+	"github.com/seed-a700e435/terraform-provider-drbd/internal/sshx"
+)
+
+var (
+	_ resource.ResourceWithConfigure   = (*filesystemResource)(nil)
+	_ resource.ResourceWithImportState = (*filesystemResource)(nil)
+)
+
+// Defaults of drbd_filesystem, from the Chef HA runbook.
+const (
+	defaultDevice     = "/dev/drbd0"
+	defaultMountpoint = "/var/opt/opscode/drbd/data"
+	defaultFSType     = "ext4"
+)
+
+// NewFilesystemResource returns the drbd_filesystem resource.
+func NewFilesystemResource() resource.Resource {
+	return &filesystemResource{}
+}
+
+type filesystemResource struct {
+	remoteBase
+}
+
+type filesystemResourceModel struct {
+	connectionModel
+	ID           types.String `tfsdk:"id"`
+	Device       types.String `tfsdk:"device"`
+	Resource     types.String `tfsdk:"resource"`
+	FSType       types.String `tfsdk:"fs_type"`
+	MkfsOptions  types.String `tfsdk:"mkfs_options"`
+	Mountpoint   types.String `tfsdk:"mountpoint"`
+	MountOptions types.String `tfsdk:"mount_options"`
+	UUID         types.String `tfsdk:"uuid"`
+}
+
+func (r *filesystemResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_filesystem"
+}
+
+func (r *filesystemResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "Creates a filesystem on the DRBD device of the Primary and mounts it. `mkfs` runs only when " +
+			"the device carries no signature at all (`blkid -p`); an existing filesystem of the same type is reused and one " +
+			"of another type (or any other signature) is an error, never overwritten. Destroying it unmounts only: data is never wiped.",
+		Attributes: connectionResourceAttributes(map[string]schema.Attribute{
+			"device": schema.StringAttribute{
+				MarkdownDescription: "DRBD device to format and mount. Defaults to the device of `resource` (`drbdadm sh-dev`), or `/dev/drbd0`.",
+				Optional:            true,
+				Computed:            true,
+				Validators: []validator.String{absPathValidator{},
+					stringvalidator.ConflictsWith(path.MatchRoot("resource"))},
+				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown(), stringplanmodifier.RequiresReplaceIfConfigured()},
+			},
+			"resource": schema.StringAttribute{
+				MarkdownDescription: "DRBD resource whose device is used (looked up with `drbdadm sh-dev`).",
+				Optional:            true,
+				Validators:          []validator.String{drbdNameValidator{}},
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
+			},
+			"fs_type": schema.StringAttribute{
+				MarkdownDescription: "Filesystem type: `ext4` (default) or `xfs`.",
+				Optional:            true,
+				Computed:            true,
+				Default:             stringdefault.StaticString(defaultFSType),
+				Validators:          []validator.String{stringvalidator.OneOf(hostfs.FSTypes...)},
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
+			},
+			"mkfs_options": schema.StringAttribute{
+				MarkdownDescription: "Extra `mkfs` options, white-space separated, e.g. `-E nodiscard` or `-L chef -m 0`. Used only when a filesystem is created; changing it later changes nothing on the host.",
+				Optional:            true,
+				Validators:          []validator.String{mkfsOptionsValidator{}},
+			},
+			"mountpoint": schema.StringAttribute{
+				MarkdownDescription: "Where the filesystem is mounted (created with `mkdir -p`). Defaults to `/var/opt/opscode/drbd/data`.",
+				Optional:            true,
+				Computed:            true,
+				Default:             stringdefault.StaticString(defaultMountpoint),
+				Validators:          []validator.String{absPathValidator{}},
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
+			},
+			"mount_options": schema.StringAttribute{
+				MarkdownDescription: "Comma-separated `mount -o` options, e.g. `noatime`. Changing them remounts (unmount, mount).",
+				Optional:            true,
+				Validators:          []validator.String{mountOptionsValidator{}},
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
+			},
+			"uuid": schema.StringAttribute{
+				MarkdownDescription: "UUID of the filesystem.",
+				Computed:            true,
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+		}),
+	}
+}
+
+// resolveDevice returns the device to use: configured, looked up from the resource, or the default.
+func (r *filesystemResource) resolveDevice(ctx context.Context, h *remoteHost, m *filesystemResourceModel, diags *diag.Diagnostics) (string, bool) {
+	if !m.Device.IsNull() && !m.Device.IsUnknown() {
+		return m.Device.ValueString(), true
+	}
+	if m.Resource.IsNull() {
+		return defaultDevice, true
+	}
+	p, ok := h.probe(ctx, diags, "Unable to Look Up DRBD Device", m.Resource.ValueString())
+	if !ok {
+		return "", false
+	}
+	dev := p.Status.Device
+	if dev == "" && len(p.Devices) > 0 {
+		dev = p.Devices[0]
+	}
+	if dev == "" {
+		diags.AddError("Unable to Look Up DRBD Device",
+			fmt.Sprintf("`drbdadm sh-dev %s` on %s named no device. Is the resource defined in /etc/drbd.d?", m.Resource.ValueString(), h))
+		return "", false
+	}
+	return dev, true
+}
+
+// probeFS reads the device signature and the mount at the mountpoint in one round trip.
+func probeFS(ctx context.Context, h *remoteHost, dev, mountpoint string, diags *diag.Diagnostics, summary string) (hostfs.Probe, bool) {
+	cmd := hostfs.ProbeCommand(dev, mountpoint)
+	res, ok := h.run(ctx, diags, summary, cmd)
+	if !ok {
+		return hostfs.Probe{}, false
+	}
+	p, err := hostfs.ParseProbe(res.Stdout)
+	if err != nil {
+		diags.AddError(summary, fmt.Sprintf("Reading %s and %s on %s gave unexpected output: %s", dev, mountpoint, h, err))
+		return p, false
+	}
+	return p, true
+}
+
+func (r *filesystemResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var m filesystemResourceModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	h := r.host(m.connectionModel, &resp.Diagnostics)
+	if h == nil {
+		return
+	}
+	const summary = "Unable to Create DRBD Filesystem"
+	dev, ok := r.resolveDevice(ctx, h, &m, &resp.Diagnostics)
+	if !ok {
+		return
+	}
+	m.Device = types.StringValue(dev)
+	fsType, mp := m.FSType.ValueString(), m.Mountpoint.ValueString()
+	fp, ok := probeFS(ctx, h, dev, mp, &resp.Diagnostics, summary)
+	if !ok {
+		return
+	}
+	if fp.Mounted && (fp.Mount.Source != dev || fp.Mount.FSType != fsType) {
+		resp.Diagnostics.AddAttributeError(path.Root("mountpoint"), summary,
+			fmt.Sprintf("%s on %s already has %s (%s) mounted, not %s (%s). Nothing was changed.", mp, h, fp.Mount.Source, fp.Mount.FSType, dev, fsType))
+		return
+	}
+	switch {
+	case fp.SigErr != nil:
+		hint := ""
+		if errors.Is(fp.SigErr, hostfs.ErrUnreadable) {
+			hint = " A DRBD device can only be opened on the Primary: make this resource depend on the drbd_primary of the same host."
+		}
+		resp.Diagnostics.AddError(summary, fmt.Sprintf("%s on %s could not be probed for an existing filesystem, so nothing was changed: %s.%s", dev, h, fp.SigErr, hint))
+		return
+	case fp.Signature.Empty():
+		opts, err := hostfs.SplitMkfsOptions(m.MkfsOptions.ValueString())
+		if err == nil {
+			var cmd string
+			if cmd, err = hostfs.MkfsCommand(fsType, dev, opts); err == nil {
+				tflog.Info(ctx, "creating filesystem", map[string]any{"host": h.String(), "command": cmd})
+				if _, ok := h.run(ctx, &resp.Diagnostics, summary, cmd); !ok {
+					return
+				}
+			}
+		}
+		if err != nil {
+			resp.Diagnostics.AddError(summary, err.Error())
+			return
+		}
+	case fp.Signature.Type != fsType:
+		resp.Diagnostics.AddAttributeError(path.Root("fs_type"), "Refusing to Overwrite Existing Data",
+			fmt.Sprintf("%s on %s already carries a %s signature, not %s. It is never reformatted by this provider.\n\n"+
+				"Set fs_type = %q to use it, or wipe the device by hand if its data is really disposable.", dev, h, fp.Signature.Describe(), fsType, fp.Signature.Type))
+		return
+	default:
+		tflog.Info(ctx, "device already carries the filesystem; not formatting", map[string]any{"host": h.String(), "device": dev, "uuid": fp.Signature.UUID})
+	}
+	if !fp.Mounted {
+		cmd, err := hostfs.MountCommand(fsType, dev, mp, m.MountOptions.ValueString())
+		if err != nil {
+			resp.Diagnostics.AddError(summary, err.Error())
+			return
+		}
+		if _, ok := h.run(ctx, &resp.Diagnostics, summary, cmd); !ok {
+			return
+		}
+	}
+	if fp, ok = probeFS(ctx, h, dev, mp, &resp.Diagnostics, summary); !ok {
+		return
+	}
+	m.UUID = types.StringValue(fp.Signature.UUID)
+	m.ID = types.StringValue(formatID(m.connectionModel, mp))
+	h.recordFingerprint(ctx, &m.connectionModel, &resp.Diagnostics)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+}
+
+func (r *filesystemResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var m filesystemResourceModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	h := r.host(m.connectionModel, &resp.Diagnostics)
+	if h == nil {
+		return
+	}
+	mp := m.Mountpoint.ValueString()
+	dev := m.Device.ValueString()
+	if m.Device.IsUnknown() || dev == "" { // after import
+		var ok bool
+		if dev, ok = r.resolveDevice(ctx, h, &m, &resp.Diagnostics); !ok {
+			return
+		}
+	}
+	fp, ok := probeFS(ctx, h, dev, mp, &resp.Diagnostics, "Unable to Read DRBD Filesystem")
+	if !ok {
+		return
+	}
+	if !fp.Mounted || fp.Mount.Source != dev {
+		tflog.Warn(ctx, "filesystem is no longer mounted; removing drbd_filesystem from state so the next apply mounts it",
+			map[string]any{"host": h.String(), "device": dev, "mountpoint": mp})
+		resp.State.RemoveResource(ctx)
+		return
+	}
+	if !m.UUID.IsNull() && !m.UUID.IsUnknown() && fp.Signature.UUID != "" && fp.Signature.UUID != m.UUID.ValueString() {
+		tflog.Warn(ctx, "a different filesystem is mounted; removing drbd_filesystem from state",
+			map[string]any{"host": h.String(), "uuid_state": m.UUID.ValueString(), "uuid_host": fp.Signature.UUID})
+		resp.State.RemoveResource(ctx)
+		return
+	}
+	m.Device = types.StringValue(dev)
+	m.FSType = types.StringValue(fp.Mount.FSType)
+	if fp.Signature.UUID != "" {
+		m.UUID = types.StringValue(fp.Signature.UUID)
+	}
+	m.ID = types.StringValue(formatID(m.connectionModel, mp))
+	h.recordFingerprint(ctx, &m.connectionModel, &resp.Diagnostics)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+}
+
+// Update has nothing to do on the host: only mkfs_options (used at creation) can change in place.
+func (r *filesystemResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var m, prior filesystemResourceModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &prior)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	m.Device, m.UUID, m.ID, m.HostKeyFingerprint = prior.Device, prior.UUID, prior.ID, prior.HostKeyFingerprint
+	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+}
+
+func (r *filesystemResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var m filesystemResourceModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	h := r.host(m.connectionModel, &resp.Diagnostics)
+	if h == nil {
+		return
+	}
+	const summary = "Unable to Unmount DRBD Filesystem"
+	dev, mp := m.Device.ValueString(), m.Mountpoint.ValueString()
+	fp, ok := probeFS(ctx, h, dev, mp, &resp.Diagnostics, summary)
+	if !ok || !fp.Mounted || fp.Mount.Source != dev {
+		return
+	}
+	h.runCommand(ctx, &resp.Diagnostics, summary, sshx.Command{Cmd: hostfs.UmountCommand(mp)},
+		"The filesystem is probably in use (a running service or a shell in it). Stop what uses it and destroy again; no data was touched.")
+}
+
+func (r *filesystemResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	id, err := parseImportID(req.ID, true)
+	if err == nil {
+		if problem := validateAbsPath(id.Rest); problem != "" {
+			err = fmt.Errorf("mountpoint %q %s", id.Rest, problem)
+		}
+	}
+	if err != nil {
+		resp.Diagnostics.AddError("Invalid Import ID",
+			fmt.Sprintf("Expected host[:port]/mountpoint, e.g. 192.0.2.10/var/opt/opscode/drbd/data: %s.", err))
+		return
+	}
+	m := filesystemResourceModel{
+		connectionModel: connectionFromImport(id),
+		Device:          types.StringValue(defaultDevice),
+		Resource:        types.StringNull(),
+		FSType:          types.StringValue(defaultFSType),
+		MkfsOptions:     types.StringNull(),
+		Mountpoint:      types.StringValue(id.Rest),
+		MountOptions:    types.StringNull(),
+		UUID:            types.StringUnknown(),
+	}
+	// The device is whatever is mounted there; Read checks it against the default and the
+	// lookup below replaces it.
+	h := r.host(m.connectionModel, &resp.Diagnostics)
+	if h == nil {
+		return
+	}
+	res, ok := h.run(ctx, &resp.Diagnostics, "Unable to Import DRBD Filesystem", hostfs.FindmntCommand(id.Rest), 0, 1)
+	if !ok {
+		return
+	}
+	mnt, mounted, err := hostfs.ParseFindmnt(res.Stdout, res.ExitCode)
+	if err != nil || !mounted {
+		resp.Diagnostics.AddError("Unable to Import DRBD Filesystem",
+			fmt.Sprintf("Nothing is mounted at %s on %s, so there is no filesystem to import.", id.Rest, h))
+		return
+	}
+	m.Device = types.StringValue(mnt.Source)
+	m.FSType = types.StringValue(mnt.FSType)
+	m.ID = types.StringValue(formatID(m.connectionModel, id.Rest))
+	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+}
+
+// mkfsOptionsValidator checks mkfs_options with the hostfs rules at plan time.
+type mkfsOptionsValidator struct{}
+
+func (mkfsOptionsValidator) Description(_ context.Context) string {
+	return "white-space separated mkfs options without shell metacharacters"
+}
+func (v mkfsOptionsValidator) MarkdownDescription(ctx context.Context) string {
+	return v.Description(ctx)
+}
+func (mkfsOptionsValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	if _, err := hostfs.SplitMkfsOptions(req.ConfigValue.ValueString()); err != nil {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid mkfs Options", err.Error()+".")
+	}
+}
+
+// mountOptionsValidator checks mount_options at plan time.
+type mountOptionsValidator struct{}
+
+func (mountOptionsValidator) Description(_ context.Context) string {
+	return "comma-separated mount options without shell metacharacters"
+}
+func (v mountOptionsValidator) MarkdownDescription(ctx context.Context) string {
+	return v.Description(ctx)
+}
+func (mountOptionsValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	if err := hostfs.ValidateMountOptions(req.ConfigValue.ValueString()); err != nil {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Mount Options", err.Error()+".")
+	}
+}

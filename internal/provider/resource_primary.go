@@ -1,0 +1,334 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/seed-a700e435/terraform-provider-drbd/internal/drbd"
+	"github.com/seed-a700e435/terraform-provider-drbd/internal/sshx"
+)
+
+var (
+	_ resource.ResourceWithConfigure   = (*primaryResource)(nil)
+	_ resource.ResourceWithImportState = (*primaryResource)(nil)
+)
+
+// NewPrimaryResource returns the drbd_primary resource.
+func NewPrimaryResource() resource.Resource {
+	return &primaryResource{}
+}
+
+type primaryResource struct {
+	remoteBase
+}
+
+type primaryResourceModel struct {
+	connectionModel
+	ID                     types.String `tfsdk:"id"`
+	Resource               types.String `tfsdk:"resource"`
+	Force                  types.Bool   `tfsdk:"force"`
+	AllowOverwritePeerData types.Bool   `tfsdk:"allow_overwrite_peer_data"`
+	DemoteOnDestroy        types.Bool   `tfsdk:"demote_on_destroy"`
+	ConnectTimeout         types.String `tfsdk:"connect_timeout"`
+	roleStateModel
+}
+
+// roleStateModel is the DRBD state a resource reports as computed attributes.
+type roleStateModel struct {
+	Role             types.String `tfsdk:"role"`
+	PeerRole         types.String `tfsdk:"peer_role"`
+	DiskState        types.String `tfsdk:"disk_state"`
+	PeerDiskState    types.String `tfsdk:"peer_disk_state"`
+	ConnectionState  types.String `tfsdk:"connection_state"`
+	ReplicationState types.String `tfsdk:"replication_state"`
+}
+
+func (s *roleStateModel) fill(st drbd.Status) {
+	s.Role = types.StringValue(string(st.Role))
+	s.PeerRole = types.StringValue(string(st.PeerRole))
+	s.DiskState = types.StringValue(string(st.DiskState))
+	s.PeerDiskState = types.StringValue(string(st.PeerDiskState))
+	s.ConnectionState = types.StringValue(string(st.ConnectionState))
+	s.ReplicationState = types.StringValue(st.ReplicationState)
+}
+
+// roleStateAttributes adds the computed DRBD state attributes to a resource schema.
+func roleStateAttributes(attrs map[string]schema.Attribute) map[string]schema.Attribute {
+	computed := func(desc string) schema.StringAttribute {
+		return schema.StringAttribute{
+			MarkdownDescription: desc,
+			Computed:            true,
+			PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+		}
+	}
+	attrs["role"] = computed("Local role as DRBD prints it: `Primary`, `Secondary` or `Unknown`.")
+	attrs["peer_role"] = computed("Peer's role: `Primary`, `Secondary` or `Unknown` (not connected).")
+	attrs["disk_state"] = computed("Local disk state, e.g. `UpToDate`, `Inconsistent`, `Diskless`.")
+	attrs["peer_disk_state"] = computed("Peer's disk state, e.g. `UpToDate`, `Inconsistent`, `DUnknown`.")
+	attrs["connection_state"] = computed("Connection state, e.g. `Connected`, `SyncSource`, `WFConnection`, `StandAlone` " +
+		"(on DRBD 9 the connection's state: `Connected`, `Connecting`, `StandAlone`).")
+	attrs["replication_state"] = computed("DRBD 9 replication state (`Established`, `SyncSource`, ...); empty on DRBD 8.")
+	return attrs
+}
+
+func (r *primaryResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_primary"
+}
+
+func (r *primaryResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "Promotes one node of a DRBD pair to Primary. With `force`, the promotion is the " +
+			"initial-sync one (`drbdadm primary --force`, or `drbdadm -- --overwrite-data-of-peer primary` on DRBD 8.3) " +
+			"and it is **refused** unless the pair is fresh: the local disk is not UpToDate and the peer's disk holds no " +
+			"UpToDate, Consistent or Outdated data (or the node is already Primary). A node whose own disk is UpToDate " +
+			"is promoted without force. `terraform plan` shows drift when the node is no longer Primary.",
+		Attributes: connectionResourceAttributes(roleStateAttributes(map[string]schema.Attribute{
+			"resource": schema.StringAttribute{
+				MarkdownDescription: "DRBD resource name, e.g. `pc0`.",
+				Required:            true,
+				Validators:          []validator.String{drbdNameValidator{}},
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
+			},
+			"force": schema.BoolAttribute{
+				MarkdownDescription: "Perform the initial-sync promotion of a fresh pair (this node becomes the sync source). Defaults to `false`.",
+				Optional:            true,
+				Computed:            true,
+				Default:             booldefault.StaticBool(false),
+			},
+			"allow_overwrite_peer_data": schema.BoolAttribute{
+				MarkdownDescription: "Lift the fresh-pair guard of `force`: the peer's data will be overwritten by this node's. " +
+					"Applies with a warning. Defaults to `false`.",
+				Optional: true,
+				Computed: true,
+				Default:  booldefault.StaticBool(false),
+			},
+			"demote_on_destroy": schema.BoolAttribute{
+				MarkdownDescription: "Run `drbdadm secondary` when the resource is destroyed. Set `false` to leave the role alone. Defaults to `true`.",
+				Optional:            true,
+				Computed:            true,
+				Default:             booldefault.StaticBool(true),
+			},
+			"connect_timeout": schema.StringAttribute{
+				MarkdownDescription: "How long a forced promotion waits for the DRBD peer to connect (the guard needs the peer's disk state), as a Go duration. Defaults to `60s`.",
+				Optional:            true,
+				Computed:            true,
+				Default:             stringdefault.StaticString("60s"),
+				Validators:          []validator.String{durationValidator{}},
+			},
+		})),
+	}
+}
+
+func (r *primaryResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var m primaryResourceModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	h := r.host(m.connectionModel, &resp.Diagnostics)
+	if h == nil {
+		return
+	}
+	const summary = "Unable to Promote DRBD Resource"
+	name := m.Resource.ValueString()
+	p, ok := h.probe(ctx, &resp.Diagnostics, summary, name)
+	if !ok || !requireUp(h, p, name, summary, &resp.Diagnostics) {
+		return
+	}
+	if p.Status.Role != drbd.RolePrimary {
+		if p = r.promote(ctx, h, &m, p, &resp.Diagnostics); p == nil {
+			return
+		}
+	}
+	m.fill(p.Status)
+	m.ID = types.StringValue(formatID(m.connectionModel, name))
+	h.recordFingerprint(ctx, &m.connectionModel, &resp.Diagnostics)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+}
+
+// promote chooses the promotion command under the guards and runs it; it returns the status
+// after promotion, or nil with diagnostics.
+func (r *primaryResource) promote(ctx context.Context, h *remoteHost, m *primaryResourceModel, p *drbd.Probe, diags *diag.Diagnostics) *drbd.Probe {
+	const summary = "Unable to Promote DRBD Resource"
+	name := m.Resource.ValueString()
+	cmds := commandsFor(p)
+	st := p.Status
+	var cmd, hint string
+	var err error
+	switch {
+	case st.DiskState == drbd.DiskUpToDate:
+		// Local data is good: a plain promotion is safe and needs no force.
+		cmd, err = cmds.Primary(name)
+		hint = "If the peer is Primary, demote it first: DRBD allows one Primary at a time in this configuration."
+	case m.Force.ValueBool():
+		if st.PeerDiskState == drbd.DiskDUnknown && st.ConnectionState != drbd.ConnStandAlone {
+			if p = waitForPeer(ctx, h, name, durationOr(m.ConnectTimeout, time.Minute), diags); p == nil {
+				return nil
+			}
+			st = p.Status
+		}
+		allowed, reason := drbd.ForcePrimaryAllowed(st.Role, st.DiskState, st.PeerDiskState)
+		if !allowed {
+			if !m.AllowOverwritePeerData.ValueBool() {
+				diags.AddAttributeError(path.Root("force"), "Refusing to Force DRBD Primary",
+					fmt.Sprintf("Forcing %s primary on %s would make its data the sync source: %s\n\n"+
+						"Nothing was changed. Only a fresh pair (both disks Inconsistent) may be forced. If overwriting the peer's "+
+						"data is really intended, set allow_overwrite_peer_data = true.", name, h, reason))
+				return nil
+			}
+			diags.AddAttributeWarning(path.Root("allow_overwrite_peer_data"), "Forcing DRBD Primary Over Peer Data",
+				fmt.Sprintf("allow_overwrite_peer_data = true lifted the fresh-pair guard on %s: %s. The peer's data will be overwritten.", h, reason))
+		}
+		cmd, err = cmds.ForcePrimary(name)
+	default:
+		cmd, err = cmds.Primary(name)
+		hint = "A fresh pair (both disks Inconsistent) has no UpToDate data: set force = true on the node chosen as the initial sync source."
+	}
+	if err != nil {
+		diags.AddError(summary, err.Error())
+		return nil
+	}
+	tflog.Info(ctx, "promoting DRBD resource", map[string]any{"host": h.String(), "command": cmd})
+	if _, ok := h.runCommand(ctx, diags, summary, sshx.Command{Cmd: cmd}, hint); !ok {
+		return nil
+	}
+	p, ok := h.probe(ctx, diags, summary, name)
+	if !ok {
+		return nil
+	}
+	return p
+}
+
+// waitForPeer polls until the DRBD peer's disk state is known or timeout passes; then it
+// returns the last probe (the caller's guard decides). It returns nil only on errors.
+func waitForPeer(ctx context.Context, h *remoteHost, name string, timeout time.Duration, diags *diag.Diagnostics) *drbd.Probe {
+	deadline := time.Now().Add(timeout)
+	for {
+		p, ok := h.probe(ctx, diags, "Unable to Read DRBD Status", name)
+		if !ok {
+			return nil
+		}
+		if p.Status.PeerDiskState != drbd.DiskDUnknown || p.Status.ConnectionState == drbd.ConnStandAlone || time.Now().After(deadline) {
+			return p
+		}
+		tflog.Info(ctx, "waiting for the DRBD peer to connect", map[string]any{
+			"host": h.String(), "resource": name, "connection_state": string(p.Status.ConnectionState),
+		})
+		select {
+		case <-ctx.Done():
+			diags.AddError("Unable to Read DRBD Status", fmt.Sprintf("Waiting for the peer of %s on %s was cancelled: %s", name, h, ctx.Err()))
+			return nil
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func (r *primaryResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var m primaryResourceModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	h := r.host(m.connectionModel, &resp.Diagnostics)
+	if h == nil {
+		return
+	}
+	name := m.Resource.ValueString()
+	p, ok := h.probe(ctx, &resp.Diagnostics, "Unable to Read DRBD Role", name)
+	if !ok {
+		return
+	}
+	if !p.Status.Configured || p.Status.Role != drbd.RolePrimary {
+		tflog.Warn(ctx, "DRBD node is no longer Primary; removing drbd_primary from state so the next apply promotes it",
+			map[string]any{"host": h.String(), "resource": name, "role": string(p.Status.Role), "configured": p.Status.Configured})
+		resp.State.RemoveResource(ctx)
+		return
+	}
+	m.fill(p.Status)
+	m.ID = types.StringValue(formatID(m.connectionModel, name))
+	h.recordFingerprint(ctx, &m.connectionModel, &resp.Diagnostics)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+}
+
+// Update only changes flags that matter for later operations; nothing runs on the host.
+func (r *primaryResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var m, prior primaryResourceModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &prior)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	m.roleStateModel = prior.roleStateModel
+	m.HostKeyFingerprint = prior.HostKeyFingerprint
+	m.ID = prior.ID
+	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+}
+
+func (r *primaryResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var m primaryResourceModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() || !m.DemoteOnDestroy.ValueBool() {
+		return
+	}
+	h := r.host(m.connectionModel, &resp.Diagnostics)
+	if h == nil {
+		return
+	}
+	const summary = "Unable to Demote DRBD Resource"
+	name := m.Resource.ValueString()
+	p, ok := h.probe(ctx, &resp.Diagnostics, summary, name)
+	if !ok || !p.Status.Configured || p.Status.Role != drbd.RolePrimary {
+		return
+	}
+	cmd, err := commandsFor(p).Secondary(name)
+	if err != nil {
+		resp.Diagnostics.AddError(summary, err.Error())
+		return
+	}
+	h.runCommand(ctx, &resp.Diagnostics, summary, sshx.Command{Cmd: cmd},
+		"DRBD cannot demote a device that is open (mounted or in use). Unmount it first, e.g. by destroying the drbd_filesystem "+
+			"that depends on this resource, or set demote_on_destroy = false to leave the role alone.")
+}
+
+func (r *primaryResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	id, err := parseImportID(req.ID, false)
+	if err == nil {
+		err = drbd.ValidateResourceName(id.Rest)
+	}
+	if err != nil {
+		resp.Diagnostics.AddError("Invalid Import ID",
+			fmt.Sprintf("Expected host[:port]/resource, e.g. 192.0.2.10/pc0: %s.", err))
+		return
+	}
+	m := primaryResourceModel{
+		connectionModel:        connectionFromImport(id),
+		Resource:               types.StringValue(id.Rest),
+		Force:                  types.BoolValue(false),
+		AllowOverwritePeerData: types.BoolValue(false),
+		DemoteOnDestroy:        types.BoolValue(true),
+		ConnectTimeout:         types.StringValue("60s"),
+		roleStateModel:         unknownRoleState(),
+	}
+	m.ID = types.StringValue(formatID(m.connectionModel, id.Rest))
+	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+}
+
+func unknownRoleState() roleStateModel {
+	return roleStateModel{
+		Role: types.StringUnknown(), PeerRole: types.StringUnknown(), DiskState: types.StringUnknown(),
+		PeerDiskState: types.StringUnknown(), ConnectionState: types.StringUnknown(), ReplicationState: types.StringUnknown(),
+	}
+}
