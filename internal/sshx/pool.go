@@ -363,33 +363,13 @@ func (p *Pool) dialOnce(ctx context.Context, k connKey, t Target) (*ssh.Client, 
 		}
 	}
 
-	var bastion *conn
-	if p.cfg.Bastion != nil && !k.bastion {
-		// The bastion connection retries on its own; its failure ends this dial.
-		bt := p.bastionTarget()
-		var err error
-		if bastion, err = p.conn(ctx, connKey{host: bt.Host, port: bt.Port, user: bt.User, bastion: true}, bt); err != nil {
-			return nil, "", fmt.Errorf("connect to %s through bastion: %w", t, err)
-		}
-	}
-
 	attemptCtx, cancel := context.WithTimeout(ctx, p.cfg.ConnectTimeout)
 	defer cancel()
 	var nc net.Conn
 	var err error
-	if bastion != nil {
-		nc, err = bastion.client.DialContext(attemptCtx, "tcp", t.addr())
-		if err != nil {
-			err = fmt.Errorf("connect to %s through bastion %s: %w", t, bastion.target, err)
-			var oce *ssh.OpenChannelError
-			if errors.As(err, &oce) && oce.Reason == ssh.Prohibited {
-				return nil, "", err
-			}
-			if !errors.As(err, &oce) {
-				// The bastion connection itself failed; forget it so the retry redials it.
-				p.drop(bastion)
-			}
-			return nil, "", &retryableError{err}
+	if p.cfg.Bastion != nil && !k.bastion {
+		if nc, err = p.dialViaBastion(ctx, attemptCtx, t); err != nil {
+			return nil, "", err
 		}
 	} else {
 		var d net.Dialer
@@ -442,6 +422,40 @@ func (p *Pool) dialOnce(ctx context.Context, k connKey, t Target) (*ssh.Client, 
 	fp := Fingerprint(check.offered())
 	p.logf("connected to %s (host key %s)", t, fp)
 	return ssh.NewClient(sc, chans, reqs), fp, nil
+}
+
+// dialViaBastion opens a TCP channel to t through the pooled bastion connection. A bastion
+// connection that turns out to be dead is dropped and redialled once, transparently.
+func (p *Pool) dialViaBastion(ctx, attemptCtx context.Context, t Target) (net.Conn, error) {
+	bt := p.bastionTarget()
+	bk := connKey{host: bt.Host, port: bt.Port, user: bt.User, bastion: true}
+	for redialled := false; ; redialled = true {
+		// The bastion connection retries on its own; its failure ends this dial.
+		bastion, err := p.conn(ctx, bk, bt)
+		if err != nil {
+			return nil, fmt.Errorf("connect to %s through bastion: %w", t, err)
+		}
+		nc, err := bastion.client.DialContext(attemptCtx, "tcp", t.addr())
+		if err == nil {
+			return nc, nil
+		}
+		err = fmt.Errorf("connect to %s through bastion %s: %w", t, bastion.target, err)
+		var oce *ssh.OpenChannelError
+		switch {
+		case errors.As(err, &oce) && oce.Reason == ssh.Prohibited:
+			return nil, err
+		case errors.As(err, &oce):
+			// The bastion could not reach the target (refused, unreachable): retry later.
+			return nil, &retryableError{err}
+		case attemptCtx.Err() != nil:
+			return nil, &retryableError{err}
+		}
+		p.drop(bastion)
+		if redialled {
+			return nil, &retryableError{err}
+		}
+		p.logf("bastion connection %s is broken (%v); redialling", bastion.target, err)
+	}
 }
 
 func isAuthFailure(err error) bool {

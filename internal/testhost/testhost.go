@@ -55,10 +55,12 @@ type Host struct {
 	refuseAuth  bool
 	delay       time.Duration
 	dropMatches []func(string) bool
+	silent      bool
 	closed      bool
 
 	handshakes atomic.Int64
 	sessions   atomic.Int64
+	keepalives atomic.Int64
 	wg         sync.WaitGroup
 }
 
@@ -199,6 +201,17 @@ func (h *Host) Restart() error {
 	return nil
 }
 
+// SetKeepaliveSilent makes the host stop answering keepalive@openssh.com requests while silent
+// is true (a hung host whose TCP connection stays open).
+func (h *Host) SetKeepaliveSilent(silent bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.silent = silent
+}
+
+// Keepalives returns the number of keepalive@openssh.com requests answered.
+func (h *Host) Keepalives() int64 { return h.keepalives.Load() }
+
 // Handshakes returns the number of successful SSH handshakes (authenticated connections).
 func (h *Host) Handshakes() int64 { return h.handshakes.Load() }
 
@@ -325,9 +338,19 @@ func (h *Host) serveConn(c net.Conn) {
 	go func() {
 		defer wg.Done()
 		for req := range reqs {
-			// keepalive@openssh.com and every other global request get an answer, as OpenSSH does.
+			keepalive := req.Type == "keepalive@openssh.com"
+			if keepalive {
+				h.mu.Lock()
+				silent := h.silent
+				h.mu.Unlock()
+				if silent {
+					continue
+				}
+				h.keepalives.Add(1)
+			}
+			// Every global request gets an answer, as OpenSSH does.
 			if req.WantReply {
-				_ = req.Reply(req.Type == "keepalive@openssh.com", nil)
+				_ = req.Reply(keepalive, nil)
 			}
 		}
 	}()

@@ -1,0 +1,551 @@
+package sshx_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"golang.org/x/crypto/ssh"
+
+	"github.com/seed-a700e435/terraform-provider-drbd/internal/sshx"
+	"github.com/seed-a700e435/terraform-provider-drbd/internal/testhost"
+)
+
+// TestPool_reuseOneHandshake is the acceptance check: 20 commands to one host share one
+// connection.
+func TestPool_reuseOneHandshake(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, testhost.Config{})
+	p := newPool(t, f.cfg)
+	ctx := testCtx(t)
+	for i := range 20 {
+		out, _, code, err := p.Run(ctx, f.target(), fmt.Sprintf("echo %d", i))
+		if err != nil || code != 0 || out != fmt.Sprintf("%d\n", i) {
+			t.Fatalf("Run %d = %q, %d, %v", i, out, code, err)
+		}
+	}
+	if got := f.host.Handshakes(); got != 1 {
+		t.Errorf("host handshakes = %d, want 1", got)
+	}
+	if diff := cmp.Diff(sshx.Stats{Handshakes: 1, Sessions: 20}, p.Stats()); diff != "" {
+		t.Errorf("Stats (-want +got):\n%s", diff)
+	}
+	if got := f.host.Sessions(); got != 20 {
+		t.Errorf("host sessions = %d, want 20", got)
+	}
+}
+
+func TestPool_exec(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, testhost.Config{})
+	p := newPool(t, f.cfg)
+	tests := []struct {
+		name string
+		cmd  sshx.Command
+		want sshx.Result
+	}{
+		{"stdout", sshx.Command{Cmd: "echo hello world"}, sshx.Result{Stdout: "hello world\n"}},
+		{"stderr", sshx.Command{Cmd: "err oops"}, sshx.Result{Stderr: "oops\n"}},
+		{"non-zero exit is not an error", sshx.Command{Cmd: "exit 3"}, sshx.Result{ExitCode: 3}},
+		{"command not found", sshx.Command{Cmd: "nope"}, sshx.Result{Stderr: "sh: nope: not found\n", ExitCode: 127}},
+		{"stdin", sshx.Command{Cmd: "cat", Stdin: strings.NewReader("a\nb\n")}, sshx.Result{Stdout: "a\nb\n"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := p.Exec(testCtx(t), f.target(), tt.cmd)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("Exec (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestPool_streamingLines(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, testhost.Config{Handler: func(_ context.Context, e *testhost.Exec) int {
+		fmt.Fprint(e.Stdout, "one\ntw")
+		fmt.Fprint(e.Stderr, "warn\r\n")
+		fmt.Fprint(e.Stdout, "o\nthree")
+		return 0
+	}})
+	p := newPool(t, f.cfg)
+	var stdout, stderr []string
+	r, err := p.Exec(testCtx(t), f.target(), sshx.Command{
+		Cmd:          "x",
+		OnStdoutLine: func(l string) { stdout = append(stdout, l) },
+		OnStderrLine: func(l string) { stderr = append(stderr, l) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"one", "two", "three"}, stdout); diff != "" {
+		t.Errorf("stdout lines (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"warn"}, stderr); diff != "" {
+		t.Errorf("stderr lines (-want +got):\n%s", diff)
+	}
+	if r.Stdout != "one\ntwo\nthree" {
+		t.Errorf("Stdout = %q", r.Stdout)
+	}
+}
+
+func TestPool_sudo(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, testhost.Config{Handler: func(context.Context, *testhost.Exec) int { return 0 }})
+	cfg := f.cfg
+	cfg.Sudo = true
+	p := newPool(t, cfg)
+	for _, cmd := range []string{"drbdadm up pc0", "echo 'it''s' > /tmp/x"} {
+		if _, _, _, err := p.Run(testCtx(t), f.target(), cmd); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []string{
+		`sudo -n -- sh -c 'drbdadm up pc0'`,
+		`sudo -n -- sh -c 'echo '"'"'it'"'"''"'"'s'"'"' > /tmp/x'`,
+	}
+	if diff := cmp.Diff(want, f.host.Commands()); diff != "" {
+		t.Errorf("commands (-want +got):\n%s", diff)
+	}
+}
+
+func TestPool_redialAfterDrop(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, testhost.Config{})
+	p := newPool(t, f.cfg)
+	ctx := testCtx(t)
+	if _, _, _, err := p.Run(ctx, f.target(), "echo 1"); err != nil {
+		t.Fatal(err)
+	}
+	f.host.DropConnections()
+	out, _, _, err := p.Run(ctx, f.target(), "echo 2")
+	if err != nil || out != "2\n" {
+		t.Fatalf("Run after drop = %q, %v", out, err)
+	}
+	if got := f.host.Handshakes(); got != 2 {
+		t.Errorf("handshakes = %d, want 2", got)
+	}
+}
+
+// TestPool_redialStaleConnection covers the race the watcher cannot win: the pool still holds
+// a connection the host already closed, and opening the session redials once.
+func TestPool_redialStaleConnection(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, testhost.Config{})
+	p := newPool(t, f.cfg)
+	ctx := testCtx(t)
+	for i := range 5 {
+		f.host.DropConnections()
+		if out, _, _, err := p.Run(ctx, f.target(), "echo x"); err != nil || out != "x\n" {
+			t.Fatalf("Run %d = %q, %v", i, out, err)
+		}
+	}
+}
+
+func TestPool_connectionLostMidCommand(t *testing.T) {
+	t.Parallel()
+	started := make(chan struct{}, 1)
+	f := newFixture(t, testhost.Config{Handler: func(ctx context.Context, e *testhost.Exec) int {
+		if e.Command == "drbdadm primary pc0" {
+			started <- struct{}{}
+			<-ctx.Done()
+			return 0
+		}
+		return shellHandler(ctx, e)
+	}})
+	f.host.DropOnCommand(func(cmd string) bool { return strings.HasPrefix(cmd, "drbdadm primary") })
+	p := newPool(t, f.cfg)
+	ctx := testCtx(t)
+	_, _, code, err := p.Run(ctx, f.target(), "drbdadm primary pc0")
+	if !errors.Is(err, sshx.ErrConnectionLost) {
+		t.Fatalf("err = %v, want ErrConnectionLost", err)
+	}
+	if code != -1 {
+		t.Errorf("exit code = %d, want -1", code)
+	}
+	if !strings.Contains(err.Error(), "root@"+f.host.Addr()) {
+		t.Errorf("error does not name the target: %v", err)
+	}
+	select {
+	case <-started:
+	default:
+		t.Error("the handler never started")
+	}
+	out, _, _, err := p.Run(ctx, f.target(), "echo after")
+	if err != nil || out != "after\n" {
+		t.Fatalf("Run after loss = %q, %v", out, err)
+	}
+	want := []string{"drbdadm primary pc0", "echo after"}
+	if diff := cmp.Diff(want, f.host.Commands()); diff != "" {
+		t.Errorf("commands (-want +got), the lost one must not be re-run:\n%s", diff)
+	}
+}
+
+func TestPool_stopRestartRetries(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, testhost.Config{})
+	logs := newLogRecorder()
+	cfg := f.cfg
+	cfg.ConnectRetries = 50
+	cfg.RetryBackoff = 5 * time.Millisecond
+	cfg.Logf = logs.Logf
+	p := newPool(t, cfg)
+	ctx := testCtx(t)
+	if _, _, _, err := p.Run(ctx, f.target(), "echo up"); err != nil {
+		t.Fatal(err)
+	}
+	f.host.Stop()
+	type res struct {
+		out string
+		err error
+	}
+	done := make(chan res, 1)
+	go func() {
+		out, _, _, err := p.Run(ctx, f.target(), "echo back")
+		done <- res{out, err}
+	}()
+	logs.waitFor(t, "retrying in")
+	if err := f.host.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	if r.err != nil || r.out != "back\n" {
+		t.Fatalf("Run across restart = %q, %v", r.out, r.err)
+	}
+	if got := f.host.Handshakes(); got != 2 {
+		t.Errorf("handshakes = %d, want 2", got)
+	}
+}
+
+func TestPool_retriesExhausted(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, testhost.Config{})
+	f.host.Stop()
+	cfg := f.cfg
+	cfg.ConnectRetries = 2
+	cfg.RetryBackoff = time.Millisecond
+	p := newPool(t, cfg)
+	_, _, _, err := p.Run(testCtx(t), f.target(), "echo x")
+	if err == nil {
+		t.Fatal("Run succeeded against a stopped host")
+	}
+	if !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Errorf("err = %v, want it to wrap ECONNREFUSED", err)
+	}
+	for _, want := range []string{"giving up after 3 attempts", "root@" + f.host.Addr()} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q: %v", want, err)
+		}
+	}
+}
+
+func TestPool_retryBackoffHonoursContext(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, testhost.Config{})
+	f.host.Stop()
+	logs := newLogRecorder()
+	cfg := f.cfg
+	cfg.ConnectRetries = 5
+	cfg.RetryBackoff = time.Hour
+	cfg.Logf = logs.Logf
+	p := newPool(t, cfg)
+	ctx, cancel := context.WithCancel(testCtx(t))
+	done := make(chan error, 1)
+	go func() {
+		_, _, _, err := p.Run(ctx, f.target(), "echo x")
+		done <- err
+	}()
+	logs.waitFor(t, "retrying in")
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+}
+
+func TestPool_cancelRunningCommand(t *testing.T) {
+	t.Parallel()
+	started := make(chan struct{})
+	hostSawCancel := make(chan struct{})
+	f := newFixture(t, testhost.Config{Handler: func(ctx context.Context, e *testhost.Exec) int {
+		if e.Command != "block" {
+			return 0
+		}
+		close(started)
+		<-ctx.Done()
+		close(hostSawCancel)
+		return 143
+	}})
+	p := newPool(t, f.cfg)
+	ctx, cancel := context.WithCancel(testCtx(t))
+	done := make(chan error, 1)
+	go func() {
+		_, _, _, err := p.Run(ctx, f.target(), "block")
+		done <- err
+	}()
+	<-started
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "root@"+f.host.Addr()) {
+		t.Fatalf("err = %v, want context.Canceled naming the target", err)
+	}
+	<-hostSawCancel
+	// The connection survives a cancelled command.
+	if _, _, _, err := p.Run(testCtx(t), f.target(), "x"); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.host.Handshakes(); got != 1 {
+		t.Errorf("handshakes = %d, want 1", got)
+	}
+}
+
+// TestPool_concurrent runs 50 goroutines against one fresh target: one handshake, no races.
+func TestPool_concurrent(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, testhost.Config{})
+	f.host.SetCommandDelay(time.Millisecond)
+	p := newPool(t, f.cfg)
+	ctx := testCtx(t)
+	var wg sync.WaitGroup
+	errs := make(chan error, 50)
+	for i := range 50 {
+		wg.Go(func() {
+			out, _, _, err := p.Run(ctx, f.target(), fmt.Sprintf("echo %d", i))
+			if err == nil && out != fmt.Sprintf("%d\n", i) {
+				err = fmt.Errorf("goroutine %d got %q", i, out)
+			}
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	if got := f.host.Handshakes(); got != 1 {
+		t.Errorf("handshakes = %d, want 1 (concurrent first use must dial once)", got)
+	}
+	if diff := cmp.Diff(sshx.Stats{Handshakes: 1, Sessions: 50}, p.Stats()); diff != "" {
+		t.Errorf("Stats (-want +got):\n%s", diff)
+	}
+}
+
+func TestPool_maxSessions(t *testing.T) {
+	t.Parallel()
+	const limit, callers = 3, 12
+	var inflight, peak atomic.Int64
+	full := make(chan struct{})
+	release := make(chan struct{})
+	var fullOnce sync.Once
+	f := newFixture(t, testhost.Config{Handler: func(ctx context.Context, e *testhost.Exec) int {
+		n := inflight.Add(1)
+		defer inflight.Add(-1)
+		for {
+			p := peak.Load()
+			if n <= p || peak.CompareAndSwap(p, n) {
+				break
+			}
+		}
+		if n == limit {
+			fullOnce.Do(func() { close(full) })
+		}
+		<-release
+		return 0
+	}})
+	cfg := f.cfg
+	cfg.MaxSessions = limit
+	p := newPool(t, cfg)
+	ctx := testCtx(t)
+	var wg sync.WaitGroup
+	errs := make(chan error, callers)
+	for range callers {
+		wg.Go(func() {
+			_, _, _, err := p.Run(ctx, f.target(), "work")
+			errs <- err
+		})
+	}
+	<-full
+	// With every slot held, no further session can have been opened.
+	if got := p.Stats().Sessions; got != limit {
+		t.Errorf("sessions opened while full = %d, want %d", got, limit)
+	}
+	close(release)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	if got := peak.Load(); got != limit {
+		t.Errorf("peak concurrent commands = %d, want %d", got, limit)
+	}
+	if got := p.Stats().Sessions; got != callers {
+		t.Errorf("sessions = %d, want %d", got, callers)
+	}
+}
+
+func TestPool_sessionSlotWaitHonoursContext(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	started := make(chan struct{})
+	f := newFixture(t, testhost.Config{Handler: func(ctx context.Context, e *testhost.Exec) int {
+		close(started)
+		<-release
+		return 0
+	}})
+	t.Cleanup(func() { close(release) })
+	cfg := f.cfg
+	cfg.MaxSessions = 1
+	p := newPool(t, cfg)
+	go func() { _, _, _, _ = p.Run(context.Background(), f.target(), "hold") }()
+	<-started
+	ctx, cancel := context.WithTimeout(testCtx(t), 50*time.Millisecond)
+	defer cancel()
+	_, _, _, err := p.Run(ctx, f.target(), "waits")
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "session slots") {
+		t.Fatalf("err = %v, want a deadline while waiting for a session slot", err)
+	}
+}
+
+func TestPool_bastion(t *testing.T) {
+	t.Parallel()
+	target := newFixture(t, testhost.Config{})
+	bastionKey := newKey(t)
+	bastion := testhost.New(t, testhost.Config{
+		AuthorizedKeys:  []ssh.PublicKey{target.key.signer.PublicKey()},
+		Passwords:       map[string]string{"jump": "jumppw"},
+		AllowForwarding: true,
+	})
+	_ = bastionKey
+	tests := []struct {
+		name    string
+		bastion sshx.Bastion
+		wantErr string
+	}{
+		{name: "main auth, host key via known_hosts", bastion: sshx.Bastion{Host: bastion.Host(), Port: bastion.Port()}},
+		{name: "own password, pinned host key", bastion: sshx.Bastion{Host: bastion.Host(), Port: bastion.Port(), User: "jump", Password: "jumppw", HostKey: bastion.AuthorizedKeyLine()}},
+		{name: "pinned host key mismatch", bastion: sshx.Bastion{Host: bastion.Host(), Port: bastion.Port(), HostKey: target.host.AuthorizedKeyLine()}, wantErr: "HOST KEY MISMATCH"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := target.cfg
+			cfg.KnownHosts = target.host.KnownHostsLine() + "\n" + bastion.KnownHostsLine()
+			b := tt.bastion
+			cfg.Bastion = &b
+			p := newPool(t, cfg)
+			ctx := testCtx(t)
+			for range 3 {
+				out, _, _, err := p.Run(ctx, target.target(), "echo via bastion")
+				if tt.wantErr != "" {
+					if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+						t.Fatalf("err = %v, want %q", err, tt.wantErr)
+					}
+					return
+				}
+				if err != nil || out != "via bastion\n" {
+					t.Fatalf("Run = %q, %v", out, err)
+				}
+			}
+			if diff := cmp.Diff(sshx.Stats{Handshakes: 2, Sessions: 3}, p.Stats()); diff != "" {
+				t.Errorf("Stats (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestPool_bastionRedial(t *testing.T) {
+	t.Parallel()
+	target := newFixture(t, testhost.Config{})
+	bastion := testhost.New(t, testhost.Config{
+		AuthorizedKeys:  []ssh.PublicKey{target.key.signer.PublicKey()},
+		AllowForwarding: true,
+	})
+	cfg := target.cfg
+	cfg.KnownHosts = target.host.KnownHostsLine() + "\n" + bastion.KnownHostsLine()
+	cfg.Bastion = &sshx.Bastion{Host: bastion.Host(), Port: bastion.Port()}
+	p := newPool(t, cfg)
+	ctx := testCtx(t)
+	if _, _, _, err := p.Run(ctx, target.target(), "echo 1"); err != nil {
+		t.Fatal(err)
+	}
+	bastion.DropConnections()
+	if out, _, _, err := p.Run(ctx, target.target(), "echo 2"); err != nil || out != "2\n" {
+		t.Fatalf("Run after the bastion dropped = %q, %v", out, err)
+	}
+	if got := bastion.Handshakes(); got != 2 {
+		t.Errorf("bastion handshakes = %d, want 2", got)
+	}
+}
+
+func TestPool_keepalive(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, testhost.Config{})
+	logs := newLogRecorder()
+	cfg := f.cfg
+	cfg.KeepaliveInterval = 10 * time.Millisecond
+	cfg.Logf = logs.Logf
+	p := newPool(t, cfg)
+	ctx := testCtx(t)
+	if _, _, _, err := p.Run(ctx, f.target(), "echo 1"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "two answered keepalives", func() bool { return f.host.Keepalives() >= 2 })
+
+	// A host that stops answering is given up on, and the next command redials.
+	f.host.SetKeepaliveSilent(true)
+	logs.waitFor(t, "keepalive to")
+	logs.waitFor(t, "ended")
+	f.host.SetKeepaliveSilent(false)
+	if out, _, _, err := p.Run(ctx, f.target(), "echo 2"); err != nil || out != "2\n" {
+		t.Fatalf("Run after keepalive failure = %q, %v", out, err)
+	}
+	if got := f.host.Handshakes(); got != 2 {
+		t.Errorf("handshakes = %d, want 2", got)
+	}
+}
+
+func TestPool_closed(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, testhost.Config{})
+	p, err := sshx.NewPool(f.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := p.Run(testCtx(t), f.target(), "echo 1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := p.Run(testCtx(t), f.target(), "echo 2"); err == nil || !strings.Contains(err.Error(), "closed") {
+		t.Fatalf("Run after Close: err = %v", err)
+	}
+}
+
+func TestTarget_String(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		t    sshx.Target
+		want string
+	}{
+		{sshx.Target{Host: "db1", Port: 22, User: "root"}, "root@db1:22"},
+		{sshx.Target{Host: "::1", Port: 2222, User: "admin"}, "admin@[::1]:2222"},
+	}
+	for _, tt := range tests {
+		if got := tt.t.String(); got != tt.want {
+			t.Errorf("String() = %q, want %q", got, tt.want)
+		}
+	}
+}
