@@ -1,0 +1,354 @@
+package drbd
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"al.essio.dev/pkg/shellescape"
+)
+
+// Probe markers. Each section of the probe output starts with
+// "@@drbd-probe NAME" and ends with "@@drbd-rc N" (the section command's exit
+// status).
+const (
+	probeMarker = "@@drbd-probe "
+	rcMarker    = "@@drbd-rc "
+)
+
+// Probe section names.
+const (
+	SectionVersion = "version" // drbdadm --version
+	SectionProc    = "proc"    // cat /proc/drbd
+	SectionShDev   = "shdev"   // drbdadm sh-dev RES
+	SectionDState  = "dstate"  // drbdadm dstate RES
+	SectionJSON    = "json"    // drbdsetup status RES --json (DRBD 9 kernels only)
+	SectionStatus  = "status"  // drbdadm status RES (DRBD 9, only when --json failed)
+)
+
+// ProbeCommand returns one POSIX sh command that gathers everything a Read
+// needs in a single round trip: drbdadm --version, /proc/drbd, sh-dev, dstate
+// and, when /proc/drbd names a DRBD 9 kernel, `drbdsetup status --json` (and
+// `drbdadm status` text if --json fails). It uses only echo, read, case, if,
+// test, $?, redirections and ';', and every sub-command's stderr is merged
+// into the output so that DRBD's messages reach ParseProbe.
+func ProbeCommand(resource string) (string, error) {
+	if err := ValidateResourceName(resource); err != nil {
+		return "", err
+	}
+	r := shellescape.Quote(resource)
+	section := func(name, cmd string) string {
+		return "echo '" + probeMarker + name + "'; " + cmd + " 2>&1; echo \"" + rcMarker + "$?\""
+	}
+	parts := []string{
+		section(SectionVersion, "drbdadm --version"),
+		section(SectionProc, "cat /proc/drbd"),
+		section(SectionShDev, "drbdadm sh-dev "+r),
+		section(SectionDState, "drbdadm dstate "+r),
+		"drbd_probe_v=''",
+		"if test -e /proc/drbd; then read -r drbd_probe_v < /proc/drbd; fi",
+		"case \"$drbd_probe_v\" in \"version: 9\"*) " +
+			"echo '" + probeMarker + SectionJSON + "'; " +
+			"if drbdsetup status " + r + " --json 2>&1; then echo \"" + rcMarker + "0\"; " +
+			"else echo \"" + rcMarker + "$?\"; " + section(SectionStatus, "drbdadm status "+r) + "; fi;; esac",
+	}
+	return strings.Join(parts, "; "), nil
+}
+
+// Metadata says whether the resource's backing disk carries DRBD metadata.
+type Metadata int
+
+// Metadata values. MetadataAbsent is only reported on DRBD's explicit
+// "No valid meta data found" (drbdadm dstate exit 1), so that create-md is
+// never run on a guess.
+const (
+	MetadataUnknown Metadata = iota
+	MetadataPresent
+	MetadataAbsent
+)
+
+// String returns "unknown", "present" or "absent".
+func (m Metadata) String() string {
+	switch m {
+	case MetadataPresent:
+		return "present"
+	case MetadataAbsent:
+		return "absent"
+	}
+	return "unknown"
+}
+
+// Probe is the parsed output of ProbeCommand.
+type Probe struct {
+	Versions Versions
+	// Status has Configured false when the resource is not up.
+	Status   Status
+	Metadata Metadata
+	// Devices lists the devices from sh-dev, one per volume.
+	Devices []string
+	// Raw is the status text used (the /proc/drbd text, or the JSON/text status).
+	Raw      string
+	Warnings []string
+	// Sections holds every section's output and exit code by name.
+	Sections map[string]ProbeSection
+}
+
+// ProbeSection is one command's output within a probe.
+type ProbeSection struct {
+	Output string
+	// Exit is the exit status, -1 when the section's "@@drbd-rc" line is
+	// missing (truncated output).
+	Exit int
+}
+
+// ErrNotProbeOutput is returned by ParseProbe for output without any probe marker.
+var ErrNotProbeOutput = errors.New("not the output of drbd.ProbeCommand (no @@drbd-probe markers)")
+
+// splitProbe splits probe output into its sections.
+func splitProbe(output string) (map[string]ProbeSection, []string) {
+	sections := map[string]ProbeSection{}
+	var warnings []string
+	var (
+		name string
+		in   bool
+		buf  strings.Builder
+	)
+	closeSection := func(exit int) {
+		if _, dup := sections[name]; dup {
+			warnings = append(warnings, fmt.Sprintf("probe section %q repeated; the last one is used", name))
+		}
+		sections[name] = ProbeSection{Output: buf.String(), Exit: exit}
+		buf.Reset()
+		in = false
+	}
+	lines := strings.SplitAfter(output, "\n")
+	for idx := 0; idx < len(lines); idx++ {
+		line := lines[idx]
+		// A command whose output lacks a final newline leaves the marker
+		// glued to its last line: split it off.
+		if i := strings.Index(line, "@@drbd-"); i > 0 {
+			lines = append(lines[:idx+1], lines[idx:]...)
+			lines[idx], lines[idx+1] = line[:i], line[i:]
+			line = lines[idx]
+		}
+		trimmed := strings.TrimRight(line, "\r\n")
+		switch {
+		case strings.HasPrefix(trimmed, probeMarker):
+			if in {
+				warnings = append(warnings, fmt.Sprintf("probe section %q has no exit status (truncated?)", name))
+				closeSection(-1)
+			}
+			name, in = strings.TrimSpace(trimmed[len(probeMarker):]), true
+		case strings.HasPrefix(trimmed, rcMarker):
+			if !in {
+				warnings = append(warnings, "exit status outside a probe section ignored")
+				continue
+			}
+			rc, err := strconv.Atoi(strings.TrimSpace(trimmed[len(rcMarker):]))
+			if err != nil {
+				warnings = append(warnings, fmt.Sprintf("probe section %q: unparseable exit status %q", name, truncate(trimmed, 40)))
+				rc = -1
+			}
+			closeSection(rc)
+		case in:
+			buf.WriteString(line)
+		case strings.TrimSpace(line) != "":
+			if len(warnings) < maxWarnings {
+				warnings = append(warnings, fmt.Sprintf("probe output outside any section ignored: %q", truncate(strings.TrimSpace(line), 80)))
+			}
+		}
+	}
+	if in {
+		warnings = append(warnings, fmt.Sprintf("probe section %q has no exit status (truncated?)", name))
+		closeSection(-1)
+	}
+	return sections, warnings
+}
+
+// ParseProbe parses the output of ProbeCommand(resource). It fails only when
+// output is not probe output at all; everything else (DRBD not installed,
+// module not loaded, resource not configured or not up) is reported through
+// the fields and Warnings.
+func ParseProbe(resource, output string) (*Probe, error) {
+	if !strings.Contains(output, probeMarker) {
+		return nil, ErrNotProbeOutput
+	}
+	sections, warnings := splitProbe(output)
+	p := &Probe{Sections: sections, Warnings: warnings, Status: unconfiguredStatus(resource, -1, "")}
+	warn := func(format string, args ...any) { p.Warnings = append(p.Warnings, fmt.Sprintf(format, args...)) }
+
+	// Versions: drbd-utils from drbdadm --version; the kernel from the first
+	// line of /proc/drbd, else from drbdadm --version.
+	var procKernel, admKernel Version
+	if sec, ok := sections[SectionVersion]; ok {
+		k, u, err := ParseUtilsVersion(sec.Output)
+		if err != nil {
+			warn("drbd-utils version unknown: drbdadm --version exited %d: %s", sec.Exit, firstLine(sec.Output))
+		}
+		admKernel, p.Versions.Utils = k, u
+	}
+	var proc *ProcDRBD
+	if sec, ok := sections[SectionProc]; ok && sec.Exit == 0 {
+		pr, err := ParseProcDRBD(sec.Output)
+		if err != nil {
+			warn("/proc/drbd: %v", err)
+		} else {
+			proc = pr
+			procKernel = pr.Version
+			p.Warnings = append(p.Warnings, pr.Warnings...)
+		}
+	} else if ok {
+		warn("/proc/drbd unreadable (DRBD module not loaded?): %s", firstLine(sec.Output))
+	}
+	p.Versions.Kernel = procKernel
+	if procKernel.IsZero() {
+		p.Versions.Kernel = admKernel
+	} else if !admKernel.IsZero() && admKernel != procKernel {
+		warn("kernel version differs: /proc/drbd says %s, drbdadm --version says %s; using /proc/drbd", procKernel, admKernel)
+	}
+
+	// Devices from sh-dev.
+	if sec, ok := sections[SectionShDev]; ok {
+		for _, l := range strings.Split(sec.Output, "\n") {
+			if l = strings.TrimSpace(l); strings.HasPrefix(l, "/dev/") {
+				p.Devices = append(p.Devices, l)
+			}
+		}
+		if sec.Exit != 0 || len(p.Devices) == 0 {
+			warn("drbdadm sh-dev %s exited %d: %s", resource, sec.Exit, firstLine(sec.Output))
+		}
+	}
+	minor := -1
+	if len(p.Devices) > 0 {
+		if n, ok := minorOfDevice(p.Devices[0]); ok {
+			minor = n
+		} else {
+			warn("cannot tell the minor of device %s", p.Devices[0])
+		}
+	}
+
+	// Metadata from dstate.
+	if sec, ok := sections[SectionDState]; ok {
+		p.Metadata = metadataFrom(sec)
+	}
+
+	// Status.
+	family := p.Versions.Family()
+	switch {
+	case sectionPresent(sections, SectionJSON) || family == Family9:
+		p.Status = p.status9(resource, sections, proc, minor)
+	case proc != nil:
+		p.Raw = sections[SectionProc].Output
+		dev := ""
+		if len(p.Devices) > 0 {
+			dev = p.Devices[0]
+		}
+		if minor < 0 {
+			p.Status = unconfiguredStatus(resource, -1, dev)
+			break
+		}
+		st, ok := proc.StatusOf(minor)
+		if !ok {
+			st = unconfiguredStatus(resource, minor, dev)
+		}
+		st.Resource = resource
+		if dev != "" {
+			st.Device = dev
+		}
+		p.Status = st
+	default:
+		p.Status = unconfiguredStatus(resource, minor, firstOr(p.Devices))
+	}
+	return p, nil
+}
+
+func sectionPresent(sections map[string]ProbeSection, name string) bool {
+	_, ok := sections[name]
+	return ok
+}
+
+// status9 reads the DRBD 9 status from the json (or text fallback) section;
+// a DRBD 9 kernel in 8.4 compat mode that lists the minor in /proc/drbd is
+// the last resort.
+func (p *Probe) status9(resource string, sections map[string]ProbeSection, proc *ProcDRBD, minor int) Status {
+	if sec, ok := sections[SectionJSON]; ok && sec.Exit == 0 {
+		p.Raw = sec.Output
+		st, err := ParseStatusJSON([]byte(sec.Output), resource)
+		if err == nil {
+			return st
+		}
+		p.Warnings = append(p.Warnings, "drbdsetup status --json: "+err.Error())
+	} else if ok && strings.Contains(sec.Output, "No such resource") {
+		p.Raw = sec.Output
+		return unconfiguredStatus(resource, minor, firstOr(p.Devices))
+	}
+	if sec, ok := sections[SectionStatus]; ok {
+		p.Raw = sec.Output
+		st, err := ParseStatusText(sec.Output, resource)
+		if err == nil || errors.Is(err, ErrNoSuchResource) {
+			if st.Device == "" {
+				st.Device = firstOr(p.Devices)
+			}
+			return st
+		}
+		p.Warnings = append(p.Warnings, "drbdadm status: "+err.Error())
+	}
+	if proc != nil && minor >= 0 {
+		if st, ok := proc.StatusOf(minor); ok {
+			p.Raw = sections[SectionProc].Output
+			st.Resource = resource
+			return st
+		}
+	}
+	p.Warnings = append(p.Warnings, "no usable DRBD 9 status in the probe output")
+	return unconfiguredStatus(resource, minor, firstOr(p.Devices))
+}
+
+// metadataFrom interprets `drbdadm dstate`: "No valid meta data found" means
+// absent; a disk state that needs metadata means present; anything else
+// (not up and unreadable, Diskless, Unconfigured, errors) is unknown.
+func metadataFrom(sec ProbeSection) Metadata {
+	if strings.Contains(sec.Output, "No valid meta data found") {
+		return MetadataAbsent
+	}
+	if sec.Exit != 0 {
+		return MetadataUnknown
+	}
+	local, _, err := ParseDState(sec.Output)
+	if err != nil {
+		return MetadataUnknown
+	}
+	switch local {
+	case DiskAttaching, DiskNegotiating, DiskInconsistent, DiskOutdated, DiskConsistent, DiskUpToDate:
+		return MetadataPresent
+	}
+	return MetadataUnknown
+}
+
+// minorOfDevice returns N for "/dev/drbdN".
+func minorOfDevice(dev string) (int, bool) {
+	n, ok := strings.CutPrefix(dev, "/dev/drbd")
+	if !ok {
+		return 0, false
+	}
+	return atoiSmall(n)
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	if s == "" {
+		return "(no output)"
+	}
+	return truncate(s, 120)
+}
+
+func firstOr(s []string) string {
+	if len(s) > 0 {
+		return s[0]
+	}
+	return ""
+}
