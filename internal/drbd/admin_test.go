@@ -20,8 +20,8 @@ func TestParseRole(t *testing.T) {
 		{in: "Primary/Secondary\n", local: RolePrimary, peer: RoleSecondary},
 		{in: "Secondary/Unknown\n", local: RoleSecondary, peer: RoleUnknown},
 		{in: "Secondary/Primary\nSecondary/Primary\n", local: RoleSecondary, peer: RolePrimary}, // two volumes
-		{in: "Primary\n", local: RolePrimary, peer: RoleUnknown},                                  // DRBD 9
-		{in: "Primary\nSecondary\n", local: RolePrimary, peer: RoleSecondary},                     // DRBD 9 role r0 r0:peer
+		{in: "Primary\n", local: RolePrimary, peer: RoleUnknown},                                // DRBD 9
+		{in: "Primary\nSecondary\n", local: RolePrimary, peer: RoleSecondary},                   // DRBD 9 role r0 r0:peer
 		{in: "0: Failure: (127) Device minor not allocated\nadditional info from kernel:\nunknown minor\n", wantErr: true},
 		{in: "", wantErr: true},
 		{in: "Boss/Secondary", wantErr: true},
