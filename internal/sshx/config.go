@@ -1,6 +1,3 @@
-// Package sshx runs commands on remote hosts over SSH through a pool that keeps one
-// connection per (host, port, user), multiplexes sessions on it, checks host keys the way
-// OpenSSH does and redials broken connections transparently.
 package sshx
 
 import (

@@ -29,6 +29,9 @@ func (p *Pool) Run(ctx context.Context, t Target, cmd string) (stdout, stderr st
 // its session closed, and the error wraps ctx.Err().
 func (p *Pool) Exec(ctx context.Context, t Target, c Command) (Result, error) {
 	t = p.resolve(t)
+	if err := ctx.Err(); err != nil {
+		return Result{ExitCode: -1}, fmt.Errorf("run command on %s: %w", t, err)
+	}
 	cmd := c.Cmd
 	if p.cfg.Sudo {
 		cmd = sudoWrap(cmd)

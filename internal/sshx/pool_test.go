@@ -422,13 +422,11 @@ func TestPool_sessionSlotWaitHonoursContext(t *testing.T) {
 func TestPool_bastion(t *testing.T) {
 	t.Parallel()
 	target := newFixture(t, testhost.Config{})
-	bastionKey := newKey(t)
 	bastion := testhost.New(t, testhost.Config{
 		AuthorizedKeys:  []ssh.PublicKey{target.key.signer.PublicKey()},
 		Passwords:       map[string]string{"jump": "jumppw"},
 		AllowForwarding: true,
 	})
-	_ = bastionKey
 	tests := []struct {
 		name    string
 		bastion sshx.Bastion
