@@ -30,8 +30,9 @@ const (
 // ProbeCommand returns one POSIX sh command that gathers everything a Read
 // needs in a single round trip: drbdadm --version, /proc/drbd, sh-dev, dstate
 // and, when /proc/drbd names a DRBD 9 kernel, `drbdsetup status --json` (and
-// `drbdadm status` text if --json fails). It uses only echo, read, case, if,
-// test, $?, redirections and ';', and every sub-command's stderr is merged
+// `drbdadm status` text if --json is rejected as a usage error). It uses only
+// echo, read, case, if, test, $?, variable assignment, redirections and ';',
+// and every sub-command's stderr is merged
 // into the output so that DRBD's messages reach ParseProbe.
 func ProbeCommand(resource string) (string, error) {
 	if err := ValidateResourceName(resource); err != nil {
@@ -49,9 +50,10 @@ func ProbeCommand(resource string) (string, error) {
 		"drbd_probe_v=''",
 		"if test -e /proc/drbd; then read -r drbd_probe_v < /proc/drbd; fi",
 		"case \"$drbd_probe_v\" in \"version: 9\"*) " +
-			"echo '" + probeMarker + SectionJSON + "'; " +
-			"if drbdsetup status " + r + " --json 2>&1; then echo \"" + rcMarker + "0\"; " +
-			"else echo \"" + rcMarker + "$?\"; " + section(SectionStatus, "drbdadm status "+r) + "; fi;; esac",
+			"echo '" + probeMarker + SectionJSON + "'; drbdsetup status " + r + " --json 2>&1; drbd_probe_rc=$?; " +
+			"echo \"" + rcMarker + "$drbd_probe_rc\"; " +
+			// Exit 20 is a usage error: utils older than 8.9.8 have no --json.
+			"if test \"$drbd_probe_rc\" = 20; then " + section(SectionStatus, "drbdadm status "+r) + "; fi;; esac",
 	}
 	return strings.Join(parts, "; "), nil
 }
@@ -187,9 +189,11 @@ func ParseProbe(resource, output string) (*Probe, error) {
 			warn("drbd-utils version unknown: drbdadm --version exited %d: %s", sec.Exit, firstLine(sec.Output))
 		}
 		admKernel, p.Versions.Utils = k, u
+	} else {
+		warn("drbd-utils version unknown: drbdadm --version did not run")
 	}
 	var proc *ProcDRBD
-	if sec, ok := sections[SectionProc]; ok && sec.Exit == 0 {
+	if sec, ok := sections[SectionProc]; ok && (sec.Exit == 0 || sec.Exit == -1 && strings.HasPrefix(strings.TrimSpace(sec.Output), "version:")) {
 		pr, err := ParseProcDRBD(sec.Output)
 		if err != nil {
 			warn("/proc/drbd: %v", err)
@@ -236,7 +240,7 @@ func ParseProbe(resource, output string) (*Probe, error) {
 	// Status.
 	family := p.Versions.Family()
 	switch {
-	case sectionPresent(sections, SectionJSON) || family == Family9:
+	case sectionPresent(sections, SectionJSON) || sectionPresent(sections, SectionStatus) || family == Family9 && proc != nil:
 		p.Status = p.status9(resource, sections, proc, minor)
 	case proc != nil:
 		p.Raw = sections[SectionProc].Output
