@@ -65,12 +65,13 @@ func testAccChefHAFlow(t *testing.T, v drbdsim.Version, wantVersion string) {
 	testAccPreCheck(t)
 	e := newTestEnv(t, drbdsim.PairConfig{Version: v})
 	var before [2]int
+	// The example has its own provider block, so the providers are given per step.
 	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
 			{
-				ConfigDirectory: config.StaticDirectory(exampleDir),
-				ConfigVariables: e.exampleVariables(),
+				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+				ConfigDirectory:          config.StaticDirectory(exampleDir),
+				ConfigVariables:          e.exampleVariables(),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue("drbd_primary.primary", tfjsonpath.New("role"), knownvalue.StringExact("Primary")),
 					statecheck.ExpectKnownValue("drbd_sync.initial", tfjsonpath.New("in_sync"), knownvalue.Bool(true)),
@@ -84,9 +85,10 @@ func testAccChefHAFlow(t *testing.T, v drbdsim.Version, wantVersion string) {
 			},
 			{
 				// Idempotent: a second apply plans nothing and sends no mutating command.
-				PreConfig:       e.snapshotMutations(&before),
-				ConfigDirectory: config.StaticDirectory(exampleDir),
-				ConfigVariables: e.exampleVariables(),
+				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+				PreConfig:                e.snapshotMutations(&before),
+				ConfigDirectory:          config.StaticDirectory(exampleDir),
+				ConfigVariables:          e.exampleVariables(),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},

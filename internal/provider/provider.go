@@ -218,8 +218,20 @@ func (p *drbdProvider) ValidateConfig(ctx context.Context, req provider.Validate
 type providerData struct {
 	// pool is nil when the provider configuration held values unknown at plan time.
 	pool *sshx.Pool
-	// peerTimeoutDefault is the provider's connect_timeout, used as a floor by resources.
-	connectTimeout time.Duration
+	// user and port are the provider-level defaults, so that diagnostics name the real target.
+	user string
+	port int
+}
+
+// resolve fills a target's unset user and port with the provider's defaults.
+func (d *providerData) resolve(t sshx.Target) sshx.Target {
+	if t.User == "" {
+		t.User = d.user
+	}
+	if t.Port == 0 {
+		t.Port = d.port
+	}
+	return t
 }
 
 func (p *drbdProvider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {
@@ -228,7 +240,7 @@ func (p *drbdProvider) Configure(ctx context.Context, req provider.ConfigureRequ
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	data := &providerData{connectTimeout: defaultConnectTimeout}
+	data := &providerData{user: defaultUser, port: defaultPort}
 	resp.ResourceData = data
 	resp.DataSourceData = data
 
@@ -289,7 +301,7 @@ func (p *drbdProvider) Configure(ctx context.Context, req provider.ConfigureRequ
 		return
 	}
 	data.pool = pool
-	data.connectTimeout = sc.ConnectTimeout
+	data.user, data.port = sc.User, sc.Port
 }
 
 func (p *drbdProvider) Resources(_ context.Context) []func() resource.Resource {

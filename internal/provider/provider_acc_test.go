@@ -64,12 +64,13 @@ func TestAccProvider_hostKeyMismatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The host presents a key that known_hosts does not list for it.
+	// known_hosts lists the original key; then the host presents another one.
+	providerBlock := e.providerConfig()
 	e.hosts[0].SetHostKey(other)
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
-			Config: e.providerConfig() + fmt.Sprintf(`
+			Config: providerBlock + fmt.Sprintf(`
 data "drbd_status" "test" {
   %s
   resource = "pc0"

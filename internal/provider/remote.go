@@ -94,7 +94,7 @@ func (r *remoteBase) host(c connectionModel, diags *diag.Diagnostics) *remoteHos
 				"resources those values come from first (terraform apply -target=...), then apply again.")
 		return nil
 	}
-	return &remoteHost{pool: r.data.pool, target: c.target()}
+	return &remoteHost{pool: r.data.pool, target: r.data.resolve(c.target())}
 }
 
 // String names the host in diagnostics: user@host:port as the pool resolves it.

@@ -29,7 +29,11 @@ resource "drbd_filesystem" "test" {
 func primaryPair(t *testing.T, cfg drbdsim.PairConfig) *testEnv {
 	e := newTestEnv(t, cfg)
 	e.pair.BringUp()
-	e.sh(0, "drbdadm primary --force pc0")
+	if cfg.Version == drbdsim.V83 {
+		e.sh(0, "drbdadm -- --overwrite-data-of-peer primary pc0")
+	} else {
+		e.sh(0, "drbdadm primary --force pc0")
+	}
 	return e
 }
 
@@ -184,21 +188,25 @@ func TestAccFilesystem_badInput(t *testing.T) {
 		"mount_options = \"noatime\\nreboot\"":  `mount options`,
 	}
 	for attr, want := range cases {
-		resource.ParallelTest(t, resource.TestCase{
-			ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-			Steps: []resource.TestStep{{
-				Config: e.providerConfig() + fmt.Sprintf(`
+		t.Run(attr, func(t *testing.T) {
+			resource.ParallelTest(t, resource.TestCase{
+				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+				Steps: []resource.TestStep{{
+					Config: e.providerConfig() + fmt.Sprintf(`
 resource "drbd_filesystem" "test" {
   %s
   %s
 }
 `, e.hostArgs(0), attr),
-				PlanOnly:    true,
-				ExpectError: regexp.MustCompile(want),
-			}},
+					PlanOnly:    true,
+					ExpectError: regexp.MustCompile(want),
+				}},
+			})
 		})
 	}
-	if got := e.hosts[0].Commands(); len(got) != 0 {
-		t.Errorf("commands reached the host despite plan-time validation: %q", got)
-	}
+	t.Cleanup(func() {
+		if got := e.hosts[0].Commands(); len(got) != 0 {
+			t.Errorf("commands reached the host despite plan-time validation: %q", got)
+		}
+	})
 }

@@ -157,21 +157,25 @@ func TestAccResource_badName(t *testing.T) {
 	testAccPreCheck(t)
 	e := newTestEnv(t, drbdsim.PairConfig{})
 	for _, name := range []string{"pc0; rm -rf /", "pc 0", "", "-x", "pc0\nx", "$(id)"} {
-		resource.ParallelTest(t, resource.TestCase{
-			ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-			Steps: []resource.TestStep{{
-				Config: e.providerConfig() + fmt.Sprintf(`
+		t.Run(name, func(t *testing.T) {
+			resource.ParallelTest(t, resource.TestCase{
+				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+				Steps: []resource.TestStep{{
+					Config: e.providerConfig() + fmt.Sprintf(`
 resource "drbd_resource" "test" {
   %s
   name = %q
 }
 `, e.hostArgs(0), name),
-				PlanOnly:    true,
-				ExpectError: regexp.MustCompile(`Invalid DRBD Resource Name|Invalid Attribute Value`),
-			}},
+					PlanOnly:    true,
+					ExpectError: regexp.MustCompile(`Invalid DRBD Resource Name|Invalid Attribute Value`),
+				}},
+			})
 		})
 	}
-	if got := e.hosts[0].Commands(); len(got) != 0 {
-		t.Errorf("commands reached the host despite plan-time validation: %q", got)
-	}
+	t.Cleanup(func() {
+		if got := e.hosts[0].Commands(); len(got) != 0 {
+			t.Errorf("commands reached the host despite plan-time validation: %q", got)
+		}
+	})
 }

@@ -196,10 +196,10 @@ func (r *syncResource) Create(ctx context.Context, req resource.CreateRequest, r
 		}
 		var peer *remoteHost
 		if !m.PeerHost.IsNull() {
-			peer = &remoteHost{pool: h.pool, target: sshx.Target{
+			peer = &remoteHost{pool: h.pool, target: r.data.resolve(sshx.Target{
 				Host: m.PeerHost.ValueString(), Port: int(m.PeerPort.ValueInt64()),
 				User: m.User.ValueString(), HostKey: m.PeerHostKey.ValueString(),
-			}}
+			})}
 		}
 		var raised []rateTarget
 		if !m.ResyncRate.IsNull() {

@@ -107,7 +107,7 @@ func TestAccSync_peerDisconnected(t *testing.T) {
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
 			Config:      e.syncConfig(`connect_timeout = "1s"`),
-			ExpectError: regexp.MustCompile(`(?s)did not connect within connect_timeout`),
+			ExpectError: regexp.MustCompile(`(?s)did not connect within\s+connect_timeout`),
 		}},
 	})
 }
@@ -189,13 +189,15 @@ func TestAccSync_badRate(t *testing.T) {
 	testAccPreCheck(t)
 	e := primaryPair(t, drbdsim.PairConfig{})
 	for _, rate := range []string{"fast", "1100M; reboot", "", "-1M", "1100 M"} {
-		resource.ParallelTest(t, resource.TestCase{
-			ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-			Steps: []resource.TestStep{{
-				Config:      e.syncConfig(fmt.Sprintf("resync_rate = %q", rate)),
-				PlanOnly:    true,
-				ExpectError: regexp.MustCompile(`Invalid Resync Rate`),
-			}},
+		t.Run(rate, func(t *testing.T) {
+			resource.ParallelTest(t, resource.TestCase{
+				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+				Steps: []resource.TestStep{{
+					Config:      e.syncConfig(fmt.Sprintf("resync_rate = %q", rate)),
+					PlanOnly:    true,
+					ExpectError: regexp.MustCompile(`Invalid Resync Rate`),
+				}},
+			})
 		})
 	}
 }
