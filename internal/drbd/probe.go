@@ -280,6 +280,9 @@ func (p *Probe) status9(resource string, sections map[string]ProbeSection, proc 
 		p.Raw = sec.Output
 		st, err := ParseStatusJSON([]byte(sec.Output), resource)
 		if err == nil {
+			if st.Minor < 0 {
+				st.Minor, st.Device = minor, firstOr(p.Devices)
+			}
 			return st
 		}
 		p.Warnings = append(p.Warnings, "drbdsetup status --json: "+err.Error())
@@ -293,6 +296,9 @@ func (p *Probe) status9(resource string, sections map[string]ProbeSection, proc 
 		if err == nil || errors.Is(err, ErrNoSuchResource) {
 			if st.Device == "" {
 				st.Device = firstOr(p.Devices)
+			}
+			if st.Minor < 0 {
+				st.Minor = minor
 			}
 			return st
 		}

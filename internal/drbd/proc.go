@@ -289,10 +289,13 @@ func (pp *procParser) minorLine(t string) bool {
 		return false
 	}
 	minor, _ := strconv.Atoi(t[:i])
-	for k := range pp.p.Minors {
-		if pp.p.Minors[k].Minor == minor {
-			pp.warnf("minor %d listed twice; the first entry is used", minor)
-			break
+	// DRBD lists minors in ascending order; only a step back can repeat one.
+	if n := len(pp.p.Minors); n > 0 && minor <= pp.p.Minors[n-1].Minor {
+		for k := range pp.p.Minors {
+			if pp.p.Minors[k].Minor == minor {
+				pp.warnf("minor %d listed twice; the first entry is used", minor)
+				break
+			}
 		}
 	}
 	pp.p.Minors = append(pp.p.Minors, ProcMinor{Minor: minor})
