@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -545,5 +546,47 @@ func TestTarget_String(t *testing.T) {
 		if got := tt.t.String(); got != tt.want {
 			t.Errorf("String() = %q, want %q", got, tt.want)
 		}
+	}
+}
+
+// TestPool_connectTimeoutPerAttempt points the pool at a listener that accepts but never
+// speaks SSH: each attempt times out and is retried, then the error says so.
+func TestPool_connectTimeoutPerAttempt(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var held sync.WaitGroup
+	t.Cleanup(func() { // LIFO: runs after the pool closed
+		_ = ln.Close()
+		held.Wait()
+	})
+	held.Go(func() {
+		var conns []net.Conn
+		defer func() {
+			for _, c := range conns {
+				_ = c.Close()
+			}
+		}()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns = append(conns, c)
+		}
+	})
+	addr := ln.Addr().(*net.TCPAddr)
+	p := newPool(t, sshx.Config{
+		Password:       "x",
+		HostKeyPolicy:  sshx.PolicyInsecure,
+		ConnectTimeout: 50 * time.Millisecond,
+		ConnectRetries: 1,
+		RetryBackoff:   time.Millisecond,
+	})
+	_, _, _, err = p.Run(testCtx(t), sshx.Target{Host: "127.0.0.1", Port: addr.Port}, "echo x")
+	if err == nil || !strings.Contains(err.Error(), "timed out") || !strings.Contains(err.Error(), "giving up after 2 attempts") {
+		t.Fatalf("err = %v, want a timeout after 2 attempts", err)
 	}
 }
