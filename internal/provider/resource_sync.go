@@ -243,11 +243,13 @@ func (r *syncResource) raiseRate(ctx context.Context, h, peer *remoteHost, p *dr
 			diags.AddAttributeError(path.Root("resync_rate"), "Invalid Resync Rate", err.Error())
 			return false
 		}
+		// Recorded before it runs: a command cut off by a dropped connection may still have
+		// taken effect, and restoring (drbdadm adjust) is harmless where it did not.
+		raised = append(raised, rateTarget{host: node, cmds: cmds})
 		if _, ok := node.run(ctx, diags, "Unable to Set DRBD Resync Rate", cmd); !ok {
 			return false
 		}
 		tflog.Info(ctx, "raised DRBD resync rate", map[string]any{"host": node.String(), "command": cmd})
-		raised = append(raised, rateTarget{host: node, cmds: cmds})
 		return true
 	}
 	if !apply(h, p) {
