@@ -1,0 +1,73 @@
+# shellcheck shell=bash disable=SC2034
+# lib.sh: configuration and helpers shared by lab/build.sh, lab/lab.sh and lab/test-lab.sh.
+# Sourced, never executed. Every setting can be overridden from the environment.
+
+LAB_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+LAB_ROOT=$(cd "$LAB_SRC/.." && pwd)
+LAB_DIR=${LAB_DIR:-$LAB_ROOT/.lab}
+
+LAB_SUITE=${LAB_SUITE:-bookworm}
+# The machine's own Debian mirror, as apt is configured (deb822 .sources or sources.list).
+LAB_MIRROR=${LAB_MIRROR:-$(awk '/^URIs:/{print $2; exit} /^deb /{print $2; exit}' \
+	/etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null || true)}
+LAB_MIRROR=${LAB_MIRROR:-http://deb.debian.org/debian}
+
+LAB_MEM=${LAB_MEM:-512}            # MiB per VM
+LAB_TB_SIZE=${LAB_TB_SIZE:-256}    # TCG translation cache MiB (QEMU's default adds ~1 GiB RSS)
+LAB_SSH_PORT1=${LAB_SSH_PORT1:-10022}
+LAB_SSH_PORT2=${LAB_SSH_PORT2:-10023}
+LAB_LINK_PORT=${LAB_LINK_PORT:-17788} # node N binds 127.0.0.1:LINK_PORT+N (UDP) for the DRBD link
+LAB_DISK_SIZE=${LAB_DISK_SIZE:-1G}  # DRBD backing disk per node (sparse file)
+LAB_BOOT_TIMEOUT=${LAB_BOOT_TIMEOUT:-180} # seconds from qemu start to SSH
+
+LAB_IMAGES=$LAB_DIR/images
+LAB_RUN=$LAB_DIR/run
+LAB_CACHE=$LAB_DIR/cache
+LAB_LOGS=$LAB_DIR/logs
+LAB_SSH=$LAB_DIR/ssh
+LAB_KEY=$LAB_SSH/id_ed25519
+LAB_KNOWN_HOSTS=$LAB_SSH/known_hosts
+
+# lab_log prints a timestamped message on stderr.
+lab_log() { echo "[lab $(date +%T)] $*" >&2; }
+
+# lab_die prints an error on stderr and exits 1.
+lab_die() {
+	echo "[lab $(date +%T)] ERROR: $*" >&2
+	exit 1
+}
+
+# lab_now prints the current time as seconds.nanoseconds.
+lab_now() { date +%s.%N; }
+
+# lab_since T prints the seconds elapsed since T (from lab_now), one decimal.
+lab_since() { awk -v a="$1" -v b="$(lab_now)" 'BEGIN{printf "%.1f", b-a}'; }
+
+# lab_metric NAME VALUE prints a metric line on stdout (collected by test logs).
+lab_metric() { echo "LAB-METRIC $1=$2"; }
+
+# lab_port N prints the forwarded SSH port of node N.
+lab_port() {
+	case $1 in
+	1) echo "$LAB_SSH_PORT1" ;;
+	2) echo "$LAB_SSH_PORT2" ;;
+	*) lab_die "no node $1 (nodes are 1 and 2)" ;;
+	esac
+}
+
+# lab_ssh_opts prints the ssh options for the lab: our key, strict host-key checking against
+# the known_hosts file lab.sh writes from the keys each VM prints on its serial console.
+lab_ssh_opts() {
+	printf '%s\n' -i "$LAB_KEY" -o IdentitiesOnly=yes -o BatchMode=yes \
+		-o StrictHostKeyChecking=yes -o "UserKnownHostsFile=$LAB_KNOWN_HOSTS" \
+		-o GlobalKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=10 \
+		-o ServerAliveInterval=5 -o ServerAliveCountMax=3
+}
+
+# lab_ssh N CMD... runs CMD as root on node N over plain ssh.
+lab_ssh() {
+	local n=$1 opts
+	shift
+	mapfile -t opts < <(lab_ssh_opts)
+	ssh "${opts[@]}" -p "$(lab_port "$n")" root@127.0.0.1 "$@"
+}
