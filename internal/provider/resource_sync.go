@@ -297,8 +297,8 @@ func (r *syncResource) wait(ctx context.Context, h, peer *remoteHost, m *syncRes
 	name := m.Resource.ValueString()
 	interval := durationOr(m.PollInterval, 2*time.Second)
 	peerWait := durationOr(m.ConnectTimeout, 5*time.Minute)
+	progress := &logThrottle{every: progressLogInterval}
 	var (
-		lastLog           time.Time
 		disconnectedSince time.Time
 		peerWasDown       bool
 		last              *drbd.Probe
@@ -343,8 +343,7 @@ func (r *syncResource) wait(ctx context.Context, h, peer *remoteHost, m *syncRes
 					r.reapplyPeerRate(ctx, peer, m, name)
 				}
 			}
-			if time.Since(lastLog) >= progressLogInterval {
-				lastLog = time.Now()
+			if progress.due(time.Now()) {
 				tflog.Info(ctx, "DRBD sync progress", map[string]any{
 					"host": h.String(), "resource": name,
 					"connection_state": string(st.ConnectionState), "replication_state": st.ReplicationState,
@@ -482,4 +481,19 @@ func (r *syncResource) ImportState(ctx context.Context, req resource.ImportState
 	}
 	m.ID = types.StringValue(formatID(m.connectionModel, id.Rest))
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+}
+
+// logThrottle lets a message through at most once per interval; the first one passes at once.
+type logThrottle struct {
+	every time.Duration
+	last  time.Time
+}
+
+// due reports whether a message may be logged at now, and if so records it.
+func (l *logThrottle) due(now time.Time) bool {
+	if !l.last.IsZero() && now.Sub(l.last) < l.every {
+		return false
+	}
+	l.last = now
+	return true
 }
