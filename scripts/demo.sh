@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# demo.sh (`make demo`): two simulated DRBD backends behind real SSH on 127.0.0.1, and the Chef
+# HA runbook example (examples/chef-ha-failover) applied against them with a freshly built
+# provider, then destroyed. Nothing leaves loopback; no registry is contacted (dev_overrides).
+#
+# Environment: TERRAFORM (default: `command -v terraform`, then /usr/local/bin/terraform),
+# DEMO_DRBD (simulated DRBD version: 8.4 (default), 9 or 8.3), DEMO_SYNC (how long the simulated
+# initial resync takes, default 15s), KEEP_DEMO_DIR=1 (keep the temporary directory).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+tf=${TERRAFORM:-$(command -v terraform 2>/dev/null || true)}
+tf=${tf:-/usr/local/bin/terraform}
+[ -x "$tf" ] || { echo "demo: no terraform binary (set TERRAFORM=/path/to/terraform)" >&2; exit 1; }
+export CHECKPOINT_DISABLE=1
+
+t0=$(date +%s)
+say() { printf '\n\033[1m==> %s\033[0m (%ss)\n' "$*" "$(($(date +%s) - t0))"; }
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/drbd-demo.XXXXXX")
+hosts_pid=""
+cleanup() {
+  local rc=$?
+  # Only processes this script started, by PID.
+  if [ -n "$hosts_pid" ] && kill -0 "$hosts_pid" 2>/dev/null; then
+    kill -TERM "$hosts_pid" 2>/dev/null || true
+    wait "$hosts_pid" 2>/dev/null || true
+  fi
+  if [ "${KEEP_DEMO_DIR:-0}" = 1 ]; then
+    echo "demo: kept $tmp"
+  else
+    rm -rf "$tmp"
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# wait_for_file FILE SECONDS: poll (with a deadline) until FILE exists.
+wait_for_file() {
+  local deadline=$(($(date +%s) + $2))
+  until [ -e "$1" ]; do
+    if [ "$(date +%s)" -ge "$deadline" ]; then return 1; fi
+    if [ -n "$hosts_pid" ] && ! kill -0 "$hosts_pid" 2>/dev/null; then return 1; fi
+    sleep 0.1
+  done
+}
+
+# sim_status: ask demohosts (SIGUSR1) for the simulated nodes' status and print it.
+sim_status() {
+  rm -f "$tmp/env/status.txt"
+  kill -USR1 "$hosts_pid"
+  wait_for_file "$tmp/env/status.txt" 10 || { echo "demo: demohosts did not report its status" >&2; return 1; }
+  cat "$tmp/env/status.txt"
+}
+
+say "building the provider and the simulated backends"
+go build -o "$tmp/plugins/terraform-provider-drbd" .
+go build -o "$tmp/demohosts" ./internal/demo/cmd/demohosts
+
+say "starting two simulated DRBD ${DEMO_DRBD:-8.4} backends behind SSH on 127.0.0.1"
+"$tmp/demohosts" -dir "$tmp/env" -drbd "${DEMO_DRBD:-8.4}" -sync "${DEMO_SYNC:-15s}" >"$tmp/demohosts.log" 2>&1 &
+hosts_pid=$!
+deadline=$(($(date +%s) + 30))
+until grep -q '^demohosts: ready' "$tmp/demohosts.log"; do
+  if ! kill -0 "$hosts_pid" 2>/dev/null || [ "$(date +%s)" -ge "$deadline" ]; then
+    echo "demo: demohosts did not start:" >&2; cat "$tmp/demohosts.log" >&2; exit 1
+  fi
+  sleep 0.1
+done
+grep '^demohosts: ready' "$tmp/demohosts.log"
+# shellcheck disable=SC1091
+. "$tmp/env/demo.env"
+ssh_opts="-i $PRIVATE_KEY_FILE -o UserKnownHostsFile=$KNOWN_HOSTS_FILE"
+echo "primary backend:   ssh $ssh_opts -p $PRIMARY_PORT root@$PRIMARY_HOST cat /proc/drbd"
+echo "secondary backend: ssh $ssh_opts -p $SECONDARY_PORT root@$SECONDARY_HOST cat /proc/drbd"
+
+# The example runs from a copy, so no state or .terraform directory lands in the checkout.
+cp -R examples/chef-ha-failover "$tmp/work"
+cat >"$tmp/terraformrc" <<EOF
+provider_installation {
+  dev_overrides {
+    "registry.terraform.io/seed-a700e435/drbd" = "$tmp/plugins"
+  }
+  direct {}
+}
+EOF
+export TF_CLI_CONFIG_FILE="$tmp/terraformrc" TF_IN_AUTOMATION=1 TF_INPUT=0
+color=()
+[ -t 1 ] || color=(-no-color)
+tfw() { "$tf" -chdir="$tmp/work" "$1" "${color[@]}" "${@:2}"; }
+
+say "terraform apply examples/chef-ha-failover (TF_LOG_PROVIDER=INFO, showing the DRBD sync progress lines)"
+: >"$tmp/provider.log"
+# Provider logs go to a file so that Terraform's own errors stay on stderr; the sync progress
+# lines are picked out of it as they are written (tail stops by itself when apply exits).
+TF_LOG_PROVIDER=INFO TF_LOG_PATH="$tmp/provider.log" \
+  tfw apply -auto-approve -var-file="$tmp/env/demo.tfvars.json" &
+apply_pid=$!
+tail -n +1 -F --pid="$apply_pid" "$tmp/provider.log" 2>/dev/null |
+  grep --line-buffered -E 'DRBD sync (progress|complete)' |
+  awk '{
+    msg = ($0 ~ /DRBD sync complete/) ? "DRBD sync complete" : "DRBD sync progress"
+    out = ""
+    n = split("host connection_state disk_state peer_disk_state percent out_of_sync_kib speed_kib_per_sec eta", keys, " ")
+    for (i = 1; i <= n; i++)
+      if (match($0, " " keys[i] "=[^ ]+")) out = out " " substr($0, RSTART + 1, RLENGTH - 1)
+    print "    [provider log] " msg ":" out
+    fflush()
+  }' &
+filter_pid=$!
+wait "$apply_pid"
+wait "$filter_pid" || true
+
+say "drbd_status data source outputs (terraform output)"
+tfw output primary_status
+tfw output secondary_status
+tfw output filesystem_uuid
+
+say "second apply: nothing to do"
+tfw plan -detailed-exitcode -var-file="$tmp/env/demo.tfvars.json" >/dev/null && echo "no changes: the runbook is idempotent"
+
+say "DRBD status of both simulated nodes after the runbook"
+sim_status
+
+say "terraform destroy (unmount, demote, drbdadm down; metadata and data are kept)"
+tfw destroy -auto-approve -var-file="$tmp/env/demo.tfvars.json"
+
+say "final DRBD status of both simulated nodes"
+kill -TERM "$hosts_pid"
+wait "$hosts_pid" || true
+hosts_pid=""
+sed -n '/^demohosts: final/,$p' "$tmp/demohosts.log"
+
+say "demo finished"
