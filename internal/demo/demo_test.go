@@ -123,7 +123,6 @@ func TestWriteFiles(t *testing.T) {
 	}
 }
 
-
 // TestBackendsServeSSH checks that the written key and known_hosts reach both simulated nodes
 // through real SSH with strict host-key checking.
 func TestBackendsServeSSH(t *testing.T) {
