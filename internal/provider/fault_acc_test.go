@@ -47,11 +47,18 @@ type commandHook func(node int, cmd string)
 // so a test can inject a fault at an exact point of the provider's conversation.
 func newHookedEnv(t testing.TB, cfg drbdsim.PairConfig, hook commandHook) *testEnv {
 	t.Helper()
-	cfg.ConfigFile = true
 	signer, keyPEM, err := testhost.NewSigner()
 	if err != nil {
 		t.Fatal(err)
 	}
+	return newKeyedEnv(t, cfg, signer, keyPEM, hook)
+}
+
+// newKeyedEnv is newHookedEnv with a given client key, so that many pairs share one provider
+// block.
+func newKeyedEnv(t testing.TB, cfg drbdsim.PairConfig, signer ssh.Signer, keyPEM string, hook commandHook) *testEnv {
+	t.Helper()
+	cfg.ConfigFile = true
 	tt, _ := t.(*testing.T)
 	e := &testEnv{t: tt, pair: drbdsim.NewPair(cfg), keyPEM: keyPEM}
 	for i := range e.hosts {
@@ -145,6 +152,12 @@ func (s *observedServer) ApplyResourceChange(ctx context.Context, req *tfprotov6
 	return resp, err
 }
 
+// sinkT adapts a test or benchmark to terraform-plugin-log's test sink.
+type sinkT struct{ testing.TB }
+
+// Parallel is a no-op: the sink only names its output after the test.
+func (sinkT) Parallel() {}
+
 // cliHarness drives the real Terraform CLI with os/exec against this provider served in the
 // test process (TF_REATTACH_PROVIDERS), for what terraform-plugin-testing cannot do: send
 // SIGINT, time or count one command, keep the state and log files.
@@ -157,9 +170,9 @@ type cliHarness struct {
 	env       []string
 }
 
-// newCLIHarness serves the provider in-process and prepares an empty working directory. With a
-// *testing.T the provider logs through terraform-plugin-log's test sink, which follows TF_LOG,
-// TF_LOG_PATH, TF_ACC_LOG_PATH and TF_LOG_PATH_MASK of this process.
+// newCLIHarness serves the provider in-process and prepares an empty working directory. The
+// provider logs through terraform-plugin-log's test sink, which follows TF_LOG, TF_LOG_PATH,
+// TF_ACC_LOG_PATH and TF_LOG_PATH_MASK of this process.
 func newCLIHarness(t testing.TB) *cliHarness {
 	t.Helper()
 	tfPath := os.Getenv("TF_ACC_TERRAFORM_PATH")
@@ -182,9 +195,9 @@ func newCLIHarness(t testing.TB) *cliHarness {
 		tf6server.WithGoPluginLogger(hclog.NewNullLogger()),
 		tf6server.WithoutLogStderrOverride(),
 	}
-	if tt, ok := t.(*testing.T); ok {
-		opts = append(opts, tf6server.WithLoggingSink(tt))
-	}
+	// The test sink follows TF_LOG/TF_LOG_PATH of this process (off when unset), instead of
+	// the server's default of everything on stderr.
+	opts = append(opts, tf6server.WithLoggingSink(sinkT{t}))
 	served := make(chan error, 1)
 	go func() {
 		served <- tf6server.Serve(providerAddress, func() tfprotov6.ProviderServer { return h.server }, opts...)
