@@ -12,7 +12,7 @@ LAB_MIRROR=${LAB_MIRROR:-$(awk '/^URIs:/{print $2; exit} /^deb /{print $2; exit}
 	/etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null || true)}
 LAB_MIRROR=${LAB_MIRROR:-http://deb.debian.org/debian}
 
-LAB_MEM=${LAB_MEM:-512}            # MiB per VM
+LAB_MEM=${LAB_MEM:-1024}           # MiB per VM (a 512 MiB guest once OOM-panicked mid-resync)
 LAB_TB_SIZE=${LAB_TB_SIZE:-256}    # TCG translation cache MiB (QEMU's default adds ~1 GiB RSS)
 LAB_SSH_PORT1=${LAB_SSH_PORT1:-10022}
 LAB_SSH_PORT2=${LAB_SSH_PORT2:-10023}
