@@ -2,7 +2,10 @@ module github.com/seed-a700e435/terraform-provider-drbd/tools
 
 go 1.26.8
 
-require github.com/hashicorp/terraform-plugin-docs v0.25.0
+require (
+	github.com/google/go-cmp v0.7.0
+	github.com/hashicorp/terraform-plugin-docs v0.25.0
+)
 
 require (
 	github.com/BurntSushi/toml v1.2.1 // indirect
