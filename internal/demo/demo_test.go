@@ -33,13 +33,12 @@ func start(t *testing.T, cfg Config) *Backends {
 }
 
 // sh runs a command on node i as an operator at the console would, and fails on a non-zero exit.
-func sh(t *testing.T, b *Backends, i int, cmd string) string {
+func sh(t *testing.T, b *Backends, i int, cmd string) {
 	t.Helper()
 	var out, errb strings.Builder
 	if code := b.Pair().Node(i).Handle(context.Background(), cmd, strings.NewReader(""), &out, &errb); code != 0 {
 		t.Fatalf("%q on node%d exited %d: %s%s", cmd, i+1, code, out.String(), errb.String())
 	}
-	return out.String()
 }
 
 func TestConfigDefaults(t *testing.T) {
