@@ -114,8 +114,12 @@ func unescape(s string) string { return strings.ReplaceAll(s, `\x20`, " ") }
 // mkfsOptionPattern is what one mkfs option word may contain.
 var mkfsOptionPattern = regexp.MustCompile(`^[A-Za-z0-9_.,=:/+-]+$`)
 
-// SplitMkfsOptions splits white-space separated mkfs options and rejects shell syntax.
+// SplitMkfsOptions splits space-separated mkfs options and rejects shell syntax, including
+// line breaks and tabs.
 func SplitMkfsOptions(s string) ([]string, error) {
+	if strings.ContainsAny(s, "\t\n\r\v\f") {
+		return nil, fmt.Errorf("mkfs options %q must be separated by spaces only (no tabs or line breaks)", s)
+	}
 	words := strings.Fields(s)
 	for _, w := range words {
 		if !mkfsOptionPattern.MatchString(w) {

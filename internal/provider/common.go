@@ -80,12 +80,34 @@ func connectionDataSourceAttributes(attrs map[string]dsschema.Attribute) map[str
 	return attrs
 }
 
-// hostPattern accepts host names, IPv4 and IPv6 addresses; nothing a shell or ssh would
-// interpret.
-var hostPattern = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.\-_:%]*[A-Za-z0-9])?$`)
+// hostNamePattern accepts DNS names and IPv4 addresses; IPv6 addresses are checked with
+// net.ParseIP. Neither admits "host:port" or anything a shell or ssh would interpret.
+var hostNamePattern = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.\-_]*[A-Za-z0-9])?$`)
 
-func hostValidator() validator.String {
-	return stringvalidator.RegexMatches(hostPattern, "must be a host name or an IP address")
+// validHost reports whether h is a host name or an IP address (IPv6 without brackets).
+func validHost(h string) bool {
+	return hostNamePattern.MatchString(h) || (strings.Contains(h, ":") && net.ParseIP(h) != nil)
+}
+
+// hostStringValidator checks host attributes at plan time.
+type hostStringValidator struct{}
+
+func hostValidator() validator.String { return hostStringValidator{} }
+
+func (hostStringValidator) Description(_ context.Context) string {
+	return "must be a host name or an IP address"
+}
+func (v hostStringValidator) MarkdownDescription(ctx context.Context) string {
+	return v.Description(ctx)
+}
+func (hostStringValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	if h := req.ConfigValue.ValueString(); !validHost(h) {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Host",
+			fmt.Sprintf("%q must be a host name or an IP address (put the port in the port attribute, not in host).", h))
+	}
 }
 
 // safePathPattern is what this provider accepts in remote paths: absolute, no white space, no
@@ -223,7 +245,7 @@ func parseImportID(id string, absRest bool) (importID, error) {
 		}
 		out.Port = int64(p)
 	}
-	if host == "" || !hostPattern.MatchString(host) {
+	if host == "" || !validHost(host) {
 		return out, fmt.Errorf("invalid host %q", host)
 	}
 	out.Host = host
