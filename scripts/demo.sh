@@ -103,9 +103,10 @@ tail -n +1 -F --pid="$apply_pid" "$tmp/provider.log" 2>/dev/null |
   awk '{
     msg = ($0 ~ /DRBD sync complete/) ? "DRBD sync complete" : "DRBD sync progress"
     out = ""
-    n = split("host connection_state disk_state peer_disk_state percent out_of_sync_kib speed_kib_per_sec eta", keys, " ")
+    n = split("host connection_state replication_state disk_state peer_disk_state percent out_of_sync_kib speed_kib_per_sec eta", keys, " ")
     for (i = 1; i <= n; i++)
-      if (match($0, " " keys[i] "=[^ ]+")) out = out " " substr($0, RSTART + 1, RLENGTH - 1)
+      if (match($0, " " keys[i] "=[^ ]+") && substr($0, RSTART + RLENGTH - 2, 2) != "\"\"")
+        out = out " " substr($0, RSTART + 1, RLENGTH - 1)
     print "    [provider log] " msg ":" out
     fflush()
   }' &
