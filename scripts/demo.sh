@@ -8,7 +8,6 @@
 # initial resync takes, default 15s), KEEP_DEMO_DIR=1 (keep the temporary directory).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-root=$PWD
 
 tf=${TERRAFORM:-$(command -v terraform 2>/dev/null || true)}
 tf=${tf:-/usr/local/bin/terraform}
@@ -16,7 +15,9 @@ tf=${tf:-/usr/local/bin/terraform}
 export CHECKPOINT_DISABLE=1
 
 t0=$(date +%s)
-say() { printf '\n\033[1m==> %s\033[0m (%ss)\n' "$*" "$(($(date +%s) - t0))"; }
+bold="" plain=""
+if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; fi
+say() { printf '\n%s==> %s%s (%ss)\n' "$bold" "$*" "$plain" "$(($(date +%s) - t0))"; }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/drbd-demo.XXXXXX")
 hosts_pid=""

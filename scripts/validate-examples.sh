@@ -10,7 +10,6 @@
 # Environment: TERRAFORM (default: `command -v terraform`, then /usr/local/bin/terraform).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-root=$PWD
 
 tf=${TERRAFORM:-$(command -v terraform 2>/dev/null || true)}
 tf=${tf:-/usr/local/bin/terraform}

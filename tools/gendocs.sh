@@ -22,7 +22,8 @@ if [ ! -x "$tf" ]; then
   exit 1
 fi
 # Keep the local binary first on PATH as well, in case anything else looks for terraform.
-export PATH="$(dirname "$tf"):$PATH"
+tfdir=$(dirname "$tf")
+export PATH="$tfdir:$PATH"
 export CHECKPOINT_DISABLE=1
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/drbd-docs.XXXXXX")
