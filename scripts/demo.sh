@@ -21,9 +21,14 @@ say() { printf '\n%s==> %s%s (%ss)\n' "$bold" "$*" "$plain" "$(($(date +%s) - t0
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/drbd-demo.XXXXXX")
 hosts_pid=""
+apply_pid=""
 cleanup() {
   local rc=$?
   # Only processes this script started, by PID.
+  if [ -n "$apply_pid" ] && kill -0 "$apply_pid" 2>/dev/null; then
+    kill -INT "$apply_pid" 2>/dev/null || true # terraform stops gracefully on SIGINT
+    wait "$apply_pid" 2>/dev/null || true
+  fi
   if [ -n "$hosts_pid" ] && kill -0 "$hosts_pid" 2>/dev/null; then
     kill -TERM "$hosts_pid" 2>/dev/null || true
     wait "$hosts_pid" 2>/dev/null || true
@@ -96,8 +101,9 @@ say "terraform apply examples/chef-ha-failover (TF_LOG_PROVIDER=INFO, showing th
 : >"$tmp/provider.log"
 # Provider logs go to a file so that Terraform's own errors stay on stderr; the sync progress
 # lines are picked out of it as they are written (tail stops by itself when apply exits).
+# terraform itself is the background job (not a subshell), so cleanup can stop it by its PID.
 TF_LOG_PROVIDER=INFO TF_LOG_PATH="$tmp/provider.log" \
-  tfw apply -auto-approve -var-file="$tmp/env/demo.tfvars.json" &
+  "$tf" -chdir="$tmp/work" apply "${color[@]}" -auto-approve -var-file="$tmp/env/demo.tfvars.json" &
 apply_pid=$!
 tail -n +1 -F --pid="$apply_pid" "$tmp/provider.log" 2>/dev/null |
   grep --line-buffered -E 'DRBD sync (progress|complete)' |
@@ -113,6 +119,7 @@ tail -n +1 -F --pid="$apply_pid" "$tmp/provider.log" 2>/dev/null |
   }' &
 filter_pid=$!
 wait "$apply_pid"
+apply_pid=""
 wait "$filter_pid" || true
 
 say "drbd_status data source outputs (terraform output)"
