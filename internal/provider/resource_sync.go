@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
@@ -348,8 +349,9 @@ func (r *syncResource) wait(ctx context.Context, h, peer *remoteHost, m *syncRes
 					"host": h.String(), "resource": name,
 					"connection_state": string(st.ConnectionState), "replication_state": st.ReplicationState,
 					"disk_state": string(st.DiskState), "peer_disk_state": string(st.PeerDiskState),
-					"percent": st.SyncPercent, "out_of_sync_kib": st.OutOfSyncKiB,
-					"speed_kib_per_sec": st.SpeedKiBps, "eta": st.ETA.String(),
+					// Counts as strings: log pipelines print large JSON numbers as floats.
+					"percent": fmt.Sprintf("%.1f", st.SyncPercent), "out_of_sync_kib": strconv.FormatInt(st.OutOfSyncKiB, 10),
+					"speed_kib_per_sec": strconv.FormatInt(st.SpeedKiBps, 10), "eta": st.ETA.String(),
 				})
 			}
 		case isTransportError(err) && ctx.Err() == nil:
