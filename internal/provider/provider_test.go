@@ -92,13 +92,12 @@ func (e *testEnv) node(i int) *drbdsim.Node { return e.pair.Node(i) }
 
 // sh runs a command on node i out of band (an operator at the console) and fails the test
 // when it exits non-zero.
-func (e *testEnv) sh(i int, cmd string) string {
+func (e *testEnv) sh(i int, cmd string) {
 	e.t.Helper()
 	var out, errb strings.Builder
 	if code := e.node(i).Handle(context.Background(), cmd, strings.NewReader(""), &out, &errb); code != 0 {
 		e.t.Fatalf("out-of-band %q on node%d exited %d: %s%s", cmd, i+1, code, out.String(), errb.String())
 	}
-	return out.String()
 }
 
 // knownHosts is the known_hosts content for both fake hosts.
@@ -107,7 +106,7 @@ func (e *testEnv) knownHosts() string {
 }
 
 // providerConfig is a provider block that trusts both hosts and does not retry (fast failures).
-func (e *testEnv) providerConfig(extra ...string) string {
+func (e *testEnv) providerConfig() string {
 	return requiredProviders + fmt.Sprintf(`
 provider "drbd" {
   private_key     = <<-EOT
@@ -118,9 +117,8 @@ EOT
 EOT
   connect_retries = 0
   connect_timeout = "5s"
-%s
 }
-`, strings.TrimSpace(e.keyPEM), strings.TrimSpace(e.knownHosts()), strings.Join(extra, "\n"))
+`, strings.TrimSpace(e.keyPEM), strings.TrimSpace(e.knownHosts()))
 }
 
 // hostArgs are the host/port attributes that address node i.

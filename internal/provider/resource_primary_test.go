@@ -150,7 +150,7 @@ func TestAccPrimary_freshPairNeedsForce(t *testing.T) {
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
-			Config:      e.primaryConfig(0, ""),
+			Config:      e.primaryConfig(1, ""),
 			ExpectError: regexp.MustCompile(`(?s)drbdadm primary pc0.*exited 17.*Need access to UpToDate data.*force = true`),
 		}},
 	})

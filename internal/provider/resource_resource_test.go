@@ -140,15 +140,15 @@ func TestAccResource_config(t *testing.T) {
 func TestAccResource_refusesCreateMDOverFilesystem(t *testing.T) {
 	testAccPreCheck(t)
 	e := newTestEnv(t, drbdsim.PairConfig{})
-	e.node(0).PutBackingFilesystem("ext4")
+	e.node(1).PutBackingFilesystem("ext4")
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
-			Config:      e.resourceConfig(0, ""),
+			Config:      e.resourceConfig(1, ""),
 			ExpectError: regexp.MustCompile(`(?s)Refusing to Create DRBD Metadata.*/dev/vdb.*ext4`),
 		}},
 	})
-	if got := e.mutations(0); len(got) != 0 {
+	if got := e.mutations(1); len(got) != 0 {
 		t.Errorf("mutating commands were sent despite the guard: %q", got)
 	}
 }
