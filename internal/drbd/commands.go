@@ -32,7 +32,7 @@ func ValidateResourceName(name string) error {
 	}
 	for i := 0; i < len(name); i++ {
 		c := name[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-') {
+		if !isNameByte(c) {
 			return fmt.Errorf("DRBD resource name %q contains %q: only letters, digits, '_', '.' and '-' are allowed",
 				name, string(rune(c)))
 		}
@@ -97,7 +97,7 @@ func ValidateDevice(dev string) error {
 	}
 	for i := 0; i < len(dev); i++ {
 		c := dev[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-' || c == '/') {
+		if !isNameByte(c) && c != '/' {
 			return fmt.Errorf("DRBD device %q contains %q", dev, string(rune(c)))
 		}
 	}
@@ -232,4 +232,10 @@ func (c Commands) Status(res string) (string, error) {
 		return join("drbdsetup", "status", res, "--json"), nil
 	}
 	return join("cat", "/proc/drbd"), nil
+}
+
+// isNameByte reports whether c is an ASCII letter, a digit, '_', '.' or '-': the bytes
+// allowed in a DRBD resource name and, together with '/', in a device path.
+func isNameByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-'
 }

@@ -100,7 +100,7 @@ func (h *fakeHost) run(t *testing.T, cmd string) string {
 		if line == "cat /proc/drbd" {
 			if h.proc == "" {
 				fmt.Fprintln(hc.Stderr, "cat: /proc/drbd: No such file or directory")
-				return interp.NewExitStatus(1)
+				return interp.ExitStatus(1)
 			}
 			fmt.Fprint(hc.Stdout, h.proc)
 			return nil
@@ -108,7 +108,7 @@ func (h *fakeHost) run(t *testing.T, cmd string) string {
 		r, ok := h.programs[line]
 		if !ok {
 			fmt.Fprintf(hc.Stderr, "sh: 1: %s: not found\n", args[0])
-			return interp.NewExitStatus(127)
+			return interp.ExitStatus(127)
 		}
 		w := hc.Stdout
 		if r.rc != 0 {
@@ -116,7 +116,7 @@ func (h *fakeHost) run(t *testing.T, cmd string) string {
 		}
 		fmt.Fprint(w, r.out)
 		if r.rc != 0 {
-			return interp.NewExitStatus(r.rc)
+			return interp.ExitStatus(r.rc)
 		}
 		return nil
 	}
@@ -132,7 +132,7 @@ func (h *fakeHost) run(t *testing.T, cmd string) string {
 		}
 		return nil, &fs.PathError{Op: "stat", Path: name, Err: fs.ErrNotExist}
 	}
-	r, err := interp.New(interp.StdIO(nil, &out, &out), interp.ExecHandler(exec), interp.OpenHandler(open), interp.StatHandler(stat))
+	r, err := interp.New(interp.StdIO(nil, &out, &out), interp.ExecHandlers(func(interp.ExecHandlerFunc) interp.ExecHandlerFunc { return exec }), interp.OpenHandler(open), interp.StatHandler(stat))
 	if err != nil {
 		t.Fatal(err)
 	}

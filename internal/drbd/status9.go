@@ -111,7 +111,7 @@ func (r *jsonResource) status() Status {
 		pd = &c.PeerDevices[0]
 	}
 	if pd != nil {
-		s.ReplicationState, _ = lookupReplState(pd.ReplicationState)
+		s.ReplicationState = pd.ReplicationState
 		s.PeerDiskState = normDisk(pd.PeerDiskState)
 		s.Syncing = syncingState(s.ReplicationState)
 		if pd.OutOfSync != nil && *pd.OutOfSync >= 0 {
@@ -275,7 +275,7 @@ func ParseStatusText(text string, resource string) (Status, error) {
 					ctx = ctxPeerDevice
 				case "replication":
 					if peerDevs <= 1 {
-						s.ReplicationState, _ = lookupReplState(val)
+						s.ReplicationState = val
 						sawRepl = true
 					}
 				case "peer-disk", "disk":
@@ -313,7 +313,8 @@ func ParseStatusText(text string, resource string) (Status, error) {
 		}
 	}
 	s.Syncing = syncingState(s.ReplicationState)
-	if !s.Syncing && !(s.ConnectionState == ConnConnected && s.PeerDiskState == DiskUpToDate && s.DiskState == DiskUpToDate) {
+	inSync := s.ConnectionState == ConnConnected && s.PeerDiskState == DiskUpToDate && s.DiskState == DiskUpToDate
+	if !s.Syncing && !inSync {
 		// done: is only printed while resyncing.
 		s.SyncPercent = 0
 	}

@@ -185,17 +185,6 @@ func lookupDiskState(s string) (DiskState, bool) {
 	return DiskState(s), false
 }
 
-// lookupReplState returns the replication-state constant spelled s.
-func lookupReplState(s string) (string, bool) {
-	switch s {
-	case ReplOff, ReplEstablished, ReplStartingSyncS, ReplStartingSyncT, ReplWFBitMapS,
-		ReplWFBitMapT, ReplWFSyncUUID, ReplSyncSource, ReplSyncTarget, ReplVerifyS, ReplVerifyT,
-		ReplPausedSyncS, ReplPausedSyncT, ReplAhead, ReplBehind:
-		return s, true
-	}
-	return s, false
-}
-
 // syncingState reports whether a DRBD 8.x cs word (or a DRBD 9 replication
 // word) means a resync is running, paused or about to start.
 func syncingState(s string) bool {

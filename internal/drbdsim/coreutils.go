@@ -391,21 +391,21 @@ func progLs(c *call) int {
 				code = 2
 				continue
 			}
-			show := func(label string, e *fsEntry) {
+			show := func(label string, fi fs.FileInfo) {
 				if long {
-					c.outf("%s 1 root root %d %s %s\n", e.mode.String(), len(e.data), e.mod.Format("Jan _2 15:04"), label)
+					c.outf("%s 1 root root %d %s %s\n", fi.Mode().String(), fi.Size(), fi.ModTime().Format("Jan _2 15:04"), label)
 				} else {
 					c.outf("%s\n", label)
 				}
 			}
 			if !e.dir {
-				show(name, e)
+				show(name, fileInfo{name: path.Base(p), e: e})
 				continue
 			}
 			entries, _ := c.n.readDir(p)
 			for _, de := range entries {
 				info, _ := de.Info()
-				show(de.Name(), info.(fileInfo).e)
+				show(de.Name(), info)
 			}
 		}
 	})

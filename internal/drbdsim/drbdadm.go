@@ -98,7 +98,8 @@ var resDeclRE = regexp.MustCompile(`(?m)^\s*resource\s+("?)([A-Za-z0-9_.+-]+)("?
 // resourceDefined reports whether a file under /etc/drbd.d declares the resource. Callers hold mu.
 func (n *Node) resourceDefined(res string) bool {
 	for p, e := range n.files {
-		if e.dir || (p != "/etc/drbd.conf" && !(path.Dir(p) == "/etc/drbd.d" && strings.HasSuffix(p, ".res"))) {
+		resFile := path.Dir(p) == "/etc/drbd.d" && strings.HasSuffix(p, ".res")
+		if e.dir || (p != "/etc/drbd.conf" && !resFile) {
 			continue
 		}
 		for _, m := range resDeclRE.FindAllStringSubmatch(string(e.data), -1) {

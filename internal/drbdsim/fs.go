@@ -138,6 +138,8 @@ func (n *Node) fileExists(p string) bool {
 
 // errNoEnt and friends carry dash's wording so the interpreter prints
 // "sh: 1: cannot open /x: No such file" for failed redirections.
+//
+//nolint:staticcheck // ST1005: the capitalised text is dash's strerror wording, printed verbatim.
 var (
 	errNoEnt      = errors.New("No such file")
 	errNoDir      = errors.New("Directory nonexistent")

@@ -119,7 +119,8 @@ func (s *session) run(ctx context.Context, script string, stdin io.Reader, stdou
 	err = r.Run(ctx, file)
 	code := 0
 	if err != nil {
-		if st, ok := interp.IsExitStatus(err); ok {
+		var st interp.ExitStatus
+		if errors.As(err, &st) {
 			code = int(st)
 		} else if ctx.Err() != nil {
 			code = 130
@@ -148,7 +149,7 @@ func (s *session) callHandler(_ context.Context, args []string) ([]string, error
 func (s *session) execMiddleware(interp.ExecHandlerFunc) interp.ExecHandlerFunc {
 	return func(ctx context.Context, args []string) error {
 		if code := s.exec(ctx, args); code != 0 {
-			return interp.NewExitStatus(uint8(code))
+			return interp.ExitStatus(code)
 		}
 		return nil
 	}

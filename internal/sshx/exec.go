@@ -60,10 +60,18 @@ func (p *Pool) Exec(ctx context.Context, t Target, c Command) (Result, error) {
 		}
 		return result(-1), fmt.Errorf("run command on %s: the host refused to start it: %w", t, err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- sess.Wait() }()
+	// done is closed once Wait returns; waitErr is written before the close, so reading it
+	// after a receive from done is race-free. After a cancellation Wait's outcome is
+	// irrelevant (the context error is reported) and waitErr is never read.
+	done := make(chan struct{})
+	var waitErr error
+	go func() {
+		waitErr = sess.Wait()
+		close(done)
+	}()
 	select {
-	case err = <-done:
+	case <-done:
+		err = waitErr
 	case <-ctx.Done():
 		_ = sess.Signal(ssh.SIGTERM)
 		_ = sess.Close()

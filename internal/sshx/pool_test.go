@@ -577,7 +577,10 @@ func TestPool_connectTimeoutPerAttempt(t *testing.T) {
 			conns = append(conns, c)
 		}
 	})
-	addr := ln.Addr().(*net.TCPAddr)
+	addr, ok := ln.Addr().(*net.TCPAddr)
+	if !ok {
+		t.Fatalf("listener address %v is not a TCP address", ln.Addr())
+	}
 	p := newPool(t, sshx.Config{
 		Password:       "x",
 		HostKeyPolicy:  sshx.PolicyInsecure,

@@ -89,7 +89,12 @@ func Start(cfg Config) (*Host, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen on 127.0.0.1: %w", err)
 	}
-	h.port = ln.Addr().(*net.TCPAddr).Port
+	addr, ok := ln.Addr().(*net.TCPAddr)
+	if !ok {
+		_ = ln.Close()
+		return nil, fmt.Errorf("listen on 127.0.0.1: unexpected address type %T", ln.Addr())
+	}
+	h.port = addr.Port
 	h.ln = ln
 	h.wg.Add(1)
 	go h.acceptLoop(ln)

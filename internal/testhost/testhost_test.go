@@ -73,7 +73,11 @@ func TestHost_auth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	certSigner, err := ssh.NewCertSigner(pub.(*ssh.Certificate), certKey)
+	cert, ok := pub.(*ssh.Certificate)
+	if !ok {
+		t.Fatalf("SignUserCert returned a %T, want *ssh.Certificate", pub)
+	}
+	certSigner, err := ssh.NewCertSigner(cert, certKey)
 	if err != nil {
 		t.Fatal(err)
 	}
