@@ -122,9 +122,19 @@ func (rawPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c *grpc.Cli
 // GetProviderSchema request, and the response is only measured.
 type rawCodec struct{}
 
-func (rawCodec) Marshal(v any) ([]byte, error) { return *v.(*[]byte), nil }
+func (rawCodec) Marshal(v any) ([]byte, error) {
+	b, ok := v.(*[]byte)
+	if !ok {
+		return nil, fmt.Errorf("rawCodec: cannot marshal %T", v)
+	}
+	return *b, nil
+}
 func (rawCodec) Unmarshal(data []byte, v any) error {
-	*v.(*[]byte) = append([]byte(nil), data...)
+	b, ok := v.(*[]byte)
+	if !ok {
+		return fmt.Errorf("rawCodec: cannot unmarshal into %T", v)
+	}
+	*b = append([]byte(nil), data...)
 	return nil
 }
 func (rawCodec) Name() string { return "proto" }
@@ -174,7 +184,11 @@ func startToSchema(b *testing.B, bin string) (time.Duration, int, int64) {
 		b.Fatal(err)
 	}
 	req, resp := []byte{}, []byte(nil)
-	err = raw.(*grpc.ClientConn).Invoke(context.Background(), "/tfplugin6.Provider/GetProviderSchema", &req, &resp, grpc.ForceCodec(rawCodec{}))
+	conn, ok := raw.(*grpc.ClientConn)
+	if !ok {
+		b.Fatalf("dispensed %T, want *grpc.ClientConn", raw)
+	}
+	err = conn.Invoke(context.Background(), "/tfplugin6.Provider/GetProviderSchema", &req, &resp, grpc.ForceCodec(rawCodec{}))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package provider
 import (
 	"context"
 	"fmt"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -164,17 +163,11 @@ func runBadInputCases(t *testing.T, e *testEnv, cases []badInputCase) {
 	})
 }
 
-// TestAccKnownBug_lenientValidation lists values that reach no shell unquoted but that
-// the issue asks to refuse at plan time, and that the provider accepts: a host with a port
-// in it ("127.0.0.1:22" matches the host pattern because IPv6 needs colons; drbd_status
-// even dials it at plan time) and mkfs_options split across lines (a newline is taken
-// as a word separator). It runs only with DRBD_KNOWN_BUGS=1 so that `make test` stays
-// green until the provider is fixed.
-func TestAccKnownBug_lenientValidation(t *testing.T) {
+// TestAccBadInput_hostWithPortAndMultilineMkfsOptions: values that would reach no shell
+// unquoted but are still refused at plan time: a host with a port in it ("127.0.0.1:22";
+// IPv6 addresses are told apart with net.ParseIP) and mkfs_options split across lines.
+func TestAccBadInput_hostWithPortAndMultilineMkfsOptions(t *testing.T) {
 	testAccPreCheck(t)
-	if os.Getenv("DRBD_KNOWN_BUGS") == "" {
-		t.Skip("known provider bug (see the doc comment); set DRBD_KNOWN_BUGS=1 to run")
-	}
 	e := newTestEnv(t, drbdsim.PairConfig{})
 	host := e.hostArgs(0)
 	runBadInputCases(t, e, []badInputCase{

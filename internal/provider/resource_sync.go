@@ -210,8 +210,16 @@ func (r *syncResource) Create(ctx context.Context, req resource.CreateRequest, r
 				return
 			}
 		}
-		p = r.wait(ctx, h, peer, &m, raised, &resp.Diagnostics)
-		if !m.KeepResyncRate.ValueBool() {
+		var splitBrain bool
+		p, splitBrain = r.wait(ctx, h, peer, &m, raised, &resp.Diagnostics)
+		switch {
+		case splitBrain && len(raised) > 0:
+			// drbdadm adjust would reconnect a StandAlone node and could set off an automatic
+			// split-brain recovery policy; resolving split brain is a human decision.
+			resp.Diagnostics.AddWarning("DRBD Resync Rate Left Raised",
+				fmt.Sprintf("The raised resync rate was not reset because the pair is in split brain: `drbdadm adjust %s` "+
+					"would reconnect the StandAlone node. Run it on each node after resolving the split brain.", name))
+		case !m.KeepResyncRate.ValueBool():
 			r.restoreRate(ctx, raised, name, &resp.Diagnostics)
 		}
 		if p == nil {
@@ -292,8 +300,9 @@ func (r *syncResource) restoreRate(ctx context.Context, raised []rateTarget, nam
 	}
 }
 
-// wait polls until the pair is in sync. It returns the final probe, or nil with diagnostics.
-func (r *syncResource) wait(ctx context.Context, h, peer *remoteHost, m *syncResourceModel, raised []rateTarget, diags *diag.Diagnostics) *drbd.Probe {
+// wait polls until the pair is in sync. It returns the final probe, or nil with diagnostics
+// and whether the wait ended on split brain.
+func (r *syncResource) wait(ctx context.Context, h, peer *remoteHost, m *syncResourceModel, raised []rateTarget, diags *diag.Diagnostics) (*drbd.Probe, bool) {
 	const summary = "Unable to Wait for DRBD Sync"
 	name := m.Resource.ValueString()
 	interval := durationOr(m.PollInterval, 2*time.Second)
@@ -315,15 +324,15 @@ func (r *syncResource) wait(ctx context.Context, h, peer *remoteHost, m *syncRes
 			st := p.Status
 			if !st.Configured {
 				diags.AddError(summary, fmt.Sprintf("DRBD resource %s went down on %s while waiting for the sync.", name, h))
-				return nil
+				return nil, false
 			}
 			if drbd.InSync(st) {
 				tflog.Info(ctx, "DRBD sync complete", map[string]any{"host": h.String(), "resource": name})
-				return p
+				return p, false
 			}
 			if ferr := drbd.SyncFailure(st); ferr != nil {
 				diags.AddError(summary, failureDetail(h, name, ferr))
-				return nil
+				return nil, st.SplitBrain || st.ConnectionState == drbd.ConnStandAlone
 			}
 			if st.PeerDiskState == drbd.DiskDUnknown {
 				if disconnectedSince.IsZero() {
@@ -334,7 +343,7 @@ func (r *syncResource) wait(ctx context.Context, h, peer *remoteHost, m *syncRes
 					diags.AddError(summary, fmt.Sprintf("The DRBD peer of %s on %s did not connect within connect_timeout (%s); "+
 						"the connection state stayed %s. Check that the peer is up (drbdadm up %s) and that the replication link works.",
 						name, h, peerWait, st.ConnectionState, name))
-					return nil
+					return nil, false
 				}
 			} else {
 				disconnectedSince = time.Time{}
@@ -361,13 +370,13 @@ func (r *syncResource) wait(ctx context.Context, h, peer *remoteHost, m *syncRes
 		default:
 			if ctx.Err() == nil {
 				diags.AddError(summary, err.Error())
-				return nil
+				return nil, false
 			}
 		}
 		select {
 		case <-ctx.Done():
 			diags.AddError(summary, waitEndDetail(ctx, h, name, last, lastErr))
-			return nil
+			return nil, false
 		case <-ticker.C:
 		}
 	}
