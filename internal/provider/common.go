@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	dsschema "github.com/hashicorp/terraform-plugin-framework/datasource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
@@ -253,6 +254,37 @@ func parseImportID(id string, absRest bool) (importID, error) {
 		return out, fmt.Errorf("%q names no resource after the host", id)
 	}
 	return out, nil
+}
+
+// importResourceID parses "host[:port]/resource" for the resources named by a DRBD resource,
+// adding a diagnostic when it is invalid.
+func importResourceID(raw string, diags *diag.Diagnostics) (importID, bool) {
+	id, err := parseImportID(raw, false)
+	if err == nil {
+		err = drbd.ValidateResourceName(id.Rest)
+	}
+	if err != nil {
+		diags.AddError("Invalid Import ID",
+			fmt.Sprintf("Expected host[:port]/resource, e.g. 192.0.2.10/pc0 or backend1:2222/pc0: %s.", err))
+		return id, false
+	}
+	return id, true
+}
+
+// importPathID parses "host[:port]/path" (what names the remote path, example a full ID),
+// adding a diagnostic when it is invalid.
+func importPathID(raw, what, example string, diags *diag.Diagnostics) (importID, bool) {
+	id, err := parseImportID(raw, true)
+	if err == nil {
+		if problem := validateAbsPath(id.Rest); problem != "" {
+			err = fmt.Errorf("%s %q %s", what, id.Rest, problem)
+		}
+	}
+	if err != nil {
+		diags.AddError("Invalid Import ID", fmt.Sprintf("Expected host[:port]/%s, e.g. %s: %s.", what, example, err))
+		return id, false
+	}
+	return id, true
 }
 
 // formatID is the inverse of parseImportID: the port appears only when the model sets one.

@@ -230,15 +230,8 @@ func (r *chefBackendReadyResource) Delete(ctx context.Context, req resource.Dele
 }
 
 func (r *chefBackendReadyResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	id, err := parseImportID(req.ID, true)
-	if err == nil {
-		if problem := validateAbsPath(id.Rest); problem != "" {
-			err = fmt.Errorf("ready file %q %s", id.Rest, problem)
-		}
-	}
-	if err != nil {
-		resp.Diagnostics.AddError("Invalid Import ID",
-			fmt.Sprintf("Expected host[:port]/ready_file, e.g. 192.0.2.10/var/opt/opscode/drbd/drbd_ready: %s.", err))
+	id, ok := importPathID(req.ID, "ready_file", "192.0.2.10/var/opt/opscode/drbd/drbd_ready", &resp.Diagnostics)
+	if !ok {
 		return
 	}
 	m := chefBackendReadyModel{

@@ -306,15 +306,8 @@ func (r *filesystemResource) Delete(ctx context.Context, req resource.DeleteRequ
 }
 
 func (r *filesystemResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	id, err := parseImportID(req.ID, true)
-	if err == nil {
-		if problem := validateAbsPath(id.Rest); problem != "" {
-			err = fmt.Errorf("mountpoint %q %s", id.Rest, problem)
-		}
-	}
-	if err != nil {
-		resp.Diagnostics.AddError("Invalid Import ID",
-			fmt.Sprintf("Expected host[:port]/mountpoint, e.g. 192.0.2.10/var/opt/opscode/drbd/data: %s.", err))
+	id, ok := importPathID(req.ID, "mountpoint", "192.0.2.10/var/opt/opscode/drbd/data", &resp.Diagnostics)
+	if !ok {
 		return
 	}
 	m := filesystemResourceModel{

@@ -326,13 +326,8 @@ func (r *resourceResource) Delete(ctx context.Context, req resource.DeleteReques
 }
 
 func (r *resourceResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	id, err := parseImportID(req.ID, false)
-	if err == nil {
-		err = drbd.ValidateResourceName(id.Rest)
-	}
-	if err != nil {
-		resp.Diagnostics.AddError("Invalid Import ID",
-			fmt.Sprintf("Expected host[:port]/resource, e.g. 192.0.2.10/pc0 or backend1:2222/pc0: %s.", err))
+	id, ok := importResourceID(req.ID, &resp.Diagnostics)
+	if !ok {
 		return
 	}
 	m := resourceResourceModel{
