@@ -146,8 +146,11 @@ wait_ssh() {
 sync_clock() {
 	local n=$1 a b g r rtt off i
 	coproc CLK {
+		# Guest side: `get` answers with bash's $EPOCHREALTIME (no fork, so no delay); `adj D`
+		# steps the clock by D seconds relative to the time date(1) itself reads, so the delay
+		# of starting date under load does not become an error.
 		# shellcheck disable=SC2016 # expanded by the guest's shell
-		lab_ssh "$n" 'while read -r c v; do case $c in set) date -s "@$v" >/dev/null; echo done;; get) date +%s.%N;; *) exit 0;; esac; done'
+		lab_ssh "$n" 'while read -r c v; do case $c in adj) date -s "$v seconds" >/dev/null; echo done;; get) echo "$EPOCHREALTIME";; *) exit 0;; esac; done'
 	}
 	for i in 1 2 3 4 5 6; do
 		# Offset = guest time - host midpoint, from the fastest of three round trips.
@@ -163,10 +166,9 @@ sync_clock() {
 				off=$(awk -v a="$a" -v b="$b" -v g="$g" 'BEGIN{printf "%.1f", (g-(a+b)/2)*1000}')
 			fi
 		done
-		awk -v o="$off" 'BEGIN{exit !(o < 10 && o > -10)}' && break
+		awk -v o="$off" 'BEGIN{exit !(o < 5 && o > -5)}' && break
 		[ "$i" -lt 6 ] || break
-		# Set the guest to the host time it will have when the line arrives (half a round trip on).
-		echo "set $(awk -v t="$(lab_now)" -v r="$rtt" 'BEGIN{printf "%.6f", t+r/2}')" >&"${CLK[1]}"
+		echo "adj $(awk -v o="$off" 'BEGIN{printf "%+.6f", -o/1000}')" >&"${CLK[1]}"
 		read -r _ <&"${CLK[0]}"
 	done
 	echo quit >&"${CLK[1]}"

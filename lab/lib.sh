@@ -12,7 +12,9 @@ LAB_MIRROR=${LAB_MIRROR:-$(awk '/^URIs:/{print $2; exit} /^deb /{print $2; exit}
 	/etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null || true)}
 LAB_MIRROR=${LAB_MIRROR:-http://deb.debian.org/debian}
 
-LAB_MEM=${LAB_MEM:-1024}           # MiB per VM (a 512 MiB guest once OOM-panicked mid-resync)
+# MiB per VM. 2 GiB because DRBD 8.4.11 on this kernel sometimes leaks pages on the SyncSource
+# after a peer rejoins mid-resync (about the resynced volume); see README.md, Pitfalls.
+LAB_MEM=${LAB_MEM:-2048}
 LAB_TB_SIZE=${LAB_TB_SIZE:-256}    # TCG translation cache MiB (QEMU's default adds ~1 GiB RSS)
 LAB_SSH_PORT1=${LAB_SSH_PORT1:-10022}
 LAB_SSH_PORT2=${LAB_SSH_PORT2:-10023}
@@ -38,7 +40,7 @@ lab_die() {
 }
 
 # lab_now prints the current time as seconds.nanoseconds.
-lab_now() { date +%s.%N; }
+lab_now() { if [ -n "${EPOCHREALTIME:-}" ]; then echo "$EPOCHREALTIME"; else date +%s.%N; fi; }
 
 # lab_since T prints the seconds elapsed since T (from lab_now), one decimal.
 lab_since() { awk -v a="$1" -v b="$(lab_now)" 'BEGIN{printf "%.1f", b-a}'; }
