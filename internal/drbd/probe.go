@@ -177,6 +177,50 @@ func ParseProbe(resource, output string) (*Probe, error) {
 		return nil, ErrNotProbeOutput
 	}
 	sections, warnings := splitProbe(output)
+	return probeFromSections(resource, sections, warnings), nil
+}
+
+// PollCommand returns the command for repeated status reads after p: only the status
+// section (8.x: cat /proc/drbd; 9: drbdsetup status --json, or the drbdadm status text
+// when p found --json unsupported), one program instead of the four of ProbeCommand.
+// Versions, devices and metadata do not change while a sync is waited for.
+func (p *Probe) PollCommand(resource string) (string, error) {
+	if err := ValidateResourceName(resource); err != nil {
+		return "", err
+	}
+	r := shellescape.Quote(resource)
+	section := func(name, cmd string) string {
+		return "echo '" + probeMarker + name + "'; " + cmd + " 2>&1; echo \"" + rcMarker + "$?\""
+	}
+	switch {
+	case sectionPresent(p.Sections, SectionStatus):
+		return section(SectionStatus, "drbdadm status "+r), nil
+	case sectionPresent(p.Sections, SectionJSON):
+		return section(SectionJSON, "drbdsetup status "+r+" --json"), nil
+	default:
+		return section(SectionProc, "cat /proc/drbd"), nil
+	}
+}
+
+// ParsePoll parses the output of p.PollCommand(resource) into a new Probe that takes the
+// sections the poll did not read (versions, sh-dev, dstate) from p.
+func (p *Probe) ParsePoll(resource, output string) (*Probe, error) {
+	if !strings.Contains(output, probeMarker) {
+		return nil, ErrNotProbeOutput
+	}
+	polled, warnings := splitProbe(output)
+	sections := make(map[string]ProbeSection, len(p.Sections))
+	for k, v := range p.Sections {
+		sections[k] = v
+	}
+	for k, v := range polled {
+		sections[k] = v
+	}
+	return probeFromSections(resource, sections, warnings), nil
+}
+
+// probeFromSections interprets the sections of a probe.
+func probeFromSections(resource string, sections map[string]ProbeSection, warnings []string) *Probe {
 	p := &Probe{Sections: sections, Warnings: warnings, Status: unconfiguredStatus(resource, -1, "")}
 	warn := func(format string, args ...any) { p.Warnings = append(p.Warnings, fmt.Sprintf(format, args...)) }
 
@@ -264,7 +308,7 @@ func ParseProbe(resource, output string) (*Probe, error) {
 	default:
 		p.Status = unconfiguredStatus(resource, minor, firstOr(p.Devices))
 	}
-	return p, nil
+	return p
 }
 
 func sectionPresent(sections map[string]ProbeSection, name string) bool {

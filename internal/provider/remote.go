@@ -194,6 +194,21 @@ func (h *remoteHost) readStatus(ctx context.Context, res string) (*drbd.Probe, e
 	if err != nil {
 		return nil, fmt.Errorf("%w: invalid DRBD resource name %q: %w", errStatus, res, err)
 	}
+	return h.statusFrom(ctx, cmd, func(out string) (*drbd.Probe, error) { return drbd.ParseProbe(res, out) })
+}
+
+// pollStatus is readStatus for repeated reads after prev: it runs only the status command
+// (one program instead of four) and keeps prev's versions and device.
+func (h *remoteHost) pollStatus(ctx context.Context, res string, prev *drbd.Probe) (*drbd.Probe, error) {
+	cmd, err := prev.PollCommand(res)
+	if err != nil {
+		return nil, fmt.Errorf("%w: invalid DRBD resource name %q: %w", errStatus, res, err)
+	}
+	return h.statusFrom(ctx, cmd, func(out string) (*drbd.Probe, error) { return prev.ParsePoll(res, out) })
+}
+
+// statusFrom runs a status command and parses its output.
+func (h *remoteHost) statusFrom(ctx context.Context, cmd string, parse func(string) (*drbd.Probe, error)) (*drbd.Probe, error) {
 	out, err := h.exec(ctx, sshx.Command{Cmd: cmd})
 	if err != nil {
 		return nil, err
@@ -201,7 +216,7 @@ func (h *remoteHost) readStatus(ctx context.Context, res string) (*drbd.Probe, e
 	if out.ExitCode != 0 {
 		return nil, fmt.Errorf("%w: %s", errStatus, exitDetail(h, cmd, out, ""))
 	}
-	p, err := drbd.ParseProbe(res, out.Stdout)
+	p, err := parse(out.Stdout)
 	if err != nil {
 		return nil, fmt.Errorf("%w: the DRBD status read from %s could not be understood: %w\n\nOutput:\n%s",
 			errStatus, h, err, tailLines(out.Stdout, stderrTailLines))

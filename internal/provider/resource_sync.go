@@ -211,7 +211,7 @@ func (r *syncResource) Create(ctx context.Context, req resource.CreateRequest, r
 			}
 		}
 		var splitBrain bool
-		p, splitBrain = r.wait(ctx, h, peer, &m, raised, &resp.Diagnostics)
+		p, splitBrain = r.wait(ctx, h, peer, &m, p, raised, &resp.Diagnostics)
 		switch {
 		case splitBrain && len(raised) > 0:
 			// drbdadm adjust would reconnect a StandAlone node and could set off an automatic
@@ -302,7 +302,7 @@ func (r *syncResource) restoreRate(ctx context.Context, raised []rateTarget, nam
 
 // wait polls until the pair is in sync. It returns the final probe, or nil with diagnostics
 // and whether the wait ended on split brain.
-func (r *syncResource) wait(ctx context.Context, h, peer *remoteHost, m *syncResourceModel, raised []rateTarget, diags *diag.Diagnostics) (*drbd.Probe, bool) {
+func (r *syncResource) wait(ctx context.Context, h, peer *remoteHost, m *syncResourceModel, first *drbd.Probe, raised []rateTarget, diags *diag.Diagnostics) (*drbd.Probe, bool) {
 	const summary = "Unable to Wait for DRBD Sync"
 	name := m.Resource.ValueString()
 	interval := durationOr(m.PollInterval, 2*time.Second)
@@ -317,7 +317,8 @@ func (r *syncResource) wait(ctx context.Context, h, peer *remoteHost, m *syncRes
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
 	for {
-		p, err := h.readStatus(ctx, name)
+		// After the full first read only the status itself is polled (one program per read).
+		p, err := h.pollStatus(ctx, name, first)
 		switch {
 		case err == nil:
 			last, lastErr = p, nil
