@@ -340,8 +340,6 @@ func durationOr(v types.String, def time.Duration) time.Duration {
 	return d
 }
 
-func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
-
 // nonBlankValidator rejects strings that are empty or only white space.
 type nonBlankValidator struct{}
 

@@ -4,6 +4,7 @@ package provider
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"time"
@@ -275,7 +276,7 @@ func (p *drbdProvider) Configure(ctx context.Context, req provider.ConfigureRequ
 		ConnectRetries:       int(int64Or(cfg.ConnectRetries, defaultConnectRetries)),
 		KeepaliveInterval:    durationOr(cfg.KeepaliveInterval, defaultKeepaliveInterval),
 		Logf: func(format string, args ...any) {
-			tflog.Debug(ctx, "ssh: "+sprintf(format, args...))
+			tflog.Debug(ctx, "ssh: "+fmt.Sprintf(format, args...))
 		},
 	}
 	if cfg.KnownHostsFile.IsNull() {

@@ -257,11 +257,6 @@ func (h *remoteHost) recordFingerprint(ctx context.Context, c *connectionModel, 
 	c.HostKeyFingerprint = types.StringValue(fp)
 }
 
-// commandsFor returns the DRBD command builder for a probed host, or adds a diagnostic.
-func commandsFor(p *drbd.Probe) drbd.Commands {
-	return drbd.NewCommands(p.Versions)
-}
-
 // requireUp adds an error when the probed resource is not configured in the kernel.
 func requireUp(h *remoteHost, p *drbd.Probe, res, summary string, diags *diag.Diagnostics) bool {
 	if p.Status.Configured {

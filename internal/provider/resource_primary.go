@@ -164,7 +164,7 @@ func (r *primaryResource) Create(ctx context.Context, req resource.CreateRequest
 func (r *primaryResource) promote(ctx context.Context, h *remoteHost, m *primaryResourceModel, p *drbd.Probe, diags *diag.Diagnostics) *drbd.Probe {
 	const summary = "Unable to Promote DRBD Resource"
 	name := m.Resource.ValueString()
-	cmds := commandsFor(p)
+	cmds := drbd.NewCommands(p.Versions)
 	st := p.Status
 	var cmd, hint string
 	var err error
@@ -293,7 +293,7 @@ func (r *primaryResource) Delete(ctx context.Context, req resource.DeleteRequest
 	if !ok || !p.Status.Configured || p.Status.Role != drbd.RolePrimary {
 		return
 	}
-	cmd, err := commandsFor(p).Secondary(name)
+	cmd, err := drbd.NewCommands(p.Versions).Secondary(name)
 	if err != nil {
 		resp.Diagnostics.AddError(summary, err.Error())
 		return

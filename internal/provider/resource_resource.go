@@ -112,7 +112,7 @@ func (r *resourceResource) Create(ctx context.Context, req resource.CreateReques
 	if !ok {
 		return
 	}
-	cmds := commandsFor(p)
+	cmds := drbd.NewCommands(p.Versions)
 	if p.Metadata == drbd.MetadataAbsent && !p.Status.Configured {
 		if !r.createMetadata(ctx, h, cmds, name, &resp.Diagnostics) {
 			return
@@ -277,7 +277,7 @@ func (r *resourceResource) Update(ctx context.Context, req resource.UpdateReques
 		if !ok {
 			return
 		}
-		cmd, err := commandsFor(p).Adjust(name)
+		cmd, err := drbd.NewCommands(p.Versions).Adjust(name)
 		if err != nil {
 			resp.Diagnostics.AddError(summary, err.Error())
 			return
@@ -315,7 +315,7 @@ func (r *resourceResource) Delete(ctx context.Context, req resource.DeleteReques
 	if !p.Status.Configured {
 		return
 	}
-	cmd, err := commandsFor(p).Down(name)
+	cmd, err := drbd.NewCommands(p.Versions).Down(name)
 	if err != nil {
 		resp.Diagnostics.AddError(summary, err.Error())
 		return

@@ -242,7 +242,7 @@ func failureDetail(h *remoteHost, name string, err error) string {
 func (r *syncResource) raiseRate(ctx context.Context, h, peer *remoteHost, p *drbd.Probe, rate, name string, diags *diag.Diagnostics) []rateTarget {
 	var raised []rateTarget
 	apply := func(node *remoteHost, p *drbd.Probe) bool {
-		cmds := commandsFor(p)
+		cmds := drbd.NewCommands(p.Versions)
 		dev := p.Status.Device
 		if dev == "" && len(p.Devices) > 0 {
 			dev = p.Devices[0]
@@ -391,7 +391,7 @@ func (r *syncResource) reapplyPeerRate(ctx context.Context, peer *remoteHost, m 
 		return
 	}
 	dev := pp.Status.Device
-	cmd, err := commandsFor(pp).SetResyncRate(name, dev, m.ResyncRate.ValueString())
+	cmd, err := drbd.NewCommands(pp.Versions).SetResyncRate(name, dev, m.ResyncRate.ValueString())
 	if err != nil {
 		return
 	}
