@@ -180,6 +180,15 @@ func ParseProbe(resource, output string) (*Probe, error) {
 	return probeFromSections(resource, sections, warnings), nil
 }
 
+// Device returns the resource's DRBD device: from the status, else the first device
+// `drbdadm sh-dev` named; "" when neither knows it.
+func (p *Probe) Device() string {
+	if p.Status.Device != "" {
+		return p.Status.Device
+	}
+	return firstOr(p.Devices)
+}
+
 // PollCommand returns the command for repeated status reads after p: only the status
 // section (8.x: cat /proc/drbd; 9: drbdsetup status --json, or the drbdadm status text
 // when p found --json unsupported), one program instead of the four of ProbeCommand.

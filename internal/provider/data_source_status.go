@@ -107,11 +107,7 @@ func (d *statusDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 	if !st.Configured {
 		conn = "Unconfigured"
 	}
-	dev := st.Device
-	if dev == "" && len(p.Devices) > 0 {
-		dev = p.Devices[0]
-	}
-	m.Device = types.StringValue(dev)
+	m.Device = types.StringValue(p.Device())
 	m.Role = types.StringValue(orUnknown(string(st.Role)))
 	m.PeerRole = types.StringValue(orUnknown(string(st.PeerRole)))
 	m.ConnectionState = types.StringValue(conn)

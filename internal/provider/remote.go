@@ -231,15 +231,19 @@ func (h *remoteHost) statusFrom(ctx context.Context, cmd string, parse func(stri
 func (h *remoteHost) probe(ctx context.Context, diags *diag.Diagnostics, summary, res string) (*drbd.Probe, bool) {
 	p, err := h.readStatus(ctx, res)
 	if err != nil {
-		if isTransportError(err) {
-			cmd, _ := drbd.ProbeCommand(res)
-			diags.AddError(summary, transportDetail(h, cmd, err))
-		} else {
-			diags.AddError(summary, strings.TrimPrefix(err.Error(), errStatus.Error()+": "))
-		}
+		diags.AddError(summary, statusErrorDetail(h, res, err))
 		return nil, false
 	}
 	return p, true
+}
+
+// statusErrorDetail explains a failed status read of resource res.
+func statusErrorDetail(h *remoteHost, res string, err error) string {
+	if isTransportError(err) {
+		cmd, _ := drbd.ProbeCommand(res)
+		return transportDetail(h, cmd, err)
+	}
+	return strings.TrimPrefix(err.Error(), errStatus.Error()+": ")
 }
 
 // isTransportError reports whether err came from SSH rather than from the command.

@@ -126,10 +126,7 @@ func (r *filesystemResource) resolveDevice(ctx context.Context, h *remoteHost, m
 	if !ok {
 		return "", false
 	}
-	dev := p.Status.Device
-	if dev == "" && len(p.Devices) > 0 {
-		dev = p.Devices[0]
-	}
+	dev := p.Device()
 	if dev == "" {
 		diags.AddError("Unable to Look Up DRBD Device",
 			fmt.Sprintf("`drbdadm sh-dev %s` on %s named no device. Is the resource defined in /etc/drbd.d?", m.Resource.ValueString(), h))

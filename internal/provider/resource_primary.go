@@ -175,7 +175,7 @@ func (r *primaryResource) promote(ctx context.Context, h *remoteHost, m *primary
 		hint = "If the peer is Primary, demote it first: DRBD allows one Primary at a time in this configuration."
 	case m.Force.ValueBool():
 		if st.PeerDiskState == drbd.DiskDUnknown && st.ConnectionState != drbd.ConnStandAlone {
-			if p = waitForPeer(ctx, h, name, durationOr(m.ConnectTimeout, time.Minute), diags); p == nil {
+			if p = waitForPeer(ctx, h, name, p, durationOr(m.ConnectTimeout, time.Minute), diags); p == nil {
 				return nil
 			}
 			st = p.Status
@@ -212,15 +212,13 @@ func (r *primaryResource) promote(ctx context.Context, h *remoteHost, m *primary
 	return p
 }
 
-// waitForPeer polls until the DRBD peer's disk state is known or timeout passes; then it
-// returns the last probe (the caller's guard decides). It returns nil only on errors.
-func waitForPeer(ctx context.Context, h *remoteHost, name string, timeout time.Duration, diags *diag.Diagnostics) *drbd.Probe {
+// waitForPeer polls (status only, after the caller's full probe first) until the DRBD peer's
+// disk state is known or timeout passes; then it returns the last probe (the caller's guard
+// decides). It returns nil only on errors.
+func waitForPeer(ctx context.Context, h *remoteHost, name string, first *drbd.Probe, timeout time.Duration, diags *diag.Diagnostics) *drbd.Probe {
 	deadline := time.Now().Add(timeout)
+	p := first
 	for {
-		p, ok := h.probe(ctx, diags, "Unable to Read DRBD Status", name)
-		if !ok {
-			return nil
-		}
 		if p.Status.PeerDiskState != drbd.DiskDUnknown || p.Status.ConnectionState == drbd.ConnStandAlone || time.Now().After(deadline) {
 			return p
 		}
@@ -232,6 +230,11 @@ func waitForPeer(ctx context.Context, h *remoteHost, name string, timeout time.D
 			diags.AddError("Unable to Read DRBD Status", fmt.Sprintf("Waiting for the peer of %s on %s was cancelled: %s", name, h, ctx.Err()))
 			return nil
 		case <-time.After(time.Second):
+		}
+		var err error
+		if p, err = h.pollStatus(ctx, name, first); err != nil {
+			diags.AddError("Unable to Read DRBD Status", statusErrorDetail(h, name, err))
+			return nil
 		}
 	}
 }

@@ -3,6 +3,7 @@ package provider
 import (
 	"fmt"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -184,4 +185,32 @@ func TestAccPrimary_resourceNotUp(t *testing.T) {
 			ExpectError: regexp.MustCompile(`(?s)"pc0" is not up on root@127\.0\.0\.1`),
 		}},
 	})
+}
+
+func TestAccPrimary_forceWaitsForPeerThenRefuses(t *testing.T) {
+	testAccPreCheck(t)
+	e := newTestEnv(t, drbdsim.PairConfig{})
+	e.pair.BringUp()
+	e.pair.Disconnect()
+	before := len(e.mutations(0))
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config:      e.primaryConfig(0, "force = true\n  connect_timeout = \"2s\""),
+			ExpectError: regexp.MustCompile(`(?s)Refusing to Force DRBD Primary.*DUnknown`),
+		}},
+	})
+	if got := e.mutations(0)[before:]; len(got) != 0 {
+		t.Errorf("mutating commands sent while the peer was unknown: %q", got)
+	}
+	// The wait polled the status only (cat /proc/drbd), after one full probe.
+	polls := 0
+	for _, c := range e.hosts[0].Commands() {
+		if strings.Contains(c, "@@drbd-probe proc'; cat /proc/drbd") && !strings.Contains(c, "drbdadm") {
+			polls++
+		}
+	}
+	if polls == 0 {
+		t.Errorf("no status-only polls while waiting for the peer: %q", e.hosts[0].Commands())
+	}
 }

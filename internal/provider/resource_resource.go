@@ -210,11 +210,7 @@ func readRemoteFile(ctx context.Context, h *remoteHost, file string, diags *diag
 
 func (r *resourceResource) fill(m *resourceResourceModel, p *drbd.Probe) {
 	m.DRBDVersion = types.StringValue(versionString(p.Versions.Kernel))
-	dev := p.Status.Device
-	if dev == "" && len(p.Devices) > 0 {
-		dev = p.Devices[0]
-	}
-	m.Device = types.StringValue(dev)
+	m.Device = types.StringValue(p.Device())
 	m.Minor = types.Int64Value(int64(p.Status.Minor))
 }
 

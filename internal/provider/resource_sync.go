@@ -243,11 +243,7 @@ func (r *syncResource) raiseRate(ctx context.Context, h, peer *remoteHost, p *dr
 	var raised []rateTarget
 	apply := func(node *remoteHost, p *drbd.Probe) bool {
 		cmds := drbd.NewCommands(p.Versions)
-		dev := p.Status.Device
-		if dev == "" && len(p.Devices) > 0 {
-			dev = p.Devices[0]
-		}
-		cmd, err := cmds.SetResyncRate(name, dev, rate)
+		cmd, err := cmds.SetResyncRate(name, p.Device(), rate)
 		if err != nil {
 			diags.AddAttributeError(path.Root("resync_rate"), "Invalid Resync Rate", err.Error())
 			return false
@@ -390,8 +386,7 @@ func (r *syncResource) reapplyPeerRate(ctx context.Context, peer *remoteHost, m 
 	if !ok {
 		return
 	}
-	dev := pp.Status.Device
-	cmd, err := drbd.NewCommands(pp.Versions).SetResyncRate(name, dev, m.ResyncRate.ValueString())
+	cmd, err := drbd.NewCommands(pp.Versions).SetResyncRate(name, pp.Device(), m.ResyncRate.ValueString())
 	if err != nil {
 		return
 	}
