@@ -28,12 +28,13 @@ const (
 )
 
 // ProbeCommand returns one POSIX sh command that gathers everything a Read
-// needs in a single round trip: drbdadm --version, /proc/drbd, sh-dev, dstate
-// and, when /proc/drbd names a DRBD 9 kernel, `drbdsetup status --json` (and
-// `drbdadm status` text if --json is rejected as a usage error). It uses only
-// echo, read, case, if, test, $?, variable assignment, redirections and ';',
-// and every sub-command's stderr is merged
-// into the output so that DRBD's messages reach ParseProbe.
+// needs in a single round trip: drbdadm --version, /proc/drbd, sh-dev, dstate,
+// the DRBD lines of the kernel log (for split brain) and, when /proc/drbd
+// names a DRBD 9 kernel, `drbdsetup status --json` (and `drbdadm status` text
+// if --json is rejected as a usage error). It uses only echo, read, printf,
+// case, if, test, $?, command substitution, variable assignment, pipes to
+// grep, head and tail, redirections and ';', and every sub-command's stderr is
+// merged into the output so that DRBD's messages reach ParseProbe.
 func ProbeCommand(resource string) (string, error) {
 	if err := ValidateResourceName(resource); err != nil {
 		return "", err
@@ -47,6 +48,7 @@ func ProbeCommand(resource string) (string, error) {
 		section(SectionProc, "cat /proc/drbd"),
 		section(SectionShDev, "drbdadm sh-dev "+r),
 		section(SectionDState, "drbdadm dstate "+r),
+		kernelLogSection(),
 		"drbd_probe_v=''",
 		"if test -e /proc/drbd; then read -r drbd_probe_v < /proc/drbd; fi",
 		"case \"$drbd_probe_v\" in \"version: 9\"*) " +
@@ -90,8 +92,12 @@ type Probe struct {
 	// Devices lists the devices from sh-dev, one per volume.
 	Devices []string
 	// Raw is the status text used (the /proc/drbd text, or the JSON/text status).
-	Raw      string
-	Warnings []string
+	Raw string
+	// KernelLogError is why the kernel log could not be read (for example a
+	// non-root user without sudo under kernel.dmesg_restrict), "" when it was
+	// read or not asked for. Status.SplitBrain is false when it is set.
+	KernelLogError string
+	Warnings       []string
 	// Sections holds every section's output and exit code by name.
 	Sections map[string]ProbeSection
 }
@@ -316,6 +322,17 @@ func probeFromSections(resource string, sections map[string]ProbeSection, warnin
 		p.Status = st
 	default:
 		p.Status = unconfiguredStatus(resource, minor, firstOr(p.Devices))
+	}
+
+	// Split brain: only what DRBD itself reported in the kernel log.
+	if sec, ok := sections[SectionKernelLog]; ok {
+		if sec.Exit == 0 {
+			p.Status.SplitBrain = p.Status.Configured && SplitBrainReported(sec.Output, resource, p.Status.Minor)
+		} else {
+			p.KernelLogError = fmt.Sprintf("dmesg exited %d: %s", sec.Exit, firstLine(sec.Output))
+			p.Status.SplitBrainUnknown = p.Status.Configured
+			warn("kernel log unreadable, so a split brain cannot be told from an administrative disconnect: %s", p.KernelLogError)
+		}
 	}
 	return p
 }

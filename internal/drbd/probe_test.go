@@ -19,8 +19,9 @@ import (
 )
 
 // TestProbeCommand_constructs checks that the probe uses only the shell
-// features the simulator and any POSIX sh support: echo, read, test, case, if,
-// $?, redirections, ';', and the DRBD programs.
+// features the simulator and any POSIX sh support: echo, read, printf, test,
+// case, if, $?, command substitution, pipes, redirections, ';', the DRBD
+// programs, and dmesg filtered by grep, head and tail.
 func TestProbeCommand_constructs(t *testing.T) {
 	t.Parallel()
 	cmd, err := ProbeCommand("pc0")
@@ -31,7 +32,8 @@ func TestProbeCommand_constructs(t *testing.T) {
 	if err != nil {
 		t.Fatalf("probe is not POSIX sh: %v\n%s", err, cmd)
 	}
-	allowedProgs := map[string]bool{"echo": true, "read": true, "test": true, "cat": true, "drbdadm": true, "drbdsetup": true}
+	allowedProgs := map[string]bool{"echo": true, "read": true, "test": true, "cat": true, "drbdadm": true, "drbdsetup": true,
+		"printf": true, "dmesg": true, "grep": true, "head": true, "tail": true}
 	var progs []string
 	syntax.Walk(f, func(n syntax.Node) bool {
 		switch n := n.(type) {
@@ -45,8 +47,10 @@ func TestProbeCommand_constructs(t *testing.T) {
 				t.Errorf("probe runs %q", name)
 			}
 		case *syntax.BinaryCmd:
-			t.Errorf("probe uses %s", n.Op)
-		case *syntax.CmdSubst, *syntax.Subshell, *syntax.FuncDecl, *syntax.WhileClause, *syntax.ForClause, *syntax.ArithmExp:
+			if n.Op != syntax.Pipe {
+				t.Errorf("probe uses %s", n.Op)
+			}
+		case *syntax.Subshell, *syntax.FuncDecl, *syntax.WhileClause, *syntax.ForClause, *syntax.ArithmExp:
 			t.Errorf("probe uses %T", n)
 		}
 		return true
@@ -97,6 +101,31 @@ func (h *fakeHost) run(t *testing.T, cmd string) string {
 	exec := func(ctx context.Context, args []string) error {
 		hc := interp.HandlerCtx(ctx)
 		line := strings.Join(args, " ")
+		switch {
+		case line == "dmesg":
+			if r, ok := h.programs[line]; ok {
+				fmt.Fprint(hc.Stdout, r.out)
+				if r.rc != 0 {
+					return interp.ExitStatus(r.rc)
+				}
+			}
+			return nil
+		case args[0] == "grep", args[0] == "head", args[0] == "tail":
+			// Filters over stdin: grep -F WORD, head -n N and tail -n N.
+			in, _ := io.ReadAll(hc.Stdin)
+			lines := strings.SplitAfter(string(in), "\n")
+			if args[0] == "grep" {
+				var kept []string
+				for _, l := range lines {
+					if strings.Contains(l, args[len(args)-1]) {
+						kept = append(kept, l)
+					}
+				}
+				lines = kept
+			}
+			fmt.Fprint(hc.Stdout, strings.Join(lines, ""))
+			return nil
+		}
 		if line == "cat /proc/drbd" {
 			if h.proc == "" {
 				fmt.Fprintln(hc.Stderr, "cat: /proc/drbd: No such file or directory")

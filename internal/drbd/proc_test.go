@@ -24,9 +24,13 @@ func readTestdata(t testing.TB, name string) string {
 // procFixtures lists every /proc/drbd fixture copied from /work/shared/fixtures.
 func procFixtures(t testing.TB) []string {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join("testdata", "drbd-8.4.11", "*", "*.txt"))
-	if err != nil {
-		t.Fatal(err)
+	var files []string
+	for _, dir := range []string{"states", "initial-sync", "full-resync"} {
+		f, err := filepath.Glob(filepath.Join("testdata", "drbd-8.4.11", dir, "*.txt"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, f...)
 	}
 	if len(files) != 36 {
 		t.Fatalf("expected the 36 /proc/drbd fixtures of fixtures/drbd-8.4.11, found %d", len(files))
@@ -69,7 +73,6 @@ func oracleStatus(t testing.TB, text string) (Status, bool) {
 		DiskState:       DiskState(m[5]),
 		PeerDiskState:   DiskState(m[6]),
 		Syncing:         m[2] == "SyncSource" || m[2] == "SyncTarget" || m[2] == "WFSyncUUID" || m[2] == "WFBitMapS",
-		SplitBrain:      m[2] == "StandAlone",
 	}
 	if o := oracleOOS.FindStringSubmatch(text); o != nil {
 		s.OutOfSyncKiB = atoi(t, o[1])
@@ -159,7 +162,7 @@ func TestParseProcDRBD_fixtures(t *testing.T) {
 		{
 			file: "drbd-8.4.11/states/07-standalone-primary.txt",
 			want: Status{Configured: true, Minor: 0, Device: "/dev/drbd0", Role: RolePrimary, PeerRole: RoleUnknown,
-				ConnectionState: ConnStandAlone, DiskState: DiskUpToDate, PeerDiskState: DiskDUnknown, SplitBrain: true},
+				ConnectionState: ConnStandAlone, DiskState: DiskUpToDate, PeerDiskState: DiskDUnknown},
 		},
 		{
 			file: "drbd-8.4.11/states/02-wfbitmaps-primary-just-forced.txt",

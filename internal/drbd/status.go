@@ -27,10 +27,14 @@ type Status struct {
 	OutOfSyncKiB int64
 	SpeedKiBps   int64         // 0 when unknown
 	ETA          time.Duration // 0 when unknown
-	// SplitBrain is a suspicion: the connection is StandAlone although the
-	// resource is configured, which after a connect means split brain or a
-	// manual disconnect (DRBD does not reconnect by itself in either case).
+	// SplitBrain reports that DRBD itself detected a split brain on this node
+	// since the resource last connected (SplitBrainReported on the kernel
+	// log). It is false for a StandAlone connection left by `drbdadm
+	// disconnect`, and false when the kernel log was not read.
 	SplitBrain bool
+	// SplitBrainUnknown is set when the kernel log could not be read, so a
+	// StandAlone connection cannot be told apart (see Probe.KernelLogError).
+	SplitBrainUnknown bool
 }
 
 // unconfiguredStatus is the Status of a resource that is not up in the kernel.
@@ -47,9 +51,8 @@ func unconfiguredStatus(resource string, minor int, device string) Status {
 	}
 }
 
-// finish fills the derived fields (SplitBrain, in-sync percent).
+// finish fills the derived fields (in-sync percent).
 func (s *Status) finish() {
-	s.SplitBrain = s.Configured && s.ConnectionState == ConnStandAlone
 	if InSync(*s) {
 		s.SyncPercent = 100
 		s.Syncing = false
@@ -69,10 +72,22 @@ func InSync(s Status) bool {
 	return s.DiskState == DiskUpToDate && s.PeerDiskState == DiskUpToDate
 }
 
-// SplitBrainExplanation explains what a StandAlone connection means.
-const SplitBrainExplanation = "a StandAlone connection on a configured resource means DRBD split brain " +
-	"(look for \"Split-Brain detected\" in the kernel log of both nodes) or a manual `drbdadm disconnect`; " +
-	"DRBD will not reconnect by itself, so waiting is pointless until an operator resolves it"
+// StandAloneReason explains a StandAlone connection of s: a split brain DRBD
+// reported, an administrative disconnect, or (kernel log unreadable) either.
+func StandAloneReason(s Status) string {
+	switch {
+	case s.SplitBrain:
+		return "DRBD reported a split brain on this node (\"Split-Brain detected\" in the kernel log): both nodes " +
+			"changed data while apart, and DRBD will not reconnect until an operator chooses whose changes to discard"
+	case s.SplitBrainUnknown:
+		return "the kernel log could not be read, so it is unknown whether DRBD reported a split brain (look for " +
+			"\"Split-Brain detected\" in the kernel log of both nodes) or an administrator ran `drbdadm disconnect`; " +
+			"DRBD will not reconnect by itself"
+	default:
+		return "DRBD reported no split brain since the resource last connected, so the connection was dropped on " +
+			"purpose (`drbdadm disconnect`, or brought up without connecting); DRBD will not reconnect by itself"
+	}
+}
 
 // SyncFailure returns a non-nil error when waiting for the pair to get in
 // sync is pointless: the resource is not up, the connection is StandAlone
@@ -86,7 +101,7 @@ func SyncFailure(s Status) error {
 	}
 	if s.ConnectionState == ConnStandAlone {
 		return fmt.Errorf("DRBD resource %s is StandAlone (role %s/%s, disks %s/%s): %s",
-			nameOr(s.Resource), s.Role, s.PeerRole, s.DiskState, s.PeerDiskState, SplitBrainExplanation)
+			nameOr(s.Resource), s.Role, s.PeerRole, s.DiskState, s.PeerDiskState, StandAloneReason(s))
 	}
 	if s.ConnectionState == "" {
 		return fmt.Errorf("DRBD resource %s has no peer connection: there is nothing to sync with", nameOr(s.Resource))

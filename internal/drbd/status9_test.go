@@ -43,8 +43,7 @@ func TestParseStatusJSON(t *testing.T) {
 			file: "drbd9/standalone-synctarget-unknown-eta.json", res: "pc0",
 			want: Status{Resource: "pc0", Configured: true, Minor: 0, Device: "/dev/drbd0", Role: RoleSecondary,
 				PeerRole: RoleUnknown, ConnectionState: ConnStandAlone, ReplicationState: ReplOff,
-				DiskState: DiskInconsistent, PeerDiskState: DiskDUnknown, SyncPercent: 50, OutOfSyncKiB: 524254,
-				SplitBrain: true},
+				DiskState: DiskInconsistent, PeerDiskState: DiskDUnknown, SyncPercent: 50, OutOfSyncKiB: 524254},
 		},
 		{
 			file: "drbd9/synctarget-stalled.json", res: "pc0",
@@ -123,7 +122,7 @@ func TestParseStatusText(t *testing.T) {
 		{
 			name: "second resource, standalone, diskless", text: readTestdata(t, "drbd9/status-standalone-diskless.txt"), res: "pc0",
 			want: Status{Resource: "pc0", Configured: true, Minor: -1, Role: RoleSecondary, PeerRole: RoleUnknown,
-				ConnectionState: ConnStandAlone, DiskState: DiskDiskless, PeerDiskState: DiskDUnknown, SplitBrain: true},
+				ConnectionState: ConnStandAlone, DiskState: DiskDiskless, PeerDiskState: DiskDUnknown},
 		},
 		{
 			name: "first of two resources", text: readTestdata(t, "drbd9/status-standalone-diskless.txt"), res: "other",

@@ -1,0 +1,113 @@
+package drbd
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+)
+
+func TestSplitBrainReported(t *testing.T) {
+	t.Parallel()
+	const (
+		connect84 = "[  10.1] drbd pc0: conn( WFConnection -> WFReportParams )\n" +
+			"[  10.2] drbd pc0: Handshake successful: Agreed network protocol version 101\n" +
+			"[  10.3] block drbd0: peer( Unknown -> Secondary ) conn( WFReportParams -> Connected ) pdsk( DUnknown -> UpToDate )\n"
+		adminDisconnect84 = "[  20.1] drbd pc0: conn( Connected -> Disconnecting ) peer( Secondary -> Unknown )\n" +
+			"[  20.2] drbd pc0: Connection closed\n" +
+			"[  20.3] drbd pc0: conn( Disconnecting -> StandAlone )\n"
+		splitBrain84 = "[  30.1] drbd pc0: conn( StandAlone -> Unconnected )\n" +
+			"[  30.2] drbd pc0: conn( WFConnection -> WFReportParams )\n" +
+			"[  30.3] block drbd0: Split-Brain detected but unresolved, dropping connection!\n" +
+			"[  30.4] block drbd0: helper command: /sbin/drbdadm split-brain minor-0\n" +
+			"[  30.5] drbd pc0: conn( WFReportParams -> Disconnecting )\n" +
+			"[  30.6] drbd pc0: conn( Disconnecting -> StandAlone )\n"
+		autoSolved84 = "[  40.1] drbd pc0: conn( WFConnection -> WFReportParams )\n" +
+			"[  40.2] block drbd0: Split-Brain detected, 1 primaries, automatically solved. Sync from peer node\n" +
+			"[  40.3] block drbd0: peer( Unknown -> Primary ) conn( WFReportParams -> WFBitMapT ) pdsk( DUnknown -> UpToDate )\n"
+		discardMyData84 = "[  50.1] block drbd0: Split-Brain detected, manually solved. Sync from peer node\n" +
+			"[  50.2] block drbd0: conn( WFReportParams -> WFBitMapT )\n"
+		splitBrain9 = "[  60.1] drbd pc0 node2: conn( Connecting -> Connected ) peer( Unknown -> Secondary )\n" +
+			"[  60.2] drbd pc0/0 drbd0 node2: Split-Brain detected but unresolved, dropping connection!\n" +
+			"[  60.3] drbd pc0 node2: conn( Connected -> Disconnecting ) peer( Secondary -> Unknown )\n" +
+			"[  60.4] drbd pc0 node2: conn( Disconnecting -> StandAlone )\n"
+		reconnect9 = "[  70.1] drbd pc0/0 drbd0 node2: repl( Off -> Established )\n"
+	)
+	tests := []struct {
+		name  string
+		log   string
+		res   string
+		minor int
+		want  bool
+	}{
+		{"empty log", "", "pc0", 0, false},
+		{"connected", connect84, "pc0", 0, false},
+		{"admin disconnect is no split brain", connect84 + adminDisconnect84, "pc0", 0, false},
+		{"split brain", connect84 + adminDisconnect84 + splitBrain84, "pc0", 0, true},
+		{"split brain then reconnected", connect84 + splitBrain84 + connect84, "pc0", 0, false},
+		{"split brain, later admin disconnect", splitBrain84 + adminDisconnect84, "pc0", 0, true},
+		{"auto-solved split brain", connect84 + autoSolved84, "pc0", 0, false},
+		{"discard-my-data resolution", splitBrain84 + discardMyData84, "pc0", 0, false},
+		{"another resource's split brain", strings.ReplaceAll(strings.ReplaceAll(splitBrain84, "pc0", "r1"), "drbd0", "drbd1"), "pc0", 0, false},
+		{"another minor with a longer number", strings.ReplaceAll(splitBrain84, "drbd0:", "drbd10:"), "pc0", 1, false},
+		{"minor unknown: device lines ignored", splitBrain84, "pc0", -1, false},
+		{"drbd 9 split brain", splitBrain9, "pc0", 0, true},
+		{"drbd 9 reconnected", splitBrain9 + reconnect9, "pc0", 0, false},
+		{"resource name prefix of another", strings.ReplaceAll(splitBrain9, "pc0", "pc01"), "pc0", 5, false},
+		{"no resource", splitBrain84, "", 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := SplitBrainReported(tt.log, tt.res, tt.minor); got != tt.want {
+				t.Errorf("SplitBrainReported = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestProbeSplitBrainFromKernelLog checks that a probe's split_brain comes from the
+// kernel log only: StandAlone alone is not split brain, and an unreadable log is
+// reported as unknown.
+func TestProbeSplitBrainFromKernelLog(t *testing.T) {
+	t.Parallel()
+	proc := "version: 8.4.11 (api:1/proto:86-101)\nsrcversion: F73C670A7EC572DB9CF3E5B \n" +
+		" 0: cs:StandAlone ro:Secondary/Unknown ds:UpToDate/DUnknown   r-----\n" +
+		"    ns:0 nr:0 dw:0 dr:0 al:0 bm:0 lo:0 pe:0 ua:0 ap:0 ep:1 wo:f oos:4096\n"
+	probe := func(kernlog string, rc int) string {
+		return "@@drbd-probe version\nDRBDADM_VERSION_CODE=0x091600\nDRBDADM_VERSION=9.22.0\nDRBD_KERNEL_VERSION_CODE=0x08040b\nDRBD_KERNEL_VERSION=8.4.11\n@@drbd-rc 0\n" +
+			"@@drbd-probe proc\n" + proc + "@@drbd-rc 0\n" +
+			"@@drbd-probe shdev\n/dev/drbd0\n@@drbd-rc 0\n" +
+			"@@drbd-probe dstate\nUpToDate/DUnknown\n@@drbd-rc 0\n" +
+			"@@drbd-probe kernlog\n" + kernlog + "@@drbd-rc " + strconv.Itoa(rc) + "\n"
+	}
+	tests := []struct {
+		name             string
+		out              string
+		wantSB, wantUnkn bool
+		reasonHas        string
+	}{
+		{"disconnect", probe("[ 1.0] drbd pc0: conn( Disconnecting -> StandAlone )\n", 0), false, false, "drbdadm disconnect"},
+		{"split brain", probe("[ 1.0] block drbd0: Split-Brain detected but unresolved, dropping connection!\n", 0), true, false, "reported a split brain"},
+		{"dmesg refused", probe("dmesg: read kernel buffer failed: Operation not permitted\n", 1), false, true, "could not be read"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p, err := ParseProbe("pc0", tt.out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := p.Status
+			if st.ConnectionState != ConnStandAlone || st.SplitBrain != tt.wantSB || st.SplitBrainUnknown != tt.wantUnkn {
+				t.Fatalf("status = %+v, want StandAlone split brain %v unknown %v", st, tt.wantSB, tt.wantUnkn)
+			}
+			if tt.wantUnkn != (p.KernelLogError != "") {
+				t.Errorf("KernelLogError = %q", p.KernelLogError)
+			}
+			err = SyncFailure(st)
+			if err == nil || !strings.Contains(err.Error(), tt.reasonHas) {
+				t.Errorf("SyncFailure = %v, want it to contain %q", err, tt.reasonHas)
+			}
+		})
+	}
+}
