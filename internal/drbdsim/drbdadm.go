@@ -2,6 +2,7 @@ package drbdsim
 
 import (
 	"fmt"
+	"maps"
 	"path"
 	"regexp"
 	"slices"
@@ -489,6 +490,11 @@ func admDisconnect(c *call, _ admArgs) int {
 	if !n.up {
 		return c.notUp("disconnect")
 	}
+	if !n.standAlone {
+		from := n.connState()
+		n.klogConnState(from, "Disconnecting")
+		n.klogConnState("Disconnecting", csStandAlone)
+	}
 	n.standAlone = true
 	return 0
 }
@@ -550,7 +556,55 @@ func admOptions(c *call, a admArgs) int {
 	}
 	for k, val := range parsed {
 		n.resyncOpts[k] = val
+		if isDefaultOption(k, val) {
+			// drbdsetup show lists only values that differ from DRBD's defaults.
+			delete(n.resyncOpts, k)
+		}
 	}
+	return 0
+}
+
+// isDefaultOption reports whether val is DRBD's default for the resync option key
+// (c-plan-ahead 20, resync-rate and c-min-rate 250 KiB/s).
+func isDefaultOption(key, val string) bool {
+	kib, ok := parseRateKiB(val)
+	switch key {
+	case "c-plan-ahead":
+		return ok && kib == 20
+	case "resync-rate", "c-min-rate":
+		return ok && kib == 250
+	}
+	return false
+}
+
+// drbdsetupShow implements `drbdsetup show RES` (8.4, 9) and `drbdsetup DEVICE show`
+// (8.3): the settings in force, defaults left out. Callers hold mu.
+func drbdsetupShow(c *call) int {
+	n, cfg := c.n, c.p.cfg
+	if !n.up {
+		if cfg.Version == V83 {
+			c.errf("%s: Failure: (127) Device minor not allocated\n", n.device())
+		} else {
+			c.errf("%s: No such resource\n", cfg.Resource)
+		}
+		return 10
+	}
+	opts := slices.Sorted(maps.Keys(n.resyncOpts))
+	if cfg.Version == V83 {
+		c.outf("disk {\n}\nsyncer {\n")
+		if r, ok := n.resyncOpts["resync-rate"]; ok {
+			c.outf("\trate\t\t%s;\n", r)
+		}
+		c.outf("}\n_this_host {\n\tdevice\t\t\tminor %d;\n\tdisk\t\t\t\"%s\";\n\tmeta-disk\t\tinternal;\n}\n", cfg.Minor, cfg.BackingDisk)
+		return 0
+	}
+	c.outf("resource %s {\n    options {\n    }\n    net {\n    }\n", cfg.Resource)
+	c.outf("    _this_host {\n        volume 0 {\n            device\t\t\tminor %d;\n            disk\t\t\t\"%s\";\n"+
+		"            meta-disk\t\t\tinternal;\n            disk {\n", cfg.Minor, cfg.BackingDisk)
+	for _, k := range opts {
+		c.outf("                %-16s\t%s;\n", k, n.resyncOpts[k])
+	}
+	c.outf("            }\n        }\n    }\n}\n")
 	return 0
 }
 
@@ -627,6 +681,9 @@ func progDrbdsetup(c *call) int {
 				c.n.resyncOpts["resync-rate"] = rate
 			}
 		})
+		return code
+	case "show":
+		c.p.view(func() { code = drbdsetupShow(c) })
 		return code
 	case "status":
 		if v == V83 {

@@ -76,6 +76,11 @@ type PairConfig struct {
 	// nodes at start. Without it, drbdadm reports the resource as not defined until a
 	// file under /etc/drbd.d declares it.
 	ConfigFile bool
+	// AfterSB1Pri is the after-sb-1pri policy applied when a split brain is
+	// detected with one Primary: "disconnect" (DRBD's default) or
+	// "discard-secondary" (the Secondary's changes are discarded and it syncs from
+	// the Primary). "" reads it from the nodes' /etc/drbd.d files, else "disconnect".
+	AfterSB1Pri string
 }
 
 func (c *PairConfig) setDefaults() {
@@ -112,6 +117,7 @@ type Pair struct {
 	wasConnected bool
 	sync         *resync // running or interrupted resync; nil when none
 	reconfSeq    int
+	klogSeq      int
 }
 
 // resync is a resync between the two nodes, counted in 4 KiB bitmap bits
@@ -182,27 +188,65 @@ func (p *Pair) syncValid() bool {
 	return src.disk == diskUpToDate && dst.disk == diskInconsistent
 }
 
-// handshake decides what happens when the connection comes up: split brain,
-// a resync (resumed, bitmap-based or full) or nothing.
+// handshake decides what happens when the connection comes up: split brain
+// (unresolved, or solved by --discard-my-data or the after-sb-1pri policy), a
+// resync (resumed, bitmap-based or full) or nothing. It logs what the kernel
+// logs. Callers hold mu.
 func (p *Pair) handshake() {
 	a, b := p.nodes[0], p.nodes[1]
-	if a.discardMyData {
-		a.dirtyKiB, a.discardMyData = 0, false
-		if b.disk == diskUpToDate {
-			a.disk = diskOutdated
+	for _, n := range p.nodes {
+		if p.cfg.Version == V9 {
+			n.klogConn("conn( Connecting -> Connected )")
+		} else {
+			n.klogConnState(csWFConnection, "WFReportParams")
 		}
 	}
-	if b.discardMyData {
-		b.dirtyKiB, b.discardMyData = 0, false
-		if a.disk == diskUpToDate {
-			b.disk = diskOutdated
+	diverged := a.dirtyKiB > 0 && b.dirtyKiB > 0
+	for _, n := range p.nodes {
+		if !n.discardMyData {
+			continue
+		}
+		pe := n.peer()
+		if diverged {
+			n.klogDev("Split-Brain detected, manually solved. Sync from peer node")
+			pe.klogDev("Split-Brain detected, manually solved. Sync from this node")
+		}
+		n.discard()
+		if pe.disk == diskUpToDate {
+			n.disk = diskOutdated
 		}
 	}
 	if a.dirtyKiB > 0 && b.dirtyKiB > 0 {
-		// Both sides changed data while apart: split brain, the connection is dropped.
-		a.standAlone, b.standAlone = true, true
-		return
+		// Both sides changed data while apart: split brain.
+		var primaries []*Node
+		for _, n := range p.nodes {
+			if n.role == rolePrimary {
+				primaries = append(primaries, n)
+			}
+		}
+		if len(primaries) == 1 && p.afterSB1Pri() == "discard-secondary" {
+			survivor := primaries[0]
+			victim := survivor.peer()
+			victim.klogDev("Split-Brain detected, 1 primaries, automatically solved. Sync from peer node")
+			survivor.klogDev("Split-Brain detected, 1 primaries, automatically solved. Sync from this node")
+			victim.discard()
+			victim.disk = diskOutdated
+		} else {
+			from := "WFReportParams"
+			if p.cfg.Version == V9 {
+				from = csConnected
+			}
+			for _, n := range p.nodes {
+				n.klogDev("Split-Brain detected but unresolved, dropping connection!")
+				n.klogDev(fmt.Sprintf("helper command: /sbin/drbdadm split-brain minor-%d", p.cfg.Minor))
+				n.klogConn("conn( " + from + " -> Disconnecting )")
+				n.klogConnState("Disconnecting", csStandAlone)
+			}
+			a.standAlone, b.standAlone = true, true
+			return
+		}
 	}
+	defer p.logConnected()
 	if p.sync != nil && p.syncValid() {
 		src := p.nodes[p.sync.source]
 		p.sync.leftBits += kibToBits(src.dirtyKiB)
@@ -234,6 +278,31 @@ func (p *Pair) handshake() {
 		}
 	}
 	a.dirtyKiB, b.dirtyKiB = 0, 0
+}
+
+// discard throws this node's changes since the split away: the peer resyncs
+// those blocks too. Callers hold mu.
+func (n *Node) discard() {
+	pe := n.peer()
+	n.discardedKiB += n.dirtyKiB
+	pe.dirtyKiB += n.dirtyKiB
+	n.dirtyKiB, n.discardMyData = 0, false
+}
+
+// logConnected logs the end of a successful handshake. Callers hold mu.
+func (p *Pair) logConnected() {
+	for i, n := range p.nodes {
+		switch {
+		case p.cfg.Version == V9:
+			n.klogDev("repl( Off -> Established )")
+		case p.sync != nil && p.sync.source == i:
+			n.klogDev("conn( WFReportParams -> WFBitMapS )")
+		case p.sync != nil:
+			n.klogDev("conn( WFReportParams -> WFBitMapT )")
+		default:
+			n.klogDev("conn( WFReportParams -> Connected )")
+		}
+	}
 }
 
 // startSync starts a resync of kib KiB from node src to its peer. Callers hold mu.
@@ -376,6 +445,10 @@ type Node struct {
 	mounts        map[string]mountInfo
 	resyncOpts    map[string]string
 	ctr           counters
+	kernelLog     []string
+	discardedKiB  int64
+	// dmesgRestricted makes dmesg fail (a non-root user under dmesg_restrict).
+	dmesgRestricted bool
 
 	executed    [][]string
 	mutating    [][]string

@@ -404,6 +404,7 @@ func init() {
 		"stat":            progStat,
 		"ls":              progLs,
 		"grep":            progGrep,
+		"dmesg":           progDmesg,
 		"uname":           progUname,
 		"hostname":        progHostname,
 		"id":              progID,

@@ -293,6 +293,9 @@ func TestReplicationScenarios(t *testing.T) {
 		t.Parallel()
 		p := pairAt(t, V84, inSync)
 		p.SplitBrain()
+		// No Primary: the configured after-sb-0pri policy is not simulated, so DRBD
+		// leaves the split brain unresolved.
+		mustRun(t, p.Node(0), "drbdadm secondary pc0")
 		mustRun(t, p.Node(0), "drbdadm connect pc0")
 		mustRun(t, p.Node(1), "drbdadm connect pc0")
 		if a, b := p.Node(0).ConnState(), p.Node(1).ConnState(); a != csStandAlone || b != csStandAlone {
@@ -305,6 +308,49 @@ func TestReplicationScenarios(t *testing.T) {
 		mustRun(t, p.Node(0), "drbdadm connect pc0")
 		if got := p.Node(1).ConnState(); got != csSyncTarget {
 			t.Errorf("victim %s, want SyncTarget", got)
+		}
+		if got := p.Node(1).DiscardedKiB(); got != 4096 {
+			t.Errorf("victim discarded %d KiB, want its 4096", got)
+		}
+		log := mustRun(t, p.Node(1), "dmesg")
+		for _, want := range []string{"block drbd0: Split-Brain detected but unresolved, dropping connection!",
+			"drbd pc0: conn( Disconnecting -> StandAlone )", "block drbd0: Split-Brain detected, manually solved. Sync from peer node"} {
+			if !strings.Contains(log, want) {
+				t.Errorf("kernel log lacks %q:\n%s", want, log)
+			}
+		}
+	})
+	t.Run("split brain with one primary, after-sb-1pri discard-secondary", func(t *testing.T) {
+		t.Parallel()
+		p := pairAt(t, V84, inSync)
+		p.Disconnect()
+		p.Node(0).WriteData(1024)
+		p.Node(1).WriteData(2048)
+		p.Reconnect()
+		if got := p.Node(1).DiscardedKiB(); got != 2048 {
+			t.Errorf("secondary discarded %d KiB, want 2048", got)
+		}
+		if got := p.Node(0).DiscardedKiB(); got != 0 {
+			t.Errorf("primary discarded %d KiB", got)
+		}
+		if !strings.Contains(strings.Join(p.Node(1).KernelLog(), "\n"), "Split-Brain detected, 1 primaries, automatically solved. Sync from peer node") {
+			t.Errorf("kernel log: %q", p.Node(1).KernelLog())
+		}
+		if got := p.Node(1).ConnState(); got != csSyncTarget {
+			t.Errorf("secondary %s, want SyncTarget", got)
+		}
+	})
+	t.Run("admin disconnect logs no split brain", func(t *testing.T) {
+		t.Parallel()
+		p := pairAt(t, V84, inSync)
+		mustRun(t, p.Node(0), "drbdadm disconnect pc0")
+		log := mustRun(t, p.Node(0), "dmesg")
+		if strings.Contains(log, "Split-Brain") || !strings.Contains(log, "drbd pc0: conn( Disconnecting -> StandAlone )") {
+			t.Errorf("kernel log:\n%s", log)
+		}
+		p.Node(0).RestrictDmesg(true)
+		if r := run(t, p.Node(0), "dmesg"); r.code != 1 || !strings.Contains(r.stderr, "Operation not permitted") {
+			t.Errorf("restricted dmesg: %+v", r)
 		}
 	})
 	t.Run("invalidate", func(t *testing.T) {
