@@ -37,6 +37,7 @@ type conn struct {
 	sem    chan struct{} // session slots
 
 	client      *ssh.Client
+	hostKey     ssh.PublicKey
 	fingerprint string
 	err         error
 	// dialerGaveUp is set when the dial failed because the dialling caller's ctx ended;
@@ -211,7 +212,26 @@ func (p *Pool) conn(ctx context.Context, k connKey, t Target) (*conn, error) {
 			p.drop(c)
 			continue
 		}
+		if err := p.checkRecorded(c, t); err != nil {
+			return nil, err
+		}
 		return c, nil
+	}
+}
+
+// checkRecorded refuses a pooled connection, dialled for another resource, whose host
+// key differs from the fingerprint t has recorded (host_key_policy = "accept-new"): every
+// target's recorded key is enforced, not only that of the first one to connect.
+func (p *Pool) checkRecorded(c *conn, t Target) error {
+	want := strings.TrimSpace(t.KnownFingerprint)
+	if p.cfg.HostKeyPolicy != PolicyAcceptNew || want == "" || t.HostKey != "" || want == c.fingerprint {
+		return nil
+	}
+	return &HostKeyError{
+		Host: t.Host, Port: t.Port, User: t.User,
+		KeyType: c.hostKey.Type(), Fingerprint: c.fingerprint,
+		KeyLine:  strings.TrimSpace(string(ssh.MarshalAuthorizedKey(c.hostKey))),
+		Expected: want + " (recorded host_key_fingerprint)", Mismatch: true, Policy: p.cfg.HostKeyPolicy,
 	}
 }
 
@@ -228,7 +248,7 @@ func (p *Pool) drop(c *conn) {
 }
 
 func (p *Pool) establish(ctx context.Context, c *conn) {
-	client, fp, err := p.dialWithRetry(ctx, c.key, c.target)
+	client, key, err := p.dialWithRetry(ctx, c.key, c.target)
 	p.mu.Lock()
 	if err == nil && p.closed {
 		_ = client.Close()
@@ -244,7 +264,7 @@ func (p *Pool) establish(ctx context.Context, c *conn) {
 		close(c.ready)
 		return
 	}
-	c.client, c.fingerprint = client, fp
+	c.client, c.hostKey, c.fingerprint = client, key, Fingerprint(key)
 	p.wg.Add(1)
 	go p.watch(c)
 	if iv := p.cfg.KeepaliveInterval; iv > 0 {
@@ -313,13 +333,13 @@ type retryableError struct{ err error }
 func (e *retryableError) Error() string { return e.err.Error() }
 func (e *retryableError) Unwrap() error { return e.err }
 
-func (p *Pool) dialWithRetry(ctx context.Context, k connKey, t Target) (*ssh.Client, string, error) {
+func (p *Pool) dialWithRetry(ctx context.Context, k connKey, t Target) (*ssh.Client, ssh.PublicKey, error) {
 	backoff := min(p.cfg.RetryBackoff, MaxRetryBackoff)
 	attempts := 1 + p.cfg.ConnectRetries
 	for i := 1; ; i++ {
-		client, fp, err := p.dialOnce(ctx, k, t)
+		client, key, err := p.dialOnce(ctx, k, t)
 		if err == nil {
-			return client, fp, nil
+			return client, key, nil
 		}
 		var re *retryableError
 		retryable := errors.As(err, &re)
@@ -327,16 +347,16 @@ func (p *Pool) dialWithRetry(ctx context.Context, k connKey, t Target) (*ssh.Cli
 			err = re.err
 		}
 		if ctx.Err() != nil {
-			return nil, "", fmt.Errorf("connect to %s: %w (last error: %v)", t, ctx.Err(), err)
+			return nil, nil, fmt.Errorf("connect to %s: %w (last error: %v)", t, ctx.Err(), err)
 		}
 		if !retryable {
-			return nil, "", err
+			return nil, nil, err
 		}
 		if i >= attempts {
 			if attempts > 1 {
-				return nil, "", fmt.Errorf("connect to %s: giving up after %d attempts: %w", t, attempts, err)
+				return nil, nil, fmt.Errorf("connect to %s: giving up after %d attempts: %w", t, attempts, err)
 			}
-			return nil, "", fmt.Errorf("connect to %s: %w", t, err)
+			return nil, nil, fmt.Errorf("connect to %s: %w", t, err)
 		}
 		p.logf("connect to %s failed (attempt %d of %d): %v; retrying in %s", t, i, attempts, err, backoff)
 		timer := time.NewTimer(backoff)
@@ -344,7 +364,7 @@ func (p *Pool) dialWithRetry(ctx context.Context, k connKey, t Target) (*ssh.Cli
 		case <-timer.C:
 		case <-ctx.Done():
 			timer.Stop()
-			return nil, "", fmt.Errorf("connect to %s: %w (last error: %v)", t, ctx.Err(), err)
+			return nil, nil, fmt.Errorf("connect to %s: %w (last error: %v)", t, ctx.Err(), err)
 		}
 		backoff = min(2*backoff, MaxRetryBackoff)
 	}
@@ -352,14 +372,14 @@ func (p *Pool) dialWithRetry(ctx context.Context, k connKey, t Target) (*ssh.Cli
 
 // dialOnce makes one connection attempt, bounded by ConnectTimeout. Errors worth retrying
 // come back as *retryableError.
-func (p *Pool) dialOnce(ctx context.Context, k connKey, t Target) (*ssh.Client, string, error) {
+func (p *Pool) dialOnce(ctx context.Context, k connKey, t Target) (*ssh.Client, ssh.PublicKey, error) {
 	auth, pins := p.auth, []ssh.PublicKey(nil)
 	if k.bastion {
 		auth, pins = p.bastionAuth, p.bastionPins
 	} else if t.HostKey != "" {
 		var err error
 		if pins, err = parseHostKeyLines(t.HostKey); err != nil {
-			return nil, "", fmt.Errorf("connect to %s: %w", t, err)
+			return nil, nil, fmt.Errorf("connect to %s: %w", t, err)
 		}
 	}
 
@@ -369,13 +389,13 @@ func (p *Pool) dialOnce(ctx context.Context, k connKey, t Target) (*ssh.Client, 
 	var err error
 	if p.cfg.Bastion != nil && !k.bastion {
 		if nc, err = p.dialViaBastion(ctx, attemptCtx, t); err != nil {
-			return nil, "", err
+			return nil, nil, err
 		}
 	} else {
 		var d net.Dialer
 		nc, err = d.DialContext(attemptCtx, "tcp", t.addr())
 		if err != nil {
-			return nil, "", &retryableError{fmt.Errorf("connect to %s: %w", t, err)}
+			return nil, nil, &retryableError{fmt.Errorf("connect to %s: %w", t, err)}
 		}
 	}
 
@@ -397,31 +417,31 @@ func (p *Pool) dialOnce(ctx context.Context, k connKey, t Target) (*ssh.Client, 
 		var hk *HostKeyError
 		switch {
 		case errors.As(err, &hk):
-			return nil, "", hk
+			return nil, nil, hk
 		case check.offered() != nil && !aborted:
 			// Past key exchange: authentication or a protocol problem, not worth retrying.
 			if isAuthFailure(err) {
-				return nil, "", fmt.Errorf("connect to %s: authentication failed (tried %s): %w", t, auth.describe(), err)
+				return nil, nil, fmt.Errorf("connect to %s: authentication failed (tried %s): %w", t, auth.describe(), err)
 			}
-			return nil, "", fmt.Errorf("connect to %s: %w", t, err)
+			return nil, nil, fmt.Errorf("connect to %s: %w", t, err)
 		case aborted && ctx.Err() == nil:
-			return nil, "", &retryableError{fmt.Errorf("connect to %s: SSH handshake timed out after %s: %w", t, p.cfg.ConnectTimeout, err)}
+			return nil, nil, &retryableError{fmt.Errorf("connect to %s: SSH handshake timed out after %s: %w", t, p.cfg.ConnectTimeout, err)}
 		case aborted:
-			return nil, "", fmt.Errorf("connect to %s: %w", t, ctx.Err())
+			return nil, nil, fmt.Errorf("connect to %s: %w", t, ctx.Err())
 		case isTransient(err):
-			return nil, "", &retryableError{fmt.Errorf("connect to %s: %w", t, err)}
+			return nil, nil, &retryableError{fmt.Errorf("connect to %s: %w", t, err)}
 		default:
-			return nil, "", fmt.Errorf("connect to %s: %w", t, err)
+			return nil, nil, fmt.Errorf("connect to %s: %w", t, err)
 		}
 	}
 	if aborted {
 		_ = sc.Close()
-		return nil, "", &retryableError{fmt.Errorf("connect to %s: SSH handshake timed out after %s", t, p.cfg.ConnectTimeout)}
+		return nil, nil, &retryableError{fmt.Errorf("connect to %s: SSH handshake timed out after %s", t, p.cfg.ConnectTimeout)}
 	}
 	p.handshakes.Add(1)
-	fp := Fingerprint(check.offered())
-	p.logf("connected to %s (host key %s)", t, fp)
-	return ssh.NewClient(sc, chans, reqs), fp, nil
+	key := check.offered()
+	p.logf("connected to %s (host key %s)", t, Fingerprint(key))
+	return ssh.NewClient(sc, chans, reqs), key, nil
 }
 
 // dialViaBastion opens a TCP channel to t through the pooled bastion connection. A bastion

@@ -593,3 +593,35 @@ func TestPool_connectTimeoutPerAttempt(t *testing.T) {
 		t.Fatalf("err = %v, want a timeout after 2 attempts", err)
 	}
 }
+
+// TestPool_reusedConnectionEnforcesRecordedFingerprint: under accept-new, a target whose
+// recorded fingerprint differs from the key of a connection another target already opened
+// to the same host is refused, not silently given that connection.
+func TestPool_reusedConnectionEnforcesRecordedFingerprint(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, testhost.Config{})
+	cfg := f.cfg
+	cfg.KnownHosts = ""
+	cfg.HostKeyPolicy = sshx.PolicyAcceptNew
+	p := newPool(t, cfg)
+	ctx := testCtx(t)
+	if _, _, _, err := p.Run(ctx, f.target(), "true"); err != nil {
+		t.Fatal(err)
+	}
+	same := f.target()
+	same.KnownFingerprint = f.host.Fingerprint()
+	if _, _, _, err := p.Run(ctx, same, "true"); err != nil {
+		t.Fatalf("matching recorded fingerprint refused: %v", err)
+	}
+	other := f.target()
+	other.KnownFingerprint = "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+	_, _, _, err := p.Run(ctx, other, "true")
+	var hk *sshx.HostKeyError
+	if !errors.As(err, &hk) || !hk.Mismatch || !strings.Contains(err.Error(), "recorded host_key_fingerprint") ||
+		!strings.Contains(err.Error(), f.host.Fingerprint()) {
+		t.Fatalf("err = %v, want a host key mismatch naming both fingerprints", err)
+	}
+	if got := f.host.Handshakes(); got != 1 {
+		t.Errorf("handshakes = %d, want 1 (the refusal reuses the pooled connection's key)", got)
+	}
+}
