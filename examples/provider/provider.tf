@@ -2,6 +2,9 @@ terraform {
   required_providers {
     drbd = {
       source = "seed-a700e435/drbd"
+      # The local build from `make install` (Terraform selects a pre-release only when pinned
+      # exactly); once the provider is released on the Registry, use that version instead.
+      version = "0.1.0-dev"
     }
   }
 }
@@ -17,7 +20,9 @@ variable "known_hosts" {
   type        = string
 }
 
-# Laptop: key content from a file, host keys from known_hosts.
+# Laptop: key content and known_hosts lines passed as variables (for example
+# -var "ssh_private_key=$(cat ~/.ssh/id_ed25519)"); in a configuration that may read local
+# files, private_key = file(pathexpand("~/.ssh/id_ed25519")) works as well.
 provider "drbd" {
   user            = "root"
   private_key     = var.ssh_private_key
