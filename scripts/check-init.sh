@@ -47,7 +47,7 @@ done
 tfoffline() {
   env -u TF_PLUGIN_CACHE_DIR -u TF_DATA_DIR \
     TF_CLI_CONFIG_FILE="$tmp/empty.tfrc" CHECKPOINT_DISABLE=1 TF_IN_AUTOMATION=1 TF_INPUT=0 \
-    HTTPS_PROXY=http://127.0.0.1:9 HTTP_PROXY=http://127.0.0.1:9 NO_PROXY= no_proxy= \
+    HTTPS_PROXY=http://127.0.0.1:9 HTTP_PROXY=http://127.0.0.1:9 NO_PROXY='' no_proxy='' \
     https_proxy=http://127.0.0.1:9 http_proxy=http://127.0.0.1:9 \
     HOME="$tmp/home" "$tf" "$@"
 }
@@ -97,7 +97,7 @@ EOF
 cp -R examples/chef-ha-failover "$tmp/dev/work"
 rm -rf "$tmp/dev/work/.terraform" "$tmp/dev/work/.terraform.lock.hcl"
 if out=$(TF_CLI_CONFIG_FILE="$tmp/dev/terraformrc" CHECKPOINT_DISABLE=1 TF_IN_AUTOMATION=1 TF_INPUT=0 \
-  HTTPS_PROXY=http://127.0.0.1:9 https_proxy=http://127.0.0.1:9 NO_PROXY= no_proxy= \
+  HTTPS_PROXY=http://127.0.0.1:9 https_proxy=http://127.0.0.1:9 NO_PROXY='' no_proxy='' \
   "$tf" -chdir="$tmp/dev/work" validate -no-color 2>&1); then
   echo "ok   terraform validate with dev_overrides"
 else
