@@ -677,7 +677,11 @@ func progDrbdsetup(c *call) int {
 				code = 10
 				return
 			}
-			if rate != "" {
+			switch {
+			case rate == "":
+			case isDefaultOption("resync-rate", rate):
+				delete(c.n.resyncOpts, "resync-rate")
+			default:
 				c.n.resyncOpts["resync-rate"] = rate
 			}
 		})

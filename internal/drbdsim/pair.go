@@ -401,6 +401,11 @@ func (p *Pair) Reconnect() { p.mutate(func() { p.netCut = false }) }
 func (p *Pair) SplitBrain() {
 	p.mutate(func() {
 		for _, n := range p.nodes {
+			if n.up && !n.standAlone {
+				n.klogDev("Split-Brain detected but unresolved, dropping connection!")
+				n.klogConnState("WFReportParams", "Disconnecting")
+				n.klogConnState("Disconnecting", csStandAlone)
+			}
 			n.standAlone = true
 			if n.dirtyKiB == 0 {
 				n.dirtyKiB = 4096

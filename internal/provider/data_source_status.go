@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
@@ -78,8 +79,15 @@ func (d *statusDataSource) Schema(_ context.Context, _ datasource.SchemaRequest,
 			"drbd_version":    str("Version of the DRBD kernel module, e.g. `8.4.11`."),
 			"utils_version":   str("Version of drbd-utils (`drbdadm`), e.g. `9.22.0`; empty when unknown."),
 			"split_brain": schema.BoolAttribute{
-				MarkdownDescription: "Split brain suspected: the resource is StandAlone although it is configured to connect.",
-				Computed:            true,
+				MarkdownDescription: "Whether DRBD itself reported a split brain on this node since the resource last connected. " +
+					"It is decided from the kernel log, read in the same round trip as the status (`dmesg`; with `sudo = true` " +
+					"it runs under sudo like every command): true when the last `Split-Brain detected` message for this resource " +
+					"that DRBD did not resolve itself comes after its last successful handshake (a connection state change to " +
+					"`Connected`, `WFBitMapS/T`, `SyncSource/Target`, ...; on DRBD 9 also `repl( ... -> Established )`). A StandAlone " +
+					"connection left by `drbdadm disconnect` is not a split brain. When the kernel log cannot be read (a non-root " +
+					"user without sudo under `kernel.dmesg_restrict`), it is false and a warning says so; when the kernel's ring " +
+					"buffer has overwritten the message, it is false too.",
+				Computed: true,
 			},
 			"raw": str("The raw status text the values were read from (`/proc/drbd`, or the JSON of `drbdsetup status`)."),
 		}),
@@ -120,6 +128,11 @@ func (d *statusDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 	m.DRBDVersion = types.StringValue(versionString(p.Versions.Kernel))
 	m.UtilsVersion = types.StringValue(versionString(p.Versions.Utils))
 	m.SplitBrain = types.BoolValue(st.SplitBrain)
+	if st.SplitBrainUnknown && st.ConnectionState == drbd.ConnStandAlone {
+		resp.Diagnostics.AddWarning("Split Brain Unknown",
+			fmt.Sprintf("DRBD resource %s on %s is StandAlone, and whether DRBD reported a split brain is unknown: %s. "+
+				"split_brain is false. Read the kernel log as root, or set sudo = true on the provider.", name, h, p.KernelLogError))
+	}
 	m.Raw = types.StringValue(p.Raw)
 	m.ID = types.StringValue(formatID(m.connectionModel, name))
 	h.recordFingerprint(ctx, &m.connectionModel, &resp.Diagnostics)

@@ -121,7 +121,7 @@ func (h *remoteHost) run(ctx context.Context, diags *diag.Diagnostics, summary, 
 func (h *remoteHost) runCommand(ctx context.Context, diags *diag.Diagnostics, summary string, c sshx.Command, hint string, okCodes ...int) (sshx.Result, bool) {
 	res, err := h.exec(ctx, c)
 	if err != nil {
-		diags.AddError(summary, transportDetail(h, c.Cmd, err))
+		diags.AddError(summary, transportDetail(ctx, h, c.Cmd, err))
 		return res, false
 	}
 	if len(okCodes) == 0 {
@@ -136,21 +136,25 @@ func (h *remoteHost) runCommand(ctx context.Context, diags *diag.Diagnostics, su
 	return res, false
 }
 
-// transportDetail explains an SSH failure, naming the host and the command.
-func transportDetail(h *remoteHost, cmd string, err error) string {
+// transportDetail explains an SSH failure, naming the host. The command's text is long and
+// internal (a status probe is a whole script), so it goes to the TRACE log only; the
+// diagnostic's summary already says what was being done.
+func transportDetail(ctx context.Context, h *remoteHost, cmd string, err error) string {
+	tflog.Trace(ctx, "remote command not run to completion", map[string]any{"host": h.String(), "command": cmd, "error": err.Error()})
 	var hk *sshx.HostKeyError
 	switch {
 	case errors.As(err, &hk):
-		return fmt.Sprintf("The host key of %s was refused, so `%s` was not run.\n\n%s", h, cmd, err)
+		return fmt.Sprintf("The host key of %s was refused, so nothing was run there.\n\n%s", h, err)
 	case errors.Is(err, sshx.ErrConnectionLost):
-		return fmt.Sprintf("The SSH connection to %s broke while `%s` was running, so it may or may not have taken effect: %s\n\n"+
-			"Check the host and run terraform apply again; every step re-reads the host state before acting.", h, cmd, err)
+		return fmt.Sprintf("The SSH connection to %s broke while the command was running, so it may or may not have taken effect: %s\n\n"+
+			"Check the host and run terraform apply again; every step re-reads the host state before acting.", h, err)
 	case errors.Is(err, context.DeadlineExceeded):
-		return fmt.Sprintf("Running `%s` on %s did not finish before the operation's timeout: %s", cmd, h, err)
+		return fmt.Sprintf("The command on %s did not finish before the operation's timeout: %s", h, err)
 	case errors.Is(err, context.Canceled):
-		return fmt.Sprintf("Running `%s` on %s was cancelled: %s", cmd, h, err)
+		return fmt.Sprintf("The command on %s was cancelled: %s", h, err)
 	default:
-		return fmt.Sprintf("Running `%s` on %s failed: %s", cmd, h, err)
+		return fmt.Sprintf("%s could not be reached over SSH: %s\n\n"+
+			"If the host is down, bring it back, or take it out of the configuration until it returns.", h, err)
 	}
 }
 
@@ -231,17 +235,16 @@ func (h *remoteHost) statusFrom(ctx context.Context, cmd string, parse func(stri
 func (h *remoteHost) probe(ctx context.Context, diags *diag.Diagnostics, summary, res string) (*drbd.Probe, bool) {
 	p, err := h.readStatus(ctx, res)
 	if err != nil {
-		diags.AddError(summary, statusErrorDetail(h, res, err))
+		diags.AddError(summary, statusErrorDetail(ctx, h, err))
 		return nil, false
 	}
 	return p, true
 }
 
-// statusErrorDetail explains a failed status read of resource res.
-func statusErrorDetail(h *remoteHost, res string, err error) string {
+// statusErrorDetail explains a failed status read.
+func statusErrorDetail(ctx context.Context, h *remoteHost, err error) string {
 	if isTransportError(err) {
-		cmd, _ := drbd.ProbeCommand(res)
-		return transportDetail(h, cmd, err)
+		return transportDetail(ctx, h, "(DRBD status read)", err)
 	}
 	return strings.TrimPrefix(err.Error(), errStatus.Error()+": ")
 }
@@ -255,7 +258,7 @@ func isTransportError(err error) bool {
 func (h *remoteHost) recordFingerprint(ctx context.Context, c *connectionModel, diags *diag.Diagnostics) {
 	fp, err := h.pool.Fingerprint(ctx, h.target)
 	if err != nil {
-		diags.AddError("Unable to Read Host Key", transportDetail(h, "(connect)", err))
+		diags.AddError("Unable to Read Host Key", transportDetail(ctx, h, "(connect)", err))
 		return
 	}
 	c.HostKeyFingerprint = types.StringValue(fp)
@@ -276,7 +279,7 @@ func probeSignature(ctx context.Context, h *remoteHost, dev string, diags *diag.
 	cmd := hostfs.BlkidCommand(dev)
 	res, err := h.exec(ctx, sshx.Command{Cmd: cmd})
 	if err != nil {
-		diags.AddError(summary, transportDetail(h, cmd, err))
+		diags.AddError(summary, transportDetail(ctx, h, cmd, err))
 		return hostfs.Signature{}, false
 	}
 	sig, err := hostfs.ParseBlkid(res.Stdout, res.Stderr, res.ExitCode)

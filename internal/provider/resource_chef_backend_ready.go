@@ -156,7 +156,7 @@ func (r *chefBackendReadyResource) Create(ctx context.Context, req resource.Crea
 		tflog.Info(ctx, "running Chef Server reconfigure", map[string]any{"host": h.String(), "command": cmd})
 		res, err := h.exec(ctx, sshx.Command{Cmd: cmd, OnStdoutLine: logLine("stdout"), OnStderrLine: logLine("stderr")})
 		if err != nil {
-			resp.Diagnostics.AddError("Unable to Reconfigure Chef Server", transportDetail(h, cmd, err)+lastOutput(tail))
+			resp.Diagnostics.AddError("Unable to Reconfigure Chef Server", transportDetail(ctx, h, cmd, err)+lastOutput(tail))
 			return
 		}
 		if res.ExitCode != 0 {

@@ -233,7 +233,7 @@ func waitForPeer(ctx context.Context, h *remoteHost, name string, first *drbd.Pr
 		}
 		var err error
 		if p, err = h.pollStatus(ctx, name, first); err != nil {
-			diags.AddError("Unable to Read DRBD Status", statusErrorDetail(h, name, err))
+			diags.AddError("Unable to Read DRBD Status", statusErrorDetail(ctx, h, err))
 			return nil
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
@@ -17,6 +18,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/boolplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
@@ -67,6 +69,8 @@ type syncResourceModel struct {
 	DiskState        types.String   `tfsdk:"disk_state"`
 	PeerDiskState    types.String   `tfsdk:"peer_disk_state"`
 	InSync           types.Bool     `tfsdk:"in_sync"`
+	// PeerHostFingerprint is the peer's host key fingerprint, recorded like host_key_fingerprint.
+	PeerHostFingerprint types.String `tfsdk:"peer_host_fingerprint"`
 }
 
 func (m *syncResourceModel) fill(st drbd.Status) {
@@ -89,9 +93,12 @@ func (r *syncResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Waits until the DRBD pair is in sync (`ds:UpToDate/UpToDate`, connected), the runbook's " +
 			"\"this process MUST be allowed to complete\" step. Optionally raises the resync rate on both nodes with each " +
-			"node's DRBD syntax (fixed rate, no throttling behind application I/O) and restores the configured values with " +
-			"`drbdadm adjust` afterwards. Progress is logged at INFO at most every 10 s; lost SSH connections are redialled; " +
-			"split brain (StandAlone), Diskless or Failed disks, or a peer that never connects fail fast. " +
+			"node's DRBD syntax (fixed rate, no throttling behind application I/O) and afterwards puts back the values that " +
+			"were in force before (read with `drbdsetup show`), with disk options only: it never runs `drbdadm adjust`, " +
+			"`connect`, `attach` or `up`, on success, failure, timeout or cancel. Progress is logged at INFO at most every " +
+			"10 s; lost SSH connections are redialled. A StandAlone node or peer (split brain, or `drbdadm disconnect`) fails " +
+			"the wait before anything is changed, or within one poll, naming the node and whether DRBD reported a split brain; " +
+			"Diskless or Failed disks and a peer that never connects fail fast too. " +
 			"`terraform plan` shows drift when the pair is no longer in sync.",
 		Attributes: connectionResourceAttributes(map[string]schema.Attribute{
 			"resource": schema.StringAttribute{
@@ -110,19 +117,28 @@ func (r *syncResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 			"peer_host": schema.StringAttribute{
 				MarkdownDescription: "The other node of the pair, so that `resync_rate` is applied there too (in 8.4 the SyncTarget paces the resync). " +
 					"Without it the rate is applied on `host` only, with a warning. Reached with the provider's credentials and `user`.",
-				Optional:   true,
-				Validators: []validator.String{hostValidator()},
+				Optional:      true,
+				Validators:    []validator.String{hostValidator()},
+				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
 			},
 			"peer_port": schema.Int64Attribute{
 				MarkdownDescription: "SSH port of `peer_host`; defaults to the provider's `port`.",
 				Optional:            true,
 				Validators: []validator.Int64{int64validator.Between(1, 65535),
 					int64validator.AlsoRequires(path.MatchRoot("peer_host"))},
+				PlanModifiers: []planmodifier.Int64{int64planmodifier.RequiresReplace()},
 			},
 			"peer_host_key": schema.StringAttribute{
 				MarkdownDescription: "Pinned public key line of `peer_host`, like `host_key`.",
 				Optional:            true,
 				Validators:          []validator.String{stringvalidator.AlsoRequires(path.MatchRoot("peer_host"))},
+			},
+			"peer_host_fingerprint": schema.StringAttribute{
+				MarkdownDescription: "SHA256 fingerprint of `peer_host`'s host key, like `host_key_fingerprint`: with " +
+					"`host_key_policy = \"accept-new\"` it is recorded on first contact and a different key is refused afterwards. " +
+					"Null without `peer_host`.",
+				Computed:      true,
+				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 			},
 			"poll_interval": schema.StringAttribute{
 				MarkdownDescription: "How often the status is read while waiting, as a Go duration. Defaults to `2s`.",
@@ -139,7 +155,7 @@ func (r *syncResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 				Validators:          []validator.String{durationValidator{min: time.Second}},
 			},
 			"keep_resync_rate": schema.BoolAttribute{
-				MarkdownDescription: "Keep the raised resync rate after the sync instead of restoring the configured values with `drbdadm adjust`. Defaults to `false`.",
+				MarkdownDescription: "Keep the raised resync rate after the sync instead of putting back the values in force before the raise. Defaults to `false`.",
 				Optional:            true,
 				Computed:            true,
 				Default:             booldefault.StaticBool(false),
@@ -160,11 +176,27 @@ func (r *syncResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 	}
 }
 
-// rateTarget is a node on which the resync rate was raised.
+// rateTarget is a node on which the resync rate was raised, with the settings read just
+// before, which restoring puts back.
 type rateTarget struct {
-	host *remoteHost
-	cmds drbd.Commands
+	host   *remoteHost
+	cmds   drbd.Commands
+	device string
+	saved  drbd.ResyncSettings
 }
+
+// syncStep is one Create of drbd_sync: the node, its optional peer, and the nodes whose
+// rate it raised.
+type syncStep struct {
+	m      *syncResourceModel
+	name   string
+	h      *remoteHost
+	peer   *remoteHost // nil without peer_host
+	raised []rateTarget
+	diags  *diag.Diagnostics
+}
+
+const syncSummary = "Unable to Wait for DRBD Sync"
 
 func (r *syncResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	var m syncResourceModel
@@ -184,102 +216,190 @@ func (r *syncResource) Create(ctx context.Context, req resource.CreateRequest, r
 	if h == nil {
 		return
 	}
-	const summary = "Unable to Wait for DRBD Sync"
-	name := m.Resource.ValueString()
-	p, ok := h.probe(ctx, &resp.Diagnostics, summary, name)
-	if !ok || !requireUp(h, p, name, summary, &resp.Diagnostics) {
-		return
+	s := &syncStep{m: &m, name: m.Resource.ValueString(), h: h, diags: &resp.Diagnostics}
+	if !m.PeerHost.IsNull() {
+		s.peer = r.peerHost(m)
 	}
-	if !drbd.InSync(p.Status) {
-		if err := drbd.SyncFailure(p.Status); err != nil {
-			resp.Diagnostics.AddError(summary, failureDetail(h, name, err))
-			return
+	if p := s.run(ctx); p != nil {
+		m.fill(p.Status)
+		m.ID = types.StringValue(formatID(m.connectionModel, s.name))
+		h.recordFingerprint(ctx, &m.connectionModel, &resp.Diagnostics)
+		resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+	}
+}
+
+// peerHost returns the peer of a drbd_sync, checked like every host: a pinned
+// peer_host_key, known_hosts, and under accept-new the recorded peer_host_fingerprint.
+func (r *syncResource) peerHost(m syncResourceModel) *remoteHost {
+	c := connectionModel{
+		Host: m.PeerHost, Port: m.PeerPort, User: m.User, HostKey: m.PeerHostKey,
+		HostKeyFingerprint: m.PeerHostFingerprint,
+	}
+	return &remoteHost{pool: r.data.pool, target: r.data.resolve(c.target())}
+}
+
+// run waits for the sync and returns the final probe of the node, or nil with an error
+// diagnostic. Whatever happens it changes no connection or attachment state: the only
+// commands it sends besides status reads set the resync rate and put it back.
+func (s *syncStep) run(ctx context.Context) *drbd.Probe {
+	p, ok := s.h.probe(ctx, s.diags, syncSummary, s.name)
+	if !ok || !requireUp(s.h, p, s.name, syncSummary, s.diags) {
+		return nil
+	}
+	var pp *drbd.Probe
+	if s.peer != nil {
+		if pp, ok = s.peer.probe(ctx, s.diags, "Unable to Read DRBD Status of the Peer", s.name); !ok {
+			return nil
 		}
-		var peer *remoteHost
-		if !m.PeerHost.IsNull() {
-			peer = &remoteHost{pool: h.pool, target: r.data.resolve(sshx.Target{
-				Host: m.PeerHost.ValueString(), Port: int(m.PeerPort.ValueInt64()),
-				User: m.User.ValueString(), HostKey: m.PeerHostKey.ValueString(),
-			})}
+		fp, err := s.peer.pool.Fingerprint(ctx, s.peer.target)
+		if err != nil {
+			s.diags.AddError("Unable to Read Host Key of the Peer", transportDetail(ctx, s.peer, "(connect)", err))
+			return nil
 		}
-		var raised []rateTarget
-		if !m.ResyncRate.IsNull() {
-			raised = r.raiseRate(ctx, h, peer, p, m.ResyncRate.ValueString(), name, &resp.Diagnostics)
-			if resp.Diagnostics.HasError() {
-				r.restoreRate(ctx, raised, name, &resp.Diagnostics)
-				return
-			}
-		}
-		var splitBrain bool
-		p, splitBrain = r.wait(ctx, h, peer, &m, p, raised, &resp.Diagnostics)
-		switch {
-		case splitBrain && len(raised) > 0:
-			// drbdadm adjust would reconnect a StandAlone node and could set off an automatic
-			// split-brain recovery policy; resolving split brain is a human decision.
-			resp.Diagnostics.AddWarning("DRBD Resync Rate Left Raised",
-				fmt.Sprintf("The raised resync rate was not reset because the pair is in split brain: `drbdadm adjust %s` "+
-					"would reconnect the StandAlone node. Run it on each node after resolving the split brain.", name))
-		case !m.KeepResyncRate.ValueBool():
-			r.restoreRate(ctx, raised, name, &resp.Diagnostics)
-		}
-		if p == nil {
-			return
+		s.m.PeerHostFingerprint = types.StringValue(fp)
+	} else {
+		s.m.PeerHostFingerprint = types.StringNull()
+	}
+	if drbd.InSync(p.Status) {
+		return p
+	}
+	// A StandAlone node (split brain or an administrative disconnect) never syncs by
+	// itself: fail before changing anything on either node.
+	if err := drbd.SyncFailure(p.Status); err != nil {
+		s.diags.AddError(syncSummary, failureDetail(s.h, s.name, err))
+		return nil
+	}
+	if pp != nil && pp.Status.Configured && pp.Status.ConnectionState == drbd.ConnStandAlone {
+		s.diags.AddError(syncSummary, failureDetail(s.peer, s.name, drbd.SyncFailure(pp.Status)))
+		return nil
+	}
+	if !s.m.ResyncRate.IsNull() {
+		s.raiseRate(ctx, p, pp)
+		if s.diags.HasError() {
+			s.restoreRate(ctx)
+			return nil
 		}
 	}
-	m.fill(p.Status)
-	m.ID = types.StringValue(formatID(m.connectionModel, name))
-	h.recordFingerprint(ctx, &m.connectionModel, &resp.Diagnostics)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+	p = s.wait(ctx, p)
+	if !s.m.KeepResyncRate.ValueBool() {
+		s.restoreRate(ctx)
+	}
+	return p
 }
 
 // failureDetail explains a state in which waiting is pointless.
 func failureDetail(h *remoteHost, name string, err error) string {
 	return fmt.Sprintf("DRBD resource %s on %s cannot finish syncing by itself: %s\n\n"+
-		"Resolve it by hand (for split brain see the DRBD User's Guide, \"Manual split brain recovery\") and apply again.", name, h, err)
+		"Nothing was changed on either node. Resolve it by hand (for split brain see the DRBD User's Guide, "+
+		"\"Manual split brain recovery\") and apply again.", name, h, err)
 }
 
-// raiseRate applies the resync rate on host and, when given, on the peer.
-func (r *syncResource) raiseRate(ctx context.Context, h, peer *remoteHost, p *drbd.Probe, rate, name string, diags *diag.Diagnostics) []rateTarget {
-	var raised []rateTarget
+// raiseRate reads the resync settings in force on the node and, when given, the peer, then
+// applies the configured rate there.
+func (s *syncStep) raiseRate(ctx context.Context, p, pp *drbd.Probe) {
+	rate := s.m.ResyncRate.ValueString()
 	apply := func(node *remoteHost, p *drbd.Probe) bool {
 		cmds := drbd.NewCommands(p.Versions)
-		cmd, err := cmds.SetResyncRate(name, p.Device(), rate)
+		cmd, err := cmds.SetResyncRate(s.name, p.Device(), rate)
 		if err != nil {
-			diags.AddAttributeError(path.Root("resync_rate"), "Invalid Resync Rate", err.Error())
+			s.diags.AddAttributeError(path.Root("resync_rate"), "Invalid Resync Rate", err.Error())
+			return false
+		}
+		saved, ok := readResyncSettings(ctx, node, cmds, s.name, p.Device(), s.diags)
+		if !ok {
 			return false
 		}
 		// Recorded before it runs: a command cut off by a dropped connection may still have
-		// taken effect, and restoring (drbdadm adjust) is harmless where it did not.
-		raised = append(raised, rateTarget{host: node, cmds: cmds})
-		if _, ok := node.run(ctx, diags, "Unable to Set DRBD Resync Rate", cmd); !ok {
+		// taken effect, and putting the saved values back is harmless where it did not.
+		s.raised = append(s.raised, rateTarget{host: node, cmds: cmds, device: p.Device(), saved: saved})
+		if _, ok := node.run(ctx, s.diags, "Unable to Set DRBD Resync Rate", cmd); !ok {
 			return false
 		}
-		tflog.Info(ctx, "raised DRBD resync rate", map[string]any{"host": node.String(), "command": cmd})
+		tflog.Info(ctx, "raised DRBD resync rate", map[string]any{"host": node.String(), "command": cmd, "saved": saved.String()})
 		return true
 	}
-	if !apply(h, p) {
-		return raised
+	if !apply(s.h, p) {
+		return
 	}
-	if peer == nil {
-		diags.AddAttributeWarning(path.Root("peer_host"), "Resync Rate Applied on One Node Only",
+	if s.peer == nil {
+		s.diags.AddAttributeWarning(path.Root("peer_host"), "Resync Rate Applied on One Node Only",
 			fmt.Sprintf("resync_rate was applied on %s only. In DRBD 8.4 the SyncTarget paces the resync, so without "+
-				"peer_host the sync may stay slow.", h))
-		return raised
+				"peer_host the sync may stay slow.", s.h))
+		return
 	}
-	pp, ok := peer.probe(ctx, diags, "Unable to Read DRBD Status of the Peer", name)
-	if ok {
-		apply(peer, pp)
+	if !pp.Status.Configured {
+		// Setting options on a down resource fails, and bringing it up is drbd_resource's job.
+		s.diags.AddAttributeWarning(path.Root("peer_host"), "Resync Rate Not Applied on the Peer",
+			fmt.Sprintf("DRBD resource %s is down on %s, so resync_rate was not applied there; the wait goes on until "+
+				"the peer connects (connect_timeout).", s.name, s.peer))
+		return
 	}
-	return raised
+	apply(s.peer, pp)
 }
 
-// restoreRate puts the configured resync values back with drbdadm adjust on each node it
-// raised; it runs even when the wait was cancelled or timed out.
-func (r *syncResource) restoreRate(ctx context.Context, raised []rateTarget, name string, diags *diag.Diagnostics) {
+// readResyncSettings reads the resync settings in force on a node.
+func readResyncSettings(ctx context.Context, h *remoteHost, cmds drbd.Commands, name, device string, diags *diag.Diagnostics) (drbd.ResyncSettings, bool) {
+	const summary = "Unable to Read DRBD Resync Settings"
+	cmd, err := cmds.ShowSettings(name, device)
+	if err != nil {
+		diags.AddError(summary, err.Error())
+		return drbd.ResyncSettings{}, false
+	}
+	res, ok := h.run(ctx, diags, summary, cmd)
+	if !ok {
+		return drbd.ResyncSettings{}, false
+	}
+	saved, err := drbd.ParseResyncSettings(res.Stdout)
+	if err != nil {
+		diags.AddError(summary, fmt.Sprintf("The settings printed by `%s` on %s could not be read, so the resync rate was not changed: %s", cmd, h, err))
+		return drbd.ResyncSettings{}, false
+	}
+	return saved, true
+}
+
+// restoreRate puts the settings read before the raise back on each node it raised, with
+// disk options only (never `drbdadm adjust`, which would attach, connect or bring up the
+// resource). It runs even when the wait failed, timed out or was cancelled, but it skips,
+// with a warning naming the node, a node whose resource is down, and every node when
+// either is StandAlone: that is for an operator to resolve, and nothing may touch it.
+func (s *syncStep) restoreRate(ctx context.Context) {
+	if len(s.raised) == 0 {
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), restoreCommandsTimeout)
 	defer cancel()
-	for _, t := range raised {
-		cmd, err := t.cmds.Adjust(name)
+	const summary = "DRBD Resync Rate Left Raised"
+	statuses := make([]drbd.Status, len(s.raised))
+	for i, t := range s.raised {
+		p, err := t.host.readStatus(ctx, s.name)
+		if err != nil {
+			s.diags.AddWarning(summary, fmt.Sprintf("The resync rate raised on %s was not put back because its status could not be read: %s\n\n%s",
+				t.host, statusErrorDetail(ctx, t.host, err), t.restoreHint(s.name)))
+			statuses[i].Configured = false
+			statuses[i].ConnectionState = ""
+			continue
+		}
+		statuses[i] = p.Status
+	}
+	for i, st := range statuses {
+		if st.Configured && st.ConnectionState == drbd.ConnStandAlone {
+			s.diags.AddWarning(summary, fmt.Sprintf("The raised resync rate was not put back on any node because DRBD resource %s "+
+				"on %s is StandAlone (%s). Nothing was run on either node. After resolving it, put the settings back on each node:\n%s",
+				s.name, s.raised[i].host, drbd.StandAloneReason(st), s.restoreHints()))
+			return
+		}
+	}
+	for i, t := range s.raised {
+		st := statuses[i]
+		if st.ConnectionState == "" && !st.Configured {
+			continue // unreadable: warned above
+		}
+		if !st.Configured {
+			s.diags.AddWarning(summary, fmt.Sprintf("The resync rate raised on %s was not put back because DRBD resource %s is down there; "+
+				"bringing it up again applies the configured values.", t.host, s.name))
+			continue
+		}
+		cmd, err := t.cmds.RestoreResyncRate(s.name, t.device, t.saved)
 		if err == nil {
 			var res sshx.Result
 			res, err = t.host.exec(ctx, sshx.Command{Cmd: cmd})
@@ -288,27 +408,44 @@ func (r *syncResource) restoreRate(ctx context.Context, raised []rateTarget, nam
 			}
 		}
 		if err != nil {
-			diags.AddWarning("Unable to Restore DRBD Resync Rate",
-				fmt.Sprintf("The raised resync rate on %s could not be reset with `drbdadm adjust %s`: %s\n\nRun it by hand.", t.host, name, err))
+			s.diags.AddWarning("Unable to Restore DRBD Resync Rate",
+				fmt.Sprintf("The raised resync rate on %s could not be put back: %s\n\n%s", t.host, err, t.restoreHint(s.name)))
 			continue
 		}
-		tflog.Info(ctx, "restored configured DRBD resync settings", map[string]any{"host": t.host.String(), "command": cmd})
+		tflog.Info(ctx, "restored DRBD resync settings", map[string]any{"host": t.host.String(), "command": cmd})
 	}
 }
 
-// wait polls until the pair is in sync. It returns the final probe, or nil with diagnostics
-// and whether the wait ended on split brain.
-func (r *syncResource) wait(ctx context.Context, h, peer *remoteHost, m *syncResourceModel, first *drbd.Probe, raised []rateTarget, diags *diag.Diagnostics) (*drbd.Probe, bool) {
-	const summary = "Unable to Wait for DRBD Sync"
-	name := m.Resource.ValueString()
-	interval := durationOr(m.PollInterval, 2*time.Second)
-	peerWait := durationOr(m.ConnectTimeout, 5*time.Minute)
+// restoreHint is the command that puts t's saved settings back, for a warning.
+func (t rateTarget) restoreHint(name string) string {
+	cmd, err := t.cmds.RestoreResyncRate(name, t.device, t.saved)
+	if err != nil {
+		return "Put the resync settings back by hand."
+	}
+	return fmt.Sprintf("Run on %s: %s", t.host, cmd)
+}
+
+func (s *syncStep) restoreHints() string {
+	var b strings.Builder
+	for _, t := range s.raised {
+		b.WriteString("  " + t.restoreHint(s.name) + "\n")
+	}
+	return b.String()
+}
+
+// wait polls until the pair is in sync. It returns the final probe, or nil with an error.
+// It fails within one poll when the node or its readable peer turns StandAlone.
+func (s *syncStep) wait(ctx context.Context, first *drbd.Probe) *drbd.Probe {
+	name, h := s.name, s.h
+	interval := durationOr(s.m.PollInterval, 2*time.Second)
+	peerWait := durationOr(s.m.ConnectTimeout, 5*time.Minute)
 	progress := &logThrottle{every: progressLogInterval}
 	var (
 		disconnectedSince time.Time
 		peerWasDown       bool
 		last              *drbd.Probe
 		lastErr           error
+		peerFirst         *drbd.Probe
 	)
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
@@ -320,34 +457,41 @@ func (r *syncResource) wait(ctx context.Context, h, peer *remoteHost, m *syncRes
 			last, lastErr = p, nil
 			st := p.Status
 			if !st.Configured {
-				diags.AddError(summary, fmt.Sprintf("DRBD resource %s went down on %s while waiting for the sync.", name, h))
-				return nil, false
+				s.diags.AddError(syncSummary, fmt.Sprintf("DRBD resource %s went down on %s while waiting for the sync.", name, h))
+				return nil
 			}
 			if drbd.InSync(st) {
 				tflog.Info(ctx, "DRBD sync complete", map[string]any{"host": h.String(), "resource": name})
-				return p, false
+				return p
+			}
+			if st.ConnectionState == drbd.ConnStandAlone {
+				s.standAlone(ctx, h)
+				return nil
 			}
 			if ferr := drbd.SyncFailure(st); ferr != nil {
-				diags.AddError(summary, failureDetail(h, name, ferr))
-				return nil, st.SplitBrain || st.ConnectionState == drbd.ConnStandAlone
+				s.diags.AddError(syncSummary, failureDetail(h, name, ferr))
+				return nil
 			}
 			if st.PeerDiskState == drbd.DiskDUnknown {
+				if s.peer != nil && s.peerStandAlone(ctx, &peerFirst) {
+					return nil
+				}
 				if disconnectedSince.IsZero() {
 					disconnectedSince = time.Now()
 				}
 				peerWasDown = true
 				if time.Since(disconnectedSince) > peerWait {
-					diags.AddError(summary, fmt.Sprintf("The DRBD peer of %s on %s did not connect within connect_timeout (%s); "+
+					s.diags.AddError(syncSummary, fmt.Sprintf("The DRBD peer of %s on %s did not connect within connect_timeout (%s); "+
 						"the connection state stayed %s. Check that the peer is up (drbdadm up %s) and that the replication link works.",
 						name, h, peerWait, st.ConnectionState, name))
-					return nil, false
+					return nil
 				}
 			} else {
 				disconnectedSince = time.Time{}
-				if peerWasDown && peer != nil && len(raised) > 1 {
+				if peerWasDown && s.peer != nil && len(s.raised) > 1 {
 					// A rebooted peer comes back with its configured (slow) rate.
 					peerWasDown = false
-					r.reapplyPeerRate(ctx, peer, m, name)
+					s.reapplyPeerRate(ctx)
 				}
 			}
 			if progress.due(time.Now()) {
@@ -366,32 +510,67 @@ func (r *syncResource) wait(ctx context.Context, h, peer *remoteHost, m *syncRes
 			tflog.Warn(ctx, "lost contact with DRBD host while waiting for sync; retrying", map[string]any{"host": h.String(), "error": err.Error()})
 		default:
 			if ctx.Err() == nil {
-				diags.AddError(summary, err.Error())
-				return nil, false
+				s.diags.AddError(syncSummary, statusErrorDetail(ctx, h, err))
+				return nil
 			}
 		}
 		select {
 		case <-ctx.Done():
-			diags.AddError(summary, waitEndDetail(ctx, h, name, last, lastErr))
-			return nil, false
+			s.diags.AddError(syncSummary, waitEndDetail(ctx, h, name, last, lastErr))
+			return nil
 		case <-ticker.C:
 		}
 	}
 }
 
-// reapplyPeerRate raises the rate on a peer that came back, best effort.
-func (r *syncResource) reapplyPeerRate(ctx context.Context, peer *remoteHost, m *syncResourceModel, name string) {
-	var d diag.Diagnostics
-	pp, ok := peer.probe(ctx, &d, "peer", name)
-	if !ok {
+// standAlone reports node StandAlone, re-reading its full status (the kernel log says
+// whether DRBD reported a split brain).
+func (s *syncStep) standAlone(ctx context.Context, node *remoteHost) {
+	p, err := node.readStatus(ctx, s.name)
+	if err != nil || p.Status.ConnectionState != drbd.ConnStandAlone {
+		s.diags.AddError(syncSummary, fmt.Sprintf("DRBD resource %s on %s became StandAlone while waiting for the sync; "+
+			"it will not reconnect by itself. Nothing was changed on either node.", s.name, node))
 		return
 	}
-	cmd, err := drbd.NewCommands(pp.Versions).SetResyncRate(name, pp.Device(), m.ResyncRate.ValueString())
+	s.diags.AddError(syncSummary, failureDetail(node, s.name, drbd.SyncFailure(p.Status)))
+}
+
+// peerStandAlone reads the peer's status while the node waits for it and reports (with an
+// error) whether the peer is StandAlone, so a peer that will never connect fails the wait
+// at once. An unreachable peer (rebooting) is not an error here.
+func (s *syncStep) peerStandAlone(ctx context.Context, first **drbd.Probe) bool {
+	var (
+		p   *drbd.Probe
+		err error
+	)
+	if *first == nil {
+		p, err = s.peer.readStatus(ctx, s.name)
+		if err == nil {
+			*first = p
+		}
+	} else {
+		p, err = s.peer.pollStatus(ctx, s.name, *first)
+	}
+	if err != nil || !p.Status.Configured || p.Status.ConnectionState != drbd.ConnStandAlone {
+		return false
+	}
+	s.standAlone(ctx, s.peer)
+	return true
+}
+
+// reapplyPeerRate raises the rate on a peer that came back, best effort.
+func (s *syncStep) reapplyPeerRate(ctx context.Context) {
+	var d diag.Diagnostics
+	pp, ok := s.peer.probe(ctx, &d, "peer", s.name)
+	if !ok || !pp.Status.Configured || pp.Status.ConnectionState == drbd.ConnStandAlone {
+		return
+	}
+	cmd, err := drbd.NewCommands(pp.Versions).SetResyncRate(s.name, pp.Device(), s.m.ResyncRate.ValueString())
 	if err != nil {
 		return
 	}
-	if res, err := peer.exec(ctx, sshx.Command{Cmd: cmd}); err == nil && res.ExitCode == 0 {
-		tflog.Info(ctx, "re-applied DRBD resync rate on the reconnected peer", map[string]any{"host": peer.String()})
+	if res, err := s.peer.exec(ctx, sshx.Command{Cmd: cmd}); err == nil && res.ExitCode == 0 {
+		tflog.Info(ctx, "re-applied DRBD resync rate on the reconnected peer", map[string]any{"host": s.peer.String()})
 	}
 }
 
@@ -428,6 +607,9 @@ func (r *syncResource) Read(ctx context.Context, req resource.ReadRequest, resp 
 	if !ok {
 		return
 	}
+	if !m.PeerHost.IsNull() && !r.checkPeerKey(ctx, m, &resp.Diagnostics) {
+		return
+	}
 	if !p.Status.Configured || !drbd.InSync(p.Status) {
 		tflog.Warn(ctx, "DRBD pair is no longer in sync; removing drbd_sync from state so the next apply waits again",
 			map[string]any{"host": h.String(), "resource": name, "connection_state": string(p.Status.ConnectionState),
@@ -441,6 +623,23 @@ func (r *syncResource) Read(ctx context.Context, req resource.ReadRequest, resp 
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
 }
 
+// checkPeerKey verifies the host key of a drbd_sync's peer on refresh, so a changed key
+// is refused like that of any host. An unreachable peer is only logged: the pair's state
+// on host is what Read reports, and a dead peer must not fail every plan.
+func (r *syncResource) checkPeerKey(ctx context.Context, m syncResourceModel, diags *diag.Diagnostics) bool {
+	peer := r.peerHost(m)
+	_, err := peer.pool.Fingerprint(ctx, peer.target)
+	var hk *sshx.HostKeyError
+	switch {
+	case errors.As(err, &hk):
+		diags.AddError("Unable to Read DRBD Sync State", transportDetail(ctx, peer, "(connect)", err))
+		return false
+	case err != nil:
+		tflog.Warn(ctx, "drbd_sync peer unreachable on refresh", map[string]any{"peer": peer.String(), "error": err.Error()})
+	}
+	return true
+}
+
 // Update changes only settings used while waiting; nothing runs on the host.
 func (r *syncResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
 	var m, prior syncResourceModel
@@ -450,8 +649,8 @@ func (r *syncResource) Update(ctx context.Context, req resource.UpdateRequest, r
 		return
 	}
 	m.ID, m.HostKeyFingerprint = prior.ID, prior.HostKeyFingerprint
-	m.ConnectionState, m.ReplicationState, m.DiskState, m.PeerDiskState, m.InSync =
-		prior.ConnectionState, prior.ReplicationState, prior.DiskState, prior.PeerDiskState, prior.InSync
+	m.ConnectionState, m.ReplicationState, m.DiskState, m.PeerDiskState, m.InSync, m.PeerHostFingerprint =
+		prior.ConnectionState, prior.ReplicationState, prior.DiskState, prior.PeerDiskState, prior.InSync, prior.PeerHostFingerprint
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
 }
 
@@ -465,21 +664,22 @@ func (r *syncResource) ImportState(ctx context.Context, req resource.ImportState
 		return
 	}
 	m := syncResourceModel{
-		connectionModel:  connectionFromImport(id),
-		Resource:         types.StringValue(id.Rest),
-		ResyncRate:       types.StringNull(),
-		PeerHost:         types.StringNull(),
-		PeerPort:         types.Int64Null(),
-		PeerHostKey:      types.StringNull(),
-		PollInterval:     types.StringValue(defaultPollInterval),
-		ConnectTimeout:   types.StringValue(defaultPeerWait),
-		KeepResyncRate:   types.BoolValue(false),
-		Timeouts:         timeouts.Value{Object: types.ObjectNull(map[string]attr.Type{"create": types.StringType})},
-		ConnectionState:  types.StringUnknown(),
-		ReplicationState: types.StringUnknown(),
-		DiskState:        types.StringUnknown(),
-		PeerDiskState:    types.StringUnknown(),
-		InSync:           types.BoolUnknown(),
+		connectionModel:     connectionFromImport(id),
+		Resource:            types.StringValue(id.Rest),
+		ResyncRate:          types.StringNull(),
+		PeerHost:            types.StringNull(),
+		PeerPort:            types.Int64Null(),
+		PeerHostKey:         types.StringNull(),
+		PollInterval:        types.StringValue(defaultPollInterval),
+		ConnectTimeout:      types.StringValue(defaultPeerWait),
+		KeepResyncRate:      types.BoolValue(false),
+		Timeouts:            timeouts.Value{Object: types.ObjectNull(map[string]attr.Type{"create": types.StringType})},
+		ConnectionState:     types.StringUnknown(),
+		ReplicationState:    types.StringUnknown(),
+		DiskState:           types.StringUnknown(),
+		PeerDiskState:       types.StringUnknown(),
+		InSync:              types.BoolUnknown(),
+		PeerHostFingerprint: types.StringNull(),
 	}
 	m.ID = types.StringValue(formatID(m.connectionModel, id.Rest))
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)

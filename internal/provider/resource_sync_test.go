@@ -52,7 +52,7 @@ func testAccSyncBasic(t *testing.T, v drbdsim.Version, rateCmd []string) {
 						if !e.ranCommand(i, rateCmd...) {
 							return fmt.Errorf("node%d: resync rate not applied with %q: %q", i+1, rateCmd, e.mutations(i))
 						}
-						if !e.ranCommand(i, "drbdadm", "adjust", "pc0") || len(e.node(i).ResyncOptions()) != 0 {
+						if e.ranCommand(i, "drbdadm", "adjust", "pc0") || len(e.node(i).ResyncOptions()) != 0 {
 							return fmt.Errorf("node%d: configured resync values not restored: %v", i+1, e.node(i).ResyncOptions())
 						}
 					}
