@@ -289,3 +289,10 @@ func probeSignature(ctx context.Context, h *remoteHost, dev string, diags *diag.
 	}
 	return sig, true
 }
+
+// driftWarning tells why Read found the host different from the state, naming the host and
+// what it saw, e.g. "DRBD resource pc0 on root@backend1:22 is Secondary, not Primary: the
+// next apply promotes it."
+func driftWarning(diags *diag.Diagnostics, h *remoteHost, format string, args ...any) {
+	diags.AddWarning("Drift on "+h.String(), fmt.Sprintf(format, args...))
+}
