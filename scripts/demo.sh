@@ -100,27 +100,46 @@ tfw() { "$tf" -chdir="$tmp/work" "$1" "${color[@]}" "${@:2}"; }
 say "terraform apply examples/chef-ha-failover (TF_LOG_PROVIDER=INFO, showing the DRBD sync progress lines)"
 : >"$tmp/provider.log"
 # Provider logs go to a file so that Terraform's own errors stay on stderr; the sync progress
-# lines are picked out of it as they are written (tail stops by itself when apply exits).
+# lines are picked out of it as they are written (tail stops by itself when apply exits) and
+# printed by demo-progress.sh line by line, so they show up while apply runs.
 # terraform itself is the background job (not a subshell), so cleanup can stop it by its PID.
+# Its output passes through a loop that notes whether a progress line was already printed when
+# "Apply complete!" arrives: the demo fails if the progress was held back until the end.
+watch_apply() {
+  local line
+  while IFS= read -r line || [ -n "$line" ]; do
+    case $line in
+    *"Apply complete!"*)
+      if [ -e "$tmp/progress.first" ]; then echo before >"$tmp/progress.order"; else echo after >"$tmp/progress.order"; fi
+      ;;
+    esac
+    printf '%s\n' "$line"
+  done
+}
 TF_LOG_PROVIDER=INFO TF_LOG_PATH="$tmp/provider.log" \
-  "$tf" -chdir="$tmp/work" apply "${color[@]}" -auto-approve -var-file="$tmp/env/demo.tfvars.json" &
+  "$tf" -chdir="$tmp/work" apply "${color[@]}" -auto-approve -var-file="$tmp/env/demo.tfvars.json" \
+  > >(watch_apply) &
 apply_pid=$!
 tail -n +1 -F --pid="$apply_pid" "$tmp/provider.log" 2>/dev/null |
   grep --line-buffered -E 'DRBD sync (progress|complete)' |
-  awk '{
-    msg = ($0 ~ /DRBD sync complete/) ? "DRBD sync complete" : "DRBD sync progress"
-    out = ""
-    n = split("host connection_state replication_state disk_state peer_disk_state percent out_of_sync_kib speed_kib_per_sec eta", keys, " ")
-    for (i = 1; i <= n; i++)
-      if (match($0, " " keys[i] "=[^ ]+") && substr($0, RSTART + RLENGTH - 2, 2) != "\"\"")
-        out = out " " substr($0, RSTART + 1, RLENGTH - 1)
-    print "    [provider log] " msg ":" out
-    fflush()
-  }' &
+  ./scripts/demo-progress.sh "$tmp/progress.first" &
 filter_pid=$!
 wait "$apply_pid"
 apply_pid=""
 wait "$filter_pid" || true
+# watch_apply ends when terraform closes its output; give it a moment to write its verdict.
+for _ in $(seq 50); do [ -e "$tmp/progress.order" ] && break; sleep 0.1; done
+case $(cat "$tmp/progress.order" 2>/dev/null) in
+before) ;;
+after)
+  echo "demo: no DRBD sync progress line was printed before \"Apply complete!\" (output buffered?)" >&2
+  exit 1
+  ;;
+*)
+  echo "demo: terraform apply printed no \"Apply complete!\" line" >&2
+  exit 1
+  ;;
+esac
 
 say "drbd_status data source outputs (terraform output)"
 tfw output primary_status

@@ -7,6 +7,9 @@ package tools
 import (
 	// Documentation generation: tfplugindocs, run by gendocs.sh.
 	_ "github.com/hashicorp/terraform-plugin-docs/cmd/tfplugindocs"
+
+	// Test output for make test: package results as they finish, and a closing summary.
+	_ "gotest.tools/gotestsum"
 )
 
 // Generate docs/ from templates/ and examples/, then validate it; see gendocs.sh for why the
