@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
@@ -42,6 +43,8 @@ type resourceResourceModel struct {
 	Device      types.String `tfsdk:"device"`
 	Minor       types.Int64  `tfsdk:"minor"`
 	DRBDVersion types.String `tfsdk:"drbd_version"`
+	// SplitBrainVictim makes apply reconnect a split-brained StandAlone node with --discard-my-data.
+	SplitBrainVictim types.Bool `tfsdk:"split_brain_victim"`
 }
 
 func (r *resourceResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
@@ -50,9 +53,13 @@ func (r *resourceResource) Metadata(_ context.Context, req resource.MetadataRequ
 
 func (r *resourceResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	resp.Schema = schema.Schema{
-		MarkdownDescription: "Brings a DRBD resource up on one node: writes its configuration file (optional), " +
-			"creates the metadata only when none exists (and refuses when the backing disk holds a filesystem), " +
-			"then `drbdadm up`, or `drbdadm adjust` when it is already up. Destroying it runs `drbdadm down`; " +
+		MarkdownDescription: "Brings a DRBD resource up on one node and keeps it connected: writes its configuration file " +
+			"(optional), creates the metadata only when none exists (and refuses when the backing disk holds a filesystem), " +
+			"then `drbdadm up`, or `drbdadm adjust` when it is already up, which also reconnects a StandAlone node.\n\n" +
+			"A resource found down or StandAlone is drift: it is removed from the state, so the plan proposes to create it " +
+			"again, with a warning that names the host and what was seen (down, or StandAlone and whether DRBD reported a " +
+			"split brain). After a split brain, DRBD keeps both nodes StandAlone until an operator chooses the node whose " +
+			"changes are discarded: set `split_brain_victim` on that node's resource. Destroying it runs `drbdadm down`; " +
 			"metadata and data are kept.",
 		Attributes: connectionResourceAttributes(map[string]schema.Attribute{
 			"name": schema.StringAttribute{
@@ -79,6 +86,23 @@ func (r *resourceResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 				Computed:            true,
 				PlanModifiers:       []planmodifier.Int64{int64planmodifier.UseStateForUnknown()},
 			},
+			"split_brain_victim": schema.BoolAttribute{
+				MarkdownDescription: "Make this node the victim of a split brain. When DRBD reported a split brain on this node " +
+					"(`Split-Brain detected` in its kernel log) and the node is StandAlone, apply reconnects it with " +
+					"`drbdadm connect --discard-my-data` (DRBD 8.3: `drbdadm -- --discard-my-data connect`) instead of " +
+					"`drbdadm adjust`. **This node's changes since the split brain are thrown away**: it becomes SyncTarget " +
+					"and receives those blocks from its peer. Apply refuses, and runs nothing, while this node is Primary: " +
+					"unmount its device and demote it first.\n\n" +
+					"On a node that is not in split brain it does nothing, so it may stay set until the apply after the " +
+					"recovery; remove it then, so that a later split brain does not discard this node's changes unasked. " +
+					"Without it, a split-brained node is reconnected plainly and DRBD keeps it StandAlone until a victim is " +
+					"chosen, unless the resource's `after-sb-0pri`, `after-sb-1pri` or `after-sb-2pri` policies let DRBD " +
+					"discard one node's changes by itself (the provider does not read those policies). When the kernel log " +
+					"cannot be read, no split brain is known and this attribute has no effect. Defaults to `false`.",
+				Optional: true,
+				Computed: true,
+				Default:  booldefault.StaticBool(false),
+			},
 			"drbd_version": schema.StringAttribute{
 				MarkdownDescription: "Version of the DRBD kernel module on the host, e.g. `8.4.11`.",
 				Computed:            true,
@@ -103,8 +127,10 @@ func (r *resourceResource) Create(ctx context.Context, req resource.CreateReques
 	}
 	const summary = "Unable to Bring Up DRBD Resource"
 	name := m.Name.ValueString()
+	written := false
 	if !m.Config.IsNull() {
-		if !r.writeConfigIfChanged(ctx, h, name, m.Config.ValueString(), &resp.Diagnostics) {
+		var ok bool
+		if written, ok = r.writeConfigIfChanged(ctx, h, name, m.Config.ValueString(), &resp.Diagnostics); !ok {
 			return
 		}
 	}
@@ -112,34 +138,195 @@ func (r *resourceResource) Create(ctx context.Context, req resource.CreateReques
 	if !ok {
 		return
 	}
-	cmds := drbd.NewCommands(p.Versions)
-	if p.Metadata == drbd.MetadataAbsent && !p.Status.Configured {
-		if !r.createMetadata(ctx, h, cmds, name, &resp.Diagnostics) {
-			return
-		}
-	}
-	var cmd string
-	var err error
-	if p.Status.Configured {
-		cmd, err = cmds.Adjust(name)
-	} else {
-		cmd, err = cmds.Up(name)
-	}
-	if err != nil {
-		resp.Diagnostics.AddError(summary, err.Error())
-		return
-	}
-	if _, ok := h.run(ctx, &resp.Diagnostics, summary, cmd); !ok {
-		return
-	}
-	p, ok = h.probe(ctx, &resp.Diagnostics, summary, name)
-	if !ok {
+	if p, ok = r.converge(ctx, h, &m, p, written, &resp.Diagnostics); !ok {
 		return
 	}
 	r.fill(&m, p)
 	m.ID = types.StringValue(formatID(m.connectionModel, name))
 	h.recordFingerprint(ctx, &m.connectionModel, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+}
+
+// standAlone reports whether the probed resource is up and StandAlone.
+func standAlone(s drbd.Status) bool {
+	return s.Configured && s.ConnectionState == drbd.ConnStandAlone
+}
+
+// converge brings the probed resource up and connected and returns the status read afterwards:
+// create-md where no metadata exists, then `drbdadm up`, or `drbdadm adjust` on a resource that
+// is up (adjust also reconnects a StandAlone node). A StandAlone node that DRBD reported in split
+// brain is reconnected with --discard-my-data instead when it is the split-brain victim, and
+// plainly, with a warning, when it is not. configWritten says the resource file was just
+// rewritten.
+func (r *resourceResource) converge(ctx context.Context, h *remoteHost, m *resourceResourceModel, p *drbd.Probe,
+	configWritten bool, diags *diag.Diagnostics) (*drbd.Probe, bool) {
+	const summary = "Unable to Bring Up DRBD Resource"
+	name := m.Name.ValueString()
+	cmds := drbd.NewCommands(p.Versions)
+	st := p.Status
+	if standAlone(st) && st.SplitBrain && m.SplitBrainVictim.ValueBool() {
+		if !r.reconnectVictim(ctx, h, cmds, p, name, configWritten, diags) {
+			return nil, false
+		}
+		return h.probe(ctx, diags, summary, name)
+	}
+	if p.Metadata == drbd.MetadataAbsent && !st.Configured {
+		if !r.createMetadata(ctx, h, cmds, name, diags) {
+			return nil, false
+		}
+	}
+	var cmd string
+	var err error
+	if st.Configured {
+		cmd, err = cmds.Adjust(name)
+	} else {
+		cmd, err = cmds.Up(name)
+	}
+	if err != nil {
+		diags.AddError(summary, err.Error())
+		return nil, false
+	}
+	if _, ok := h.run(ctx, diags, summary, cmd); !ok {
+		return nil, false
+	}
+	if standAlone(st) {
+		tflog.Info(ctx, "reconnected a StandAlone DRBD resource", map[string]any{"host": h.String(), "resource": name,
+			"split_brain": st.SplitBrain, "split_brain_unknown": st.SplitBrainUnknown})
+		warnPlainReconnect(h, name, cmd, st, m.SplitBrainVictim.ValueBool(), diags)
+	}
+	return h.probe(ctx, diags, summary, name)
+}
+
+// afterSBCaution is the part of the split-brain warnings about DRBD's automatic recovery
+// policies, which the provider does not read.
+const afterSBCaution = "DRBD resolves the split brain by itself instead when the resource's after-sb-0pri, " +
+	"after-sb-1pri or after-sb-2pri policies allow it (for example `after-sb-1pri discard-secondary`): on the " +
+	"reconnect it throws away the changes of the node the policy picks. The provider does not read those policies; " +
+	"check the resource file on both nodes."
+
+// warnPlainReconnect warns after a StandAlone node that may be in split brain was reconnected
+// without --discard-my-data.
+func warnPlainReconnect(h *remoteHost, name, cmd string, st drbd.Status, victim bool, diags *diag.Diagnostics) {
+	switch {
+	case st.SplitBrain:
+		diags.AddWarning("DRBD Split Brain Not Resolved", fmt.Sprintf(
+			"DRBD resource %s on %s was StandAlone after a split brain DRBD reported, and it was reconnected plainly "+
+				"(`%s`). When its peer connects, DRBD detects the split brain again and drops the connection: both nodes "+
+				"stay StandAlone until a victim is chosen. Set split_brain_victim = true on the drbd_resource of the node "+
+				"whose changes since the split brain are to be discarded, and apply again.\n\n%s",
+			name, h, cmd, afterSBCaution))
+	case st.SplitBrainUnknown:
+		ignored := ""
+		if victim {
+			ignored = " split_brain_victim = true was ignored: the provider discards a node's changes only when DRBD itself reported the split brain."
+		}
+		diags.AddWarning("DRBD Split Brain Unknown", fmt.Sprintf(
+			"DRBD resource %s on %s was StandAlone and its kernel log could not be read, so it is unknown whether DRBD "+
+				"reported a split brain; it was reconnected plainly (`%s`). If it was a split brain, DRBD drops the "+
+				"connection again and the node stays StandAlone.%s\n\n%s",
+			name, h, cmd, ignored, afterSBCaution))
+	}
+}
+
+// reconnectVictim reconnects a StandAlone split-brain victim with --discard-my-data, unless it is
+// Primary.
+func (r *resourceResource) reconnectVictim(ctx context.Context, h *remoteHost, cmds drbd.Commands, p *drbd.Probe, name string,
+	configWritten bool, diags *diag.Diagnostics) bool {
+	if p.Status.Role == drbd.RolePrimary {
+		diags.AddError("Refusing to Discard the Changes of a Primary DRBD Node", primaryVictimDetail(ctx, h, p, name))
+		return false
+	}
+	const summary = "Unable to Reconnect DRBD Split-Brain Victim"
+	cmd, err := cmds.ConnectDiscardMyData(name)
+	if err != nil {
+		diags.AddError(summary, err.Error())
+		return false
+	}
+	if _, ok := h.run(ctx, diags, summary, cmd); !ok {
+		return false
+	}
+	tflog.Warn(ctx, "reconnected a split-brain victim with --discard-my-data", map[string]any{"host": h.String(), "resource": name})
+	detail := fmt.Sprintf("DRBD resource %s on %s was StandAlone after a split brain DRBD reported, and split_brain_victim "+
+		"is true: it was reconnected with `%s`. When its peer connects, DRBD throws away this node's changes since the "+
+		"split brain and resyncs those blocks from the peer (this node is SyncTarget). If the peer is StandAlone too, "+
+		"reconnect it: apply its drbd_resource, or run `drbdadm connect %s` there.\n\n"+
+		"Remove split_brain_victim once the pair is Connected again, so that a later split brain does not discard this "+
+		"node's changes unasked.", name, h, cmd, name)
+	if configWritten {
+		detail += fmt.Sprintf("\n\n%s was rewritten but not applied: `drbdadm adjust` would have reconnected without "+
+			"--discard-my-data. Run `drbdadm adjust %s` on %s once the resync has finished.", configPath(name), name, h)
+	}
+	diags.AddWarning("DRBD Split Brain: Discarding This Node's Changes", detail)
+	return true
+}
+
+// primaryVictimDetail explains why a Primary split-brain victim is not reconnected, naming the
+// device and, when findmnt can tell, where it is mounted.
+func primaryVictimDetail(ctx context.Context, h *remoteHost, p *drbd.Probe, name string) string {
+	dev := p.Device()
+	what := "its DRBD device"
+	if dev != "" {
+		what = dev
+		if mounts := mountpointsOf(ctx, h, dev); len(mounts) > 0 {
+			what = fmt.Sprintf("%s (mounted on %s)", dev, strings.Join(mounts, ", "))
+		}
+	}
+	return fmt.Sprintf("DRBD resource %s on %s is StandAlone after a split brain DRBD reported, and split_brain_victim = true "+
+		"asks to discard this node's changes, but this node is Primary: DRBD does not make a Primary the SyncTarget of "+
+		"its peer, and the data would change under whatever uses %s. Nothing was run.\n\n"+
+		"To make this node the victim, stop what uses it, unmount %s and demote the node (`drbdadm secondary %s`, or "+
+		"destroy its drbd_filesystem and drbd_primary), then apply again. To keep this node's changes instead, set "+
+		"split_brain_victim = true on its peer's drbd_resource and remove it here.", name, h, what, what, name)
+}
+
+// mountpointsOf lists where dev is mounted on h (findmnt --source); nil when it is not mounted or
+// cannot be told. It only reads.
+func mountpointsOf(ctx context.Context, h *remoteHost, dev string) []string {
+	if drbd.ValidateDevice(dev) != nil {
+		return nil
+	}
+	res, err := h.exec(ctx, sshx.Command{Cmd: sshx.Join("findmnt", "-n", "-r", "-o", "TARGET", "--source", dev)})
+	if err != nil || res.ExitCode != 0 {
+		return nil
+	}
+	var out []string
+	for _, l := range strings.Split(res.Stdout, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, strings.ReplaceAll(l, `\x20`, " "))
+		}
+	}
+	return out
+}
+
+// standAloneDrift is Read's drift warning for a StandAlone resource: why DRBD left it so, and
+// what the next apply does about it.
+func standAloneDrift(h *remoteHost, name string, p *drbd.Probe, victim bool) string {
+	st := p.Status
+	msg := fmt.Sprintf("DRBD resource %s on %s is StandAlone: %s.", name, h, drbd.StandAloneReason(st))
+	switch {
+	case st.SplitBrain && victim && st.Role == drbd.RolePrimary:
+		dev := p.Device()
+		if dev == "" {
+			dev = "its DRBD device"
+		}
+		return msg + fmt.Sprintf(" split_brain_victim = true, but this node is Primary: the next apply refuses to discard "+
+			"its changes, and runs nothing, until %s is unmounted and the node demoted (`drbdadm secondary %s`).", dev, name)
+	case st.SplitBrain && victim:
+		return msg + " The next apply reconnects it with --discard-my-data (split_brain_victim = true): this node's " +
+			"changes since the split brain are thrown away and it resyncs them from its peer as SyncTarget."
+	case st.SplitBrain:
+		return msg + " The next apply reconnects it plainly, and DRBD will detect the split brain again and keep it " +
+			"StandAlone until a victim is chosen: set split_brain_victim = true on the drbd_resource of the node whose " +
+			"changes are to be discarded.\n\n" + afterSBCaution
+	case st.SplitBrainUnknown:
+		ignored := ""
+		if victim {
+			ignored = " split_brain_victim = true has no effect while no split brain is known."
+		}
+		return msg + " The next apply reconnects it plainly." + ignored + "\n\n" + afterSBCaution
+	default:
+		return msg + " The next apply reconnects it."
+	}
 }
 
 // createMetadata runs create-md after checking that the backing disk carries no filesystem.
@@ -177,14 +364,15 @@ func (r *resourceResource) createMetadata(ctx context.Context, h *remoteHost, cm
 	return ok
 }
 
-// writeConfigIfChanged writes the resource file atomically when its content differs.
-func (r *resourceResource) writeConfigIfChanged(ctx context.Context, h *remoteHost, name, content string, diags *diag.Diagnostics) bool {
+// writeConfigIfChanged writes the resource file atomically when its content differs, and reports
+// whether it wrote it and whether it succeeded.
+func (r *resourceResource) writeConfigIfChanged(ctx context.Context, h *remoteHost, name, content string, diags *diag.Diagnostics) (written, ok bool) {
 	current, exists, ok := readRemoteFile(ctx, h, configPath(name), diags, "Unable to Read DRBD Configuration")
 	if !ok {
-		return false
+		return false, false
 	}
 	if exists && current == content {
-		return true
+		return false, true
 	}
 	dst := configPath(name)
 	tmp := "/etc/drbd.d/." + name + ".res.terraform-tmp"
@@ -195,7 +383,7 @@ func (r *resourceResource) writeConfigIfChanged(ctx context.Context, h *remoteHo
 	if ok {
 		tflog.Info(ctx, "wrote DRBD resource configuration", map[string]any{"host": h.String(), "path": dst})
 	}
-	return ok
+	return ok, ok
 }
 
 // readRemoteFile returns a remote file's content and whether it exists.
@@ -229,9 +417,15 @@ func (r *resourceResource) Read(ctx context.Context, req resource.ReadRequest, r
 	if !ok {
 		return
 	}
-	if !p.Status.Configured {
-		tflog.Warn(ctx, "DRBD resource is no longer up; removing it from state so the next apply brings it up",
-			map[string]any{"host": h.String(), "resource": name})
+	// Drift means the step is gone: a resource that is down, or up but StandAlone, is removed
+	// from the state so that the plan brings it up and connects it again.
+	switch {
+	case !p.Status.Configured:
+		driftWarning(&resp.Diagnostics, h, "DRBD resource %s on %s is down (not configured in the kernel): the next apply brings it up.", name, h)
+		resp.State.RemoveResource(ctx)
+		return
+	case standAlone(p.Status):
+		driftWarning(&resp.Diagnostics, h, "%s", standAloneDrift(h, name, p, m.SplitBrainVictim.ValueBool()))
 		resp.State.RemoveResource(ctx)
 		return
 	}
@@ -246,6 +440,9 @@ func (r *resourceResource) Read(ctx context.Context, req resource.ReadRequest, r
 		} else {
 			m.Config = types.StringValue(content)
 		}
+	}
+	if m.SplitBrainVictim.IsNull() {
+		m.SplitBrainVictim = types.BoolValue(false)
 	}
 	m.ID = types.StringValue(formatID(m.connectionModel, name))
 	h.recordFingerprint(ctx, &m.connectionModel, &resp.Diagnostics)
@@ -265,26 +462,25 @@ func (r *resourceResource) Update(ctx context.Context, req resource.UpdateReques
 	}
 	name := m.Name.ValueString()
 	const summary = "Unable to Update DRBD Resource"
-	if !m.Config.IsNull() && !m.Config.Equal(prior.Config) {
-		if !r.writeConfigIfChanged(ctx, h, name, m.Config.ValueString(), &resp.Diagnostics) {
-			return
-		}
-		p, ok := h.probe(ctx, &resp.Diagnostics, summary, name)
-		if !ok {
-			return
-		}
-		cmd, err := drbd.NewCommands(p.Versions).Adjust(name)
-		if err != nil {
-			resp.Diagnostics.AddError(summary, err.Error())
-			return
-		}
-		if _, ok := h.run(ctx, &resp.Diagnostics, summary, cmd); !ok {
+	written := false
+	configChanged := !m.Config.IsNull() && !m.Config.Equal(prior.Config)
+	if configChanged {
+		var ok bool
+		if written, ok = r.writeConfigIfChanged(ctx, h, name, m.Config.ValueString(), &resp.Diagnostics); !ok {
 			return
 		}
 	}
 	p, ok := h.probe(ctx, &resp.Diagnostics, summary, name)
 	if !ok {
 		return
+	}
+	// A changed file is applied; a resource that went down or StandAlone since the refresh (or
+	// with -refresh=false) is brought up and connected as Create does. Changing only
+	// split_brain_victim runs nothing else.
+	if configChanged || !p.Status.Configured || standAlone(p.Status) {
+		if p, ok = r.converge(ctx, h, &m, p, written, &resp.Diagnostics); !ok {
+			return
+		}
 	}
 	r.fill(&m, p)
 	m.ID = types.StringValue(formatID(m.connectionModel, name))
@@ -327,13 +523,14 @@ func (r *resourceResource) ImportState(ctx context.Context, req resource.ImportS
 		return
 	}
 	m := resourceResourceModel{
-		connectionModel: connectionFromImport(id),
-		ID:              types.StringValue(req.ID),
-		Name:            types.StringValue(id.Rest),
-		Config:          types.StringNull(),
-		Device:          types.StringUnknown(),
-		Minor:           types.Int64Unknown(),
-		DRBDVersion:     types.StringUnknown(),
+		connectionModel:  connectionFromImport(id),
+		ID:               types.StringValue(req.ID),
+		Name:             types.StringValue(id.Rest),
+		Config:           types.StringNull(),
+		Device:           types.StringUnknown(),
+		Minor:            types.Int64Unknown(),
+		DRBDVersion:      types.StringUnknown(),
+		SplitBrainVictim: types.BoolValue(false),
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), formatID(m.connectionModel, id.Rest))...)
