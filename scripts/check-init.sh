@@ -37,7 +37,8 @@ problem() { echo "FAIL: $*" >&2; fail=1; }
 
 echo "--- the documented snippets pin version = \"$version\""
 for f in README.md examples/chef-ha-failover/versions.tf examples/provider/provider.tf \
-  docs/index.md docs/guides/chef-ha-failover.md; do
+  examples/from-two-fresh-vms/main.tf \
+  docs/index.md docs/guides/chef-ha-failover.md docs/guides/from-two-fresh-vms.md; do
   if grep -q 'source *= *"seed-a700e435/drbd"' "$f" && ! grep -q "version *= *\"$version\"" "$f"; then
     problem "$f uses seed-a700e435/drbd without version = \"$version\""
   fi
