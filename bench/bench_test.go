@@ -21,9 +21,11 @@ import (
 )
 
 // sshdEnv is what bench/run.sh prepares for the SSH benchmarks: an sshd on 127.0.0.1 with a
-// throwaway client key, and an ssh_config naming it "bench".
+// throwaway client key for the bench user (login shell /bin/sh, empty home: no rc file runs
+// per command), and an ssh_config naming it "bench".
 type sshdEnv struct {
 	port                     int
+	user                     string
 	key, knownHosts, sshConf string
 	dir                      string
 }
@@ -32,8 +34,9 @@ func needSSHD(b *testing.B) sshdEnv {
 	b.Helper()
 	dir := os.Getenv("BENCH_SSH_DIR")
 	port, _ := strconv.Atoi(os.Getenv("BENCH_SSHD_PORT"))
-	if dir == "" || port == 0 {
-		b.Skip("BENCH_SSH_DIR and BENCH_SSHD_PORT are set by bench/run.sh, which starts a local sshd")
+	user := os.Getenv("BENCH_SSH_USER")
+	if dir == "" || port == 0 || user == "" {
+		b.Skip("BENCH_SSH_DIR, BENCH_SSHD_PORT and BENCH_SSH_USER are set by bench/run.sh, which starts a local sshd")
 	}
 	read := func(name string) string {
 		data, err := os.ReadFile(filepath.Join(dir, name))
@@ -42,11 +45,11 @@ func needSSHD(b *testing.B) sshdEnv {
 		}
 		return string(data)
 	}
-	return sshdEnv{port: port, key: read("id_ed25519"), knownHosts: read("known_hosts"), sshConf: filepath.Join(dir, "ssh_config"), dir: dir}
+	return sshdEnv{port: port, user: user, key: read("id_ed25519"), knownHosts: read("known_hosts"), sshConf: filepath.Join(dir, "ssh_config"), dir: dir}
 }
 
 func (e sshdEnv) poolConfig() sshx.Config {
-	return sshx.Config{User: "root", PrivateKey: e.key, KnownHosts: e.knownHosts, ConnectTimeout: 10 * time.Second}
+	return sshx.Config{User: e.user, PrivateKey: e.key, KnownHosts: e.knownHosts, ConnectTimeout: 10 * time.Second}
 }
 
 func (e sshdEnv) target() sshx.Target { return sshx.Target{Host: "127.0.0.1", Port: e.port} }
@@ -59,53 +62,88 @@ func (e sshdEnv) ssh(b *testing.B, args ...string) {
 	}
 }
 
+// variant is one way of doing the thing a benchmark measures, run once per round.
+type variant struct {
+	name string
+	run  func()
+}
+
+// interleave runs every variant once per round, for as many rounds as b.Loop allows
+// (-benchtime Nx: N rounds), the order rotated by one each round so that no variant always
+// runs first or after the same neighbour. It returns each variant's duration per round in
+// milliseconds, divided by per (the operations one run does).
+func interleave(b *testing.B, per int, variants []variant) map[string]series {
+	b.Helper()
+	ms := map[string]series{}
+	round := 0
+	for b.Loop() {
+		for k := range variants {
+			v := variants[(round+k)%len(variants)]
+			start := time.Now()
+			v.run()
+			ms[v.name] = append(ms[v.name], float64(time.Since(start))/float64(time.Millisecond)/float64(per))
+		}
+		round++
+	}
+	return ms
+}
+
 // BenchmarkSSHCommand is the cost of one remote command (`true`) against the same local
 // OpenSSH sshd: over the provider's pooled connection, over a fresh sshx connection per
 // command, with OpenSSH's ControlMaster (one ssh process per command over a master
-// connection), and with a plain ssh per command.
+// connection), and with a plain ssh per command. One round (-benchtime Nx: N rounds) runs
+// BENCH_SSH_PER_ROUND commands (default 5) with each variant in turn; every figure is
+// recorded per round, with its ratio to the pool in the same round.
 func BenchmarkSSHCommand(b *testing.B) {
 	e := needSSHD(b)
-	ctx := context.Background()
-	b.Run("pool", func(b *testing.B) {
-		p, err := sshx.NewPool(e.poolConfig())
-		if err != nil {
-			b.Fatal(err)
+	ctx := b.Context()
+	per := envInt("BENCH_SSH_PER_ROUND", 5)
+	run := func(p *sshx.Pool) {
+		if _, _, code, err := p.Run(ctx, e.target(), "true"); err != nil || code != 0 {
+			b.Fatalf("exit %d: %v", code, err)
 		}
-		defer p.Close()
-		if _, _, _, err := p.Run(ctx, e.target(), "true"); err != nil {
-			b.Fatal(err)
-		}
-		for b.Loop() {
-			if _, _, code, err := p.Run(ctx, e.target(), "true"); err != nil || code != 0 {
-				b.Fatalf("exit %d: %v", code, err)
+	}
+	pool, err := sshx.NewPool(e.poolConfig())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pool.Close()
+	run(pool) // the pooled connection
+	cm := []string{"-o", "ControlMaster=auto", "-o", "ControlPath=" + filepath.Join(e.dir, "cm-%C"), "-o", "ControlPersist=300"}
+	e.ssh(b, append(cm, "bench", "true")...) // the master connection
+	defer e.ssh(b, append(cm, "-O", "exit", "bench")...)
+
+	ms := interleave(b, per, []variant{
+		{"pool", func() {
+			for range per {
+				run(pool)
 			}
-		}
-	})
-	b.Run("fresh", func(b *testing.B) {
-		for b.Loop() {
-			p, err := sshx.NewPool(e.poolConfig())
-			if err != nil {
-				b.Fatal(err)
+		}},
+		{"fresh", func() {
+			for range per {
+				p, err := sshx.NewPool(e.poolConfig())
+				if err != nil {
+					b.Fatal(err)
+				}
+				run(p)
+				_ = p.Close()
 			}
-			if _, _, code, err := p.Run(ctx, e.target(), "true"); err != nil || code != 0 {
-				b.Fatalf("exit %d: %v", code, err)
+		}},
+		{"openssh-controlmaster", func() {
+			for range per {
+				e.ssh(b, append(cm, "bench", "true")...)
 			}
-			_ = p.Close()
-		}
+		}},
+		{"openssh-fresh", func() {
+			for range per {
+				e.ssh(b, "-o", "ControlMaster=no", "-o", "ControlPath=none", "bench", "true")
+			}
+		}},
 	})
-	b.Run("openssh-controlmaster", func(b *testing.B) {
-		cm := []string{"-o", "ControlMaster=auto", "-o", "ControlPath=" + filepath.Join(e.dir, "cm-%C"), "-o", "ControlPersist=120"}
-		e.ssh(b, append(cm, "bench", "true")...) // the master connection
-		defer e.ssh(b, append(cm, "-O", "exit", "bench")...)
-		for b.Loop() {
-			e.ssh(b, append(cm, "bench", "true")...)
-		}
-	})
-	b.Run("openssh-fresh", func(b *testing.B) {
-		for b.Loop() {
-			e.ssh(b, "-o", "ControlMaster=no", "-o", "ControlPath=none", "bench", "true")
-		}
-	})
+	for _, name := range []string{"pool", "fresh", "openssh-controlmaster", "openssh-fresh"} {
+		record(b, "ssh."+name+".ms", ms[name])
+		record(b, "ssh."+name+".ratio", ms[name].over(ms["pool"]))
+	}
 }
 
 // rawPlugin hands out the plugin's gRPC connection, so the benchmark can call the protocol
@@ -156,9 +194,8 @@ func peakRSSKiB(pid int) (int64, error) {
 }
 
 // startToSchema launches a provider binary as Terraform does (go-plugin handshake, gRPC),
-// calls GetProviderSchema and returns the elapsed time, the response size and the process's
-// peak RSS.
-func startToSchema(b *testing.B, bin string) (time.Duration, int, int64) {
+// calls GetProviderSchema and returns the elapsed time and the process's peak RSS.
+func startToSchema(b *testing.B, bin string) (time.Duration, int64) {
 	b.Helper()
 	start := time.Now()
 	c := plugin.NewClient(&plugin.ClientConfig{
@@ -188,7 +225,7 @@ func startToSchema(b *testing.B, bin string) (time.Duration, int, int64) {
 	if !ok {
 		b.Fatalf("dispensed %T, want *grpc.ClientConn", raw)
 	}
-	err = conn.Invoke(context.Background(), "/tfplugin6.Provider/GetProviderSchema", &req, &resp, grpc.ForceCodec(rawCodec{}))
+	err = conn.Invoke(b.Context(), "/tfplugin6.Provider/GetProviderSchema", &req, &resp, grpc.ForceCodec(rawCodec{}))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -197,31 +234,35 @@ func startToSchema(b *testing.B, bin string) (time.Duration, int, int64) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return elapsed, len(resp), rss
+	if len(resp) == 0 {
+		b.Fatal("empty GetProviderSchema response")
+	}
+	return elapsed, rss
 }
 
-// BenchmarkProviderStart is the provider binary's start-to-schema time and peak RSS, and the
-// same for a framework provider without resources (the baseline).
+// BenchmarkProviderStart is the provider binary's start-to-schema time and peak RSS against
+// the same for a framework provider without resources (the baseline), the two interleaved:
+// one of each per round (-benchtime Nx: N rounds).
 func BenchmarkProviderStart(b *testing.B) {
 	bins := map[string]string{"drbd": os.Getenv("BENCH_PROVIDER_BIN"), "empty": os.Getenv("BENCH_EMPTY_PROVIDER_BIN")}
-	for _, name := range []string{"drbd", "empty"} {
-		b.Run(name, func(b *testing.B) {
-			bin := bins[name]
-			if bin == "" {
-				b.Skip("BENCH_PROVIDER_BIN and BENCH_EMPTY_PROVIDER_BIN are set by bench/run.sh")
-			}
-			var total time.Duration
-			var rssMax int64
-			var size int
-			for b.Loop() {
-				d, n, rss := startToSchema(b, bin)
-				total += d
-				size = n
-				rssMax = max(rssMax, rss)
-			}
-			b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "start-to-schema-ms")
-			b.ReportMetric(float64(rssMax), "peak-rss-KiB")
-			b.ReportMetric(float64(size), "schema-bytes")
-		})
+	if bins["drbd"] == "" || bins["empty"] == "" {
+		b.Skip("BENCH_PROVIDER_BIN and BENCH_EMPTY_PROVIDER_BIN are set by bench/run.sh")
 	}
+	ms, rss := map[string]series{}, map[string]series{}
+	var variants []variant
+	for _, name := range []string{"drbd", "empty"} {
+		variants = append(variants, variant{name, func() {
+			// startToSchema's clock stops at the schema, before the process is killed.
+			d, kib := startToSchema(b, bins[name])
+			ms[name] = append(ms[name], float64(d)/float64(time.Millisecond))
+			rss[name] = append(rss[name], float64(kib))
+		}})
+	}
+	interleave(b, 1, variants)
+	record(b, "start.drbd.ms", ms["drbd"])
+	record(b, "start.empty.ms", ms["empty"])
+	record(b, "start.ratio", ms["drbd"].over(ms["empty"]))
+	record(b, "rss.drbd.kib", rss["drbd"])
+	record(b, "rss.empty.kib", rss["empty"])
+	record(b, "rss.ratio", rss["drbd"].over(rss["empty"]))
 }
