@@ -128,6 +128,7 @@ func (d *statusDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 	m.DRBDVersion = types.StringValue(versionString(p.Versions.Kernel))
 	m.UtilsVersion = types.StringValue(versionString(p.Versions.Utils))
 	m.SplitBrain = types.BoolValue(st.SplitBrain)
+	h.warnSecondPrimary(&resp.Diagnostics, st, name)
 	if st.SplitBrainUnknown && st.ConnectionState == drbd.ConnStandAlone {
 		resp.Diagnostics.AddWarning("Split Brain Unknown",
 			fmt.Sprintf("DRBD resource %s on %s is StandAlone, and whether DRBD reported a split brain is unknown: %s. "+

@@ -149,7 +149,7 @@ func TestAccDataSafety_restoreSkipsStandAlone(t *testing.T) {
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
-			Config: e.syncOn(0, `resync_rate = "1100M"`),
+			Config:      e.syncOn(0, `resync_rate = "1100M"`),
 			ExpectError: diagRE(fmt.Sprintf("%s:%d", e.hosts[1].Host(), e.hosts[1].Port()), "StandAlone", "no split brain", "drbdadm disconnect"),
 		}},
 	})
@@ -183,7 +183,7 @@ func TestAccDataSafety_standAlonePeerFailsFast(t *testing.T) {
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
-			Config: e.syncOn(0, `resync_rate = "1100M"`+"\n  connect_timeout = \"5m\""),
+			Config:      e.syncOn(0, `resync_rate = "1100M"`+"\n  connect_timeout = \"5m\""),
 			ExpectError: diagRE(fmt.Sprintf("%s:%d", e.hosts[1].Host(), e.hosts[1].Port()), "StandAlone", "no split brain", "Nothing was changed"),
 		}},
 	})

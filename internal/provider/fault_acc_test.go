@@ -471,7 +471,7 @@ func TestAccFault_hostRebootDuringSync(t *testing.T) {
 				for i := range 2 {
 					got := e.mutations(i)[before[i]:]
 					want := []string{"drbdadm disk-options --c-plan-ahead=0 --resync-rate=1100M --c-min-rate=0 pc0",
-			"drbdadm disk-options --c-plan-ahead=20 --resync-rate=250k --c-min-rate=250k pc0"}
+						"drbdadm disk-options --c-plan-ahead=20 --resync-rate=250k --c-min-rate=250k pc0"}
 					if !slices.Equal(got, want) {
 						return fmt.Errorf("node%d ran %q, want exactly %q", i+1, got, want)
 					}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -65,6 +66,7 @@ type providerModel struct {
 	ConnectTimeout       types.String  `tfsdk:"connect_timeout"`
 	ConnectRetries       types.Int64   `tfsdk:"connect_retries"`
 	KeepaliveInterval    types.String  `tfsdk:"keepalive_interval"`
+	FencedHosts          types.Set     `tfsdk:"fenced_hosts"`
 }
 
 // bastionModel is the provider's bastion block.
@@ -155,6 +157,19 @@ func (p *drbdProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp 
 				Optional:            true,
 				Validators:          []validator.Int64{int64validator.Between(0, 100)},
 			},
+			"fenced_hosts": schema.SetAttribute{
+				MarkdownDescription: "Hosts the operator has fenced: powered off, or cut off so that they cannot write. Each entry is a " +
+					"`host` (every port) or `host:port` (IPv6 as `[addr]:port`), as written in the resources' `host` and `port`. " +
+					"The provider never contacts a fenced host: Read of a resource there keeps the last known state and warns; " +
+					"destroying one forgets it without running anything and warns what was left undone on the host; creating or " +
+					"updating one, or reading `drbd_status` there, is an error naming the fence. `drbd_primary` promotes a node " +
+					"whose peer is not connected (a failover) only when the peer is fenced, and `drbd_sync` whose peer is fenced " +
+					"does not wait for it. Fence a host only when it really is off or cut off: a fenced host that still runs as " +
+					"Primary on the other side of a partition means two Primaries (split brain).",
+				Optional:    true,
+				ElementType: types.StringType,
+				Validators:  []validator.Set{setvalidator.ValueStringsAre(fenceEntryValidator{})},
+			},
 			"keepalive_interval": schema.StringAttribute{
 				MarkdownDescription: "Interval of SSH keepalive requests, as a Go duration; `0s` disables them. Defaults to `15s`.",
 				Optional:            true,
@@ -226,6 +241,10 @@ type providerData struct {
 	// state enforced (under strict, known_hosts and host_key are the truth, so a host whose key
 	// was legitimately rotated there is not refused because of an old state value).
 	acceptNew bool
+	// fence is fenced_hosts: hosts never to contact.
+	fence fenceSet
+	// primaries tracks which hosts reported a resource Primary (second-Primary warnings).
+	primaries primaryRegistry
 }
 
 // resolve fills a target's unset user and port with the provider's defaults and drops a
@@ -252,6 +271,11 @@ func (p *drbdProvider) Configure(ctx context.Context, req provider.ConfigureRequ
 	data := &providerData{user: defaultUser, port: defaultPort}
 	resp.ResourceData = data
 	resp.DataSourceData = data
+	if !cfg.FencedHosts.IsUnknown() {
+		var fenced []string
+		resp.Diagnostics.Append(cfg.FencedHosts.ElementsAs(ctx, &fenced, false)...)
+		data.fence = newFenceSet(fenced)
+	}
 
 	if configHasUnknown(cfg) {
 		// Connections open lazily at apply or refresh time; with unknown credentials there is
@@ -316,17 +340,17 @@ func (p *drbdProvider) Configure(ctx context.Context, req provider.ConfigureRequ
 
 func (p *drbdProvider) Resources(_ context.Context) []func() resource.Resource {
 	return []func() resource.Resource{
-		NewResourceResource,
-		NewPrimaryResource,
-		NewFilesystemResource,
-		NewSyncResource,
-		NewChefBackendReadyResource,
+		withFence(NewResourceResource),
+		withFence(NewPrimaryResource),
+		withFence(NewFilesystemResource),
+		withFence(NewSyncResource),
+		withFence(NewChefBackendReadyResource),
 	}
 }
 
 func (p *drbdProvider) DataSources(_ context.Context) []func() datasource.DataSource {
 	return []func() datasource.DataSource{
-		NewStatusDataSource,
+		withFenceDS(NewStatusDataSource),
 	}
 }
 

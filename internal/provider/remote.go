@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
+	"sync"
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -81,8 +83,9 @@ func providerDataFrom(v any, diags *diag.Diagnostics) *providerData {
 
 // remoteHost runs commands on one target through the provider's shared pool.
 type remoteHost struct {
-	pool   *sshx.Pool
-	target sshx.Target
+	pool      *sshx.Pool
+	target    sshx.Target
+	primaries *primaryRegistry
 }
 
 // host returns the remote host of a connection model, or adds an error diagnostic.
@@ -94,7 +97,7 @@ func (r *remoteBase) host(c connectionModel, diags *diag.Diagnostics) *remoteHos
 				"resources those values come from first (terraform apply -target=...), then apply again.")
 		return nil
 	}
-	return &remoteHost{pool: r.data.pool, target: r.data.resolve(c.target())}
+	return &remoteHost{pool: r.data.pool, target: r.data.resolve(c.target()), primaries: &r.data.primaries}
 }
 
 // String names the host in diagnostics: user@host:port as the pool resolves it.
@@ -154,7 +157,9 @@ func transportDetail(ctx context.Context, h *remoteHost, cmd string, err error) 
 		return fmt.Sprintf("The command on %s was cancelled: %s", h, err)
 	default:
 		return fmt.Sprintf("%s could not be reached over SSH: %s\n\n"+
-			"If the host is down, bring it back, or take it out of the configuration until it returns.", h, err)
+			"If the host is dead, make sure it stays so (power it off, or cut it off so that it cannot write), then add %q "+
+			"to the provider's fenced_hosts: plans then keep its last known state and never contact it, and a failover "+
+			"can promote its peer. Remove it from fenced_hosts when it is back.", h, err, h.target.Host)
 	}
 }
 
@@ -288,6 +293,57 @@ func probeSignature(ctx context.Context, h *remoteHost, dev string, diags *diag.
 		return hostfs.Signature{}, false
 	}
 	return sig, true
+}
+
+// primaryRegistry remembers which hosts reported a resource Primary in this provider
+// process, so that a second Primary of the same resource is warned about wherever it is
+// seen (drbd_primary and drbd_status on both nodes read the pair from both sides).
+type primaryRegistry struct {
+	mu   sync.Mutex
+	seen map[string]map[string]bool // resource -> host -> Primary
+}
+
+// note records host's role for resource and returns the other hosts that reported it
+// Primary.
+func (r *primaryRegistry) note(resource, host string, primary bool) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.seen == nil {
+		r.seen = map[string]map[string]bool{}
+	}
+	hosts := r.seen[resource]
+	if hosts == nil {
+		hosts = map[string]bool{}
+		r.seen[resource] = hosts
+	}
+	if !primary {
+		delete(hosts, host)
+		return nil
+	}
+	hosts[host] = true
+	var others []string
+	for h := range hosts {
+		if h != host {
+			others = append(others, h)
+		}
+	}
+	sort.Strings(others)
+	return others
+}
+
+// warnSecondPrimary records what a Read saw and warns when another host of the same
+// resource name was seen Primary too.
+func (h *remoteHost) warnSecondPrimary(diags *diag.Diagnostics, st drbd.Status, resource string) {
+	if h.primaries == nil || !st.Configured {
+		return
+	}
+	others := h.primaries.note(resource, h.String(), st.Role == drbd.RolePrimary)
+	if len(others) == 0 {
+		return
+	}
+	diags.AddWarning("Two DRBD Primaries", fmt.Sprintf("DRBD resource %s is Primary on %s and on %s: both can write, and "+
+		"their data diverges while they are not connected (split brain). If that is not a dual-primary configuration, "+
+		"demote the node whose writes are to be discarded, or fence it.", resource, h, strings.Join(others, " and ")))
 }
 
 // driftWarning tells why Read found the host different from the state, naming the host and

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
@@ -43,6 +45,9 @@ type primaryResourceModel struct {
 	AllowOverwritePeerData types.Bool   `tfsdk:"allow_overwrite_peer_data"`
 	DemoteOnDestroy        types.Bool   `tfsdk:"demote_on_destroy"`
 	ConnectTimeout         types.String `tfsdk:"connect_timeout"`
+	PeerHost               types.String `tfsdk:"peer_host"`
+	PeerPort               types.Int64  `tfsdk:"peer_port"`
+	PeerHostKey            types.String `tfsdk:"peer_host_key"`
 	roleStateModel
 }
 
@@ -94,7 +99,12 @@ func (r *primaryResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 			"initial-sync one (`drbdadm primary --force`, or `drbdadm -- --overwrite-data-of-peer primary` on DRBD 8.3) " +
 			"and it is **refused** unless the pair is fresh: the local disk is not UpToDate and the peer's disk holds no " +
 			"UpToDate, Consistent or Outdated data (or the node is already Primary). A node whose own disk is UpToDate " +
-			"is promoted without force. `terraform plan` shows drift when the node is no longer Primary.",
+			"is promoted without force, so `force = true` may stay in the configuration across switchovers and failovers. " +
+			"A promotion while the DRBD peer is not connected (peer disk `DUnknown`) is a **failover**: it is allowed only " +
+			"when `peer_host` is in the provider's `fenced_hosts` (the peer may otherwise still be Primary on the other side " +
+			"of a partition), and only onto a node whose own disk is `UpToDate`. While a fenced peer still shows as " +
+			"connected (DRBD notices a dead peer only after its ping timeout), the promotion waits up to `connect_timeout` " +
+			"for DRBD to drop it. `terraform plan` shows drift when the node is no longer Primary.",
 		Attributes: connectionResourceAttributes(roleStateAttributes(map[string]schema.Attribute{
 			"resource": schema.StringAttribute{
 				MarkdownDescription: "DRBD resource name, e.g. `pc0`.",
@@ -127,6 +137,24 @@ func (r *primaryResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 				Computed:            true,
 				Default:             stringdefault.StaticString("60s"),
 				Validators:          []validator.String{durationValidator{}},
+			},
+			"peer_host": schema.StringAttribute{
+				MarkdownDescription: "The other node of the pair, as written in its resources' `host`. A failover (promotion while " +
+					"the peer is not connected) needs it in the provider's `fenced_hosts`. The peer is never changed; it is " +
+					"contacted only to explain a refused failover, and never when fenced.",
+				Optional:   true,
+				Validators: []validator.String{hostValidator()},
+			},
+			"peer_port": schema.Int64Attribute{
+				MarkdownDescription: "SSH port of `peer_host`; defaults to the provider's `port`. Matched against `host:port` entries of `fenced_hosts`.",
+				Optional:            true,
+				Validators: []validator.Int64{int64validator.Between(1, 65535),
+					int64validator.AlsoRequires(path.MatchRoot("peer_host"))},
+			},
+			"peer_host_key": schema.StringAttribute{
+				MarkdownDescription: "Pinned public key line of `peer_host`, like `host_key`.",
+				Optional:            true,
+				Validators:          []validator.String{stringvalidator.AlsoRequires(path.MatchRoot("peer_host"))},
 			},
 		})),
 	}
@@ -168,7 +196,33 @@ func (r *primaryResource) promote(ctx context.Context, h *remoteHost, m *primary
 	st := p.Status
 	var cmd, hint string
 	var err error
+	fenceEntry, peerFenced := r.peerFenced(*m)
+	if peerFenced && peerConnected(st) {
+		// DRBD notices a dead peer only after its ping timeout: wait for it to drop the peer.
+		if p = waitForPeerGone(ctx, h, name, p, durationOr(m.ConnectTimeout, time.Minute), fenceEntry, diags); p == nil {
+			return nil
+		}
+		st = p.Status
+	}
 	switch {
+	case !peerConnected(st) && !peerFenced && st.DiskState == drbd.DiskUpToDate:
+		// Without UpToDate data DRBD itself refuses a plain promotion, and the forced one has
+		// its own fresh-pair guard below; with it, a promotion now would be a failover.
+		diags.AddError("Refusing DRBD Failover", fmt.Sprintf("The DRBD peer of %s on %s is not connected (connection %s, peer disk %s), "+
+			"so promoting this node would be a failover, and the peer may still be Primary on the other side of a partition. "+
+			"Nothing was changed.\n\n%s", name, h, st.ConnectionState, st.PeerDiskState, r.peerHint(ctx, *m, name)))
+		return nil
+	case !peerConnected(st) && peerFenced && st.DiskState != drbd.DiskUpToDate:
+		diags.AddError("Refusing DRBD Failover", fmt.Sprintf("The peer of %s on %s is fenced (%q), but this node's disk is %s, "+
+			"not UpToDate: promoting it would serve data that may be older than what the dead peer last wrote. Nothing was changed. "+
+			"Bring the peer back (unfence it) so the pair resyncs, or recover its data another way.",
+			name, h, fenceEntry, orUnknown(string(st.DiskState))))
+		return nil
+	case !peerConnected(st) && peerFenced:
+		cmd, err = cmds.Primary(name)
+		hint = "DRBD refused the failover promotion; the kernel log of this node has the details."
+		diags.AddWarning("DRBD Failover", fmt.Sprintf("Promoting %s on %s while its peer is fenced (%q): a failover onto this "+
+			"node's UpToDate data. When the peer returns, unfence it and let it rejoin as Secondary.", name, h, fenceEntry))
 	case st.DiskState == drbd.DiskUpToDate:
 		// Local data is good: a plain promotion is safe and needs no force.
 		cmd, err = cmds.Primary(name)
@@ -208,6 +262,77 @@ func (r *primaryResource) promote(ctx context.Context, h *remoteHost, m *primary
 	p, ok := h.probe(ctx, diags, summary, name)
 	if !ok {
 		return nil
+	}
+	return p
+}
+
+// peerConnected reports whether DRBD sees its peer (its disk state is known).
+func peerConnected(st drbd.Status) bool {
+	return st.PeerDiskState != drbd.DiskDUnknown && st.PeerDiskState != "" && st.ConnectionState != drbd.ConnStandAlone
+}
+
+// peerFenced reports whether the resource's peer_host is fenced, and the entry that says so.
+func (r *primaryResource) peerFenced(m primaryResourceModel) (string, bool) {
+	if m.PeerHost.IsNull() || m.PeerHost.IsUnknown() {
+		return "", false
+	}
+	return r.data.fencedTarget(m.PeerHost.ValueString(), int(m.PeerPort.ValueInt64()))
+}
+
+// peerHint explains a refused failover: what the peer looks like from here, if it can be
+// reached within a few seconds, and how to fence it.
+func (r *primaryResource) peerHint(ctx context.Context, m primaryResourceModel, name string) string {
+	const fence = "If the peer is dead, make sure it stays so (power it off, or cut it off so that it cannot write), " +
+		"then add it to the provider's fenced_hosts and apply again: that is a failover."
+	if m.PeerHost.IsNull() || m.PeerHost.IsUnknown() {
+		return fence + " Set peer_host on this drbd_primary to name the peer."
+	}
+	c := connectionModel{Host: m.PeerHost, Port: m.PeerPort, User: m.User, HostKey: m.PeerHostKey, HostKeyFingerprint: types.StringNull()}
+	peer := &remoteHost{pool: r.data.pool, target: r.data.resolve(c.target())}
+	ctx, cancel := context.WithTimeout(ctx, peerHintTimeout)
+	defer cancel()
+	pp, err := peer.readStatus(ctx, name)
+	switch {
+	case err != nil:
+		return fmt.Sprintf("The peer %s could not be read (%s). %s", peer, err, fence)
+	case pp.Status.Role == drbd.RolePrimary:
+		return fmt.Sprintf("The peer %s is alive and Primary (connection %s): this is a partition or a split brain, not a dead "+
+			"peer. Demote one side before connecting them.", peer, pp.Status.ConnectionState)
+	default:
+		return fmt.Sprintf("The peer %s is alive (role %s, connection %s, disk %s): reconnect the pair (its drbd_resource "+
+			"reconnects it) and switch over instead of failing over.", peer, pp.Status.Role, pp.Status.ConnectionState, pp.Status.DiskState)
+	}
+}
+
+// peerHintTimeout bounds the look at the peer when a failover is refused.
+const peerHintTimeout = 10 * time.Second
+
+// waitForPeerGone polls until DRBD no longer sees its fenced peer, or fails after timeout.
+func waitForPeerGone(ctx context.Context, h *remoteHost, name string, first *drbd.Probe, timeout time.Duration, entry string, diags *diag.Diagnostics) *drbd.Probe {
+	const summary = "Refusing DRBD Failover"
+	deadline := time.Now().Add(timeout)
+	p := first
+	for peerConnected(p.Status) {
+		if time.Now().After(deadline) {
+			diags.AddError(summary, fmt.Sprintf("The peer of %s on %s is fenced (%q), but DRBD on %s still sees it connected "+
+				"(connection %s, peer %s/%s) after connect_timeout (%s). A fenced host must be off or cut off; check the fence. "+
+				"Nothing was changed.", name, h, entry, h, p.Status.ConnectionState, p.Status.PeerRole, p.Status.PeerDiskState, timeout))
+			return nil
+		}
+		tflog.Info(ctx, "waiting for DRBD to notice that the fenced peer is gone", map[string]any{
+			"host": h.String(), "resource": name, "connection_state": string(p.Status.ConnectionState),
+		})
+		select {
+		case <-ctx.Done():
+			diags.AddError(summary, fmt.Sprintf("Waiting for DRBD on %s to drop its fenced peer was cancelled: %s", h, ctx.Err()))
+			return nil
+		case <-time.After(time.Second):
+		}
+		var err error
+		if p, err = h.pollStatus(ctx, name, first); err != nil {
+			diags.AddError("Unable to Read DRBD Status", statusErrorDetail(ctx, h, err))
+			return nil
+		}
 	}
 	return p
 }
@@ -255,11 +380,15 @@ func (r *primaryResource) Read(ctx context.Context, req resource.ReadRequest, re
 		return
 	}
 	if !p.Status.Configured || p.Status.Role != drbd.RolePrimary {
-		tflog.Warn(ctx, "DRBD node is no longer Primary; removing drbd_primary from state so the next apply promotes it",
-			map[string]any{"host": h.String(), "resource": name, "role": string(p.Status.Role), "configured": p.Status.Configured})
+		seen := "down (not configured in the kernel)"
+		if p.Status.Configured {
+			seen = string(p.Status.Role) + ", not Primary"
+		}
+		driftWarning(&resp.Diagnostics, h, "DRBD resource %s on %s is %s: the next apply promotes it.", name, h, seen)
 		resp.State.RemoveResource(ctx)
 		return
 	}
+	h.warnSecondPrimary(&resp.Diagnostics, p.Status, name)
 	m.fill(p.Status)
 	m.ID = types.StringValue(formatID(m.connectionModel, name))
 	h.recordFingerprint(ctx, &m.connectionModel, &resp.Diagnostics)
@@ -318,6 +447,9 @@ func (r *primaryResource) ImportState(ctx context.Context, req resource.ImportSt
 		AllowOverwritePeerData: types.BoolValue(false),
 		DemoteOnDestroy:        types.BoolValue(true),
 		ConnectTimeout:         types.StringValue("60s"),
+		PeerHost:               types.StringNull(),
+		PeerPort:               types.Int64Null(),
+		PeerHostKey:            types.StringNull(),
 		roleStateModel:         unknownRoleState(),
 	}
 	m.ID = types.StringValue(formatID(m.connectionModel, id.Rest))

@@ -191,8 +191,10 @@ type syncStep struct {
 	m      *syncResourceModel
 	name   string
 	h      *remoteHost
-	peer   *remoteHost // nil without peer_host
-	raised []rateTarget
+	peer   *remoteHost // nil without peer_host, or when it is fenced
+	// peerFence is the fenced_hosts entry that fences peer_host, "" when not fenced.
+	peerFence string
+	raised    []rateTarget
 	diags  *diag.Diagnostics
 }
 
@@ -218,7 +220,11 @@ func (r *syncResource) Create(ctx context.Context, req resource.CreateRequest, r
 	}
 	s := &syncStep{m: &m, name: m.Resource.ValueString(), h: h, diags: &resp.Diagnostics}
 	if !m.PeerHost.IsNull() {
-		s.peer = r.peerHost(m)
+		if entry, fenced := r.data.fencedTarget(m.PeerHost.ValueString(), int(m.PeerPort.ValueInt64())); fenced {
+			s.peerFence = entry
+		} else {
+			s.peer = r.peerHost(m)
+		}
 	}
 	if p := s.run(ctx); p != nil {
 		m.fill(p.Status)
@@ -245,6 +251,9 @@ func (s *syncStep) run(ctx context.Context) *drbd.Probe {
 	p, ok := s.h.probe(ctx, s.diags, syncSummary, s.name)
 	if !ok || !requireUp(s.h, p, s.name, syncSummary, s.diags) {
 		return nil
+	}
+	if s.peerFence != "" {
+		return s.degraded(p)
 	}
 	var pp *drbd.Probe
 	if s.peer != nil {
@@ -284,6 +293,20 @@ func (s *syncStep) run(ctx context.Context) *drbd.Probe {
 	if !s.m.KeepResyncRate.ValueBool() {
 		s.restoreRate(ctx)
 	}
+	return p
+}
+
+// degraded is the result with a fenced peer: nothing to wait for, so the steps after this
+// one (the Chef step on the survivor) run on a degraded pair.
+func (s *syncStep) degraded(p *drbd.Probe) *drbd.Probe {
+	s.m.PeerHostFingerprint = types.StringNull()
+	if drbd.InSync(p.Status) {
+		return p
+	}
+	s.diags.AddWarning("DRBD Pair Degraded", fmt.Sprintf("The peer of DRBD resource %s on %s is fenced (%q), so drbd_sync did not "+
+		"wait for it and reports in_sync = false (connection %s, disks %s/%s). The pair runs without redundancy until the "+
+		"peer rejoins: unfence it once it is back (or rebuilt), and the next apply waits for the resync. Until then every "+
+		"plan shows this drbd_sync as drift.", s.name, s.h, s.peerFence, p.Status.ConnectionState, p.Status.DiskState, p.Status.PeerDiskState))
 	return p
 }
 
@@ -607,13 +630,24 @@ func (r *syncResource) Read(ctx context.Context, req resource.ReadRequest, resp 
 	if !ok {
 		return
 	}
-	if !m.PeerHost.IsNull() && !r.checkPeerKey(ctx, m, &resp.Diagnostics) {
+	peerFence := ""
+	if !m.PeerHost.IsNull() {
+		peerFence, _ = r.data.fencedTarget(m.PeerHost.ValueString(), int(m.PeerPort.ValueInt64()))
+	}
+	if !m.PeerHost.IsNull() && peerFence == "" && !r.checkPeerKey(ctx, m, &resp.Diagnostics) {
 		return
 	}
 	if !p.Status.Configured || !drbd.InSync(p.Status) {
-		tflog.Warn(ctx, "DRBD pair is no longer in sync; removing drbd_sync from state so the next apply waits again",
-			map[string]any{"host": h.String(), "resource": name, "connection_state": string(p.Status.ConnectionState),
-				"disk_state": string(p.Status.DiskState), "peer_disk_state": string(p.Status.PeerDiskState)})
+		next := "the next apply waits for the resync again"
+		if peerFence != "" {
+			next = fmt.Sprintf("the peer is fenced (%q), so the next apply does not wait and the pair stays degraded until the peer rejoins", peerFence)
+		}
+		seen := "down"
+		if p.Status.Configured {
+			seen = fmt.Sprintf("not in sync (connection %s, disks %s/%s, %.1f%% synced)",
+				p.Status.ConnectionState, p.Status.DiskState, p.Status.PeerDiskState, p.Status.SyncPercent)
+		}
+		driftWarning(&resp.Diagnostics, h, "DRBD resource %s on %s is %s: %s.", name, h, seen, next)
 		resp.State.RemoveResource(ctx)
 		return
 	}
