@@ -188,14 +188,14 @@ type rateTarget struct {
 // syncStep is one Create of drbd_sync: the node, its optional peer, and the nodes whose
 // rate it raised.
 type syncStep struct {
-	m      *syncResourceModel
-	name   string
-	h      *remoteHost
-	peer   *remoteHost // nil without peer_host, or when it is fenced
+	m    *syncResourceModel
+	name string
+	h    *remoteHost
+	peer *remoteHost // nil without peer_host, or when it is fenced
 	// peerFence is the fenced_hosts entry that fences peer_host, "" when not fenced.
 	peerFence string
 	raised    []rateTarget
-	diags  *diag.Diagnostics
+	diags     *diag.Diagnostics
 }
 
 const syncSummary = "Unable to Wait for DRBD Sync"
