@@ -209,7 +209,7 @@ const afterSBCaution = "DRBD resolves the split brain by itself instead when the
 func warnPlainReconnect(h *remoteHost, name, cmd string, st drbd.Status, victim bool, diags *diag.Diagnostics) {
 	switch {
 	case st.SplitBrain:
-		diags.AddWarning("DRBD Split Brain Not Resolved", fmt.Sprintf(
+		diags.AddWarning("Split Brain Not Resolved on "+h.String(), fmt.Sprintf(
 			"DRBD resource %s on %s was StandAlone after a split brain DRBD reported, and it was reconnected plainly "+
 				"(`%s`). When its peer connects, DRBD detects the split brain again and drops the connection: both nodes "+
 				"stay StandAlone until a victim is chosen. Set split_brain_victim = true on the drbd_resource of the node "+
@@ -220,7 +220,7 @@ func warnPlainReconnect(h *remoteHost, name, cmd string, st drbd.Status, victim 
 		if victim {
 			ignored = " split_brain_victim = true was ignored: the provider discards a node's changes only when DRBD itself reported the split brain."
 		}
-		diags.AddWarning("DRBD Split Brain Unknown", fmt.Sprintf(
+		diags.AddWarning("Split Brain Unknown on "+h.String(), fmt.Sprintf(
 			"DRBD resource %s on %s was StandAlone and its kernel log could not be read, so it is unknown whether DRBD "+
 				"reported a split brain; it was reconnected plainly (`%s`). If it was a split brain, DRBD drops the "+
 				"connection again and the node stays StandAlone.%s\n\n%s",
@@ -256,7 +256,7 @@ func (r *resourceResource) reconnectVictim(ctx context.Context, h *remoteHost, c
 		detail += fmt.Sprintf("\n\n%s was rewritten but not applied: `drbdadm adjust` would have reconnected without "+
 			"--discard-my-data. Run `drbdadm adjust %s` on %s once the resync has finished.", configPath(name), name, h)
 	}
-	diags.AddWarning("DRBD Split Brain: Discarding This Node's Changes", detail)
+	diags.AddWarning("Discarding Split-Brain Changes on "+h.String(), detail)
 	return true
 }
 
@@ -299,31 +299,30 @@ func mountpointsOf(ctx context.Context, h *remoteHost, dev string) []string {
 }
 
 // standAloneDrift is Read's drift warning for a StandAlone resource: why DRBD left it so, and
-// what the next apply does about it.
-func standAloneDrift(h *remoteHost, name string, p *drbd.Probe, victim bool) string {
+// what the next apply does about it. Read sees the state, not the configuration, so it names
+// both outcomes of split_brain_victim.
+func standAloneDrift(h *remoteHost, name string, p *drbd.Probe) string {
 	st := p.Status
 	msg := fmt.Sprintf("DRBD resource %s on %s is StandAlone: %s.", name, h, drbd.StandAloneReason(st))
 	switch {
-	case st.SplitBrain && victim && st.Role == drbd.RolePrimary:
-		dev := p.Device()
-		if dev == "" {
-			dev = "its DRBD device"
-		}
-		return msg + fmt.Sprintf(" split_brain_victim = true, but this node is Primary: the next apply refuses to discard "+
-			"its changes, and runs nothing, until %s is unmounted and the node demoted (`drbdadm secondary %s`).", dev, name)
-	case st.SplitBrain && victim:
-		return msg + " The next apply reconnects it with --discard-my-data (split_brain_victim = true): this node's " +
-			"changes since the split brain are thrown away and it resyncs them from its peer as SyncTarget."
 	case st.SplitBrain:
-		return msg + " The next apply reconnects it plainly, and DRBD will detect the split brain again and keep it " +
+		primary := ""
+		if st.Role == drbd.RolePrimary {
+			dev := p.Device()
+			if dev == "" {
+				dev = "its DRBD device"
+			}
+			primary = fmt.Sprintf(", except that this node is Primary: the apply refuses, and runs nothing, until %s is "+
+				"unmounted and the node demoted (`drbdadm secondary %s`)", dev, name)
+		}
+		return msg + " The next apply reconnects it. Where split_brain_victim = true, it reconnects with --discard-my-data: " +
+			"this node's changes since the split brain are thrown away and it resyncs them from its peer as SyncTarget" +
+			primary + ". Otherwise it reconnects plainly, and DRBD will detect the split brain again and keep it " +
 			"StandAlone until a victim is chosen: set split_brain_victim = true on the drbd_resource of the node whose " +
 			"changes are to be discarded.\n\n" + afterSBCaution
 	case st.SplitBrainUnknown:
-		ignored := ""
-		if victim {
-			ignored = " split_brain_victim = true has no effect while no split brain is known."
-		}
-		return msg + " The next apply reconnects it plainly." + ignored + "\n\n" + afterSBCaution
+		return msg + " The next apply reconnects it plainly (split_brain_victim has no effect while no split brain is known)." +
+			"\n\n" + afterSBCaution
 	default:
 		return msg + " The next apply reconnects it."
 	}
@@ -425,7 +424,7 @@ func (r *resourceResource) Read(ctx context.Context, req resource.ReadRequest, r
 		resp.State.RemoveResource(ctx)
 		return
 	case standAlone(p.Status):
-		driftWarning(&resp.Diagnostics, h, "%s", standAloneDrift(h, name, p, m.SplitBrainVictim.ValueBool()))
+		driftWarning(&resp.Diagnostics, h, "%s", standAloneDrift(h, name, p))
 		resp.State.RemoveResource(ctx)
 		return
 	}
