@@ -416,6 +416,7 @@ func init() {
 		"mount":           progMount,
 		"umount":          progUmount,
 		"findmnt":         progFindmnt,
+		"fuser":           progFuser,
 		"blkid":           progBlkid,
 		"mkfs":            progMkfs,
 		"mke2fs":          progMkfs,
