@@ -9,6 +9,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
@@ -31,6 +32,8 @@ const (
 	defaultReadyFile          = "/var/opt/opscode/drbd/drbd_ready"
 	defaultReconfigureCommand = "chef-server-ctl reconfigure"
 	defaultReconfigureTimeout = 60 * time.Minute
+	// stopTimeout bounds stop_command, so that a hanging stop cannot hold a destroy forever.
+	stopTimeout = 30 * time.Minute
 )
 
 // NewChefBackendReadyResource returns the drbd_chef_backend_ready resource.
@@ -49,6 +52,7 @@ type chefBackendReadyModel struct {
 	Reconfigure              types.Bool     `tfsdk:"reconfigure"`
 	ReconfigureCommand       types.String   `tfsdk:"reconfigure_command"`
 	RemoveReadyFileOnDestroy types.Bool     `tfsdk:"remove_ready_file_on_destroy"`
+	StopCommand              types.String   `tfsdk:"stop_command"`
 	Timeouts                 timeouts.Value `tfsdk:"timeouts"`
 }
 
@@ -61,7 +65,9 @@ func (r *chefBackendReadyResource) Schema(ctx context.Context, _ resource.Schema
 		MarkdownDescription: "Marks a Chef Server HA backend ready: touches the `drbd_ready` file (the Chef recipe blocks " +
 			"until it exists), then runs `chef-server-ctl reconfigure`, streaming its output to the provider log at INFO and " +
 			"failing with its exit code and last lines of output. Make the primary's instance depend on `drbd_sync` and the " +
-			"secondary's on the primary's. `terraform plan` shows drift when the ready file is gone.",
+			"secondary's on the primary's. On destroy it runs `stop_command` first, when set, so that Chef Server lets go " +
+			"of the DRBD filesystem before it is unmounted. `terraform plan` warns and plans the step again when the ready " +
+			"file is gone.",
 		Attributes: connectionResourceAttributes(map[string]schema.Attribute{
 			"ready_file": schema.StringAttribute{
 				MarkdownDescription: "Path of the ready file. Defaults to `/var/opt/opscode/drbd/drbd_ready`.",
@@ -84,6 +90,20 @@ func (r *chefBackendReadyResource) Schema(ctx context.Context, _ resource.Schema
 				Optional:   true,
 				Computed:   true,
 				Default:    stringdefault.StaticString(defaultReconfigureCommand),
+				Validators: []validator.String{nonBlankValidator{}},
+			},
+			"stop_command": schema.StringAttribute{
+				MarkdownDescription: "Command that stops Chef Server when the resource is destroyed, e.g. `chef-server-ctl stop`. " +
+					"It runs before anything else of the destroy (before the ready file is removed), its output is streamed " +
+					"to the provider log at INFO, and when it fails the destroy stops there with its exit code and last lines " +
+					"of output. It is given up to 30 minutes. A planned switchover replaces the primary's role-bound steps " +
+					"in this order: this resource is destroyed, then the `drbd_filesystem` is unmounted, then the " +
+					"`drbd_primary` is demoted; the services running from the DRBD filesystem (PostgreSQL, Elasticsearch, " +
+					"RabbitMQ) keep it busy, so without a stop command the unmount fails with the processes named. " +
+					"Destroy uses the value in the state: set it in an apply before the switchover that needs it. Unset " +
+					"(the default), nothing is run. Like `reconfigure_command`, it is passed to the remote shell as " +
+					"written; never build it from untrusted input.",
+				Optional:   true,
 				Validators: []validator.String{nonBlankValidator{}},
 			},
 			"remove_ready_file_on_destroy": schema.BoolAttribute{
@@ -145,30 +165,50 @@ func (r *chefBackendReadyResource) Create(ctx context.Context, req resource.Crea
 		return
 	}
 	if m.Reconfigure.ValueBool() {
-		cmd := m.ReconfigureCommand.ValueString()
-		tail := &lineTail{max: stderrTailLines}
-		logLine := func(stream string) func(string) {
-			return func(line string) {
-				tail.add(line)
-				tflog.Info(ctx, "reconfigure output", map[string]any{"host": h.String(), "stream": stream, "line": line})
-			}
-		}
-		tflog.Info(ctx, "running Chef Server reconfigure", map[string]any{"host": h.String(), "command": cmd})
-		res, err := h.exec(ctx, sshx.Command{Cmd: cmd, OnStdoutLine: logLine("stdout"), OnStderrLine: logLine("stderr")})
-		if err != nil {
-			resp.Diagnostics.AddError("Unable to Reconfigure Chef Server", transportDetail(ctx, h, cmd, err)+lastOutput(tail))
-			return
-		}
-		if res.ExitCode != 0 {
-			resp.Diagnostics.AddError("Unable to Reconfigure Chef Server",
-				fmt.Sprintf("`%s` on %s exited %d.%s\n\nThe ready file %s stays in place; fix the cause and apply again.",
-					cmd, h, res.ExitCode, lastOutput(tail), ready))
+		if !runStreamed(ctx, h, &resp.Diagnostics, streamedCommand{
+			summary: "Unable to Reconfigure Chef Server",
+			what:    "reconfigure",
+			cmd:     m.ReconfigureCommand.ValueString(),
+			advice:  fmt.Sprintf("The ready file %s stays in place; fix the cause and apply again.", ready),
+		}) {
 			return
 		}
 	}
 	m.ID = types.StringValue(formatID(m.connectionModel, ready))
 	h.recordFingerprint(ctx, &m.connectionModel, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+}
+
+// streamedCommand is a raw-shell Chef Server command whose output is streamed to the log.
+type streamedCommand struct {
+	summary string // diagnostic summary on failure
+	what    string // short name for the log: "reconfigure", "stop"
+	cmd     string
+	advice  string // appended to a failure's detail
+}
+
+// runStreamed runs c.cmd, streaming each line of its output to tflog at INFO, and adds an
+// error naming the host, the exit code and the last lines of output when it fails. It
+// reports success.
+func runStreamed(ctx context.Context, h *remoteHost, diags *diag.Diagnostics, c streamedCommand) bool {
+	tail := &lineTail{max: stderrTailLines}
+	logLine := func(stream string) func(string) {
+		return func(line string) {
+			tail.add(line)
+			tflog.Info(ctx, c.what+" output", map[string]any{"host": h.String(), "stream": stream, "line": line})
+		}
+	}
+	tflog.Info(ctx, "running Chef Server "+c.what, map[string]any{"host": h.String(), "command": c.cmd})
+	res, err := h.exec(ctx, sshx.Command{Cmd: c.cmd, OnStdoutLine: logLine("stdout"), OnStderrLine: logLine("stderr")})
+	if err != nil {
+		diags.AddError(c.summary, transportDetail(ctx, h, c.cmd, err)+lastOutput(tail))
+		return false
+	}
+	if res.ExitCode != 0 {
+		diags.AddError(c.summary, fmt.Sprintf("`%s` on %s exited %d.%s\n\n%s", c.cmd, h, res.ExitCode, lastOutput(tail), c.advice))
+		return false
+	}
+	return true
 }
 
 func lastOutput(t *lineTail) string {
@@ -194,8 +234,11 @@ func (r *chefBackendReadyResource) Read(ctx context.Context, req resource.ReadRe
 		return
 	}
 	if res.ExitCode == 1 {
-		tflog.Warn(ctx, "ready file is gone; removing drbd_chef_backend_ready from state so the next apply recreates it",
-			map[string]any{"host": h.String(), "ready_file": ready})
+		next := "touches it again"
+		if m.Reconfigure.ValueBool() {
+			next += fmt.Sprintf(" and runs `%s`", m.ReconfigureCommand.ValueString())
+		}
+		driftWarning(&resp.Diagnostics, h, "The Chef backend ready file %s is gone on %s: the next apply %s.", ready, h, next)
 		resp.State.RemoveResource(ctx)
 		return
 	}
@@ -216,17 +259,44 @@ func (r *chefBackendReadyResource) Update(ctx context.Context, req resource.Upda
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
 }
 
+// Delete runs stop_command first, when set, then removes the ready file when asked; a failed
+// stop ends the destroy there.
 func (r *chefBackendReadyResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	var m chefBackendReadyModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &m)...)
-	if resp.Diagnostics.HasError() || !m.RemoveReadyFileOnDestroy.ValueBool() {
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	stop := m.StopCommand.ValueString()
+	remove := m.RemoveReadyFileOnDestroy.ValueBool()
+	if stop == "" && !remove {
 		return
 	}
 	h := r.host(m.connectionModel, &resp.Diagnostics)
 	if h == nil {
 		return
 	}
-	h.run(ctx, &resp.Diagnostics, "Unable to Remove Chef Backend Ready File", sshx.Join("rm", "-f", m.ReadyFile.ValueString()))
+	ready := m.ReadyFile.ValueString()
+	if stop != "" {
+		stopCtx, cancel := context.WithTimeout(ctx, stopTimeout)
+		defer cancel()
+		kept := "stays in place"
+		if !remove {
+			kept = "is left in place in any case"
+		}
+		if !runStreamed(stopCtx, h, &resp.Diagnostics, streamedCommand{
+			summary: "Unable to Stop Chef Server",
+			what:    "stop",
+			cmd:     stop,
+			advice: fmt.Sprintf("Nothing else was done: the ready file %s %s, and what depends on this step (the DRBD "+
+				"filesystem, the Primary role) is not touched. Fix the cause, or stop the services by hand, and apply again.", ready, kept),
+		}) {
+			return
+		}
+	}
+	if remove {
+		h.run(ctx, &resp.Diagnostics, "Unable to Remove Chef Backend Ready File", sshx.Join("rm", "-f", ready))
+	}
 }
 
 func (r *chefBackendReadyResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
@@ -240,6 +310,7 @@ func (r *chefBackendReadyResource) ImportState(ctx context.Context, req resource
 		Reconfigure:              types.BoolValue(true),
 		ReconfigureCommand:       types.StringValue(defaultReconfigureCommand),
 		RemoveReadyFileOnDestroy: types.BoolValue(false),
+		StopCommand:              types.StringNull(),
 		Timeouts:                 timeouts.Value{Object: types.ObjectNull(map[string]attr.Type{"create": types.StringType})},
 	}
 	m.ID = types.StringValue(formatID(m.connectionModel, id.Rest))

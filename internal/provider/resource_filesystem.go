@@ -62,7 +62,10 @@ func (r *filesystemResource) Schema(_ context.Context, _ resource.SchemaRequest,
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Creates a filesystem on the DRBD device of the Primary and mounts it. `mkfs` runs only when " +
 			"the device carries no signature at all (`blkid -p`); an existing filesystem of the same type is reused and one " +
-			"of another type (or any other signature) is an error, never overwritten. Destroying it unmounts only: data is never wiped.",
+			"of another type (or any other signature) is an error, never overwritten. Destroying it unmounts only: data is never wiped. " +
+			"When the unmount fails because the filesystem is busy, the error names the processes using it (`fuser -vm`, or " +
+			"`/proc` on hosts without psmisc); for Chef Server, set `stop_command` on `drbd_chef_backend_ready` so its services " +
+			"stop before the unmount. `terraform plan` warns and plans a new mount when the filesystem is no longer mounted there.",
 		Attributes: connectionResourceAttributes(map[string]schema.Attribute{
 			"device": schema.StringAttribute{
 				MarkdownDescription: "DRBD device to format and mount. Defaults to the device of `resource` (`drbdadm sh-dev`), or `/dev/drbd0`.",
@@ -248,15 +251,19 @@ func (r *filesystemResource) Read(ctx context.Context, req resource.ReadRequest,
 	if !ok {
 		return
 	}
-	if !fp.Mounted || fp.Mount.Source != dev {
-		tflog.Warn(ctx, "filesystem is no longer mounted; removing drbd_filesystem from state so the next apply mounts it",
-			map[string]any{"host": h.String(), "device": dev, "mountpoint": mp})
+	switch {
+	case !fp.Mounted:
+		driftWarning(&resp.Diagnostics, h, "%s is not mounted on %s: the next apply mounts %s there.", mp, h, dev)
 		resp.State.RemoveResource(ctx)
 		return
-	}
-	if !m.UUID.IsNull() && !m.UUID.IsUnknown() && fp.Signature.UUID != "" && fp.Signature.UUID != m.UUID.ValueString() {
-		tflog.Warn(ctx, "a different filesystem is mounted; removing drbd_filesystem from state",
-			map[string]any{"host": h.String(), "uuid_state": m.UUID.ValueString(), "uuid_host": fp.Signature.UUID})
+	case fp.Mount.Source != dev:
+		driftWarning(&resp.Diagnostics, h, "%s on %s has %s mounted, not %s: the next apply refuses to mount over it "+
+			"and changes nothing until it is unmounted.", mp, h, fp.Mount.Source, dev)
+		resp.State.RemoveResource(ctx)
+		return
+	case !m.UUID.IsNull() && !m.UUID.IsUnknown() && fp.Signature.UUID != "" && fp.Signature.UUID != m.UUID.ValueString():
+		driftWarning(&resp.Diagnostics, h, "%s on %s holds a different filesystem (UUID %s, not %s): the next apply "+
+			"adopts it if it is %s, and never formats it.", dev, h, fp.Signature.UUID, m.UUID.ValueString(), m.FSType.ValueString())
 		resp.State.RemoveResource(ctx)
 		return
 	}
@@ -298,8 +305,43 @@ func (r *filesystemResource) Delete(ctx context.Context, req resource.DeleteRequ
 	if !ok || !fp.Mounted || fp.Mount.Source != dev {
 		return
 	}
-	h.runCommand(ctx, &resp.Diagnostics, summary, sshx.Command{Cmd: hostfs.UmountCommand(mp)},
-		"The filesystem is probably in use (a running service or a shell in it). Stop what uses it and destroy again; no data was touched.")
+	cmd := hostfs.UmountCommand(mp)
+	res, err := h.exec(ctx, sshx.Command{Cmd: cmd})
+	switch {
+	case err != nil:
+		resp.Diagnostics.AddError(summary, transportDetail(ctx, h, cmd, err))
+	case res.ExitCode == 0:
+	case hostfs.IsBusy(res.Stderr):
+		resp.Diagnostics.AddError(summary, exitDetail(h, cmd, res, busyHint(ctx, h, mp)))
+	default:
+		resp.Diagnostics.AddError(summary, exitDetail(h, cmd, res, "No data was touched; fix the cause and apply again."))
+	}
+}
+
+// maxHoldersShown is how many processes a busy-unmount diagnostic names.
+const maxHoldersShown = 10
+
+// busyHint names the processes that keep mp busy (fuser, or /proc where psmisc is missing)
+// and tells how to go on.
+func busyHint(ctx context.Context, h *remoteHost, mp string) string {
+	const next = "Stop them (for Chef: set stop_command on drbd_chef_backend_ready) and apply again. No data was touched."
+	cmd := hostfs.HoldersCommand(mp)
+	res, err := h.exec(ctx, sshx.Command{Cmd: cmd})
+	if err != nil {
+		tflog.Warn(ctx, "listing the processes using the filesystem failed", map[string]any{"host": h.String(), "error": err.Error()})
+		return fmt.Sprintf("The processes using %s could not be listed (%s). %s", mp, err, next)
+	}
+	holders, perr := hostfs.ParseHolders(res.Stdout)
+	switch {
+	case perr != nil:
+		tflog.Warn(ctx, "unexpected output listing the processes using the filesystem", map[string]any{"host": h.String(), "output": res.Stdout})
+		return fmt.Sprintf("The processes using %s could not be listed (exit %d). %s", mp, res.ExitCode, next)
+	case len(holders) == 0:
+		return fmt.Sprintf("No process using %s was found (a process of another user without sudo, a bind "+
+			"mount, an NFS export or a loop device can hold it too). Find what uses it, stop it and apply again. "+
+			"No data was touched.", mp)
+	}
+	return fmt.Sprintf("Processes using %s: %s.\n\n%s", mp, hostfs.DescribeHolders(holders, maxHoldersShown), next)
 }
 
 func (r *filesystemResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
