@@ -28,6 +28,9 @@ func progChef(c *call) int {
 	case "status":
 		c.outf("run: nginx: (pid 1234) 100s; run: log: (pid 1200) 120s\n")
 		return 0
+	case "stop":
+		c.outf("ok: down: nginx: 0s, normally up\nok: down: postgresql: 0s, normally up\n")
+		return 0
 	default:
 		c.errf("I don't know that command.\n")
 		return 1

@@ -293,3 +293,23 @@ data "drbd_status" "n%d" {
 		t.Errorf("plan output lacks the second-Primary warning:\n%s", out)
 	}
 }
+
+// TestAccSync_stallTimeout: a resync that makes no progress while connected fails after
+// stall_timeout, naming the KiB left, instead of waiting for the create timeout; the raised
+// rate is put back.
+func TestAccSync_stallTimeout(t *testing.T) {
+	testAccPreCheck(t)
+	e := primaryPair(t, drbdsim.PairConfig{SyncStepPercent: -1}) // a stuck SyncTarget
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config:      e.syncOn(0, `resync_rate = "1100M"`+"\n  stall_timeout = \"1s\""),
+			ExpectError: diagRE("Unable to Wait for DRBD Sync", "stalled", "KiB have been out of sync", "without decreasing"),
+		}},
+	})
+	for i := range 2 {
+		if got := e.node(i).ResyncOptions(); len(got) != 0 {
+			t.Errorf("node%d: raised rate left after the stall: %v", i+1, got)
+		}
+	}
+}

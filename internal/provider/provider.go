@@ -224,6 +224,12 @@ func (p *drbdProvider) ValidateConfig(ctx context.Context, req provider.Validate
 			"host_key_policy = \"insecure\" accepts any host key, so a man-in-the-middle could receive every command "+
 				"this provider sends. Use known_hosts, a per-resource host_key, or \"accept-new\" outside throwaway labs.")
 	}
+	if cfg.HostKeyPolicy.ValueString() == sshx.PolicyAcceptNew {
+		resp.Diagnostics.AddAttributeWarning(path.Root("host_key_policy"), "Host Keys Trusted on First Use",
+			"host_key_policy = \"accept-new\" trusts the key a host offers on first contact and records it in the state "+
+				"(host_key_fingerprint); a different key is refused afterwards. A man-in-the-middle on that first contact would "+
+				"go unnoticed: for production, pass known_hosts (for example from cloud-init output) or pin host_key.")
+	}
 	if cfg.Bastion != nil && !cfg.Bastion.Host.IsUnknown() && cfg.Bastion.Host.ValueString() == "" {
 		resp.Diagnostics.AddAttributeError(path.Root("bastion").AtName("host"), "Missing Bastion Host",
 			"The bastion block needs a host. Remove the block to connect directly.")

@@ -39,6 +39,7 @@ const (
 	defaultSyncTimeout     = 24 * time.Hour
 	defaultPollInterval    = "2s"
 	defaultPeerWait        = "5m"
+	defaultStallTimeout    = "10m"
 	progressLogInterval    = 10 * time.Second
 	restoreCommandsTimeout = 2 * time.Minute
 )
@@ -62,6 +63,7 @@ type syncResourceModel struct {
 	PeerHostKey      types.String   `tfsdk:"peer_host_key"`
 	PollInterval     types.String   `tfsdk:"poll_interval"`
 	ConnectTimeout   types.String   `tfsdk:"connect_timeout"`
+	StallTimeout     types.String   `tfsdk:"stall_timeout"`
 	KeepResyncRate   types.Bool     `tfsdk:"keep_resync_rate"`
 	Timeouts         timeouts.Value `tfsdk:"timeouts"`
 	ConnectionState  types.String   `tfsdk:"connection_state"`
@@ -153,6 +155,16 @@ func (r *syncResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 				Computed:            true,
 				Default:             stringdefault.StaticString(defaultPeerWait),
 				Validators:          []validator.String{durationValidator{min: time.Second}},
+			},
+			"stall_timeout": schema.StringAttribute{
+				MarkdownDescription: "How long a running resync may go without the out-of-sync amount decreasing, while " +
+					"connected, before the wait fails naming the node, the KiB left and the last speed (a stuck SyncTarget is a " +
+					"known DRBD failure), instead of waiting for `timeouts.create`. A Go duration; defaults to `10m`. A peer " +
+					"that is disconnected is bounded by `connect_timeout` instead.",
+				Optional:   true,
+				Computed:   true,
+				Default:    stringdefault.StaticString(defaultStallTimeout),
+				Validators: []validator.String{durationValidator{min: time.Second}},
 			},
 			"keep_resync_rate": schema.BoolAttribute{
 				MarkdownDescription: "Keep the raised resync rate after the sync instead of putting back the values in force before the raise. Defaults to `false`.",
@@ -462,6 +474,7 @@ func (s *syncStep) wait(ctx context.Context, first *drbd.Probe) *drbd.Probe {
 	name, h := s.name, s.h
 	interval := durationOr(s.m.PollInterval, 2*time.Second)
 	peerWait := durationOr(s.m.ConnectTimeout, 5*time.Minute)
+	stall := &stallWatch{limit: durationOr(s.m.StallTimeout, 10*time.Minute)}
 	progress := &logThrottle{every: progressLogInterval}
 	var (
 		disconnectedSince time.Time
@@ -493,6 +506,12 @@ func (s *syncStep) wait(ctx context.Context, first *drbd.Probe) *drbd.Probe {
 			}
 			if ferr := drbd.SyncFailure(st); ferr != nil {
 				s.diags.AddError(syncSummary, failureDetail(h, name, ferr))
+				return nil
+			}
+			if err := stall.observe(time.Now(), st); err != nil {
+				s.diags.AddError(syncSummary, fmt.Sprintf("The resync of DRBD resource %s on %s stalled: %s. "+
+					"DRBD keeps trying in the kernel; look at both nodes' kernel logs and I/O, then apply again to keep waiting. "+
+					"The raised rate is put back.", name, h, err))
 				return nil
 			}
 			if st.PeerDiskState == drbd.DiskDUnknown {
@@ -544,6 +563,34 @@ func (s *syncStep) wait(ctx context.Context, first *drbd.Probe) *drbd.Probe {
 		case <-ticker.C:
 		}
 	}
+}
+
+// stallWatch notices a resync whose out-of-sync amount stops decreasing while connected.
+type stallWatch struct {
+	limit     time.Duration
+	since     time.Time // when the amount last decreased (or the watch started)
+	leastKiB  int64
+	lastSpeed int64
+}
+
+// observe records a status read at now and returns an error when the resync stalled.
+func (w *stallWatch) observe(now time.Time, st drbd.Status) error {
+	if !st.Syncing || st.PeerDiskState == drbd.DiskDUnknown {
+		w.since = time.Time{} // not resyncing, or the peer is away: connect_timeout applies
+		return nil
+	}
+	if st.SpeedKiBps > 0 {
+		w.lastSpeed = st.SpeedKiBps
+	}
+	if w.since.IsZero() || st.OutOfSyncKiB < w.leastKiB {
+		w.since, w.leastKiB = now, st.OutOfSyncKiB
+		return nil
+	}
+	if now.Sub(w.since) < w.limit {
+		return nil
+	}
+	return fmt.Errorf("%d KiB have been out of sync for %s without decreasing (stall_timeout), connection %s, last speed %d KiB/s",
+		st.OutOfSyncKiB, now.Sub(w.since).Round(time.Second), st.ConnectionState, w.lastSpeed)
 }
 
 // standAlone reports node StandAlone, re-reading its full status (the kernel log says
@@ -706,6 +753,7 @@ func (r *syncResource) ImportState(ctx context.Context, req resource.ImportState
 		PeerHostKey:         types.StringNull(),
 		PollInterval:        types.StringValue(defaultPollInterval),
 		ConnectTimeout:      types.StringValue(defaultPeerWait),
+		StallTimeout:        types.StringValue(defaultStallTimeout),
 		KeepResyncRate:      types.BoolValue(false),
 		Timeouts:            timeouts.Value{Object: types.ObjectNull(map[string]attr.Type{"create": types.StringType})},
 		ConnectionState:     types.StringUnknown(),
