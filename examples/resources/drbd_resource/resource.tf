@@ -12,6 +12,11 @@ resource "drbd_resource" "backend2" {
   config = templatefile("${path.module}/pc0.res.tftpl", {
     secret = var.drbd_shared_secret
   })
+
+  # Only to recover from a split brain DRBD reported: the next apply reconnects this
+  # node with --discard-my-data, throwing away its changes since the split (it resyncs
+  # them from backend1). Remove the line again once the pair is Connected.
+  # split_brain_victim = true
 }
 
 variable "drbd_shared_secret" {
