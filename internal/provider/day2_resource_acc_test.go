@@ -324,3 +324,37 @@ func TestAccDay2Resource_primaryVictimRefused(t *testing.T) {
 		t.Errorf("node1 discarded %d KiB", got)
 	}
 }
+
+// TestAccDay2Resource_victimNeedsAReportedSplitBrain: when the kernel log cannot be read (a
+// non-root user under kernel.dmesg_restrict), a StandAlone node is not known to be in split
+// brain, so split_brain_victim discards nothing: the node is reconnected plainly, with a
+// warning that says so.
+func TestAccDay2Resource_victimNeedsAReportedSplitBrain(t *testing.T) {
+	d := newDay2Env(t, drbdsim.PairConfig{SyncStepPercent: -1})
+	d.promote()
+	d.pair.CompleteSync()
+	d.write(bothNodes, []int{1})
+	d.apply()
+	d.splitBrain(false, "")
+	d.node(1).RestrictDmesg(true)
+
+	out := d.plan()
+	d.expectOutput("plan", out,
+		[]string{"Warning: Drift on", d.hostPort(1), "is StandAlone:", "the kernel log could not be read",
+			"The next apply reconnects it plainly (split_brain_victim has no effect while no split brain is known)",
+			"after-sb-1pri discard-secondary"})
+	before := d.snapshot()
+	out = d.apply()
+	d.expectMutations(before, [2][]string{{"drbdadm adjust pc0"}, {"drbdadm adjust pc0"}})
+	d.expectOutput("apply", out,
+		[]string{"Warning: Split Brain Unknown on", d.hostPort(1), "reconnected plainly (`drbdadm adjust pc0`)",
+			"split_brain_victim = true was ignored"},
+		[]string{"Warning: Split Brain Not Resolved on", d.hostPort(0)})
+	d.expectNoOutput("apply", out, "Discarding Split-Brain Changes")
+	d.expectConn("StandAlone", "StandAlone")
+	for i := range 2 {
+		if got := d.node(i).DiscardedKiB(); got != 0 {
+			t.Errorf("node%d: DRBD discarded %d KiB although no split brain was known", i+1, got)
+		}
+	}
+}
