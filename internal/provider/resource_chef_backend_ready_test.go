@@ -3,6 +3,8 @@ package provider
 import (
 	"fmt"
 	"regexp"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -120,5 +122,126 @@ func TestAccChefBackendReady_timeout(t *testing.T) {
 			Config:      e.readyConfig(0, "timeouts {\n    create = \"1s\"\n  }"),
 			ExpectError: regexp.MustCompile(`(?s)Unable to Reconfigure Chef Server.*timeout`),
 		}},
+	})
+}
+
+// chefFSNonReads returns the commands from from on that change something: the refreshes'
+// `test -e` reads of the ready file left out.
+func (e *testEnv) chefFSNonReads(i, from int) []string {
+	var out []string
+	for _, c := range e.hosts[i].Commands()[from:] {
+		if !strings.HasPrefix(c, "test -e ") {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// TestAccChefBackendReady_stopCommandRunsFirst: on destroy, stop_command runs before anything
+// else of the resource (here, before the ready file is removed).
+func TestAccChefBackendReady_stopCommandRunsFirst(t *testing.T) {
+	testAccPreCheck(t)
+	e, stop := newChefFSEnv(t, drbdsim.PairConfig{})
+	var from int
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config: e.readyConfig(0, "stop_command = \"chef-server-ctl stop\"\n  remove_ready_file_on_destroy = true"),
+			Check: func(_ *terraform.State) error {
+				if stop.count(0) != 0 {
+					return fmt.Errorf("stop_command ran on create")
+				}
+				from = len(e.hosts[0].Commands())
+				return nil
+			},
+		}},
+		CheckDestroy: func(_ *terraform.State) error {
+			want := []string{"chef-server-ctl stop", "rm -f " + defaultReadyFile}
+			if got := e.chefFSNonReads(0, from); !slices.Equal(got, want) {
+				return fmt.Errorf("destroy ran %q, want %q", got, want)
+			}
+			if e.node(0).FileExists(defaultReadyFile) {
+				return fmt.Errorf("ready file left")
+			}
+			return nil
+		},
+	})
+}
+
+// TestAccChefBackendReady_stopCommandFails: a failing stop_command fails the destroy with the
+// host, exit code and output, and nothing after it runs; the ready file stays.
+func TestAccChefBackendReady_stopCommandFails(t *testing.T) {
+	testAccPreCheck(t)
+	e, stop := newChefFSEnv(t, drbdsim.PairConfig{})
+	cfg := e.readyConfig(0, "stop_command = \"chef-server-ctl stop\"\n  remove_ready_file_on_destroy = true\n  reconfigure = false")
+	var from int
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: cfg,
+				Check: func(_ *terraform.State) error {
+					from = len(e.hosts[0].Commands())
+					return nil
+				},
+			},
+			{
+				PreConfig: func() { stop.fail(1, "fail: opscode-erchef: runsv not running") },
+				Config:    cfg,
+				Destroy:   true,
+				ExpectError: diagRE("Unable to Stop Chef Server", "`chef-server-ctl stop` on", e.chefFSHostName(0), "exited 1.",
+					"Last lines of output:", "fail: opscode-erchef: runsv not running", "Nothing else was done"),
+			},
+			{
+				PreConfig: func() {
+					if got, want := e.chefFSNonReads(0, from), []string{"chef-server-ctl stop"}; !slices.Equal(got, want) {
+						t.Errorf("the failed destroy ran %q, want only %q", got, want)
+					}
+					if !e.node(0).FileExists(defaultReadyFile) {
+						t.Error("the ready file was removed although the stop failed")
+					}
+					stop.fail(0, "")
+				},
+				Config:  cfg,
+				Destroy: true,
+			},
+		},
+		CheckDestroy: func(_ *terraform.State) error {
+			if e.node(0).FileExists(defaultReadyFile) {
+				return fmt.Errorf("ready file left after the stop succeeded")
+			}
+			return nil
+		},
+	})
+}
+
+// TestAccChefBackendReady_noStopCommand: without stop_command, destroy runs nothing but the
+// removal it was asked for; a blank stop_command is refused at plan time.
+func TestAccChefBackendReady_noStopCommand(t *testing.T) {
+	testAccPreCheck(t)
+	e := newTestEnv(t, drbdsim.PairConfig{})
+	var from int
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config:      e.readyConfig(0, `stop_command = "  "`),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`Blank Value`),
+			},
+			{
+				Config: e.readyConfig(0, "remove_ready_file_on_destroy = true"),
+				Check: func(_ *terraform.State) error {
+					from = len(e.hosts[0].Commands())
+					return nil
+				},
+			},
+		},
+		CheckDestroy: func(_ *terraform.State) error {
+			if got, want := e.chefFSNonReads(0, from), []string{"rm -f " + defaultReadyFile}; !slices.Equal(got, want) {
+				return fmt.Errorf("destroy ran %q, want %q", got, want)
+			}
+			return nil
+		},
 	})
 }
