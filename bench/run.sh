@@ -174,10 +174,12 @@ execve_per_cmd() { # HOST -> "CALLS STARTED" per command (calls include failed P
 	awk '/execve\(/ && !/resumed>/ { calls++ } /(execve\(.*|execve resumed>.*)= 0$/ { ok++ }
 		END { printf "%.0f %.0f", calls / 3, ok / 3 }' "$log"
 }
-exec_bench="n/a n/a" exec_root="n/a n/a"
+exec_bench="n/a n/a" exec_root="n/a n/a" exec_progs=n/a
 if command -v strace >/dev/null; then
 	exec_bench=$(execve_per_cmd bench) || exec_bench="n/a n/a"
 	exec_root=$(execve_per_cmd bench-root) || exec_root="n/a n/a"
+	# The programs the bench user's sessions started (successful execve), e.g. "/usr/sbin/sshd -R, /bin/sh -c true".
+	exec_progs=$(awk -F'"' '/execve\(.*= 0$/ { p = $2; if ($0 ~ /"-R"\]/) p = p " -R"; if ($0 ~ /"-c"/) p = p " -c " $8; if (!(p in seen)) { seen[p] = 1; out = out (out ? ", " : "") p } } END { print out }' "$out/strace-bench.txt" 2>/dev/null) || exec_progs=n/a
 	echo "bench: execve per ssh command: $bench_user $exec_bench, root $exec_root (calls, started)" >&2
 else
 	echo "bench: no strace; execve per command not counted" >&2
@@ -241,7 +243,7 @@ sshv=$(ssh -V 2>&1)
 
 table=$(
 	cat <<TABLE
-Medians over the rounds, ranges (min-max) in brackets; each ratio is taken within a round and then summarised.
+Medians over the rounds, ranges (min-max) in brackets; each ratio is taken within a round and then summarised. A ratio whose range includes 1.00 is within this run's noise (the machine is shared with other builds).
 
 | Figure | Baseline (same run) | Result | Ratio to baseline |
 |---|---|---|---|
@@ -262,7 +264,7 @@ machine="$cpu, $(nproc) CPUs, $mem RAM, Linux $(uname -r), $(go version | cut -d
 echo
 echo "$table"
 echo
-echo "execve per \`ssh HOST true\` (calls / programs started): $bench_user $eb_calls / $eb_started, root $er_calls / $er_started"
+echo "execve per \`ssh HOST true\` (calls / programs started): $bench_user $eb_calls / $eb_started ($exec_progs), root $er_calls / $er_started"
 echo "Machine: $machine"
 
 if [ "$write_md" = 1 ]; then
@@ -280,12 +282,12 @@ $table
 ## What changed in the method
 
 - **The remote shell no longer runs rc files.** The private sshd's sessions used to log in as
-  root, whose login shell (bash) reads ~/.bashrc for \`bash -c\` from sshd; on these machines it
-  runs \`pyenv init\`, so each \`true\` cost about 180 processes and the per-command figures timed
-  the machine's shell start-up. run.sh now logs in as the bench user \`$bench_user\` (created once:
-  shell /bin/sh, empty home $bench_home; \`PermitUserEnvironment no\`). strace -f of the private sshd
-  in this run, per plain \`ssh HOST true\`: **$bench_user $eb_calls execve calls ($eb_started programs
-  started: sshd's re-exec and the shell)**, root $er_calls calls ($er_started started).
+  root, whose login shell is bash; bash started by sshd for a command reads ~/.bashrc, which on
+  these machines runs \`pyenv init\`, so the per-command figures timed the machine's shell
+  start-up. run.sh now logs in as the bench user \`$bench_user\` (created once: login shell /bin/sh,
+  empty home $bench_home; \`PermitUserEnvironment no\`). strace -f of the private sshd in this run,
+  execve calls per plain \`ssh HOST true\` (3 commands each): **before (root): $er_calls calls,
+  $er_started programs started; after ($bench_user): $eb_calls calls, $eb_started started** ($exec_progs).
 - **Interleaved rounds.** Variants used to be timed in separate blocks, so load from other work on
   this shared 2-CPU machine fell on one variant and not another. Now each round runs every variant
   once (order rotated each round), the table shows the median and min-max over the rounds, and
