@@ -28,7 +28,7 @@ root=$PWD
 out=$root/bench/out
 write_md=1
 [ "${1:-}" = "-n" ] && write_md=0
-case ${1:-} in -h | --help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
+case ${1:-} in -h | --help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
 
 export CHECKPOINT_DISABLE=1
 export TF_ACC_TERRAFORM_PATH=${TF_ACC_TERRAFORM_PATH:-$(command -v terraform || echo /usr/local/bin/terraform)}
