@@ -1,59 +1,92 @@
-# The Chef Server HA backend runbook (seed-runbook.rst) as a dependency graph:
+# The Chef Server HA backend runbook as a dependency graph, shaped for day 2:
 #
-#   drbd_resource.primary ─┐
-#   drbd_resource.secondary┴─> drbd_primary.primary (force, fresh pair only)
-#                               └─> drbd_filesystem.data (mkfs only if blank, mount)
-#                                    └─> drbd_sync.initial (UpToDate/UpToDate)
-#                                         └─> drbd_chef_backend_ready.primary (touch + reconfigure)
-#                                              └─> drbd_chef_backend_ready.secondary
+#   drbd_resource.backend1, .backend2 ─> drbd_primary.primary (force on a fresh pair only)
+#                                         └─> drbd_filesystem.data (mkfs only if blank, mount)
+#                                              └─> drbd_sync.initial (UpToDate/UpToDate)
+#                                                   └─> drbd_chef_backend_ready.primary (touch + reconfigure)
+#                                                        └─> drbd_chef_backend_ready.secondary
+#
+# drbd_resource exists once per backend and never moves; every other step is bound to a
+# role, and var.primary says which backend holds it. Each day-2 operation is then one
+# change of the variables (docs/guides/day-2-operations.md walks through each one):
+#   switchover  primary = the other backend                (both alive)
+#   failover    fenced = [the dead primary], primary = the other one
+#   rejoin      fenced = []                                (restarted, or rebuilt on a blank disk)
+#   split brain split_brain_victim = the backend whose changes are discarded
+
+locals {
+  backends = {
+    backend1 = { host = var.backend1_host, port = var.backend1_port }
+    backend2 = { host = var.backend2_host, port = var.backend2_port }
+  }
+  primary   = local.backends[var.primary]
+  secondary = local.backends[var.primary == "backend1" ? "backend2" : "backend1"]
+
+  # What the provider's fenced_hosts matches: host:port, as the resources below write it.
+  fenced_hosts   = [for name in var.fenced : "${local.backends[name].host}:${local.backends[name].port}"]
+  secondary_live = !contains(var.fenced, var.primary == "backend1" ? "backend2" : "backend1")
+}
 
 provider "drbd" {
   user            = var.ssh_user
   private_key     = var.private_key
   known_hosts     = var.known_hosts
   host_key_policy = var.known_hosts == null ? "accept-new" : "strict"
+  fenced_hosts    = local.fenced_hosts
 }
 
-# Steps before the runbook: metadata (only where none exists) and `drbdadm up` on both nodes.
-resource "drbd_resource" "primary" {
-  host = var.primary_host
-  port = var.primary_port
-  name = var.resource_name
+# Before the runbook, on each backend that is not fenced: metadata (only where none exists),
+# `drbdadm up`, and reconnecting a StandAlone node (discarding its changes after a split
+# brain only when it is the chosen victim).
+resource "drbd_resource" "backend1" {
+  count = contains(var.fenced, "backend1") ? 0 : 1
+
+  host               = var.backend1_host
+  port               = var.backend1_port
+  name               = var.resource_name
+  split_brain_victim = var.split_brain_victim == "backend1"
 }
 
-resource "drbd_resource" "secondary" {
-  host = var.secondary_host
-  port = var.secondary_port
-  name = var.resource_name
+resource "drbd_resource" "backend2" {
+  count = contains(var.fenced, "backend2") ? 0 : 1
+
+  host               = var.backend2_host
+  port               = var.backend2_port
+  name               = var.resource_name
+  split_brain_victim = var.split_brain_victim == "backend2"
 }
 
-# Runbook step 1: drbdadm primary --force pc0 (the version's syntax), refused unless the pair is fresh.
+# Runbook step 1: drbdadm primary --force pc0 on a fresh pair; a plain promotion when this
+# backend's disk is UpToDate (switchover), a failover when its peer is fenced.
 resource "drbd_primary" "primary" {
-  host     = var.primary_host
-  port     = var.primary_port
-  resource = drbd_resource.primary.name
-  force    = true
+  host      = local.primary.host
+  port      = local.primary.port
+  resource  = var.resource_name
+  force     = true
+  peer_host = local.secondary.host
+  peer_port = local.secondary.port
 
-  # The fresh-pair guard needs the peer connected, so bring it up first.
-  depends_on = [drbd_resource.secondary]
+  # The fresh-pair guard needs the peer connected, so bring both backends up first.
+  depends_on = [drbd_resource.backend1, drbd_resource.backend2]
 }
 
 # Runbook step 2: mkfs.ext4 /dev/drbd0 (only when blank), mkdir -p, mount.
 resource "drbd_filesystem" "data" {
-  host         = var.primary_host
-  port         = var.primary_port
+  host         = local.primary.host
+  port         = local.primary.port
   resource     = drbd_primary.primary.resource
   fs_type      = var.fs_type
   mkfs_options = var.mkfs_options
   mountpoint   = "/var/opt/opscode/drbd/data"
 }
 
-# Runbook step 3: raise the resync rate on both nodes and wait for ds:UpToDate/UpToDate.
+# Runbook step 3: raise the resync rate on both backends and wait for ds:UpToDate/UpToDate.
+# With the secondary fenced it does not wait: the pair runs degraded until it rejoins.
 resource "drbd_sync" "initial" {
-  host        = var.primary_host
-  port        = var.primary_port
-  peer_host   = var.secondary_host
-  peer_port   = var.secondary_port
+  host        = local.primary.host
+  port        = local.primary.port
+  peer_host   = local.secondary.host
+  peer_port   = local.secondary.port
   resource    = drbd_primary.primary.resource
   resync_rate = var.resync_rate
 
@@ -64,30 +97,38 @@ resource "drbd_sync" "initial" {
   depends_on = [drbd_filesystem.data]
 }
 
-# Runbook steps 4-5: touch drbd_ready and reconfigure on the primary, after the sync.
+# Runbook steps 4-5: touch drbd_ready and reconfigure on the primary, after the sync. Its
+# destroy (a switchover) stops the services first, so that the unmount is not busy.
 resource "drbd_chef_backend_ready" "primary" {
-  host       = var.primary_host
-  port       = var.primary_port
-  depends_on = [drbd_sync.initial]
+  host         = local.primary.host
+  port         = local.primary.port
+  stop_command = var.chef_stop_command
+  depends_on   = [drbd_sync.initial]
 }
 
-# Runbook steps 6-7: the same on the secondary, after the primary.
+# Runbook steps 6-7: the same on the secondary, after the primary (not while it is fenced).
 resource "drbd_chef_backend_ready" "secondary" {
-  host       = var.secondary_host
-  port       = var.secondary_port
-  depends_on = [drbd_chef_backend_ready.primary, drbd_resource.secondary]
+  count = local.secondary_live ? 1 : 0
+
+  host       = local.secondary.host
+  port       = local.secondary.port
+  depends_on = [drbd_chef_backend_ready.primary, drbd_resource.backend1, drbd_resource.backend2]
 }
 
 data "drbd_status" "primary" {
-  host       = var.primary_host
-  port       = var.primary_port
-  resource   = var.resource_name
-  depends_on = [drbd_chef_backend_ready.secondary]
+  host     = local.primary.host
+  port     = local.primary.port
+  resource = var.resource_name
+  # Read after every step that can change the pair in this apply.
+  depends_on = [drbd_resource.backend1, drbd_resource.backend2, drbd_sync.initial, drbd_chef_backend_ready.secondary]
 }
 
 data "drbd_status" "secondary" {
-  host       = var.secondary_host
-  port       = var.secondary_port
-  resource   = var.resource_name
-  depends_on = [drbd_chef_backend_ready.secondary]
+  count = local.secondary_live ? 1 : 0
+
+  host     = local.secondary.host
+  port     = local.secondary.port
+  resource = var.resource_name
+  # Read after every step that can change the pair in this apply.
+  depends_on = [drbd_resource.backend1, drbd_resource.backend2, drbd_sync.initial, drbd_chef_backend_ready.secondary]
 }

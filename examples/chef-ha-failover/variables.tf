@@ -1,23 +1,56 @@
-variable "primary_host" {
-  description = "Address of the backend that becomes DRBD Primary (the runbook's primary backend)."
+variable "backend1_host" {
+  description = "Address of the first backend."
   type        = string
 }
 
-variable "primary_port" {
-  description = "SSH port of the primary backend."
+variable "backend1_port" {
+  description = "SSH port of the first backend."
   type        = number
   default     = 22
 }
 
-variable "secondary_host" {
-  description = "Address of the secondary backend."
+variable "backend2_host" {
+  description = "Address of the second backend."
   type        = string
 }
 
-variable "secondary_port" {
-  description = "SSH port of the secondary backend."
+variable "backend2_port" {
+  description = "SSH port of the second backend."
   type        = number
   default     = 22
+}
+
+variable "primary" {
+  description = "The backend that is DRBD Primary and serves Chef: \"backend1\" or \"backend2\". Changing it is a switchover (or, with the old primary fenced, a failover)."
+  type        = string
+  default     = "backend1"
+
+  validation {
+    condition     = contains(["backend1", "backend2"], var.primary)
+    error_message = "primary must be \"backend1\" or \"backend2\"."
+  }
+}
+
+variable "fenced" {
+  description = "Backends (\"backend1\", \"backend2\") fenced by the operator: powered off, or cut off so that they cannot write. The provider never contacts them, and their per-backend steps are dropped until they are removed from this set again (a rejoin)."
+  type        = set(string)
+  default     = []
+
+  validation {
+    condition     = length(setsubtract(var.fenced, ["backend1", "backend2"])) == 0
+    error_message = "fenced may only name \"backend1\" and \"backend2\"."
+  }
+}
+
+variable "split_brain_victim" {
+  description = "During split-brain recovery only: the backend whose changes since the split are discarded (it resyncs from the other). null otherwise."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.split_brain_victim == null || contains(["backend1", "backend2"], coalesce(var.split_brain_victim, "none"))
+    error_message = "split_brain_victim must be null, \"backend1\" or \"backend2\"."
+  }
 }
 
 variable "ssh_user" {
@@ -66,4 +99,10 @@ variable "sync_timeout" {
   description = "How long to wait for the initial sync."
   type        = string
   default     = "2h"
+}
+
+variable "chef_stop_command" {
+  description = "Command that stops the Chef Server services on the primary before its filesystem is unmounted (switchover, destroy)."
+  type        = string
+  default     = "chef-server-ctl stop"
 }

@@ -63,10 +63,10 @@ func (c *Config) setDefaults() {
 // Vars are the input variables of examples/chef-ha-failover that address the backends; they
 // marshal to a Terraform .tfvars.json file.
 type Vars struct {
-	PrimaryHost   string `json:"primary_host"`
-	PrimaryPort   int    `json:"primary_port"`
-	SecondaryHost string `json:"secondary_host"`
-	SecondaryPort int    `json:"secondary_port"`
+	PrimaryHost   string `json:"backend1_host"`
+	PrimaryPort   int    `json:"backend1_port"`
+	SecondaryHost string `json:"backend2_host"`
+	SecondaryPort int    `json:"backend2_port"`
 	PrivateKey    string `json:"private_key"`
 	KnownHosts    string `json:"known_hosts"`
 }

@@ -35,8 +35,8 @@ func benchResult(t testing.TB, key string, value float64) {
 // exampleVars are the example's variables as TF_VAR_ environment variables.
 func (e *testEnv) exampleVars() []string {
 	return []string{
-		"TF_VAR_primary_host=" + e.hosts[0].Host(), fmt.Sprintf("TF_VAR_primary_port=%d", e.hosts[0].Port()),
-		"TF_VAR_secondary_host=" + e.hosts[1].Host(), fmt.Sprintf("TF_VAR_secondary_port=%d", e.hosts[1].Port()),
+		"TF_VAR_backend1_host=" + e.hosts[0].Host(), fmt.Sprintf("TF_VAR_backend1_port=%d", e.hosts[0].Port()),
+		"TF_VAR_backend2_host=" + e.hosts[1].Host(), fmt.Sprintf("TF_VAR_backend2_port=%d", e.hosts[1].Port()),
 		"TF_VAR_private_key=" + e.keyPEM, "TF_VAR_known_hosts=" + e.knownHosts(),
 	}
 }

@@ -20,12 +20,12 @@ const exampleDir = "../../examples/chef-ha-failover"
 
 func (e *testEnv) exampleVariables() config.Variables {
 	return config.Variables{
-		"primary_host":   config.StringVariable(e.hosts[0].Host()),
-		"primary_port":   config.IntegerVariable(e.hosts[0].Port()),
-		"secondary_host": config.StringVariable(e.hosts[1].Host()),
-		"secondary_port": config.IntegerVariable(e.hosts[1].Port()),
-		"private_key":    config.StringVariable(e.keyPEM),
-		"known_hosts":    config.StringVariable(e.knownHosts()),
+		"backend1_host": config.StringVariable(e.hosts[0].Host()),
+		"backend1_port": config.IntegerVariable(e.hosts[0].Port()),
+		"backend2_host": config.StringVariable(e.hosts[1].Host()),
+		"backend2_port": config.IntegerVariable(e.hosts[1].Port()),
+		"private_key":   config.StringVariable(e.keyPEM),
+		"known_hosts":   config.StringVariable(e.knownHosts()),
 	}
 }
 
@@ -75,8 +75,8 @@ func testAccChefHAFlow(t *testing.T, v drbdsim.Version, wantVersion string) {
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue("drbd_primary.primary", tfjsonpath.New("role"), knownvalue.StringExact("Primary")),
 					statecheck.ExpectKnownValue("drbd_sync.initial", tfjsonpath.New("in_sync"), knownvalue.Bool(true)),
-					statecheck.ExpectKnownValue("drbd_resource.primary", tfjsonpath.New("drbd_version"), knownvalue.StringExact(wantVersion)),
-					statecheck.ExpectKnownValue("drbd_resource.primary", tfjsonpath.New("device"), knownvalue.StringExact("/dev/drbd0")),
+					statecheck.ExpectKnownValue("drbd_resource.backend1[0]", tfjsonpath.New("drbd_version"), knownvalue.StringExact(wantVersion)),
+					statecheck.ExpectKnownValue("drbd_resource.backend1[0]", tfjsonpath.New("device"), knownvalue.StringExact("/dev/drbd0")),
 					statecheck.ExpectKnownOutputValueAtPath("primary_status", tfjsonpath.New("disk_state"), knownvalue.StringExact("UpToDate")),
 					statecheck.ExpectKnownOutputValueAtPath("secondary_status", tfjsonpath.New("role"), knownvalue.StringExact("Secondary")),
 					statecheck.ExpectKnownOutputValueAtPath("secondary_status", tfjsonpath.New("in_sync"), knownvalue.Bool(true)),

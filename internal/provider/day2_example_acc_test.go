@@ -1,0 +1,247 @@
+package provider
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-testing/config"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/seed-a700e435/terraform-provider-drbd/internal/drbdsim"
+)
+
+// exampleWith is exampleVariables with extra variables set.
+func (e *testEnv) exampleWith(extra map[string]config.Variable) config.Variables {
+	v := e.exampleVariables()
+	maps.Copy(v, extra)
+	return v
+}
+
+// argvIndex returns the index of the first command on node i (from index from on) whose argv
+// starts with prefix, or -1.
+func (e *testEnv) argvIndex(i, from int, prefix ...string) int {
+	for j, argv := range e.node(i).Executed()[from:] {
+		if len(argv) >= len(prefix) && slices.Equal(argv[:len(prefix)], prefix) {
+			return from + j
+		}
+	}
+	return -1
+}
+
+// checkServing verifies that node i is the Primary serving Chef: UpToDate, the filesystem
+// mounted, the ready file there, and that the filesystem is the one created on day 1.
+func (e *testEnv) checkServing(i int, fsUUID *string) error {
+	n := e.node(i)
+	if n.Role() != "Primary" || n.DiskState() != "UpToDate" {
+		return fmt.Errorf("node%d is %s/%s, want Primary/UpToDate", i+1, n.Role(), n.DiskState())
+	}
+	if dev, _, ok := n.MountedAt(defaultMountpoint); !ok || dev != "/dev/drbd0" {
+		return fmt.Errorf("node%d: %s not mounted from /dev/drbd0", i+1, defaultMountpoint)
+	}
+	if !n.FileExists(defaultReadyFile) {
+		return fmt.Errorf("node%d has no %s", i+1, defaultReadyFile)
+	}
+	if *fsUUID == "" {
+		*fsUUID = n.FSUUID()
+	} else if got := n.FSUUID(); got != *fsUUID {
+		return fmt.Errorf("node%d serves filesystem %s, want the day-1 filesystem %s (reformatted?)", i+1, got, *fsUUID)
+	}
+	return nil
+}
+
+// checkNoDown fails when any node ran `drbdadm down` (or detach/disconnect) since from.
+func (e *testEnv) checkNoDown(from [2]int) error {
+	for i := range 2 {
+		for _, m := range e.mutations(i)[from[i]:] {
+			f := strings.Fields(m)
+			if slices.Contains(f, "down") || slices.Contains(f, "detach") || slices.Contains(f, "disconnect") {
+				return fmt.Errorf("node%d ran %q during a day-2 operation", i+1, m)
+			}
+		}
+	}
+	return nil
+}
+
+// TestAccDay2Example_operations applies examples/chef-ha-failover through every day-2
+// operation, each as one change of its variables: switchover and back, failover from a dead
+// primary (refused until fenced), rejoin of the restarted node, and split-brain recovery.
+func TestAccDay2Example_operations(t *testing.T) {
+	testAccPreCheck(t)
+	e := newTestEnv(t, drbdsim.PairConfig{Version: drbdsim.V84})
+	var (
+		fsUUID string
+		mark   [2]int
+		cmdAt  [2]int
+	)
+	snap := func() {
+		e.snapshotMutations(&mark)()
+		cmdAt = [2]int{len(e.node(0).Executed()), len(e.node(1).Executed())}
+	}
+	step := func(vars map[string]config.Variable) resource.TestStep {
+		return resource.TestStep{
+			ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+			ConfigDirectory:          config.StaticDirectory(exampleDir),
+			ConfigVariables:          e.exampleWith(vars),
+		}
+	}
+	backend2 := map[string]config.Variable{"primary": config.StringVariable("backend2")}
+	fenced1 := map[string]config.Variable{
+		"primary": config.StringVariable("backend2"),
+		"fenced":  config.SetVariable(config.StringVariable("backend1")),
+	}
+
+	day1 := step(nil)
+	day1.Check = func(*terraform.State) error { return e.checkServing(0, &fsUUID) }
+
+	// Switchover: backend2 becomes primary. Replacement order does it: stop Chef on backend1,
+	// unmount, demote, promote backend2 (plainly: its disk is UpToDate), mount, reconfigure.
+	switchover := step(backend2)
+	switchover.PreConfig = snap
+	switchover.ConfigPlanChecks = resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+		plancheck.ExpectResourceAction("drbd_primary.primary", plancheck.ResourceActionDestroyBeforeCreate),
+		plancheck.ExpectResourceAction("drbd_filesystem.data", plancheck.ResourceActionDestroyBeforeCreate),
+		plancheck.ExpectResourceAction("drbd_resource.backend1[0]", plancheck.ResourceActionNoop),
+		plancheck.ExpectResourceAction("drbd_resource.backend2[0]", plancheck.ResourceActionNoop),
+	}}
+	switchover.Check = func(*terraform.State) error {
+		if err := e.checkServing(1, &fsUUID); err != nil {
+			return err
+		}
+		if e.node(0).Role() != "Secondary" || e.node(0).ConnState() != "Connected" {
+			return fmt.Errorf("old primary is %s/%s, want Secondary/Connected", e.node(0).Role(), e.node(0).ConnState())
+		}
+		stop, umount := e.argvIndex(0, cmdAt[0], "chef-server-ctl", "stop"), e.argvIndex(0, cmdAt[0], "umount")
+		if stop < 0 || umount < 0 || stop > umount {
+			return fmt.Errorf("on the old primary chef-server-ctl stop ran at %d and umount at %d; the services must stop first", stop, umount)
+		}
+		if e.ranCommandSince(1, cmdAt[1], "drbdadm", "primary", "--force") {
+			return errors.New("the switchover forced the promotion; an UpToDate node must be promoted plainly")
+		}
+		return e.checkNoDown(mark)
+	}
+
+	back := step(nil)
+	back.PreConfig = snap
+	back.Check = func(*terraform.State) error {
+		if err := e.checkServing(0, &fsUUID); err != nil {
+			return err
+		}
+		return e.checkNoDown(mark)
+	}
+
+	// backend1 (the primary) dies: plans fail, saying to fence it.
+	dead := step(nil)
+	dead.PreConfig = func() {
+		e.pair.Disconnect()
+		e.hosts[0].Stop()
+	}
+	dead.ExpectError = diagRE("could not be reached over SSH", "fenced_hosts")
+
+	// Failover: fence backend1 and make backend2 primary.
+	failover := step(fenced1)
+	failover.PreConfig = snap
+	failover.ExpectNonEmptyPlan = true // drbd_sync stays degraded until backend1 rejoins
+	failover.ConfigStateChecks = []statecheck.StateCheck{
+		statecheck.ExpectKnownValue("drbd_sync.initial", tfjsonpath.New("in_sync"), knownvalue.Bool(false)),
+	}
+	failover.Check = func(*terraform.State) error {
+		if err := e.checkServing(1, &fsUUID); err != nil {
+			return err
+		}
+		if got := e.commandsSince(0, 0); len(e.node(0).Executed()) != cmdAt[0] {
+			return fmt.Errorf("the fenced backend1 ran commands: %q", got)
+		}
+		if !e.ranCommandSince(1, cmdAt[1], "chef-server-ctl", "reconfigure") {
+			return errors.New("Chef was not reconfigured on the survivor")
+		}
+		return nil
+	}
+
+	// backend1 boots again (resource down, as after a reboot) and is unfenced: it rejoins as
+	// Secondary and resyncs from backend2.
+	rejoin := step(backend2)
+	rejoin.PreConfig = func() {
+		if err := e.node(0).Unmount(defaultMountpoint); err != nil {
+			t.Fatal(err)
+		}
+		e.sh(0, "drbdadm secondary pc0 && drbdadm down pc0")
+		e.pair.Reconnect()
+		if err := e.hosts[0].Restart(); err != nil {
+			t.Fatal(err)
+		}
+		snap()
+	}
+	rejoin.ConfigStateChecks = []statecheck.StateCheck{
+		statecheck.ExpectKnownValue("drbd_sync.initial", tfjsonpath.New("in_sync"), knownvalue.Bool(true)),
+		statecheck.ExpectKnownOutputValueAtPath("secondary_status", tfjsonpath.New("disk_state"), knownvalue.StringExact("UpToDate")),
+	}
+	rejoin.Check = func(*terraform.State) error {
+		if err := e.checkServing(1, &fsUUID); err != nil {
+			return err
+		}
+		if !e.ranCommandSince(0, cmdAt[0], "drbdadm", "up", "pc0") {
+			return errors.New("backend1's resource was not brought up")
+		}
+		if e.ranCommandSince(0, cmdAt[0], "drbdadm", "create-md") {
+			return errors.New("create-md ran on a backend that has metadata")
+		}
+		if e.node(0).Role() != "Secondary" || e.node(0).DiskState() != "UpToDate" {
+			return fmt.Errorf("backend1 is %s/%s, want Secondary/UpToDate", e.node(0).Role(), e.node(0).DiskState())
+		}
+		return nil
+	}
+
+	// A split brain: a partition during which both backends were Primary and wrote. With
+	// backend1 chosen as the victim, its changes are discarded and it resyncs from backend2.
+	splitBrain := step(map[string]config.Variable{
+		"primary":            config.StringVariable("backend2"),
+		"split_brain_victim": config.StringVariable("backend1"),
+	})
+	splitBrain.PreConfig = func() {
+		e.pair.Disconnect()
+		if err := e.node(0).Promote(); err != nil {
+			t.Fatal(err)
+		}
+		e.node(0).WriteData(4096)
+		e.node(1).WriteData(2048)
+		e.pair.Reconnect() // two Primaries: DRBD drops the connection, both StandAlone
+		e.sh(0, "drbdadm secondary pc0")
+		if e.node(0).ConnState() != "StandAlone" || e.node(1).ConnState() != "StandAlone" {
+			t.Fatalf("setup: %s/%s, want a split brain", e.node(0).ConnState(), e.node(1).ConnState())
+		}
+		snap()
+	}
+	splitBrain.Check = func(*terraform.State) error {
+		if err := e.checkServing(1, &fsUUID); err != nil {
+			return err
+		}
+		if got := e.node(0).DiscardedKiB(); got == 0 {
+			return errors.New("the victim backend1 discarded nothing")
+		}
+		if got := e.node(1).DiscardedKiB(); got != 0 {
+			return fmt.Errorf("backend2, the survivor, lost %d KiB", got)
+		}
+		if e.node(0).ConnState() != "Connected" || e.node(0).DiskState() != "UpToDate" {
+			return fmt.Errorf("backend1 is %s/%s after recovery, want Connected/UpToDate", e.node(0).ConnState(), e.node(0).DiskState())
+		}
+		return nil
+	}
+
+	resource.ParallelTest(t, resource.TestCase{
+		Steps: []resource.TestStep{day1, switchover, back, dead, failover, rejoin, splitBrain},
+	})
+}
+
+// ranCommandSince reports whether node i ran a command starting with prefix after index from.
+func (e *testEnv) ranCommandSince(i, from int, prefix ...string) bool {
+	return e.argvIndex(i, from, prefix...) >= 0
+}
