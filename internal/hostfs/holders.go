@@ -26,22 +26,20 @@ func (h Holder) String() string {
 	return fmt.Sprintf("%s (%s)", cmd, strings.Join(parts, ", "))
 }
 
-// DescribeHolders lists at most max holders, e.g. "postgres (pid 88, cwd), sleep (pid 1234,
+// DescribeHolders lists at most limit holders, e.g. "postgres (pid 88, cwd), sleep (pid 1234,
 // cwd) and 3 more".
-func DescribeHolders(hs []Holder, max int) string {
-	if max < 1 {
-		max = 1
-	}
-	names := make([]string, 0, min(len(hs), max))
+func DescribeHolders(hs []Holder, limit int) string {
+	limit = max(limit, 1)
+	names := make([]string, 0, min(len(hs), limit))
 	for i, h := range hs {
-		if i == max {
+		if i == limit {
 			break
 		}
 		names = append(names, h.String())
 	}
 	s := strings.Join(names, ", ")
-	if len(hs) > max {
-		s += fmt.Sprintf(" and %d more", len(hs)-max)
+	if len(hs) > limit {
+		s += fmt.Sprintf(" and %d more", len(hs)-limit)
 	}
 	return s
 }

@@ -49,11 +49,11 @@ func (s *chefFSStop) count(i int) int {
 // newChefFSEnv is a test env whose nodes answer `chef-server-ctl stop` through stop. The
 // answer is injected with FailNext (exit 0 for success), so it does not depend on what the
 // simulator's chef-server-ctl knows.
-func newChefFSEnv(t *testing.T, cfg drbdsim.PairConfig) (*testEnv, *chefFSStop) {
+func newChefFSEnv(t *testing.T) (*testEnv, *chefFSStop) {
 	t.Helper()
 	stop := &chefFSStop{}
 	var e *testEnv
-	e = newHookedEnv(t, cfg, func(node int, cmd string) {
+	e = newHookedEnv(t, drbdsim.PairConfig{}, func(node int, cmd string) {
 		if !strings.Contains(cmd, "chef-server-ctl stop") {
 			return
 		}
@@ -76,15 +76,15 @@ func newChefFSEnv(t *testing.T, cfg drbdsim.PairConfig) (*testEnv, *chefFSStop) 
 // chefFSPrimaryPair is newChefFSEnv with node1 Primary and both disks UpToDate.
 func chefFSPrimaryPair(t *testing.T) (*testEnv, *chefFSStop) {
 	t.Helper()
-	e, stop := newChefFSEnv(t, drbdsim.PairConfig{})
+	e, stop := newChefFSEnv(t)
 	e.promote()
 	e.pair.CompleteSync()
 	return e, stop
 }
 
 // chefFSConfig is the role-bound part of the runbook on node i: Primary, filesystem, Chef
-// backend ready (with extra attributes).
-func (e *testEnv) chefFSConfig(i int, chefExtra string) string {
+// backend ready with a stop command.
+func (e *testEnv) chefFSConfig(i int) string {
 	return e.providerConfig() + fmt.Sprintf(`
 resource "drbd_primary" "p" {
   %[1]s
@@ -98,21 +98,21 @@ resource "drbd_filesystem" "data" {
 
 resource "drbd_chef_backend_ready" "chef" {
   %[1]s
-  %[2]s
-  depends_on = [drbd_filesystem.data]
+  stop_command = "chef-server-ctl stop"
+  depends_on   = [drbd_filesystem.data]
 }
-`, e.hostArgs(i), chefExtra)
-}
-
-// chefFSHostName is node i as diagnostics name it (user@host:port ends with it).
-func (e *testEnv) chefFSHostName(i int) string {
-	return fmt.Sprintf("%s:%d", e.hosts[i].Host(), e.hosts[i].Port())
+`, e.hostArgs(i))
 }
 
-// chefFSIndex returns the position of the first of node i's mutating commands from from on
+// chefFSNode1 is node1 as diagnostics name it (user@host:port ends with it).
+func (e *testEnv) chefFSNode1() string {
+	return fmt.Sprintf("%s:%d", e.hosts[0].Host(), e.hosts[0].Port())
+}
+
+// chefFSIndex returns the position of the first of node1's mutating commands from from on
 // that starts with prefix, or -1.
-func (e *testEnv) chefFSIndex(i, from int, prefix string) int {
-	for k, m := range e.mutations(i)[from:] {
+func (e *testEnv) chefFSIndex(from int, prefix string) int {
+	for k, m := range e.mutations(0)[from:] {
 		if strings.HasPrefix(m, prefix) {
 			return from + k
 		}
@@ -127,14 +127,13 @@ func (e *testEnv) chefFSIndex(i, from int, prefix string) int {
 func TestAccDay2ChefFS_switchoverStopsChefBeforeUnmount(t *testing.T) {
 	testAccPreCheck(t)
 	e, stop := chefFSPrimaryPair(t)
-	const chef = `stop_command = "chef-server-ctl stop"`
 	var from int
 	var uuid string
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
 			{
-				Config: e.chefFSConfig(0, chef),
+				Config: e.chefFSConfig(0),
 				Check: func(_ *terraform.State) error {
 					if _, _, ok := e.node(0).MountedAt(defaultMountpoint); !ok {
 						return fmt.Errorf("not mounted on node1")
@@ -148,15 +147,15 @@ func TestAccDay2ChefFS_switchoverStopsChefBeforeUnmount(t *testing.T) {
 				},
 			},
 			{
-				Config: e.chefFSConfig(1, chef),
+				Config: e.chefFSConfig(1),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction("drbd_chef_backend_ready.chef", plancheck.ResourceActionDestroyBeforeCreate),
 					plancheck.ExpectResourceAction("drbd_filesystem.data", plancheck.ResourceActionDestroyBeforeCreate),
 					plancheck.ExpectResourceAction("drbd_primary.p", plancheck.ResourceActionDestroyBeforeCreate),
 				}},
 				Check: func(_ *terraform.State) error {
-					st, um, sec := e.chefFSIndex(0, from, "chef-server-ctl stop"),
-						e.chefFSIndex(0, from, "umount "+defaultMountpoint), e.chefFSIndex(0, from, "drbdadm secondary")
+					st, um, sec := e.chefFSIndex(from, "chef-server-ctl stop"),
+						e.chefFSIndex(from, "umount "+defaultMountpoint), e.chefFSIndex(from, "drbdadm secondary")
 					if st < 0 || um < 0 || sec < 0 || !(st < um && um < sec) {
 						return fmt.Errorf("node1 ran %q; want chef-server-ctl stop, then umount, then drbdadm secondary", e.mutations(0)[from:])
 					}
@@ -209,7 +208,7 @@ func TestAccDay2ChefFS_busyUnmountNamesHolders(t *testing.T) {
 			{
 				Config:  cfg,
 				Destroy: true,
-				ExpectError: diagRE("Unable to Unmount DRBD Filesystem", "umount "+defaultMountpoint, e.chefFSHostName(0),
+				ExpectError: diagRE("Unable to Unmount DRBD Filesystem", "umount "+defaultMountpoint, e.chefFSNode1(),
 					"exited 32", "target is busy", "Processes using "+defaultMountpoint+": postgres (pid 88, cwd), sleep (pid 1234, cwd).",
 					"Stop them (for Chef: set stop_command on drbd_chef_backend_ready) and apply again"),
 			},
@@ -315,7 +314,7 @@ resource "drbd_chef_backend_ready" "test" {
   depends_on = [drbd_filesystem.test]
 }
 `, e.hostArgs(0))
-	host := regexp.QuoteMeta(e.chefFSHostName(0))
+	host := regexp.QuoteMeta(e.chefFSNode1())
 	var mark, clean int
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: w.factories(),

@@ -125,11 +125,11 @@ func TestAccChefBackendReady_timeout(t *testing.T) {
 	})
 }
 
-// chefFSNonReads returns the commands from from on that change something: the refreshes'
-// `test -e` reads of the ready file left out.
-func (e *testEnv) chefFSNonReads(i, from int) []string {
+// chefFSNonReads returns the commands node1 received from from on, without the refreshes'
+// `test -e` reads of the ready file.
+func (e *testEnv) chefFSNonReads(from int) []string {
 	var out []string
-	for _, c := range e.hosts[i].Commands()[from:] {
+	for _, c := range e.hosts[0].Commands()[from:] {
 		if !strings.HasPrefix(c, "test -e ") {
 			out = append(out, c)
 		}
@@ -141,7 +141,7 @@ func (e *testEnv) chefFSNonReads(i, from int) []string {
 // else of the resource (here, before the ready file is removed).
 func TestAccChefBackendReady_stopCommandRunsFirst(t *testing.T) {
 	testAccPreCheck(t)
-	e, stop := newChefFSEnv(t, drbdsim.PairConfig{})
+	e, stop := newChefFSEnv(t)
 	var from int
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
@@ -157,7 +157,7 @@ func TestAccChefBackendReady_stopCommandRunsFirst(t *testing.T) {
 		}},
 		CheckDestroy: func(_ *terraform.State) error {
 			want := []string{"chef-server-ctl stop", "rm -f " + defaultReadyFile}
-			if got := e.chefFSNonReads(0, from); !slices.Equal(got, want) {
+			if got := e.chefFSNonReads(from); !slices.Equal(got, want) {
 				return fmt.Errorf("destroy ran %q, want %q", got, want)
 			}
 			if e.node(0).FileExists(defaultReadyFile) {
@@ -172,7 +172,7 @@ func TestAccChefBackendReady_stopCommandRunsFirst(t *testing.T) {
 // host, exit code and output, and nothing after it runs; the ready file stays.
 func TestAccChefBackendReady_stopCommandFails(t *testing.T) {
 	testAccPreCheck(t)
-	e, stop := newChefFSEnv(t, drbdsim.PairConfig{})
+	e, stop := newChefFSEnv(t)
 	cfg := e.readyConfig(0, "stop_command = \"chef-server-ctl stop\"\n  remove_ready_file_on_destroy = true\n  reconfigure = false")
 	var from int
 	resource.ParallelTest(t, resource.TestCase{
@@ -189,12 +189,12 @@ func TestAccChefBackendReady_stopCommandFails(t *testing.T) {
 				PreConfig: func() { stop.fail(1, "fail: opscode-erchef: runsv not running") },
 				Config:    cfg,
 				Destroy:   true,
-				ExpectError: diagRE("Unable to Stop Chef Server", "`chef-server-ctl stop` on", e.chefFSHostName(0), "exited 1.",
+				ExpectError: diagRE("Unable to Stop Chef Server", "`chef-server-ctl stop` on", e.chefFSNode1(), "exited 1.",
 					"Last lines of output:", "fail: opscode-erchef: runsv not running", "Nothing else was done"),
 			},
 			{
 				PreConfig: func() {
-					if got, want := e.chefFSNonReads(0, from), []string{"chef-server-ctl stop"}; !slices.Equal(got, want) {
+					if got, want := e.chefFSNonReads(from), []string{"chef-server-ctl stop"}; !slices.Equal(got, want) {
 						t.Errorf("the failed destroy ran %q, want only %q", got, want)
 					}
 					if !e.node(0).FileExists(defaultReadyFile) {
@@ -238,7 +238,7 @@ func TestAccChefBackendReady_noStopCommand(t *testing.T) {
 			},
 		},
 		CheckDestroy: func(_ *terraform.State) error {
-			if got, want := e.chefFSNonReads(0, from), []string{"rm -f " + defaultReadyFile}; !slices.Equal(got, want) {
+			if got, want := e.chefFSNonReads(from), []string{"rm -f " + defaultReadyFile}; !slices.Equal(got, want) {
 				return fmt.Errorf("destroy ran %q, want %q", got, want)
 			}
 			return nil
