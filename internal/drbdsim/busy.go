@@ -79,8 +79,13 @@ func (n *Node) armBusy() {
 	if len(dirs) == 0 {
 		return
 	}
+	// umount names its operand, the mount point of the held directory.
+	target := n.mountOf(dirs[0])
+	if target == "/" {
+		target = dirs[0]
+	}
 	f := n.faults["umount"]
-	f.exit, f.stderr = 32, busyMessage(dirs[0])
+	f.exit, f.stderr = 32, busyMessage(target)
 	n.faults["umount"] = f
 }
 

@@ -128,15 +128,15 @@ func TestHoldMountRelease(t *testing.T) {
 	t.Parallel()
 	p := mountedPair(t, "/a")
 	n := p.Node(0)
-	mustRun(t, n, "mkdir -p /b && mount /dev/vdb /b 2>/dev/null; true")
-	n.HoldMount("/a", "sleep", 1)
-	n.HoldMount("/b", "sleep", 2)
+	mustRun(t, n, "mkdir -p /a/sub")
+	n.HoldMount("/a/sub", "postgres", 1)
+	n.HoldMount("/a", "sleep", 2)
 	n.ReleaseMount("/a")
-	// /b is still held: umount keeps failing, naming it.
-	if r := run(t, n, "umount /b"); r.code != 32 || r.stderr != "umount: /b: target is busy.\n" {
-		t.Errorf("umount with /b held: %+v", r)
+	// /a/sub is still held: umount of its mount point keeps failing.
+	if r := run(t, n, "umount /a"); r.code != 32 || r.stderr != "umount: /a: target is busy.\n" {
+		t.Errorf("umount with /a/sub held: %+v", r)
 	}
-	n.ReleaseMount("/b")
+	n.ReleaseMount("/a/sub")
 	mustRun(t, n, "umount /a")
 	// A FailNext of another kind survives ReleaseMount.
 	n.FailNext("umount", 1, "umount: injected\n")
