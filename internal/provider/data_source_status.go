@@ -105,7 +105,7 @@ func (d *statusDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 		return
 	}
 	name := m.Resource.ValueString()
-	p, ok := h.probe(ctx, &resp.Diagnostics, "Unable to Read DRBD Status", name)
+	p, ok := h.probeForRead(ctx, &resp.Diagnostics, "Unable to Read DRBD Status", name)
 	if !ok {
 		return
 	}

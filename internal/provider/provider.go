@@ -251,6 +251,8 @@ type providerData struct {
 	fence fenceSet
 	// primaries tracks which hosts reported a resource Primary (second-Primary warnings).
 	primaries primaryRegistry
+	// probes lets the Reads of one refresh share a host's status read.
+	probes probeCache
 }
 
 // resolve fills a target's unset user and port with the provider's defaults and drops a

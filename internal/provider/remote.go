@@ -86,6 +86,7 @@ type remoteHost struct {
 	pool      *sshx.Pool
 	target    sshx.Target
 	primaries *primaryRegistry
+	cache     *probeCache // nil: never share status reads
 }
 
 // host returns the remote host of a connection model, or adds an error diagnostic.
@@ -97,7 +98,7 @@ func (r *remoteBase) host(c connectionModel, diags *diag.Diagnostics) *remoteHos
 				"resources those values come from first (terraform apply -target=...), then apply again.")
 		return nil
 	}
-	return &remoteHost{pool: r.data.pool, target: r.data.resolve(c.target()), primaries: &r.data.primaries}
+	return &remoteHost{pool: r.data.pool, target: r.data.resolve(c.target()), primaries: &r.data.primaries, cache: &r.data.probes}
 }
 
 // String names the host in diagnostics: user@host:port as the pool resolves it.
@@ -105,6 +106,15 @@ func (h *remoteHost) String() string { return h.target.String() }
 
 // exec runs a command and returns its result; a non-zero exit status is not an error.
 func (h *remoteHost) exec(ctx context.Context, c sshx.Command) (sshx.Result, error) {
+	if h.cache != nil {
+		// Anything but a status read may change what a cached status says.
+		h.cache.forget()
+	}
+	return h.execRead(ctx, c)
+}
+
+// execRead is exec for commands that change nothing (status reads): it keeps cached probes.
+func (h *remoteHost) execRead(ctx context.Context, c sshx.Command) (sshx.Result, error) {
 	tflog.Debug(ctx, "running remote command", map[string]any{"host": h.String(), "command": c.Cmd})
 	res, err := h.pool.Exec(ctx, h.target, c)
 	if err != nil {
@@ -218,7 +228,7 @@ func (h *remoteHost) pollStatus(ctx context.Context, res string, prev *drbd.Prob
 
 // statusFrom runs a status command and parses its output.
 func (h *remoteHost) statusFrom(ctx context.Context, cmd string, parse func(string) (*drbd.Probe, error)) (*drbd.Probe, error) {
-	out, err := h.exec(ctx, sshx.Command{Cmd: cmd})
+	out, err := h.execRead(ctx, sshx.Command{Cmd: cmd})
 	if err != nil {
 		return nil, err
 	}

@@ -375,7 +375,7 @@ func (r *primaryResource) Read(ctx context.Context, req resource.ReadRequest, re
 		return
 	}
 	name := m.Resource.ValueString()
-	p, ok := h.probe(ctx, &resp.Diagnostics, "Unable to Read DRBD Role", name)
+	p, ok := h.probeForRead(ctx, &resp.Diagnostics, "Unable to Read DRBD Role", name)
 	if !ok {
 		return
 	}

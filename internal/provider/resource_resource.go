@@ -412,7 +412,7 @@ func (r *resourceResource) Read(ctx context.Context, req resource.ReadRequest, r
 		return
 	}
 	name := m.Name.ValueString()
-	p, ok := h.probe(ctx, &resp.Diagnostics, "Unable to Read DRBD Resource", name)
+	p, ok := h.probeForRead(ctx, &resp.Diagnostics, "Unable to Read DRBD Resource", name)
 	if !ok {
 		return
 	}

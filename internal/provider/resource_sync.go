@@ -673,7 +673,7 @@ func (r *syncResource) Read(ctx context.Context, req resource.ReadRequest, resp 
 		return
 	}
 	name := m.Resource.ValueString()
-	p, ok := h.probe(ctx, &resp.Diagnostics, "Unable to Read DRBD Sync State", name)
+	p, ok := h.probeForRead(ctx, &resp.Diagnostics, "Unable to Read DRBD Sync State", name)
 	if !ok {
 		return
 	}

@@ -1,0 +1,64 @@
+package provider
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+
+	"github.com/seed-a700e435/terraform-provider-drbd/internal/drbdsim"
+)
+
+// TestAccProbeCache_refreshSharesStatusReads: the Reads of one refresh share a host's DRBD
+// status read (drbd_resource, drbd_primary, drbd_sync and drbd_status on node1 all need
+// the same probe), so a refresh of the pair sends one probe per host.
+func TestAccProbeCache_refreshSharesStatusReads(t *testing.T) {
+	testAccPreCheck(t)
+	e := primaryPair(t, drbdsim.PairConfig{SyncStepPercent: -1})
+	e.pair.CompleteSync()
+	cfg := e.providerConfig() + fmt.Sprintf(`
+resource "drbd_resource" "n1" {
+  %[1]s
+  name = "pc0"
+}
+
+resource "drbd_primary" "n1" {
+  %[1]s
+  resource = drbd_resource.n1.name
+}
+
+resource "drbd_sync" "n1" {
+  %[1]s
+  resource = drbd_primary.n1.resource
+}
+
+data "drbd_status" "n1" {
+  %[1]s
+  resource = "pc0"
+}
+`, e.hostArgs(0))
+	var before int
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: cfg},
+			{
+				PreConfig:        func() { before = e.probes(0) },
+				Config:           cfg,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+				Check: func(*terraform.State) error {
+					// The step runs refresh+plan, then apply (nothing), then a post-apply plan: two
+					// refreshes at most, each sharing one probe of node1.
+					if got := e.probes(0) - before; got > 2 {
+						return fmt.Errorf("node1 got %d status reads for two refreshes of 4 objects, want at most 2 (%s)",
+							got, strings.Join(e.hosts[0].Commands()[len(e.hosts[0].Commands())-got:], " | ")[:200])
+					}
+					return nil
+				},
+			},
+		},
+	})
+}
