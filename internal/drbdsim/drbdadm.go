@@ -214,6 +214,7 @@ func init() {
 		"net-options":         admNetOptions,
 		"syncer":              admSyncer,
 		"new-current-uuid":    admNewCurrentUUID,
+		"get-gi":              admGetGI,
 	}
 }
 

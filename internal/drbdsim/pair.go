@@ -452,6 +452,8 @@ type Node struct {
 	ctr           counters
 	kernelLog     []string
 	discardedKiB  int64
+	// everUpToDate is false from create-md until the node first holds UpToDate data.
+	everUpToDate bool
 	// dmesgRestricted makes dmesg fail (a non-root user under dmesg_restrict).
 	dmesgRestricted bool
 
@@ -479,6 +481,9 @@ func (n *Node) peer() *Node { return n.p.nodes[1-n.idx] }
 
 func (n *Node) setDisk(s string) {
 	n.disk = s
+	if s == diskUpToDate {
+		n.everUpToDate = true
+	}
 	switch s {
 	case diskUpToDate, diskInconsistent, diskConsistent, diskOutdated:
 		n.mdDisk = s
@@ -488,6 +493,7 @@ func (n *Node) setDisk(s string) {
 // createMD writes fresh metadata. Callers hold mu.
 func (n *Node) createMD() {
 	n.hasMD = true
+	n.everUpToDate = false
 	n.mdDisk = diskInconsistent
 	n.dirtyKiB = 0
 	if n.p.sync != nil {

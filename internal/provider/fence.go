@@ -123,9 +123,17 @@ type fencedResource struct {
 }
 
 var (
-	_ resource.ResourceWithConfigure   = (*fencedResource)(nil)
-	_ resource.ResourceWithImportState = (*fencedResource)(nil)
+	_ resource.ResourceWithConfigure      = (*fencedResource)(nil)
+	_ resource.ResourceWithImportState    = (*fencedResource)(nil)
+	_ resource.ResourceWithValidateConfig = (*fencedResource)(nil)
 )
+
+// ValidateConfig forwards to the wrapped resource when it validates its configuration.
+func (f *fencedResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	if v, ok := f.inner.(resource.ResourceWithValidateConfig); ok {
+		v.ValidateConfig(ctx, req, resp)
+	}
+}
 
 // withFence wraps a resource constructor.
 func withFence(newResource func() resource.Resource) func() resource.Resource {

@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
@@ -48,6 +49,7 @@ type primaryResourceModel struct {
 	PeerHost               types.String `tfsdk:"peer_host"`
 	PeerPort               types.Int64  `tfsdk:"peer_port"`
 	PeerHostKey            types.String `tfsdk:"peer_host_key"`
+	SkipInitialSync        types.Bool   `tfsdk:"skip_initial_sync"`
 	roleStateModel
 }
 
@@ -156,6 +158,22 @@ func (r *primaryResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 				Optional:            true,
 				Validators:          []validator.String{stringvalidator.AlsoRequires(path.MatchRoot("peer_host"))},
 			},
+			"skip_initial_sync": schema.BoolAttribute{
+				MarkdownDescription: "Skip the initial full sync of a pair built on blank devices (only with `force` and " +
+					"`peer_host`). When the forced promotion would run, the metadata of **both** nodes is checked (`drbdadm " +
+					"get-gi`, the peer's over SSH) to be DRBD's freshly created, never synced \"Just Created\" generation, with " +
+					"the pair Connected and both disks Inconsistent; then the pair is marked in sync with `new-current-uuid " +
+					"--clear-bitmap` (8.3/8.4: `drbdadm -- --clear-bitmap new-current-uuid`; 9: `drbdadm new-current-uuid " +
+					"--clear-bitmap`) and this node is promoted without a resync. Otherwise it is refused and nothing changes " +
+					"(for example this node Outdated with old data and the peer blank). It is ignored when the node is promoted " +
+					"plainly or is already Primary. The trade-off: blocks never written are not compared, so both nodes hold " +
+					"whatever the blank devices held there, and an online verify (`drbdadm verify`) may report those blocks as " +
+					"out of sync until they are written; use it only on devices that are really blank (new disks, or after a " +
+					"full discard). Defaults to `false`.",
+				Optional: true,
+				Computed: true,
+				Default:  booldefault.StaticBool(false),
+			},
 		})),
 	}
 }
@@ -247,6 +265,13 @@ func (r *primaryResource) promote(ctx context.Context, h *remoteHost, m *primary
 				fmt.Sprintf("allow_overwrite_peer_data = true lifted the fresh-pair guard on %s: %s. The peer's data will be overwritten.", h, reason))
 		}
 		cmd, err = cmds.ForcePrimary(name)
+		if m.SkipInitialSync.ValueBool() {
+			if !r.skipInitialSync(ctx, h, m, p, diags) {
+				return nil
+			}
+			// Both disks are UpToDate now: the promotion is a plain one, and there is no resync.
+			cmd, err = cmds.Primary(name)
+		}
 	default:
 		cmd, err = cmds.Primary(name)
 		hint = "A fresh pair (both disks Inconsistent) has no UpToDate data: set force = true on the node chosen as the initial sync source."
@@ -264,6 +289,94 @@ func (r *primaryResource) promote(ctx context.Context, h *remoteHost, m *primary
 		return nil
 	}
 	return p
+}
+
+// ValidateConfig refuses skip_initial_sync without force and peer_host.
+func (r *primaryResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	var skip, force types.Bool
+	var peer types.String
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("skip_initial_sync"), &skip)...)
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("force"), &force)...)
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("peer_host"), &peer)...)
+	if resp.Diagnostics.HasError() || !skip.ValueBool() {
+		return
+	}
+	if !force.IsUnknown() && !force.ValueBool() {
+		resp.Diagnostics.AddAttributeError(path.Root("skip_initial_sync"), "Skip Initial Sync Needs Force",
+			"skip_initial_sync applies to the initial-sync promotion of a fresh pair only: set force = true as well.")
+	}
+	if peer.IsNull() {
+		resp.Diagnostics.AddAttributeError(path.Root("skip_initial_sync"), "Skip Initial Sync Needs the Peer",
+			"skip_initial_sync checks the metadata of both nodes: set peer_host (and peer_port) to the other node.")
+	}
+}
+
+// skipInitialSync marks a freshly created pair in sync after checking that both nodes'
+// metadata is Just Created and the pair Connected with both disks Inconsistent. It changes
+// nothing and returns false with an error otherwise.
+func (r *primaryResource) skipInitialSync(ctx context.Context, h *remoteHost, m *primaryResourceModel, p *drbd.Probe, diags *diag.Diagnostics) bool {
+	const summary = "Refusing to Skip the Initial Sync"
+	name := m.Resource.ValueString()
+	st := p.Status
+	disksFresh := st.DiskState == drbd.DiskInconsistent && st.PeerDiskState == drbd.DiskInconsistent
+	if !peerConnected(st) {
+		diags.AddAttributeError(path.Root("skip_initial_sync"), summary, fmt.Sprintf("The initial sync of %s can be skipped only on a "+
+			"Connected pair; %s shows connection %s, disks %s/%s. Nothing was changed.", name, h, st.ConnectionState, st.DiskState, st.PeerDiskState))
+		return false
+	}
+	if _, fenced := r.peerFenced(*m); fenced || m.PeerHost.IsNull() {
+		diags.AddAttributeError(path.Root("skip_initial_sync"), summary, "skip_initial_sync needs peer_host, not fenced, to check its metadata.")
+		return false
+	}
+	c := connectionModel{Host: m.PeerHost, Port: m.PeerPort, User: m.User, HostKey: m.PeerHostKey, HostKeyFingerprint: types.StringNull()}
+	peer := &remoteHost{pool: r.data.pool, target: r.data.resolve(c.target())}
+	pp, ok := peer.probe(ctx, diags, "Unable to Read DRBD Status of the Peer", name)
+	if !ok {
+		return false
+	}
+	var seen []string
+	just := true
+	for _, n := range []struct {
+		host  *remoteHost
+		probe *drbd.Probe
+	}{{h, p}, {peer, pp}} {
+		cmd, err := drbd.NewCommands(n.probe.Versions).GetGI(name)
+		if err != nil {
+			diags.AddError(summary, err.Error())
+			return false
+		}
+		res, ok := n.host.run(ctx, diags, "Unable to Read DRBD Generation Identifiers", cmd)
+		if !ok {
+			return false
+		}
+		gi, err := drbd.ParseGI(res.Stdout)
+		if err != nil {
+			diags.AddError(summary, fmt.Sprintf("%s on %s: %s", cmd, n.host, err))
+			return false
+		}
+		state := "Just Created"
+		if !gi.JustCreated() {
+			state, just = "not Just Created (it has held data before)", false
+		}
+		seen = append(seen, fmt.Sprintf("%s: %s, %s", n.host, gi.Raw, state))
+	}
+	if !just || !disksFresh {
+		diags.AddAttributeError(path.Root("skip_initial_sync"), summary, fmt.Sprintf("The initial sync of %s is skipped only when "+
+			"the metadata of both nodes is freshly created and never synced (Just Created) and both disks are Inconsistent. "+
+			"Disks: %s/%s. Generation identifiers (drbdadm get-gi):\n  %s\n\n"+
+			"Nothing was changed. Set skip_initial_sync = false to sync normally.", name, st.DiskState, st.PeerDiskState, strings.Join(seen, "\n  ")))
+		return false
+	}
+	cmd, err := drbd.NewCommands(p.Versions).SkipInitialSync(name)
+	if err != nil {
+		diags.AddError(summary, err.Error())
+		return false
+	}
+	tflog.Info(ctx, "skipping the initial DRBD sync of blank devices", map[string]any{"host": h.String(), "command": cmd, "generations": seen})
+	if _, ok := h.run(ctx, diags, "Unable to Skip the Initial DRBD Sync", cmd); !ok {
+		return false
+	}
+	return true
 }
 
 // peerConnected reports whether DRBD sees its peer (its disk state is known).
@@ -450,6 +563,7 @@ func (r *primaryResource) ImportState(ctx context.Context, req resource.ImportSt
 		PeerHost:               types.StringNull(),
 		PeerPort:               types.Int64Null(),
 		PeerHostKey:            types.StringNull(),
+		SkipInitialSync:        types.BoolValue(false),
 		roleStateModel:         unknownRoleState(),
 	}
 	m.ID = types.StringValue(formatID(m.connectionModel, id.Rest))
