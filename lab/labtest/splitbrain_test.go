@@ -55,12 +55,12 @@ resource "drbd_sync" "after_split_brain" {
 }
 `
 
-// TestLabSplitBrain reproduces a real split brain on DRBD 8.4.11 and applies a drbd_sync to
+// splitBrain reproduces a real split brain on DRBD 8.4.11 and applies a drbd_sync to
 // the split pair: node2 Primary in WFConnection, node1 (divergent data, Secondary) StandAlone.
 // The apply must fail at once, naming node1, StandAlone and the split brain, and change
 // nothing: node1 stays StandAlone, its data and kernel log untouched (no automatic split-brain
 // resolution discarding its data), no raised resync rate on either node.
-func TestLabSplitBrain(t *testing.T) {
+func splitBrain(t *testing.T) {
 	s := newScenario(t, "splitbrain")
 	s.labUp()
 	s.copyExample()

@@ -1,0 +1,20 @@
+//go:build lab
+
+package labtest
+
+import "testing"
+
+// The scenarios, in the order `go test` runs them (the order of declaration here). Each one
+// starts from a fresh lab (lab/lab.sh up), so any of them can run alone; lab/test-lab.sh maps
+// --scenario to -run.
+
+// TestLabRunbook: the example applied, verified, re-applied, drifted and repaired, destroyed
+// (runbook_test.go).
+func TestLabRunbook(t *testing.T) { runbook(t) }
+
+// TestLabCrash: node2's plug pulled mid-sync; the apply completes (crash_test.go).
+func TestLabCrash(t *testing.T) { crash(t) }
+
+// TestLabSplitBrain: drbd_sync on a pair after a real split brain fails at once and changes
+// nothing (splitbrain_test.go).
+func TestLabSplitBrain(t *testing.T) { splitBrain(t) }
