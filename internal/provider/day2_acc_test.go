@@ -27,7 +27,7 @@ func (e *testEnv) fencedProvider(nodes ...int) string {
 }
 
 // primaryOn is a drbd_primary on node i that names node 1-i as its peer.
-func (e *testEnv) primaryOn(i int, extra string) string {
+func (e *testEnv) primaryOn(i int, extra string) string { //nolint:unparam // the failover tests promote node2; kept general like hostArgs
 	return fmt.Sprintf(`
 resource "drbd_primary" "test" {
   %s

@@ -156,7 +156,7 @@ func TestAccDay2ChefFS_switchoverStopsChefBeforeUnmount(t *testing.T) {
 				Check: func(_ *terraform.State) error {
 					st, um, sec := e.chefFSIndex(from, "chef-server-ctl stop"),
 						e.chefFSIndex(from, "umount "+defaultMountpoint), e.chefFSIndex(from, "drbdadm secondary")
-					if st < 0 || um < 0 || sec < 0 || !(st < um && um < sec) {
+					if st < 0 || um < 0 || sec < 0 || st >= um || um >= sec {
 						return fmt.Errorf("node1 ran %q; want chef-server-ctl stop, then umount, then drbdadm secondary", e.mutations(0)[from:])
 					}
 					if n := e.countMutations(0, "umount"); n != 1 {

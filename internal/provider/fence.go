@@ -164,7 +164,11 @@ func (f *fencedResource) Configure(ctx context.Context, req resource.ConfigureRe
 }
 
 func (f *fencedResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	f.inner.(resource.ResourceWithImportState).ImportState(ctx, req, resp)
+	if i, ok := f.inner.(resource.ResourceWithImportState); ok {
+		i.ImportState(ctx, req, resp)
+		return
+	}
+	resp.Diagnostics.AddError("Import Not Supported", f.name(ctx)+" cannot be imported.")
 }
 
 // fencedBy reports the fenced_hosts entry that covers the host in s, if any.

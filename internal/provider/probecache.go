@@ -58,7 +58,8 @@ func (c *probeCache) read(ctx context.Context, h *remoteHost, resource string) (
 	if err != nil {
 		return nil, err
 	}
-	return v.(*drbd.Probe), nil
+	p, _ := v.(*drbd.Probe)
+	return p, nil
 }
 
 // forget drops every entry: a command on one node can change what its peer reports too.

@@ -357,8 +357,8 @@ func (h *remoteHost) warnSecondPrimary(diags *diag.Diagnostics, st drbd.Status, 
 }
 
 // driftWarning tells why Read found the host different from the state, naming the host and
-// what it saw, e.g. "DRBD resource pc0 on root@backend1:22 is Secondary, not Primary: the
-// next apply promotes it."
+// what it saw: for example that DRBD resource pc0 on root@backend1:22 is Secondary, not
+// Primary, so the next apply promotes it.
 func driftWarning(diags *diag.Diagnostics, h *remoteHost, format string, args ...any) {
 	diags.AddWarning("Drift on "+h.String(), fmt.Sprintf(format, args...))
 }
