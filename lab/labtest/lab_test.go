@@ -432,16 +432,12 @@ func (s *scenario) labSecrets() []string {
 }
 
 // setTFEnv sets the example's variables (what lab/test-lab.sh's tf_env exported): node1 is
-// the primary, node2 the secondary; mkfsOptions "" leaves mkfs_options unset. Both spellings
-// of the hosts are set: backend1/backend2 (with var.primary defaulting to backend1) and the
-// earlier primary/secondary; terraform ignores TF_VAR_ variables a configuration does not
-// declare.
+// the primary (backend1, the example's default var.primary), node2 the secondary (backend2);
+// mkfsOptions "" leaves mkfs_options unset.
 func (s *scenario) setTFEnv(mkfsOptions string) {
 	e := append(baseTFEnv(),
 		"TF_VAR_backend1_host=127.0.0.1", fmt.Sprintf("TF_VAR_backend1_port=%d", env.port[1]),
 		"TF_VAR_backend2_host=127.0.0.1", fmt.Sprintf("TF_VAR_backend2_port=%d", env.port[2]),
-		"TF_VAR_primary_host=127.0.0.1", fmt.Sprintf("TF_VAR_primary_port=%d", env.port[1]),
-		"TF_VAR_secondary_host=127.0.0.1", fmt.Sprintf("TF_VAR_secondary_port=%d", env.port[2]),
 		"TF_VAR_ssh_user=root", "TF_VAR_resource_name="+resName, "TF_VAR_resync_rate=1100M", "TF_VAR_fs_type=ext4",
 		"TF_VAR_sync_timeout="+env.syncTimeout)
 	e = append(e, s.labSecrets()...)
