@@ -38,35 +38,6 @@ func adminLines(cmd, out string) ([]string, error) {
 	return lines, nil
 }
 
-// ParseRole parses `drbdadm role RES`: "Primary/Secondary" on 8.x (the first
-// volume's line is used), or one role per line on DRBD 9 (the local role; a
-// second line, as from `drbdadm role RES RES:peer`, is the peer's). The peer is
-// RoleUnknown when not printed.
-func ParseRole(out string) (local, peer Role, err error) {
-	lines, err := adminLines("role", out)
-	if err != nil {
-		return "", "", err
-	}
-	l, p, split := strings.Cut(lines[0], "/")
-	if !split && len(lines) > 1 {
-		p = lines[1]
-	}
-	local, ok := lookupRole(l)
-	if !ok {
-		return "", "", fmt.Errorf("drbdadm role: unrecognised role %q", truncate(l, 40))
-	}
-	peer = RoleUnknown
-	if p != "" {
-		if p2, _, _ := strings.Cut(p, "/"); p2 != "" {
-			p = p2
-		}
-		if peer, ok = lookupRole(p); !ok {
-			return "", "", fmt.Errorf("drbdadm role: unrecognised peer role %q", truncate(p, 40))
-		}
-	}
-	return local, peer, nil
-}
-
 // ParseDState parses `drbdadm dstate RES`: "UpToDate/Inconsistent" (8.x),
 // "UpToDate/UpToDate[/...]" (DRBD 9: local, then each peer; the first peer is
 // returned) or a bare local state (8.x drbdmeta's answer for a resource that
@@ -90,19 +61,4 @@ func ParseDState(out string) (local, peer DiskState, err error) {
 		}
 	}
 	return local, peer, nil
-}
-
-// ParseCState parses `drbdadm cstate RES`: one 8.4 word (8.x, first volume) or
-// one line per connection (DRBD 9, the first is returned). 8.x prints
-// "Unconfigured" for a StandAlone, Diskless device.
-func ParseCState(out string) (ConnState, error) {
-	lines, err := adminLines("cstate", out)
-	if err != nil {
-		return "", err
-	}
-	c, ok := lookupConnState(lines[0])
-	if !ok {
-		return "", fmt.Errorf("drbdadm cstate: unrecognised connection state %q", truncate(lines[0], 40))
-	}
-	return c, nil
 }

@@ -171,12 +171,14 @@ func (c Commands) Up(res string) (string, error) { return c.drbdadm(res, "up") }
 // Down returns `drbdadm down RES`.
 func (c Commands) Down(res string) (string, error) { return c.drbdadm(res, "down") }
 
-// Adjust returns `drbdadm adjust RES`; it also restores configured resync
-// options after SetResyncRate.
+// Adjust returns `drbdadm adjust RES`: it applies the configuration to the
+// kernel, which also brings a down resource up and reconnects a StandAlone
+// one, so only drbd_resource runs it (never as cleanup).
 func (c Commands) Adjust(res string) (string, error) { return c.drbdadm(res, "adjust") }
 
-// ShDev returns `drbdadm sh-dev RES` (prints the device, one line per volume).
-func (c Commands) ShDev(res string) (string, error) { return c.drbdadm(res, "sh-dev") }
+// ShLLDev returns `drbdadm sh-ll-dev RES` (prints the backing disk, one line
+// per volume); it reads the configuration only and works before create-md.
+func (c Commands) ShLLDev(res string) (string, error) { return c.drbdadm(res, "sh-ll-dev") }
 
 // CreateMD returns the non-interactive metadata creation: drbd-utils 9.x
 // `drbdadm create-md --force RES`, older (or unknown) utils

@@ -74,7 +74,7 @@ func TestCommands(t *testing.T) {
 		{"up", v83, func(c Commands) (string, error) { return c.Up("pc0") }, []string{"drbdadm", "up", "pc0"}},
 		{"down", v84, func(c Commands) (string, error) { return c.Down("pc0") }, []string{"drbdadm", "down", "pc0"}},
 		{"adjust", v9, func(c Commands) (string, error) { return c.Adjust("pc0") }, []string{"drbdadm", "adjust", "pc0"}},
-		{"sh-dev", v84, func(c Commands) (string, error) { return c.ShDev("pc0") }, []string{"drbdadm", "sh-dev", "pc0"}},
+		{"sh-ll-dev", v84, func(c Commands) (string, error) { return c.ShLLDev("pc0") }, []string{"drbdadm", "sh-ll-dev", "pc0"}},
 		{"create-md utils 9 on 8.4 kernel", v84, func(c Commands) (string, error) { return c.CreateMD("pc0") },
 			[]string{"drbdadm", "create-md", "--force", "pc0"}},
 		{"create-md utils 9", v9, func(c Commands) (string, error) { return c.CreateMD("pc0") },

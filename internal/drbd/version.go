@@ -22,17 +22,6 @@ func (v Version) String() string {
 // IsZero reports whether the version is unknown.
 func (v Version) IsZero() bool { return v == Version{} }
 
-// Less reports whether v is an older release than w.
-func (v Version) Less(w Version) bool {
-	if v.Major != w.Major {
-		return v.Major < w.Major
-	}
-	if v.Minor != w.Minor {
-		return v.Minor < w.Minor
-	}
-	return v.Patch < w.Patch
-}
-
 // ParseVersion parses "8.4.11", "9.2.12-rc.1", "8.3" and the like: the leading
 // dotted numbers count, a suffix after them is ignored.
 func ParseVersion(s string) (Version, error) {

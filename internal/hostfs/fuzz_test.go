@@ -142,17 +142,17 @@ func FuzzParseFindmnt(f *testing.F) {
 	})
 }
 
-func FuzzParseProbe(f *testing.F) {
+func FuzzParseState(f *testing.F) {
 	f.Add("TYPE=ext4\nUUID=0b7c\nUSAGE=filesystem", 0, "/dev/drbd0 /var/opt/opscode/drbd/data ext4 rw", 0)
 	f.Add("", 2, "", 1)
 	f.Add("blkid: error: /dev/drbd0: Wrong medium type", 2, "", 1)
 	f.Add("", 8, "findmnt: bad usage", 64)
 	f.Fuzz(func(t *testing.T, blkidOut string, blkidRC int, findmntOut string, findmntRC int) {
 		// Arbitrary text never panics.
-		_, _ = ParseProbe(blkidOut + "\n" + findmntOut)
-		_, _ = ParseProbe(markBlkid + "\n" + blkidOut + "\n" + markMount + "\n" + findmntOut)
+		_, _ = ParseState(blkidOut + "\n" + findmntOut)
+		_, _ = ParseState(markBlkid + "\n" + blkidOut + "\n" + markMount + "\n" + findmntOut)
 
-		// Well-formed output (what ProbeCommand prints) parses as the two parsers would.
+		// Well-formed output (what StateCommand prints) parses as the two parsers would.
 		for _, body := range []string{blkidOut, findmntOut} {
 			for _, line := range strings.Split(body, "\n") {
 				if line == markBlkid || line == markMount || strings.HasPrefix(line, markRC) {
@@ -161,7 +161,7 @@ func FuzzParseProbe(f *testing.F) {
 			}
 		}
 		out := fmt.Sprintf("%s\n%s\n%s%d\n%s\n%s\n%s%d\n", markBlkid, blkidOut, markRC, blkidRC, markMount, findmntOut, markRC, findmntRC)
-		p, err := ParseProbe(out)
+		p, err := ParseState(out)
 		var wantSig Signature
 		var wantSigErr error
 		if blkidRC == 0 {
@@ -255,7 +255,7 @@ func FuzzCommands(f *testing.F) {
 
 		// The probe runs two commands with fixed markers; whatever dev and mountpoint hold,
 		// the words reaching blkid and findmnt are exactly them.
-		probe := ProbeCommand(dev, mountpoint)
+		probe := StateCommand(dev, mountpoint)
 		pf, err := syntax.NewParser(syntax.Variant(syntax.LangPOSIX)).Parse(strings.NewReader(probe), "")
 		if err != nil {
 			t.Fatalf("probe command does not parse: %v", err)

@@ -186,8 +186,9 @@ func UmountCommand(mountpoint string) string {
 	return sshx.Join("umount", mountpoint)
 }
 
-// Probe is the state of one device and one mountpoint.
-type Probe struct {
+// State is the filesystem state of one device and one mountpoint (not to be confused with
+// drbd.Probe, the DRBD status of a resource).
+type State struct {
 	Signature Signature
 	SigErr    error // set when the device could not be read (e.g. DRBD Secondary: Wrong medium type)
 	Mount     Mount
@@ -200,18 +201,18 @@ const (
 	markRC    = "@@hostfs-rc "
 )
 
-// ProbeCommand reads the signature of dev and the mount at mountpoint in one round trip. Each
+// StateCommand reads the signature of dev and the mount at mountpoint in one round trip. Each
 // command's stderr is merged into its section: blkid prints nothing at all when it finds no
 // signature, so any text with exit status 2 is an error message.
-func ProbeCommand(dev, mountpoint string) string {
+func StateCommand(dev, mountpoint string) string {
 	section := func(mark, cmd string) string {
 		return "echo " + sshx.Quote(mark) + "; " + cmd + " 2>&1; echo \"" + markRC + "$?\""
 	}
 	return section(markBlkid, BlkidCommand(dev)) + "; " + section(markMount, FindmntCommand(mountpoint))
 }
 
-// ParseProbe parses the output of ProbeCommand.
-func ParseProbe(out string) (Probe, error) {
+// ParseState parses the output of StateCommand.
+func ParseState(out string) (State, error) {
 	type sec struct {
 		lines []string
 		rc    int
@@ -227,7 +228,7 @@ func ParseProbe(out string) (Probe, error) {
 		case cur == nil || cur.done:
 		case strings.HasPrefix(line, markRC):
 			if _, err := fmt.Sscanf(strings.TrimPrefix(line, markRC), "%d", &cur.rc); err != nil {
-				return Probe{}, fmt.Errorf("bad exit status line %q", line)
+				return State{}, fmt.Errorf("bad exit status line %q", line)
 			}
 			cur.done = true
 		default:
@@ -236,9 +237,9 @@ func ParseProbe(out string) (Probe, error) {
 	}
 	b, m := secs[markBlkid], secs[markMount]
 	if b == nil || m == nil || !b.done || !m.done {
-		return Probe{}, fmt.Errorf("not a filesystem probe output: %q", truncate(out, 200))
+		return State{}, fmt.Errorf("not a filesystem probe output: %q", truncate(out, 200))
 	}
-	var p Probe
+	var p State
 	text := strings.Join(b.lines, "\n")
 	if b.rc == 0 {
 		p.Signature, p.SigErr = ParseBlkid(text, "", 0)

@@ -83,22 +83,22 @@ func TestCommands(t *testing.T) {
 	}
 }
 
-func TestParseProbe(t *testing.T) {
+func TestParseState(t *testing.T) {
 	t.Parallel()
 	out := "@@hostfs blkid\nDEVNAME=/dev/drbd0\nUUID=u1\nTYPE=xfs\n@@hostfs-rc 0\n@@hostfs findmnt\n@@hostfs-rc 1\n"
-	p, err := ParseProbe(out)
+	p, err := ParseState(out)
 	if err != nil || p.Signature.Type != "xfs" || p.Signature.UUID != "u1" || p.Mounted || p.SigErr != nil {
 		t.Errorf("got %+v, %v", p, err)
 	}
 	out = "@@hostfs blkid\nblkid: error: /dev/drbd0: Wrong medium type\n@@hostfs-rc 2\n@@hostfs findmnt\n/dev/drbd0 /data ext4 rw\n@@hostfs-rc 0\n"
-	p, err = ParseProbe(out)
+	p, err = ParseState(out)
 	if err != nil || !errors.Is(p.SigErr, ErrUnreadable) || !p.Mounted || p.Mount.Target != "/data" {
 		t.Errorf("got %+v, %v", p, err)
 	}
-	if _, err := ParseProbe("garbage"); err == nil {
+	if _, err := ParseState("garbage"); err == nil {
 		t.Error("garbage accepted")
 	}
-	if _, err := ParseProbe("@@hostfs blkid\n@@hostfs-rc 0\n@@hostfs findmnt\n"); err == nil {
+	if _, err := ParseState("@@hostfs blkid\n@@hostfs-rc 0\n@@hostfs findmnt\n"); err == nil {
 		t.Error("truncated output (no findmnt exit status) accepted")
 	}
 }

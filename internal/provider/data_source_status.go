@@ -116,8 +116,8 @@ func (d *statusDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 		conn = "Unconfigured"
 	}
 	m.Device = types.StringValue(p.Device())
-	m.Role = types.StringValue(orUnknown(string(st.Role)))
-	m.PeerRole = types.StringValue(orUnknown(string(st.PeerRole)))
+	m.Role = types.StringValue(roleOrUnknown(st.Role))
+	m.PeerRole = types.StringValue(roleOrUnknown(st.PeerRole))
 	m.ConnectionState = types.StringValue(conn)
 	m.ReplicationState = types.StringValue(st.ReplicationState)
 	m.DiskState = types.StringValue(string(st.DiskState))
@@ -140,11 +140,12 @@ func (d *statusDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
 }
 
-func orUnknown(s string) string {
-	if s == "" {
+// roleOrUnknown returns r, or DRBD's own word "Unknown" when no role was read.
+func roleOrUnknown(r drbd.Role) string {
+	if r == "" {
 		return string(drbd.RoleUnknown)
 	}
-	return s
+	return string(r)
 }
 
 func versionString(v drbd.Version) string {

@@ -20,6 +20,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
+	"github.com/seed-a700e435/terraform-provider-drbd/internal/hostfs"
 	"github.com/seed-a700e435/terraform-provider-drbd/internal/sshx"
 )
 
@@ -160,7 +161,7 @@ func (r *chefBackendReadyResource) Create(ctx context.Context, req resource.Crea
 	}
 	ready := m.ReadyFile.ValueString()
 	if _, ok := h.runCommand(ctx, &resp.Diagnostics, "Unable to Touch Chef Backend Ready File",
-		sshx.Command{Cmd: sshx.Join("touch", ready)},
+		sshx.Command{Cmd: hostfs.TouchCommand(ready)},
 		"The directory of the ready file must exist; on a Chef HA backend it is created by the Chef Server package."); !ok {
 		return
 	}
@@ -229,7 +230,7 @@ func (r *chefBackendReadyResource) Read(ctx context.Context, req resource.ReadRe
 		return
 	}
 	ready := m.ReadyFile.ValueString()
-	res, ok := h.run(ctx, &resp.Diagnostics, "Unable to Read Chef Backend Ready File", sshx.Join("test", "-e", ready), 0, 1)
+	res, ok := h.run(ctx, &resp.Diagnostics, "Unable to Read Chef Backend Ready File", hostfs.ExistsCommand(ready), 0, 1)
 	if !ok {
 		return
 	}
@@ -295,7 +296,7 @@ func (r *chefBackendReadyResource) Delete(ctx context.Context, req resource.Dele
 		}
 	}
 	if remove {
-		h.run(ctx, &resp.Diagnostics, "Unable to Remove Chef Backend Ready File", sshx.Join("rm", "-f", ready))
+		h.run(ctx, &resp.Diagnostics, "Unable to Remove Chef Backend Ready File", hostfs.RemoveCommand(ready))
 	}
 }
 

@@ -139,13 +139,13 @@ func (r *filesystemResource) resolveDevice(ctx context.Context, h *remoteHost, m
 }
 
 // probeFS reads the device signature and the mount at the mountpoint in one round trip.
-func probeFS(ctx context.Context, h *remoteHost, dev, mountpoint string, diags *diag.Diagnostics, summary string) (hostfs.Probe, bool) {
-	cmd := hostfs.ProbeCommand(dev, mountpoint)
+func probeFS(ctx context.Context, h *remoteHost, dev, mountpoint string, diags *diag.Diagnostics, summary string) (hostfs.State, bool) {
+	cmd := hostfs.StateCommand(dev, mountpoint)
 	res, ok := h.run(ctx, diags, summary, cmd)
 	if !ok {
-		return hostfs.Probe{}, false
+		return hostfs.State{}, false
 	}
-	p, err := hostfs.ParseProbe(res.Stdout)
+	p, err := hostfs.ParseState(res.Stdout)
 	if err != nil {
 		diags.AddError(summary, fmt.Sprintf("Reading %s and %s on %s gave unexpected output: %s", dev, mountpoint, h, err))
 		return p, false

@@ -234,7 +234,7 @@ func (r *primaryResource) promote(ctx context.Context, h *remoteHost, m *primary
 		diags.AddError("Refusing DRBD Failover", fmt.Sprintf("The peer of %s on %s is fenced (%q), but this node's disk is %s, "+
 			"not UpToDate: promoting it would serve data that may be older than what the dead peer last wrote. Nothing was changed. "+
 			"Bring the peer back (unfence it) so the pair resyncs, or recover its data another way.",
-			name, h, fenceEntry, orUnknown(string(st.DiskState))))
+			name, h, fenceEntry, st.DiskState))
 		return nil
 	case !peerConnected(st) && peerFenced:
 		cmd, err = cmds.Primary(name)

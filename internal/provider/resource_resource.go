@@ -18,6 +18,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/seed-a700e435/terraform-provider-drbd/internal/drbd"
+	"github.com/seed-a700e435/terraform-provider-drbd/internal/hostfs"
 	"github.com/seed-a700e435/terraform-provider-drbd/internal/sshx"
 )
 
@@ -285,7 +286,7 @@ func mountpointsOf(ctx context.Context, h *remoteHost, dev string) []string {
 	if drbd.ValidateDevice(dev) != nil {
 		return nil
 	}
-	res, err := h.exec(ctx, sshx.Command{Cmd: sshx.Join("findmnt", "-n", "-r", "-o", "TARGET", "--source", dev)})
+	res, err := h.exec(ctx, sshx.Command{Cmd: hostfs.MountTargetsCommand(dev)})
 	if err != nil || res.ExitCode != 0 {
 		return nil
 	}
@@ -331,7 +332,12 @@ func standAloneDrift(h *remoteHost, name string, p *drbd.Probe) string {
 // createMetadata runs create-md after checking that the backing disk carries no filesystem.
 func (r *resourceResource) createMetadata(ctx context.Context, h *remoteHost, cmds drbd.Commands, name string, diags *diag.Diagnostics) bool {
 	const summary = "Unable to Create DRBD Metadata"
-	res, ok := h.run(ctx, diags, summary, sshx.Join("drbdadm", "sh-ll-dev", name))
+	llCmd, err := cmds.ShLLDev(name)
+	if err != nil {
+		diags.AddError(summary, err.Error())
+		return false
+	}
+	res, ok := h.run(ctx, diags, summary, llCmd)
 	if !ok {
 		return false
 	}
@@ -374,11 +380,8 @@ func (r *resourceResource) writeConfigIfChanged(ctx context.Context, h *remoteHo
 		return false, true
 	}
 	dst := configPath(name)
-	tmp := "/etc/drbd.d/." + name + ".res.terraform-tmp"
-	cmd := "mkdir -p /etc/drbd.d && cat > " + sshx.Quote(tmp) + " && chmod 600 " + sshx.Quote(tmp) +
-		" && mv -f " + sshx.Quote(tmp) + " " + sshx.Quote(dst)
 	_, ok = h.runCommand(ctx, diags, "Unable to Write DRBD Configuration",
-		sshx.Command{Cmd: cmd, Stdin: strings.NewReader(content)}, "")
+		sshx.Command{Cmd: hostfs.WriteFileCommand(dst, "600"), Stdin: strings.NewReader(content)}, "")
 	if ok {
 		tflog.Info(ctx, "wrote DRBD resource configuration", map[string]any{"host": h.String(), "path": dst})
 	}
@@ -387,8 +390,7 @@ func (r *resourceResource) writeConfigIfChanged(ctx context.Context, h *remoteHo
 
 // readRemoteFile returns a remote file's content and whether it exists.
 func readRemoteFile(ctx context.Context, h *remoteHost, file string, diags *diag.Diagnostics, summary string) (string, bool, bool) {
-	cmd := "if test -e " + sshx.Quote(file) + "; then cat " + sshx.Quote(file) + "; else exit 3; fi"
-	res, ok := h.run(ctx, diags, summary, cmd, 0, 3)
+	res, ok := h.run(ctx, diags, summary, hostfs.ReadFileCommand(file), 0, hostfs.FileMissingExit)
 	if !ok {
 		return "", false, false
 	}
