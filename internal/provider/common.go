@@ -1,7 +1,6 @@
 package provider
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"regexp"
@@ -9,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	dsschema "github.com/hashicorp/terraform-plugin-framework/datasource/schema"
@@ -90,27 +90,6 @@ func validHost(h string) bool {
 	return hostNamePattern.MatchString(h) || (strings.Contains(h, ":") && net.ParseIP(h) != nil)
 }
 
-// hostStringValidator checks host attributes at plan time.
-type hostStringValidator struct{}
-
-func hostValidator() validator.String { return hostStringValidator{} }
-
-func (hostStringValidator) Description(_ context.Context) string {
-	return "must be a host name or an IP address"
-}
-func (v hostStringValidator) MarkdownDescription(ctx context.Context) string {
-	return v.Description(ctx)
-}
-func (hostStringValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
-	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
-		return
-	}
-	if h := req.ConfigValue.ValueString(); !validHost(h) {
-		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Host",
-			fmt.Sprintf("%q must be a host name or an IP address (put the port in the port attribute, not in host).", h))
-	}
-}
-
 // safePathPattern is what this provider accepts in remote paths: absolute, no white space, no
 // shell metacharacters, no "..".
 var safePathPattern = regexp.MustCompile(`^/[A-Za-z0-9._+@%,:=/-]*$`)
@@ -130,78 +109,6 @@ func validateAbsPath(p string) string {
 		return "must not end with /"
 	}
 	return ""
-}
-
-// absPathValidator checks remote paths at plan time.
-type absPathValidator struct{}
-
-func (absPathValidator) Description(_ context.Context) string {
-	return "must be a clean absolute path without white space or shell metacharacters"
-}
-func (v absPathValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
-func (absPathValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
-	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
-		return
-	}
-	if problem := validateAbsPath(req.ConfigValue.ValueString()); problem != "" {
-		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Path",
-			fmt.Sprintf("%q %s.", req.ConfigValue.ValueString(), problem))
-	}
-}
-
-// durationValidator checks Go duration strings such as "30s" or "2m".
-type durationValidator struct{ min time.Duration }
-
-func (v durationValidator) Description(_ context.Context) string {
-	return "must be a Go duration such as 30s, 2m or 1h"
-}
-func (v durationValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
-func (v durationValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
-	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
-		return
-	}
-	d, err := time.ParseDuration(req.ConfigValue.ValueString())
-	if err != nil || d < 0 {
-		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Duration",
-			fmt.Sprintf("%q is not a valid duration: use a Go duration such as \"30s\", \"2m\" or \"1h\".", req.ConfigValue.ValueString()))
-		return
-	}
-	if d < v.min {
-		resp.Diagnostics.AddAttributeError(req.Path, "Duration Too Short",
-			fmt.Sprintf("%q is shorter than the minimum of %s.", req.ConfigValue.ValueString(), v.min))
-	}
-}
-
-// drbdNameValidator checks DRBD resource names at plan time with the drbd package's rules.
-type drbdNameValidator struct{}
-
-func (drbdNameValidator) Description(_ context.Context) string {
-	return "must be a valid DRBD resource name"
-}
-func (v drbdNameValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
-func (drbdNameValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
-	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
-		return
-	}
-	if err := drbd.ValidateResourceName(req.ConfigValue.ValueString()); err != nil {
-		resp.Diagnostics.AddAttributeError(req.Path, "Invalid DRBD Resource Name", err.Error()+".")
-	}
-}
-
-// rateValidator checks DRBD resync rates at plan time.
-type rateValidator struct{}
-
-func (rateValidator) Description(_ context.Context) string {
-	return "must be a DRBD rate such as 1100M, 40960K or 100M"
-}
-func (v rateValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
-func (rateValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
-	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
-		return
-	}
-	if err := drbd.ValidateRate(req.ConfigValue.ValueString()); err != nil {
-		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Resync Rate", err.Error()+".")
-	}
 }
 
 // importID is a parsed import ID: host[:port]/rest.
@@ -328,30 +235,17 @@ func int64Or(v types.Int64, def int64) int64 {
 	return v.ValueInt64()
 }
 
-// durationOr parses a validated duration attribute.
-func durationOr(v types.String, def time.Duration) time.Duration {
+// durationOr returns a duration attribute's value, def when it is null or unknown. A value
+// that is not a duration (the schema's validation rejects it at plan time) is an error, never
+// silently the default.
+func durationOr(v timetypes.GoDuration, def time.Duration, diags *diag.Diagnostics) time.Duration {
 	if v.IsNull() || v.IsUnknown() {
 		return def
 	}
-	d, err := time.ParseDuration(v.ValueString())
-	if err != nil {
+	d, ds := v.ValueGoDuration()
+	diags.Append(ds...)
+	if ds.HasError() {
 		return def
 	}
 	return d
-}
-
-// nonBlankValidator rejects strings that are empty or only white space.
-type nonBlankValidator struct{}
-
-func (nonBlankValidator) Description(_ context.Context) string { return "must not be blank" }
-func (v nonBlankValidator) MarkdownDescription(ctx context.Context) string {
-	return v.Description(ctx)
-}
-func (nonBlankValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
-	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
-		return
-	}
-	if strings.TrimSpace(req.ConfigValue.ValueString()) == "" {
-		resp.Diagnostics.AddAttributeError(req.Path, "Blank Value", "The value must not be empty or only white space.")
-	}
 }

@@ -60,7 +60,7 @@ func (d *statusDataSource) Schema(_ context.Context, _ datasource.SchemaRequest,
 			"resource": schema.StringAttribute{
 				MarkdownDescription: "DRBD resource name, e.g. `pc0`.",
 				Required:            true,
-				Validators:          []validator.String{drbdNameValidator{}},
+				Validators:          []validator.String{drbdNameValidator()},
 			},
 			"configured":        schema.BoolAttribute{MarkdownDescription: "Whether the resource is up (configured in the kernel).", Computed: true},
 			"device":            str("DRBD device, e.g. `/dev/drbd0`."),

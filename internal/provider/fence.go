@@ -12,7 +12,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
-	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 )
@@ -272,22 +271,4 @@ func (f *fencedDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 		}
 	}
 	f.inner.Read(ctx, req, resp)
-}
-
-// fenceEntryValidator checks fenced_hosts entries at plan time.
-type fenceEntryValidator struct{}
-
-func (fenceEntryValidator) Description(_ context.Context) string {
-	return "must be a host or host:port (IPv6 as [addr]:port)"
-}
-func (v fenceEntryValidator) MarkdownDescription(ctx context.Context) string {
-	return v.Description(ctx)
-}
-func (fenceEntryValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
-	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
-		return
-	}
-	if _, _, err := parseFence(req.ConfigValue.ValueString()); err != nil {
-		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Fenced Host", err.Error()+".")
-	}
 }

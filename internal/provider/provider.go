@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
@@ -51,22 +52,22 @@ type drbdProvider struct {
 
 // providerModel is the provider block.
 type providerModel struct {
-	User                 types.String  `tfsdk:"user"`
-	Port                 types.Int64   `tfsdk:"port"`
-	PrivateKey           types.String  `tfsdk:"private_key"`
-	PrivateKeyPassphrase types.String  `tfsdk:"private_key_passphrase"`
-	Certificate          types.String  `tfsdk:"certificate"`
-	Password             types.String  `tfsdk:"password"`
-	Agent                types.Bool    `tfsdk:"agent"`
-	KnownHosts           types.String  `tfsdk:"known_hosts"`
-	KnownHostsFile       types.String  `tfsdk:"known_hosts_file"`
-	HostKeyPolicy        types.String  `tfsdk:"host_key_policy"`
-	Bastion              *bastionModel `tfsdk:"bastion"`
-	Sudo                 types.Bool    `tfsdk:"sudo"`
-	ConnectTimeout       types.String  `tfsdk:"connect_timeout"`
-	ConnectRetries       types.Int64   `tfsdk:"connect_retries"`
-	KeepaliveInterval    types.String  `tfsdk:"keepalive_interval"`
-	FencedHosts          types.Set     `tfsdk:"fenced_hosts"`
+	User                 types.String         `tfsdk:"user"`
+	Port                 types.Int64          `tfsdk:"port"`
+	PrivateKey           types.String         `tfsdk:"private_key"`
+	PrivateKeyPassphrase types.String         `tfsdk:"private_key_passphrase"`
+	Certificate          types.String         `tfsdk:"certificate"`
+	Password             types.String         `tfsdk:"password"`
+	Agent                types.Bool           `tfsdk:"agent"`
+	KnownHosts           types.String         `tfsdk:"known_hosts"`
+	KnownHostsFile       types.String         `tfsdk:"known_hosts_file"`
+	HostKeyPolicy        types.String         `tfsdk:"host_key_policy"`
+	Bastion              *bastionModel        `tfsdk:"bastion"`
+	Sudo                 types.Bool           `tfsdk:"sudo"`
+	ConnectTimeout       timetypes.GoDuration `tfsdk:"connect_timeout"`
+	ConnectRetries       types.Int64          `tfsdk:"connect_retries"`
+	KeepaliveInterval    timetypes.GoDuration `tfsdk:"keepalive_interval"`
+	FencedHosts          types.Set            `tfsdk:"fenced_hosts"`
 }
 
 // bastionModel is the provider's bastion block.
@@ -149,8 +150,9 @@ func (p *drbdProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp 
 			},
 			"connect_timeout": schema.StringAttribute{
 				MarkdownDescription: "Timeout of one SSH connection attempt, as a Go duration. Defaults to `30s`.",
+				CustomType:          timetypes.GoDurationType{},
 				Optional:            true,
-				Validators:          []validator.String{durationValidator{}},
+				Validators:          []validator.String{durationValidator(0)},
 			},
 			"connect_retries": schema.Int64Attribute{
 				MarkdownDescription: "How many times a refused or timed-out connection is retried, with exponential backoff from 1s capped at 10s (suits VMs that are still booting). Defaults to `8`. Authentication and host-key failures are never retried.",
@@ -168,12 +170,13 @@ func (p *drbdProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp 
 					"Primary on the other side of a partition means two Primaries (split brain).",
 				Optional:    true,
 				ElementType: types.StringType,
-				Validators:  []validator.Set{setvalidator.ValueStringsAre(fenceEntryValidator{})},
+				Validators:  []validator.Set{setvalidator.ValueStringsAre(fenceEntryValidator())},
 			},
 			"keepalive_interval": schema.StringAttribute{
 				MarkdownDescription: "Interval of SSH keepalive requests, as a Go duration; `0s` disables them. Defaults to `15s`.",
+				CustomType:          timetypes.GoDurationType{},
 				Optional:            true,
-				Validators:          []validator.String{durationValidator{}},
+				Validators:          []validator.String{durationValidator(0)},
 			},
 		},
 		Blocks: map[string]schema.Block{
@@ -304,9 +307,9 @@ func (p *drbdProvider) Configure(ctx context.Context, req provider.ConfigureRequ
 		KnownHostsFile:       cfg.KnownHostsFile.ValueString(),
 		HostKeyPolicy:        stringOr(cfg.HostKeyPolicy, sshx.PolicyStrict),
 		Sudo:                 cfg.Sudo.ValueBool(),
-		ConnectTimeout:       durationOr(cfg.ConnectTimeout, defaultConnectTimeout),
+		ConnectTimeout:       durationOr(cfg.ConnectTimeout, defaultConnectTimeout, &resp.Diagnostics),
 		ConnectRetries:       int(int64Or(cfg.ConnectRetries, defaultConnectRetries)),
-		KeepaliveInterval:    durationOr(cfg.KeepaliveInterval, defaultKeepaliveInterval),
+		KeepaliveInterval:    durationOr(cfg.KeepaliveInterval, defaultKeepaliveInterval, &resp.Diagnostics),
 		Logf: func(format string, args ...any) {
 			tflog.Debug(ctx, "ssh: "+fmt.Sprintf(format, args...))
 		},

@@ -75,7 +75,7 @@ func (r *chefBackendReadyResource) Schema(ctx context.Context, _ resource.Schema
 				Optional:            true,
 				Computed:            true,
 				Default:             stringdefault.StaticString(defaultReadyFile),
-				Validators:          []validator.String{absPathValidator{}},
+				Validators:          []validator.String{absPathValidator()},
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
 			},
 			"reconfigure": schema.BoolAttribute{
@@ -91,7 +91,7 @@ func (r *chefBackendReadyResource) Schema(ctx context.Context, _ resource.Schema
 				Optional:   true,
 				Computed:   true,
 				Default:    stringdefault.StaticString(defaultReconfigureCommand),
-				Validators: []validator.String{nonBlankValidator{}},
+				Validators: []validator.String{nonBlankValidator()},
 			},
 			"stop_command": schema.StringAttribute{
 				MarkdownDescription: "Command that stops Chef Server when the resource is destroyed, e.g. `chef-server-ctl stop`. " +
@@ -105,7 +105,7 @@ func (r *chefBackendReadyResource) Schema(ctx context.Context, _ resource.Schema
 					"(the default), nothing is run. Like `reconfigure_command`, it is passed to the remote shell as " +
 					"written; never build it from untrusted input.",
 				Optional:   true,
-				Validators: []validator.String{nonBlankValidator{}},
+				Validators: []validator.String{nonBlankValidator()},
 			},
 			"remove_ready_file_on_destroy": schema.BoolAttribute{
 				MarkdownDescription: "Remove the ready file when the resource is destroyed. Defaults to `false`: the host is left alone.",

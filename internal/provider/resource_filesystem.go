@@ -71,14 +71,14 @@ func (r *filesystemResource) Schema(_ context.Context, _ resource.SchemaRequest,
 				MarkdownDescription: "DRBD device to format and mount. Defaults to the device of `resource` (`drbdadm sh-dev`), or `/dev/drbd0`.",
 				Optional:            true,
 				Computed:            true,
-				Validators: []validator.String{absPathValidator{},
+				Validators: []validator.String{absPathValidator(),
 					stringvalidator.ConflictsWith(path.MatchRoot("resource"))},
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown(), stringplanmodifier.RequiresReplaceIfConfigured()},
 			},
 			"resource": schema.StringAttribute{
 				MarkdownDescription: "DRBD resource whose device is used (looked up with `drbdadm sh-dev`).",
 				Optional:            true,
-				Validators:          []validator.String{drbdNameValidator{}},
+				Validators:          []validator.String{drbdNameValidator()},
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
 			},
 			"fs_type": schema.StringAttribute{
@@ -92,20 +92,20 @@ func (r *filesystemResource) Schema(_ context.Context, _ resource.SchemaRequest,
 			"mkfs_options": schema.StringAttribute{
 				MarkdownDescription: "Extra `mkfs` options, white-space separated, e.g. `-E nodiscard` or `-L chef -m 0`. Used only when a filesystem is created; changing it later changes nothing on the host.",
 				Optional:            true,
-				Validators:          []validator.String{mkfsOptionsValidator{}},
+				Validators:          []validator.String{mkfsOptionsValidator()},
 			},
 			"mountpoint": schema.StringAttribute{
 				MarkdownDescription: "Where the filesystem is mounted (created with `mkdir -p`). Defaults to `/var/opt/opscode/drbd/data`.",
 				Optional:            true,
 				Computed:            true,
 				Default:             stringdefault.StaticString(defaultMountpoint),
-				Validators:          []validator.String{absPathValidator{}},
+				Validators:          []validator.String{absPathValidator()},
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
 			},
 			"mount_options": schema.StringAttribute{
 				MarkdownDescription: "Comma-separated `mount -o` options, e.g. `noatime`. Changing them remounts (unmount, mount).",
 				Optional:            true,
-				Validators:          []validator.String{mountOptionsValidator{}},
+				Validators:          []validator.String{mountOptionsValidator()},
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
 			},
 			"uuid": schema.StringAttribute{
@@ -379,40 +379,4 @@ func (r *filesystemResource) ImportState(ctx context.Context, req resource.Impor
 	m.FSType = types.StringValue(mnt.FSType)
 	m.ID = types.StringValue(formatID(m.connectionModel, id.Rest))
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
-}
-
-// mkfsOptionsValidator checks mkfs_options with the hostfs rules at plan time.
-type mkfsOptionsValidator struct{}
-
-func (mkfsOptionsValidator) Description(_ context.Context) string {
-	return "white-space separated mkfs options without shell metacharacters"
-}
-func (v mkfsOptionsValidator) MarkdownDescription(ctx context.Context) string {
-	return v.Description(ctx)
-}
-func (mkfsOptionsValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
-	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
-		return
-	}
-	if _, err := hostfs.SplitMkfsOptions(req.ConfigValue.ValueString()); err != nil {
-		resp.Diagnostics.AddAttributeError(req.Path, "Invalid mkfs Options", err.Error()+".")
-	}
-}
-
-// mountOptionsValidator checks mount_options at plan time.
-type mountOptionsValidator struct{}
-
-func (mountOptionsValidator) Description(_ context.Context) string {
-	return "comma-separated mount options without shell metacharacters"
-}
-func (v mountOptionsValidator) MarkdownDescription(ctx context.Context) string {
-	return v.Description(ctx)
-}
-func (mountOptionsValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
-	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
-		return
-	}
-	if err := hostfs.ValidateMountOptions(req.ConfigValue.ValueString()); err != nil {
-		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Mount Options", err.Error()+".")
-	}
 }

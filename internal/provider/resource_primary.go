@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -40,16 +41,16 @@ type primaryResource struct {
 
 type primaryResourceModel struct {
 	connectionModel
-	ID                     types.String `tfsdk:"id"`
-	Resource               types.String `tfsdk:"resource"`
-	Force                  types.Bool   `tfsdk:"force"`
-	AllowOverwritePeerData types.Bool   `tfsdk:"allow_overwrite_peer_data"`
-	DemoteOnDestroy        types.Bool   `tfsdk:"demote_on_destroy"`
-	ConnectTimeout         types.String `tfsdk:"connect_timeout"`
-	PeerHost               types.String `tfsdk:"peer_host"`
-	PeerPort               types.Int64  `tfsdk:"peer_port"`
-	PeerHostKey            types.String `tfsdk:"peer_host_key"`
-	SkipInitialSync        types.Bool   `tfsdk:"skip_initial_sync"`
+	ID                     types.String         `tfsdk:"id"`
+	Resource               types.String         `tfsdk:"resource"`
+	Force                  types.Bool           `tfsdk:"force"`
+	AllowOverwritePeerData types.Bool           `tfsdk:"allow_overwrite_peer_data"`
+	DemoteOnDestroy        types.Bool           `tfsdk:"demote_on_destroy"`
+	ConnectTimeout         timetypes.GoDuration `tfsdk:"connect_timeout"`
+	PeerHost               types.String         `tfsdk:"peer_host"`
+	PeerPort               types.Int64          `tfsdk:"peer_port"`
+	PeerHostKey            types.String         `tfsdk:"peer_host_key"`
+	SkipInitialSync        types.Bool           `tfsdk:"skip_initial_sync"`
 	roleStateModel
 }
 
@@ -111,7 +112,7 @@ func (r *primaryResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 			"resource": schema.StringAttribute{
 				MarkdownDescription: "DRBD resource name, e.g. `pc0`.",
 				Required:            true,
-				Validators:          []validator.String{drbdNameValidator{}},
+				Validators:          []validator.String{drbdNameValidator()},
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
 			},
 			"force": schema.BoolAttribute{
@@ -137,8 +138,9 @@ func (r *primaryResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 				MarkdownDescription: "How long a forced promotion waits for the DRBD peer to connect (the guard needs the peer's disk state), as a Go duration. Defaults to `60s`.",
 				Optional:            true,
 				Computed:            true,
+				CustomType:          timetypes.GoDurationType{},
 				Default:             stringdefault.StaticString("60s"),
-				Validators:          []validator.String{durationValidator{}},
+				Validators:          []validator.String{durationValidator(0)},
 			},
 			"peer_host": schema.StringAttribute{
 				MarkdownDescription: "The other node of the pair, as written in its resources' `host`. A failover (promotion while " +
@@ -217,7 +219,7 @@ func (r *primaryResource) promote(ctx context.Context, h *remoteHost, m *primary
 	fenceEntry, peerFenced := r.peerFenced(*m)
 	if peerFenced && peerConnected(st) {
 		// DRBD notices a dead peer only after its ping timeout: wait for it to drop the peer.
-		if p = waitForPeerGone(ctx, h, name, p, durationOr(m.ConnectTimeout, time.Minute), fenceEntry, diags); p == nil {
+		if p = waitForPeerGone(ctx, h, name, p, durationOr(m.ConnectTimeout, time.Minute, diags), fenceEntry, diags); p == nil {
 			return nil
 		}
 		st = p.Status
@@ -247,7 +249,7 @@ func (r *primaryResource) promote(ctx context.Context, h *remoteHost, m *primary
 		hint = "If the peer is Primary, demote it first: DRBD allows one Primary at a time in this configuration."
 	case m.Force.ValueBool():
 		if st.PeerDiskState == drbd.DiskDUnknown && st.ConnectionState != drbd.ConnStandAlone {
-			if p = waitForPeer(ctx, h, name, p, durationOr(m.ConnectTimeout, time.Minute), diags); p == nil {
+			if p = waitForPeer(ctx, h, name, p, durationOr(m.ConnectTimeout, time.Minute, diags), diags); p == nil {
 				return nil
 			}
 			st = p.Status
@@ -559,7 +561,7 @@ func (r *primaryResource) ImportState(ctx context.Context, req resource.ImportSt
 		Force:                  types.BoolValue(false),
 		AllowOverwritePeerData: types.BoolValue(false),
 		DemoteOnDestroy:        types.BoolValue(true),
-		ConnectTimeout:         types.StringValue("60s"),
+		ConnectTimeout:         timetypes.NewGoDurationValueFromStringMust("60s"),
 		PeerHost:               types.StringNull(),
 		PeerPort:               types.Int64Null(),
 		PeerHostKey:            types.StringNull(),

@@ -66,7 +66,7 @@ func (r *resourceResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 			"name": schema.StringAttribute{
 				MarkdownDescription: "DRBD resource name, e.g. `pc0`.",
 				Required:            true,
-				Validators:          []validator.String{drbdNameValidator{}},
+				Validators:          []validator.String{drbdNameValidator()},
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
 			},
 			"config": schema.StringAttribute{
@@ -75,7 +75,7 @@ func (r *resourceResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 					"`shared-secret`; it is sent on standard input, never on a command line, but it is stored in the state.",
 				Optional:   true,
 				Sensitive:  true,
-				Validators: []validator.String{nonBlankValidator{}},
+				Validators: []validator.String{nonBlankValidator()},
 			},
 			"device": schema.StringAttribute{
 				MarkdownDescription: "DRBD device of the resource, e.g. `/dev/drbd0`.",

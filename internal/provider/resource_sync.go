@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
@@ -55,22 +56,22 @@ type syncResource struct {
 
 type syncResourceModel struct {
 	connectionModel
-	ID               types.String   `tfsdk:"id"`
-	Resource         types.String   `tfsdk:"resource"`
-	ResyncRate       types.String   `tfsdk:"resync_rate"`
-	PeerHost         types.String   `tfsdk:"peer_host"`
-	PeerPort         types.Int64    `tfsdk:"peer_port"`
-	PeerHostKey      types.String   `tfsdk:"peer_host_key"`
-	PollInterval     types.String   `tfsdk:"poll_interval"`
-	ConnectTimeout   types.String   `tfsdk:"connect_timeout"`
-	StallTimeout     types.String   `tfsdk:"stall_timeout"`
-	KeepResyncRate   types.Bool     `tfsdk:"keep_resync_rate"`
-	Timeouts         timeouts.Value `tfsdk:"timeouts"`
-	ConnectionState  types.String   `tfsdk:"connection_state"`
-	ReplicationState types.String   `tfsdk:"replication_state"`
-	DiskState        types.String   `tfsdk:"disk_state"`
-	PeerDiskState    types.String   `tfsdk:"peer_disk_state"`
-	InSync           types.Bool     `tfsdk:"in_sync"`
+	ID               types.String         `tfsdk:"id"`
+	Resource         types.String         `tfsdk:"resource"`
+	ResyncRate       types.String         `tfsdk:"resync_rate"`
+	PeerHost         types.String         `tfsdk:"peer_host"`
+	PeerPort         types.Int64          `tfsdk:"peer_port"`
+	PeerHostKey      types.String         `tfsdk:"peer_host_key"`
+	PollInterval     timetypes.GoDuration `tfsdk:"poll_interval"`
+	ConnectTimeout   timetypes.GoDuration `tfsdk:"connect_timeout"`
+	StallTimeout     timetypes.GoDuration `tfsdk:"stall_timeout"`
+	KeepResyncRate   types.Bool           `tfsdk:"keep_resync_rate"`
+	Timeouts         timeouts.Value       `tfsdk:"timeouts"`
+	ConnectionState  types.String         `tfsdk:"connection_state"`
+	ReplicationState types.String         `tfsdk:"replication_state"`
+	DiskState        types.String         `tfsdk:"disk_state"`
+	PeerDiskState    types.String         `tfsdk:"peer_disk_state"`
+	InSync           types.Bool           `tfsdk:"in_sync"`
 	// PeerHostFingerprint is the peer's host key fingerprint, recorded like host_key_fingerprint.
 	PeerHostFingerprint types.String `tfsdk:"peer_host_fingerprint"`
 }
@@ -106,7 +107,7 @@ func (r *syncResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 			"resource": schema.StringAttribute{
 				MarkdownDescription: "DRBD resource name, e.g. `pc0`.",
 				Required:            true,
-				Validators:          []validator.String{drbdNameValidator{}},
+				Validators:          []validator.String{drbdNameValidator()},
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
 			},
 			"resync_rate": schema.StringAttribute{
@@ -114,7 +115,7 @@ func (r *syncResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 					"`--c-plan-ahead=0 --resync-rate=R --c-min-rate=0` (8.4: `disk-options`; 9: `peer-device-options`; " +
 					"8.3: `drbdsetup <dev> syncer -r R`) on `host` and on `peer_host`. Unset leaves the rate alone.",
 				Optional:   true,
-				Validators: []validator.String{rateValidator{}},
+				Validators: []validator.String{rateValidator()},
 			},
 			"peer_host": schema.StringAttribute{
 				MarkdownDescription: "The other node of the pair, so that `resync_rate` is applied there too (in 8.4 the SyncTarget paces the resync). " +
@@ -146,15 +147,17 @@ func (r *syncResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 				MarkdownDescription: "How often the status is read while waiting, as a Go duration. Defaults to `2s`.",
 				Optional:            true,
 				Computed:            true,
+				CustomType:          timetypes.GoDurationType{},
 				Default:             stringdefault.StaticString(defaultPollInterval),
-				Validators:          []validator.String{durationValidator{min: 100 * time.Millisecond}},
+				Validators:          []validator.String{durationValidator(100 * time.Millisecond)},
 			},
 			"connect_timeout": schema.StringAttribute{
 				MarkdownDescription: "How long the DRBD peer may stay disconnected (never connected, or rebooting mid-sync) before waiting fails, as a Go duration. Defaults to `5m`.",
 				Optional:            true,
 				Computed:            true,
+				CustomType:          timetypes.GoDurationType{},
 				Default:             stringdefault.StaticString(defaultPeerWait),
-				Validators:          []validator.String{durationValidator{min: time.Second}},
+				Validators:          []validator.String{durationValidator(time.Second)},
 			},
 			"stall_timeout": schema.StringAttribute{
 				MarkdownDescription: "How long a running resync may go without the out-of-sync amount decreasing, while " +
@@ -163,8 +166,9 @@ func (r *syncResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 					"that is disconnected is bounded by `connect_timeout` instead.",
 				Optional:   true,
 				Computed:   true,
+				CustomType: timetypes.GoDurationType{},
 				Default:    stringdefault.StaticString(defaultStallTimeout),
-				Validators: []validator.String{durationValidator{min: time.Second}},
+				Validators: []validator.String{durationValidator(time.Second)},
 			},
 			"keep_resync_rate": schema.BoolAttribute{
 				MarkdownDescription: "Keep the raised resync rate after the sync instead of putting back the values in force before the raise. Defaults to `false`.",
@@ -472,9 +476,9 @@ func (s *syncStep) restoreHints() string {
 // It fails within one poll when the node or its readable peer turns StandAlone.
 func (s *syncStep) wait(ctx context.Context, first *drbd.Probe) *drbd.Probe {
 	name, h := s.name, s.h
-	interval := durationOr(s.m.PollInterval, 2*time.Second)
-	peerWait := durationOr(s.m.ConnectTimeout, 5*time.Minute)
-	stall := &stallWatch{limit: durationOr(s.m.StallTimeout, 10*time.Minute)}
+	interval := durationOr(s.m.PollInterval, 2*time.Second, s.diags)
+	peerWait := durationOr(s.m.ConnectTimeout, 5*time.Minute, s.diags)
+	stall := &stallWatch{limit: durationOr(s.m.StallTimeout, 10*time.Minute, s.diags)}
 	progress := &logThrottle{every: progressLogInterval}
 	var (
 		disconnectedSince time.Time
@@ -751,9 +755,9 @@ func (r *syncResource) ImportState(ctx context.Context, req resource.ImportState
 		PeerHost:            types.StringNull(),
 		PeerPort:            types.Int64Null(),
 		PeerHostKey:         types.StringNull(),
-		PollInterval:        types.StringValue(defaultPollInterval),
-		ConnectTimeout:      types.StringValue(defaultPeerWait),
-		StallTimeout:        types.StringValue(defaultStallTimeout),
+		PollInterval:        timetypes.NewGoDurationValueFromStringMust(defaultPollInterval),
+		ConnectTimeout:      timetypes.NewGoDurationValueFromStringMust(defaultPeerWait),
+		StallTimeout:        timetypes.NewGoDurationValueFromStringMust(defaultStallTimeout),
 		KeepResyncRate:      types.BoolValue(false),
 		Timeouts:            timeouts.Value{Object: types.ObjectNull(map[string]attr.Type{"create": types.StringType})},
 		ConnectionState:     types.StringUnknown(),
