@@ -556,13 +556,23 @@ func admOptions(c *call, a admArgs) int {
 		return c.notUp(a.word, a.opts...)
 	}
 	for k, val := range parsed {
-		n.resyncOpts[k] = val
-		if isDefaultOption(k, val) {
-			// drbdsetup show lists only values that differ from DRBD's defaults.
-			delete(n.resyncOpts, k)
+		setResyncOpt(n.resyncOpts, k, val)
+		// Measured on real DRBD 8.4.11: disk-options on a connected node also changes the
+		// peer's resync-rate and c-plan-ahead (not c-min-rate).
+		if v == V84 && c.p.linkUp() && (k == "resync-rate" || k == "c-plan-ahead") {
+			setResyncOpt(n.peer().resyncOpts, k, val)
 		}
 	}
 	return 0
+}
+
+// setResyncOpt sets a resync option; drbdsetup show lists only values that differ from
+// DRBD's defaults, so a default value removes it.
+func setResyncOpt(opts map[string]string, key, val string) {
+	opts[key] = val
+	if isDefaultOption(key, val) {
+		delete(opts, key)
+	}
 }
 
 // isDefaultOption reports whether val is DRBD's default for the resync option key

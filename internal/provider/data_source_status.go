@@ -25,23 +25,17 @@ type statusDataSource struct {
 
 type statusDataSourceModel struct {
 	connectionModel
-	ID               types.String  `tfsdk:"id"`
-	Resource         types.String  `tfsdk:"resource"`
-	Configured       types.Bool    `tfsdk:"configured"`
-	Device           types.String  `tfsdk:"device"`
-	Role             types.String  `tfsdk:"role"`
-	PeerRole         types.String  `tfsdk:"peer_role"`
-	ConnectionState  types.String  `tfsdk:"connection_state"`
-	ReplicationState types.String  `tfsdk:"replication_state"`
-	DiskState        types.String  `tfsdk:"disk_state"`
-	PeerDiskState    types.String  `tfsdk:"peer_disk_state"`
-	SyncPercent      types.Float64 `tfsdk:"sync_percent"`
-	OutOfSyncKiB     types.Int64   `tfsdk:"out_of_sync_kib"`
-	InSync           types.Bool    `tfsdk:"in_sync"`
-	DRBDVersion      types.String  `tfsdk:"drbd_version"`
-	UtilsVersion     types.String  `tfsdk:"utils_version"`
-	SplitBrain       types.Bool    `tfsdk:"split_brain"`
-	Raw              types.String  `tfsdk:"raw"`
+	Resource   types.String `tfsdk:"resource"`
+	Configured types.Bool   `tfsdk:"configured"`
+	Device     types.String `tfsdk:"device"`
+	roleStateModel
+	SyncPercent  types.Float64 `tfsdk:"sync_percent"`
+	OutOfSyncKiB types.Int64   `tfsdk:"out_of_sync_kib"`
+	InSync       types.Bool    `tfsdk:"in_sync"`
+	DRBDVersion  types.String  `tfsdk:"drbd_version"`
+	UtilsVersion types.String  `tfsdk:"utils_version"`
+	SplitBrain   types.Bool    `tfsdk:"split_brain"`
+	Raw          types.String  `tfsdk:"raw"`
 }
 
 func (d *statusDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
@@ -116,12 +110,8 @@ func (d *statusDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 		conn = "Unconfigured"
 	}
 	m.Device = types.StringValue(p.Device())
-	m.Role = types.StringValue(roleOrUnknown(st.Role))
-	m.PeerRole = types.StringValue(roleOrUnknown(st.PeerRole))
+	m.fill(st)
 	m.ConnectionState = types.StringValue(conn)
-	m.ReplicationState = types.StringValue(st.ReplicationState)
-	m.DiskState = types.StringValue(string(st.DiskState))
-	m.PeerDiskState = types.StringValue(string(st.PeerDiskState))
 	m.SyncPercent = types.Float64Value(st.SyncPercent)
 	m.OutOfSyncKiB = types.Int64Value(st.OutOfSyncKiB)
 	m.InSync = types.BoolValue(drbd.InSync(st))
@@ -135,17 +125,7 @@ func (d *statusDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 				"split_brain is false. Read the kernel log as root, or set sudo = true on the provider.", name, h, p.KernelLogError))
 	}
 	m.Raw = types.StringValue(p.Raw)
-	m.ID = types.StringValue(formatID(m.connectionModel, name))
-	h.recordFingerprint(ctx, &m.connectionModel, &resp.Diagnostics)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
-}
-
-// roleOrUnknown returns r, or DRBD's own word "Unknown" when no role was read.
-func roleOrUnknown(r drbd.Role) string {
-	if r == "" {
-		return string(drbd.RoleUnknown)
-	}
-	return string(r)
+	h.save(ctx, &resp.State, &m, &m.connectionModel, name, &resp.Diagnostics)
 }
 
 func versionString(v drbd.Version) string {

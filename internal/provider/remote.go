@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
@@ -21,31 +22,6 @@ import (
 
 // stderrTailLines is how many trailing lines of a failed command's output a diagnostic shows.
 const stderrTailLines = 20
-
-// connectionModel holds the connection attributes every resource and data source has. It is
-// embedded in their models.
-type connectionModel struct {
-	Host               types.String `tfsdk:"host"`
-	Port               types.Int64  `tfsdk:"port"`
-	User               types.String `tfsdk:"user"`
-	HostKey            types.String `tfsdk:"host_key"`
-	HostKeyFingerprint types.String `tfsdk:"host_key_fingerprint"`
-}
-
-// target turns the connection attributes into an sshx target; a fingerprint already in state is
-// enforced (host_key_policy = "accept-new").
-func (c connectionModel) target() sshx.Target {
-	t := sshx.Target{
-		Host:    c.Host.ValueString(),
-		Port:    int(c.Port.ValueInt64()),
-		User:    c.User.ValueString(),
-		HostKey: c.HostKey.ValueString(),
-	}
-	if !c.HostKeyFingerprint.IsUnknown() {
-		t.KnownFingerprint = c.HostKeyFingerprint.ValueString()
-	}
-	return t
-}
 
 // remoteBase is embedded by every resource and data source: it receives the provider data and
 // opens hosts.
@@ -280,7 +256,7 @@ func (h *remoteHost) recordFingerprint(ctx context.Context, c *connectionModel, 
 }
 
 // requireUp adds an error when the probed resource is not configured in the kernel.
-func requireUp(h *remoteHost, p *drbd.Probe, res, summary string, diags *diag.Diagnostics) bool {
+func (h *remoteHost) requireUp(diags *diag.Diagnostics, summary string, p *drbd.Probe, res string) bool {
 	if p.Status.Configured {
 		return true
 	}
@@ -290,7 +266,7 @@ func requireUp(h *remoteHost, p *drbd.Probe, res, summary string, diags *diag.Di
 }
 
 // probeSignature reads the blkid signature of a block device.
-func probeSignature(ctx context.Context, h *remoteHost, dev string, diags *diag.Diagnostics, summary string) (hostfs.Signature, bool) {
+func (h *remoteHost) signature(ctx context.Context, diags *diag.Diagnostics, summary, dev string) (hostfs.Signature, bool) {
 	cmd := hostfs.BlkidCommand(dev)
 	res, err := h.exec(ctx, sshx.Command{Cmd: cmd})
 	if err != nil {
@@ -354,6 +330,22 @@ func (h *remoteHost) warnSecondPrimary(diags *diag.Diagnostics, st drbd.Status, 
 	diags.AddWarning("Two DRBD Primaries", fmt.Sprintf("DRBD resource %s is Primary on %s and on %s: both can write, and "+
 		"their data diverges while they are not connected (split brain). If that is not a dual-primary configuration, "+
 		"demote the node whose writes are to be discarded, or fence it.", resource, h, strings.Join(others, " and ")))
+}
+
+// updateFromPlan is the Update of a resource whose changed attributes only matter to later
+// operations: nothing runs on the host, and the plan becomes the state (computed values are
+// carried over from the prior state by UseStateForUnknown).
+func updateFromPlan(_ context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	resp.State.Raw = req.Plan.Raw
+}
+
+// save ends a Create, Read or Update that talked to the host: it sets the ID from the
+// connection and rest, records the host key fingerprint of the live connection, and stores
+// model (which embeds c) as the new state.
+func (h *remoteHost) save(ctx context.Context, state *tfsdk.State, model any, c *connectionModel, rest string, diags *diag.Diagnostics) {
+	c.ID = types.StringValue(formatID(*c, rest))
+	h.recordFingerprint(ctx, c, diags)
+	diags.Append(state.Set(ctx, model)...)
 }
 
 // driftWarning tells why Read found the host different from the state, naming the host and

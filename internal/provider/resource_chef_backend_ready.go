@@ -48,7 +48,6 @@ type chefBackendReadyResource struct {
 
 type chefBackendReadyModel struct {
 	connectionModel
-	ID                       types.String   `tfsdk:"id"`
 	ReadyFile                types.String   `tfsdk:"ready_file"`
 	Reconfigure              types.Bool     `tfsdk:"reconfigure"`
 	ReconfigureCommand       types.String   `tfsdk:"reconfigure_command"`
@@ -175,9 +174,7 @@ func (r *chefBackendReadyResource) Create(ctx context.Context, req resource.Crea
 			return
 		}
 	}
-	m.ID = types.StringValue(formatID(m.connectionModel, ready))
-	h.recordFingerprint(ctx, &m.connectionModel, &resp.Diagnostics)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+	h.save(ctx, &resp.State, &m, &m.connectionModel, ready, &resp.Diagnostics)
 }
 
 // streamedCommand is a raw-shell Chef Server command whose output is streamed to the log.
@@ -243,21 +240,12 @@ func (r *chefBackendReadyResource) Read(ctx context.Context, req resource.ReadRe
 		resp.State.RemoveResource(ctx)
 		return
 	}
-	m.ID = types.StringValue(formatID(m.connectionModel, ready))
-	h.recordFingerprint(ctx, &m.connectionModel, &resp.Diagnostics)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+	h.save(ctx, &resp.State, &m, &m.connectionModel, ready, &resp.Diagnostics)
 }
 
 // Update changes only settings that matter at creation or destruction; nothing runs on the host.
 func (r *chefBackendReadyResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	var m, prior chefBackendReadyModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...)
-	resp.Diagnostics.Append(req.State.Get(ctx, &prior)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	m.ID, m.HostKeyFingerprint = prior.ID, prior.HostKeyFingerprint
-	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+	updateFromPlan(ctx, req, resp)
 }
 
 // Delete runs stop_command first, when set, then removes the ready file when asked; a failed

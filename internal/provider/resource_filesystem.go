@@ -44,7 +44,6 @@ type filesystemResource struct {
 
 type filesystemResourceModel struct {
 	connectionModel
-	ID           types.String `tfsdk:"id"`
 	Device       types.String `tfsdk:"device"`
 	Resource     types.String `tfsdk:"resource"`
 	FSType       types.String `tfsdk:"fs_type"`
@@ -139,7 +138,7 @@ func (r *filesystemResource) resolveDevice(ctx context.Context, h *remoteHost, m
 }
 
 // probeFS reads the device signature and the mount at the mountpoint in one round trip.
-func probeFS(ctx context.Context, h *remoteHost, dev, mountpoint string, diags *diag.Diagnostics, summary string) (hostfs.State, bool) {
+func (h *remoteHost) fsState(ctx context.Context, diags *diag.Diagnostics, summary, dev, mountpoint string) (hostfs.State, bool) {
 	cmd := hostfs.StateCommand(dev, mountpoint)
 	res, ok := h.run(ctx, diags, summary, cmd)
 	if !ok {
@@ -170,7 +169,7 @@ func (r *filesystemResource) Create(ctx context.Context, req resource.CreateRequ
 	}
 	m.Device = types.StringValue(dev)
 	fsType, mp := m.FSType.ValueString(), m.Mountpoint.ValueString()
-	fp, ok := probeFS(ctx, h, dev, mp, &resp.Diagnostics, summary)
+	fp, ok := h.fsState(ctx, &resp.Diagnostics, summary, dev, mp)
 	if !ok {
 		return
 	}
@@ -220,13 +219,11 @@ func (r *filesystemResource) Create(ctx context.Context, req resource.CreateRequ
 			return
 		}
 	}
-	if fp, ok = probeFS(ctx, h, dev, mp, &resp.Diagnostics, summary); !ok {
+	if fp, ok = h.fsState(ctx, &resp.Diagnostics, summary, dev, mp); !ok {
 		return
 	}
 	m.UUID = types.StringValue(fp.Signature.UUID)
-	m.ID = types.StringValue(formatID(m.connectionModel, mp))
-	h.recordFingerprint(ctx, &m.connectionModel, &resp.Diagnostics)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+	h.save(ctx, &resp.State, &m, &m.connectionModel, mp, &resp.Diagnostics)
 }
 
 func (r *filesystemResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -247,7 +244,7 @@ func (r *filesystemResource) Read(ctx context.Context, req resource.ReadRequest,
 			return
 		}
 	}
-	fp, ok := probeFS(ctx, h, dev, mp, &resp.Diagnostics, "Unable to Read DRBD Filesystem")
+	fp, ok := h.fsState(ctx, &resp.Diagnostics, "Unable to Read DRBD Filesystem", dev, mp)
 	if !ok {
 		return
 	}
@@ -272,21 +269,12 @@ func (r *filesystemResource) Read(ctx context.Context, req resource.ReadRequest,
 	if fp.Signature.UUID != "" {
 		m.UUID = types.StringValue(fp.Signature.UUID)
 	}
-	m.ID = types.StringValue(formatID(m.connectionModel, mp))
-	h.recordFingerprint(ctx, &m.connectionModel, &resp.Diagnostics)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+	h.save(ctx, &resp.State, &m, &m.connectionModel, mp, &resp.Diagnostics)
 }
 
 // Update has nothing to do on the host: only mkfs_options (used at creation) can change in place.
 func (r *filesystemResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	var m, prior filesystemResourceModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...)
-	resp.Diagnostics.Append(req.State.Get(ctx, &prior)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	m.Device, m.UUID, m.ID, m.HostKeyFingerprint = prior.Device, prior.UUID, prior.ID, prior.HostKeyFingerprint
-	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+	updateFromPlan(ctx, req, resp)
 }
 
 func (r *filesystemResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
@@ -301,7 +289,7 @@ func (r *filesystemResource) Delete(ctx context.Context, req resource.DeleteRequ
 	}
 	const summary = "Unable to Unmount DRBD Filesystem"
 	dev, mp := m.Device.ValueString(), m.Mountpoint.ValueString()
-	fp, ok := probeFS(ctx, h, dev, mp, &resp.Diagnostics, summary)
+	fp, ok := h.fsState(ctx, &resp.Diagnostics, summary, dev, mp)
 	if !ok || !fp.Mounted || fp.Mount.Source != dev {
 		return
 	}

@@ -2,11 +2,7 @@ package provider
 
 import (
 	"context"
-	"fmt"
-	"strings"
 
-	"github.com/hashicorp/terraform-plugin-framework/diag"
-	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
@@ -15,10 +11,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
-	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/seed-a700e435/terraform-provider-drbd/internal/drbd"
-	"github.com/seed-a700e435/terraform-provider-drbd/internal/hostfs"
 	"github.com/seed-a700e435/terraform-provider-drbd/internal/sshx"
 )
 
@@ -38,7 +32,6 @@ type resourceResource struct {
 
 type resourceResourceModel struct {
 	connectionModel
-	ID          types.String `tfsdk:"id"`
 	Name        types.String `tfsdk:"name"`
 	Config      types.String `tfsdk:"config"`
 	Device      types.String `tfsdk:"device"`
@@ -143,258 +136,7 @@ func (r *resourceResource) Create(ctx context.Context, req resource.CreateReques
 		return
 	}
 	r.fill(&m, p)
-	m.ID = types.StringValue(formatID(m.connectionModel, name))
-	h.recordFingerprint(ctx, &m.connectionModel, &resp.Diagnostics)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
-}
-
-// standAlone reports whether the probed resource is up and StandAlone.
-func standAlone(s drbd.Status) bool {
-	return s.Configured && s.ConnectionState == drbd.ConnStandAlone
-}
-
-// converge brings the probed resource up and connected and returns the status read afterwards:
-// create-md where no metadata exists, then `drbdadm up`, or `drbdadm adjust` on a resource that
-// is up (adjust also reconnects a StandAlone node). A StandAlone node that DRBD reported in split
-// brain is reconnected with --discard-my-data instead when it is the split-brain victim, and
-// plainly, with a warning, when it is not. configWritten says the resource file was just
-// rewritten.
-func (r *resourceResource) converge(ctx context.Context, h *remoteHost, m *resourceResourceModel, p *drbd.Probe,
-	configWritten bool, diags *diag.Diagnostics) (*drbd.Probe, bool) {
-	const summary = "Unable to Bring Up DRBD Resource"
-	name := m.Name.ValueString()
-	cmds := drbd.NewCommands(p.Versions)
-	st := p.Status
-	if standAlone(st) && st.SplitBrain && m.SplitBrainVictim.ValueBool() {
-		if !r.reconnectVictim(ctx, h, cmds, p, name, configWritten, diags) {
-			return nil, false
-		}
-		return h.probe(ctx, diags, summary, name)
-	}
-	if p.Metadata == drbd.MetadataAbsent && !st.Configured {
-		if !r.createMetadata(ctx, h, cmds, name, diags) {
-			return nil, false
-		}
-	}
-	var cmd string
-	var err error
-	if st.Configured {
-		cmd, err = cmds.Adjust(name)
-	} else {
-		cmd, err = cmds.Up(name)
-	}
-	if err != nil {
-		diags.AddError(summary, err.Error())
-		return nil, false
-	}
-	if _, ok := h.run(ctx, diags, summary, cmd); !ok {
-		return nil, false
-	}
-	if standAlone(st) {
-		tflog.Info(ctx, "reconnected a StandAlone DRBD resource", map[string]any{"host": h.String(), "resource": name,
-			"split_brain": st.SplitBrain, "split_brain_unknown": st.SplitBrainUnknown})
-		warnPlainReconnect(h, name, cmd, st, m.SplitBrainVictim.ValueBool(), diags)
-	}
-	return h.probe(ctx, diags, summary, name)
-}
-
-// afterSBCaution is the part of the split-brain warnings about DRBD's automatic recovery
-// policies, which the provider does not read.
-const afterSBCaution = "DRBD resolves the split brain by itself instead when the resource's after-sb-0pri, " +
-	"after-sb-1pri or after-sb-2pri policies allow it (for example `after-sb-1pri discard-secondary`): on the " +
-	"reconnect it throws away the changes of the node the policy picks. The provider does not read those policies; " +
-	"check the resource file on both nodes."
-
-// warnPlainReconnect warns after a StandAlone node that may be in split brain was reconnected
-// without --discard-my-data.
-func warnPlainReconnect(h *remoteHost, name, cmd string, st drbd.Status, victim bool, diags *diag.Diagnostics) {
-	switch {
-	case st.SplitBrain:
-		diags.AddWarning("Split Brain Not Resolved on "+h.String(), fmt.Sprintf(
-			"DRBD resource %s on %s was StandAlone after a split brain DRBD reported, and it was reconnected plainly "+
-				"(`%s`). When its peer connects, DRBD detects the split brain again and drops the connection: both nodes "+
-				"stay StandAlone until a victim is chosen. Set split_brain_victim = true on the drbd_resource of the node "+
-				"whose changes since the split brain are to be discarded, and apply again.\n\n%s",
-			name, h, cmd, afterSBCaution))
-	case st.SplitBrainUnknown:
-		ignored := ""
-		if victim {
-			ignored = " split_brain_victim = true was ignored: the provider discards a node's changes only when DRBD itself reported the split brain."
-		}
-		diags.AddWarning("Split Brain Unknown on "+h.String(), fmt.Sprintf(
-			"DRBD resource %s on %s was StandAlone and its kernel log could not be read, so it is unknown whether DRBD "+
-				"reported a split brain; it was reconnected plainly (`%s`). If it was a split brain, DRBD drops the "+
-				"connection again and the node stays StandAlone.%s\n\n%s",
-			name, h, cmd, ignored, afterSBCaution))
-	}
-}
-
-// reconnectVictim reconnects a StandAlone split-brain victim with --discard-my-data, unless it is
-// Primary.
-func (r *resourceResource) reconnectVictim(ctx context.Context, h *remoteHost, cmds drbd.Commands, p *drbd.Probe, name string,
-	configWritten bool, diags *diag.Diagnostics) bool {
-	if p.Status.Role == drbd.RolePrimary {
-		diags.AddError("Refusing to Discard the Changes of a Primary DRBD Node", primaryVictimDetail(ctx, h, p, name))
-		return false
-	}
-	const summary = "Unable to Reconnect DRBD Split-Brain Victim"
-	cmd, err := cmds.ConnectDiscardMyData(name)
-	if err != nil {
-		diags.AddError(summary, err.Error())
-		return false
-	}
-	if _, ok := h.run(ctx, diags, summary, cmd); !ok {
-		return false
-	}
-	tflog.Warn(ctx, "reconnected a split-brain victim with --discard-my-data", map[string]any{"host": h.String(), "resource": name})
-	detail := fmt.Sprintf("DRBD resource %s on %s was StandAlone after a split brain DRBD reported, and split_brain_victim "+
-		"is true: it was reconnected with `%s`. When its peer connects, DRBD throws away this node's changes since the "+
-		"split brain and resyncs those blocks from the peer (this node is SyncTarget). If the peer is StandAlone too, "+
-		"reconnect it: apply its drbd_resource, or run `drbdadm connect %s` there.\n\n"+
-		"Remove split_brain_victim once the pair is Connected again, so that a later split brain does not discard this "+
-		"node's changes unasked.", name, h, cmd, name)
-	if configWritten {
-		detail += fmt.Sprintf("\n\n%s was rewritten but not applied: `drbdadm adjust` would have reconnected without "+
-			"--discard-my-data. Run `drbdadm adjust %s` on %s once the resync has finished.", configPath(name), name, h)
-	}
-	diags.AddWarning("Discarding Split-Brain Changes on "+h.String(), detail)
-	return true
-}
-
-// primaryVictimDetail explains why a Primary split-brain victim is not reconnected, naming the
-// device and, when findmnt can tell, where it is mounted.
-func primaryVictimDetail(ctx context.Context, h *remoteHost, p *drbd.Probe, name string) string {
-	dev := p.Device()
-	what := "its DRBD device"
-	if dev != "" {
-		what = dev
-		if mounts := mountpointsOf(ctx, h, dev); len(mounts) > 0 {
-			what = fmt.Sprintf("%s (mounted on %s)", dev, strings.Join(mounts, ", "))
-		}
-	}
-	return fmt.Sprintf("DRBD resource %s on %s is StandAlone after a split brain DRBD reported, and split_brain_victim = true "+
-		"asks to discard this node's changes, but this node is Primary: DRBD does not make a Primary the SyncTarget of "+
-		"its peer, and the data would change under whatever uses %s. Nothing was run.\n\n"+
-		"To make this node the victim, stop what uses it, unmount %s and demote the node (`drbdadm secondary %s`, or "+
-		"destroy its drbd_filesystem and drbd_primary), then apply again. To keep this node's changes instead, set "+
-		"split_brain_victim = true on its peer's drbd_resource and remove it here.", name, h, what, what, name)
-}
-
-// mountpointsOf lists where dev is mounted on h (findmnt --source); nil when it is not mounted or
-// cannot be told. It only reads.
-func mountpointsOf(ctx context.Context, h *remoteHost, dev string) []string {
-	if drbd.ValidateDevice(dev) != nil {
-		return nil
-	}
-	res, err := h.exec(ctx, sshx.Command{Cmd: hostfs.MountTargetsCommand(dev)})
-	if err != nil || res.ExitCode != 0 {
-		return nil
-	}
-	var out []string
-	for _, l := range strings.Split(res.Stdout, "\n") {
-		if l = strings.TrimSpace(l); l != "" {
-			out = append(out, strings.ReplaceAll(l, `\x20`, " "))
-		}
-	}
-	return out
-}
-
-// standAloneDrift is Read's drift warning for a StandAlone resource: why DRBD left it so, and
-// what the next apply does about it. Read sees the state, not the configuration, so it names
-// both outcomes of split_brain_victim.
-func standAloneDrift(h *remoteHost, name string, p *drbd.Probe) string {
-	st := p.Status
-	msg := fmt.Sprintf("DRBD resource %s on %s is StandAlone: %s.", name, h, drbd.StandAloneReason(st))
-	switch {
-	case st.SplitBrain:
-		primary := ""
-		if st.Role == drbd.RolePrimary {
-			dev := p.Device()
-			if dev == "" {
-				dev = "its DRBD device"
-			}
-			primary = fmt.Sprintf(", except that this node is Primary: the apply refuses, and runs nothing, until %s is "+
-				"unmounted and the node demoted (`drbdadm secondary %s`)", dev, name)
-		}
-		return msg + " The next apply reconnects it. Where split_brain_victim = true, it reconnects with --discard-my-data: " +
-			"this node's changes since the split brain are thrown away and it resyncs them from its peer as SyncTarget" +
-			primary + ". Otherwise it reconnects plainly, and DRBD will detect the split brain again and keep it " +
-			"StandAlone until a victim is chosen: set split_brain_victim = true on the drbd_resource of the node whose " +
-			"changes are to be discarded.\n\n" + afterSBCaution
-	case st.SplitBrainUnknown:
-		return msg + " The next apply reconnects it plainly (split_brain_victim has no effect while no split brain is known)." +
-			"\n\n" + afterSBCaution
-	default:
-		return msg + " The next apply reconnects it."
-	}
-}
-
-// createMetadata runs create-md after checking that the backing disk carries no filesystem.
-func (r *resourceResource) createMetadata(ctx context.Context, h *remoteHost, cmds drbd.Commands, name string, diags *diag.Diagnostics) bool {
-	const summary = "Unable to Create DRBD Metadata"
-	llCmd, err := cmds.ShLLDev(name)
-	if err != nil {
-		diags.AddError(summary, err.Error())
-		return false
-	}
-	res, ok := h.run(ctx, diags, summary, llCmd)
-	if !ok {
-		return false
-	}
-	disks := strings.Fields(res.Stdout)
-	if len(disks) == 0 {
-		diags.AddError(summary, fmt.Sprintf("`drbdadm sh-ll-dev %s` on %s named no backing disk.", name, h))
-		return false
-	}
-	for _, disk := range disks {
-		sig, ok := probeSignature(ctx, h, disk, diags, summary)
-		if !ok {
-			return false
-		}
-		if !sig.Empty() {
-			diags.AddError("Refusing to Create DRBD Metadata",
-				fmt.Sprintf("The backing disk %s of DRBD resource %q on %s carries a %s signature (%s). "+
-					"Creating internal metadata on it could destroy that data, so nothing was changed.\n\n"+
-					"If the disk really is disposable, wipe it by hand (for example `wipefs -a %s`) and apply again.",
-					disk, name, h, sig.Describe(), sig.Raw, disk))
-			return false
-		}
-	}
-	cmd, err := cmds.CreateMD(name)
-	if err != nil {
-		diags.AddError(summary, err.Error())
-		return false
-	}
-	_, ok = h.run(ctx, diags, summary, cmd)
-	return ok
-}
-
-// writeConfigIfChanged writes the resource file atomically when its content differs, and reports
-// whether it wrote it and whether it succeeded.
-func (r *resourceResource) writeConfigIfChanged(ctx context.Context, h *remoteHost, name, content string, diags *diag.Diagnostics) (written, ok bool) {
-	current, exists, ok := readRemoteFile(ctx, h, configPath(name), diags, "Unable to Read DRBD Configuration")
-	if !ok {
-		return false, false
-	}
-	if exists && current == content {
-		return false, true
-	}
-	dst := configPath(name)
-	_, ok = h.runCommand(ctx, diags, "Unable to Write DRBD Configuration",
-		sshx.Command{Cmd: hostfs.WriteFileCommand(dst, "600"), Stdin: strings.NewReader(content)}, "")
-	if ok {
-		tflog.Info(ctx, "wrote DRBD resource configuration", map[string]any{"host": h.String(), "path": dst})
-	}
-	return ok, ok
-}
-
-// readRemoteFile returns a remote file's content and whether it exists.
-func readRemoteFile(ctx context.Context, h *remoteHost, file string, diags *diag.Diagnostics, summary string) (string, bool, bool) {
-	res, ok := h.run(ctx, diags, summary, hostfs.ReadFileCommand(file), 0, hostfs.FileMissingExit)
-	if !ok {
-		return "", false, false
-	}
-	return res.Stdout, res.ExitCode == 0, true
+	h.save(ctx, &resp.State, &m, &m.connectionModel, name, &resp.Diagnostics)
 }
 
 func (r *resourceResource) fill(m *resourceResourceModel, p *drbd.Probe) {
@@ -432,7 +174,7 @@ func (r *resourceResource) Read(ctx context.Context, req resource.ReadRequest, r
 	}
 	r.fill(&m, p)
 	if !m.Config.IsNull() {
-		content, exists, ok := readRemoteFile(ctx, h, configPath(name), &resp.Diagnostics, "Unable to Read DRBD Configuration")
+		content, exists, ok := h.readFile(ctx, &resp.Diagnostics, "Unable to Read DRBD Configuration", configPath(name))
 		if !ok {
 			return
 		}
@@ -445,9 +187,7 @@ func (r *resourceResource) Read(ctx context.Context, req resource.ReadRequest, r
 	if m.SplitBrainVictim.IsNull() {
 		m.SplitBrainVictim = types.BoolValue(false)
 	}
-	m.ID = types.StringValue(formatID(m.connectionModel, name))
-	h.recordFingerprint(ctx, &m.connectionModel, &resp.Diagnostics)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+	h.save(ctx, &resp.State, &m, &m.connectionModel, name, &resp.Diagnostics)
 }
 
 func (r *resourceResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
@@ -484,9 +224,7 @@ func (r *resourceResource) Update(ctx context.Context, req resource.UpdateReques
 		}
 	}
 	r.fill(&m, p)
-	m.ID = types.StringValue(formatID(m.connectionModel, name))
-	h.recordFingerprint(ctx, &m.connectionModel, &resp.Diagnostics)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+	h.save(ctx, &resp.State, &m, &m.connectionModel, name, &resp.Diagnostics)
 }
 
 func (r *resourceResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
@@ -525,7 +263,6 @@ func (r *resourceResource) ImportState(ctx context.Context, req resource.ImportS
 	}
 	m := resourceResourceModel{
 		connectionModel:  connectionFromImport(id),
-		ID:               types.StringValue(req.ID),
 		Name:             types.StringValue(id.Rest),
 		Config:           types.StringNull(),
 		Device:           types.StringUnknown(),
@@ -533,6 +270,6 @@ func (r *resourceResource) ImportState(ctx context.Context, req resource.ImportS
 		DRBDVersion:      types.StringUnknown(),
 		SplitBrainVictim: types.BoolValue(false),
 	}
+	m.ID = types.StringValue(formatID(m.connectionModel, id.Rest))
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), formatID(m.connectionModel, id.Rest))...)
 }

@@ -1,0 +1,268 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/seed-a700e435/terraform-provider-drbd/internal/drbd"
+	"github.com/seed-a700e435/terraform-provider-drbd/internal/sshx"
+)
+
+// promote chooses the promotion command under the guards and runs it; it returns the status
+// after promotion, or nil with diagnostics.
+func (r *primaryResource) promote(ctx context.Context, h *remoteHost, m *primaryResourceModel, p *drbd.Probe, diags *diag.Diagnostics) *drbd.Probe {
+	const summary = "Unable to Promote DRBD Resource"
+	name := m.Resource.ValueString()
+	cmds := drbd.NewCommands(p.Versions)
+	st := p.Status
+	var cmd, hint string
+	var err error
+	fenceEntry, peerFenced := r.peerFenced(*m)
+	if peerFenced && peerConnected(st) {
+		// DRBD notices a dead peer only after its ping timeout: wait for it to drop the peer.
+		if p = waitForPeerGone(ctx, h, name, p, durationOr(m.ConnectTimeout, time.Minute, diags), fenceEntry, diags); p == nil {
+			return nil
+		}
+		st = p.Status
+	}
+	switch {
+	case !peerConnected(st) && !peerFenced && st.DiskState == drbd.DiskUpToDate:
+		// Without UpToDate data DRBD itself refuses a plain promotion, and the forced one has
+		// its own fresh-pair guard below; with it, a promotion now would be a failover.
+		diags.AddError("Refusing DRBD Failover", fmt.Sprintf("The DRBD peer of %s on %s is not connected (connection %s, peer disk %s), "+
+			"so promoting this node would be a failover, and the peer may still be Primary on the other side of a partition. "+
+			"Nothing was changed.\n\n%s", name, h, st.ConnectionState, st.PeerDiskState, r.peerHint(ctx, *m, name)))
+		return nil
+	case !peerConnected(st) && peerFenced && st.DiskState != drbd.DiskUpToDate:
+		diags.AddError("Refusing DRBD Failover", fmt.Sprintf("The peer of %s on %s is fenced (%q), but this node's disk is %s, "+
+			"not UpToDate: promoting it would serve data that may be older than what the dead peer last wrote. Nothing was changed. "+
+			"Bring the peer back (unfence it) so the pair resyncs, or recover its data another way.",
+			name, h, fenceEntry, st.DiskState))
+		return nil
+	case !peerConnected(st) && peerFenced:
+		cmd, err = cmds.Primary(name)
+		hint = "DRBD refused the failover promotion; the kernel log of this node has the details."
+		diags.AddWarning("DRBD Failover", fmt.Sprintf("Promoting %s on %s while its peer is fenced (%q): a failover onto this "+
+			"node's UpToDate data. When the peer returns, unfence it and let it rejoin as Secondary.", name, h, fenceEntry))
+	case st.DiskState == drbd.DiskUpToDate:
+		// Local data is good: a plain promotion is safe and needs no force.
+		cmd, err = cmds.Primary(name)
+		hint = "If the peer is Primary, demote it first: DRBD allows one Primary at a time in this configuration."
+	case m.Force.ValueBool():
+		if st.PeerDiskState == drbd.DiskDUnknown && st.ConnectionState != drbd.ConnStandAlone {
+			if p = waitForPeer(ctx, h, name, p, durationOr(m.ConnectTimeout, time.Minute, diags), diags); p == nil {
+				return nil
+			}
+			st = p.Status
+		}
+		allowed, reason := drbd.ForcePrimaryAllowed(st.Role, st.DiskState, st.PeerDiskState)
+		if !allowed {
+			if !m.AllowOverwritePeerData.ValueBool() {
+				diags.AddAttributeError(path.Root("force"), "Refusing to Force DRBD Primary",
+					fmt.Sprintf("Forcing %s primary on %s would make its data the sync source: %s\n\n"+
+						"Nothing was changed. Only a fresh pair (both disks Inconsistent) may be forced. If overwriting the peer's "+
+						"data is really intended, set allow_overwrite_peer_data = true.", name, h, reason))
+				return nil
+			}
+			diags.AddAttributeWarning(path.Root("allow_overwrite_peer_data"), "Forcing DRBD Primary Over Peer Data",
+				fmt.Sprintf("allow_overwrite_peer_data = true lifted the fresh-pair guard on %s: %s. The peer's data will be overwritten.", h, reason))
+		}
+		cmd, err = cmds.ForcePrimary(name)
+		if m.SkipInitialSync.ValueBool() {
+			if !r.skipInitialSync(ctx, h, m, p, diags) {
+				return nil
+			}
+			// Both disks are UpToDate now: the promotion is a plain one, and there is no resync.
+			cmd, err = cmds.Primary(name)
+		}
+	default:
+		cmd, err = cmds.Primary(name)
+		hint = "A fresh pair (both disks Inconsistent) has no UpToDate data: set force = true on the node chosen as the initial sync source."
+	}
+	if err != nil {
+		diags.AddError(summary, err.Error())
+		return nil
+	}
+	tflog.Info(ctx, "promoting DRBD resource", map[string]any{"host": h.String(), "command": cmd})
+	if _, ok := h.runCommand(ctx, diags, summary, sshx.Command{Cmd: cmd}, hint); !ok {
+		return nil
+	}
+	p, ok := h.probe(ctx, diags, summary, name)
+	if !ok {
+		return nil
+	}
+	return p
+}
+
+// skipInitialSync marks a freshly created pair in sync after checking that both nodes'
+// metadata is Just Created and the pair Connected with both disks Inconsistent. It changes
+// nothing and returns false with an error otherwise.
+func (r *primaryResource) skipInitialSync(ctx context.Context, h *remoteHost, m *primaryResourceModel, p *drbd.Probe, diags *diag.Diagnostics) bool {
+	const summary = "Refusing to Skip the Initial Sync"
+	name := m.Resource.ValueString()
+	st := p.Status
+	disksFresh := st.DiskState == drbd.DiskInconsistent && st.PeerDiskState == drbd.DiskInconsistent
+	if !peerConnected(st) {
+		diags.AddAttributeError(path.Root("skip_initial_sync"), summary, fmt.Sprintf("The initial sync of %s can be skipped only on a "+
+			"Connected pair; %s shows connection %s, disks %s/%s. Nothing was changed.", name, h, st.ConnectionState, st.DiskState, st.PeerDiskState))
+		return false
+	}
+	if _, fenced := r.peerFenced(*m); fenced || m.PeerHost.IsNull() {
+		diags.AddAttributeError(path.Root("skip_initial_sync"), summary, "skip_initial_sync needs peer_host, not fenced, to check its metadata.")
+		return false
+	}
+	c := connectionModel{Host: m.PeerHost, Port: m.PeerPort, User: m.User, HostKey: m.PeerHostKey, HostKeyFingerprint: types.StringNull()}
+	peer := &remoteHost{pool: r.data.pool, target: r.data.resolve(c.target())}
+	pp, ok := peer.probe(ctx, diags, "Unable to Read DRBD Status of the Peer", name)
+	if !ok {
+		return false
+	}
+	var seen []string
+	just := true
+	for _, n := range []struct {
+		host  *remoteHost
+		probe *drbd.Probe
+	}{{h, p}, {peer, pp}} {
+		cmd, err := drbd.NewCommands(n.probe.Versions).GetGI(name)
+		if err != nil {
+			diags.AddError(summary, err.Error())
+			return false
+		}
+		res, ok := n.host.run(ctx, diags, "Unable to Read DRBD Generation Identifiers", cmd)
+		if !ok {
+			return false
+		}
+		gi, err := drbd.ParseGI(res.Stdout)
+		if err != nil {
+			diags.AddError(summary, fmt.Sprintf("%s on %s: %s", cmd, n.host, err))
+			return false
+		}
+		state := "Just Created"
+		if !gi.JustCreated() {
+			state, just = "not Just Created (it has held data before)", false
+		}
+		seen = append(seen, fmt.Sprintf("%s: %s, %s", n.host, gi.Raw, state))
+	}
+	if !just || !disksFresh {
+		diags.AddAttributeError(path.Root("skip_initial_sync"), summary, fmt.Sprintf("The initial sync of %s is skipped only when "+
+			"the metadata of both nodes is freshly created and never synced (Just Created) and both disks are Inconsistent. "+
+			"Disks: %s/%s. Generation identifiers (drbdadm get-gi):\n  %s\n\n"+
+			"Nothing was changed. Set skip_initial_sync = false to sync normally.", name, st.DiskState, st.PeerDiskState, strings.Join(seen, "\n  ")))
+		return false
+	}
+	cmd, err := drbd.NewCommands(p.Versions).SkipInitialSync(name)
+	if err != nil {
+		diags.AddError(summary, err.Error())
+		return false
+	}
+	tflog.Info(ctx, "skipping the initial DRBD sync of blank devices", map[string]any{"host": h.String(), "command": cmd, "generations": seen})
+	if _, ok := h.run(ctx, diags, "Unable to Skip the Initial DRBD Sync", cmd); !ok {
+		return false
+	}
+	return true
+}
+
+// peerConnected reports whether DRBD sees its peer (its disk state is known).
+func peerConnected(st drbd.Status) bool {
+	return st.PeerDiskState != drbd.DiskDUnknown && st.PeerDiskState != "" && st.ConnectionState != drbd.ConnStandAlone
+}
+
+// peerFenced reports whether the resource's peer_host is fenced, and the entry that says so.
+func (r *primaryResource) peerFenced(m primaryResourceModel) (string, bool) {
+	if m.PeerHost.IsNull() || m.PeerHost.IsUnknown() {
+		return "", false
+	}
+	return r.data.fencedTarget(m.PeerHost.ValueString(), int(m.PeerPort.ValueInt64()))
+}
+
+// peerHint explains a refused failover: what the peer looks like from here, if it can be
+// reached within a few seconds, and how to fence it.
+func (r *primaryResource) peerHint(ctx context.Context, m primaryResourceModel, name string) string {
+	const fence = "If the peer is dead, make sure it stays so (power it off, or cut it off so that it cannot write), " +
+		"then add it to the provider's fenced_hosts and apply again: that is a failover."
+	if m.PeerHost.IsNull() || m.PeerHost.IsUnknown() {
+		return fence + " Set peer_host on this drbd_primary to name the peer."
+	}
+	c := connectionModel{Host: m.PeerHost, Port: m.PeerPort, User: m.User, HostKey: m.PeerHostKey, HostKeyFingerprint: types.StringNull()}
+	peer := &remoteHost{pool: r.data.pool, target: r.data.resolve(c.target())}
+	ctx, cancel := context.WithTimeout(ctx, peerHintTimeout)
+	defer cancel()
+	pp, err := peer.readStatus(ctx, name)
+	switch {
+	case err != nil:
+		return fmt.Sprintf("The peer %s could not be read (%s). %s", peer, err, fence)
+	case pp.Status.Role == drbd.RolePrimary:
+		return fmt.Sprintf("The peer %s is alive and Primary (connection %s): this is a partition or a split brain, not a dead "+
+			"peer. Demote one side before connecting them.", peer, pp.Status.ConnectionState)
+	default:
+		return fmt.Sprintf("The peer %s is alive (role %s, connection %s, disk %s): reconnect the pair (its drbd_resource "+
+			"reconnects it) and switch over instead of failing over.", peer, pp.Status.Role, pp.Status.ConnectionState, pp.Status.DiskState)
+	}
+}
+
+// peerHintTimeout bounds the look at the peer when a failover is refused.
+const peerHintTimeout = 10 * time.Second
+
+// waitForPeerGone polls until DRBD no longer sees its fenced peer, or fails after timeout.
+func waitForPeerGone(ctx context.Context, h *remoteHost, name string, first *drbd.Probe, timeout time.Duration, entry string, diags *diag.Diagnostics) *drbd.Probe {
+	const summary = "Refusing DRBD Failover"
+	deadline := time.Now().Add(timeout)
+	p := first
+	for peerConnected(p.Status) {
+		if time.Now().After(deadline) {
+			diags.AddError(summary, fmt.Sprintf("The peer of %s on %s is fenced (%q), but DRBD on %s still sees it connected "+
+				"(connection %s, peer %s/%s) after connect_timeout (%s). A fenced host must be off or cut off; check the fence. "+
+				"Nothing was changed.", name, h, entry, h, p.Status.ConnectionState, p.Status.PeerRole, p.Status.PeerDiskState, timeout))
+			return nil
+		}
+		tflog.Info(ctx, "waiting for DRBD to notice that the fenced peer is gone", map[string]any{
+			"host": h.String(), "resource": name, "connection_state": string(p.Status.ConnectionState),
+		})
+		select {
+		case <-ctx.Done():
+			diags.AddError(summary, fmt.Sprintf("Waiting for DRBD on %s to drop its fenced peer was cancelled: %s", h, ctx.Err()))
+			return nil
+		case <-time.After(time.Second):
+		}
+		var err error
+		if p, err = h.pollStatus(ctx, name, first); err != nil {
+			diags.AddError("Unable to Read DRBD Status", statusErrorDetail(ctx, h, err))
+			return nil
+		}
+	}
+	return p
+}
+
+// waitForPeer polls (status only, after the caller's full probe first) until the DRBD peer's
+// disk state is known or timeout passes; then it returns the last probe (the caller's guard
+// decides). It returns nil only on errors.
+func waitForPeer(ctx context.Context, h *remoteHost, name string, first *drbd.Probe, timeout time.Duration, diags *diag.Diagnostics) *drbd.Probe {
+	deadline := time.Now().Add(timeout)
+	p := first
+	for {
+		if p.Status.PeerDiskState != drbd.DiskDUnknown || p.Status.ConnectionState == drbd.ConnStandAlone || time.Now().After(deadline) {
+			return p
+		}
+		tflog.Info(ctx, "waiting for the DRBD peer to connect", map[string]any{
+			"host": h.String(), "resource": name, "connection_state": string(p.Status.ConnectionState),
+		})
+		select {
+		case <-ctx.Done():
+			diags.AddError("Unable to Read DRBD Status", fmt.Sprintf("Waiting for the peer of %s on %s was cancelled: %s", name, h, ctx.Err()))
+			return nil
+		case <-time.After(time.Second):
+		}
+		var err error
+		if p, err = h.pollStatus(ctx, name, first); err != nil {
+			diags.AddError("Unable to Read DRBD Status", statusErrorDetail(ctx, h, err))
+			return nil
+		}
+	}
+}
