@@ -66,6 +66,9 @@ resource "drbd_primary" "primary" {
   peer_host = local.secondary.host
   peer_port = local.secondary.port
 
+  # Blank disks on both backends: mark the fresh pair in sync instead of a full initial sync.
+  skip_initial_sync = var.skip_initial_sync
+
   # The fresh-pair guard needs the peer connected, so bring both backends up first.
   depends_on = [drbd_resource.backend1, drbd_resource.backend2]
 }

@@ -106,3 +106,9 @@ variable "chef_stop_command" {
   type        = string
   default     = "chef-server-ctl stop"
 }
+
+variable "skip_initial_sync" {
+  description = "On a brand-new pair whose backing disks are blank, skip the initial full sync (checked: both backends' DRBD metadata must be freshly created). Only the first apply uses it."
+  type        = bool
+  default     = false
+}
