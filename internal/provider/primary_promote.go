@@ -119,7 +119,7 @@ func (r *primaryResource) skipInitialSync(ctx context.Context, h *remoteHost, m 
 		return false
 	}
 	c := connectionModel{Host: m.PeerHost, Port: m.PeerPort, User: m.User, HostKey: m.PeerHostKey, HostKeyFingerprint: types.StringNull()}
-	peer := &remoteHost{pool: r.data.pool, target: r.data.resolve(c.target())}
+	peer := &remoteHost{pool: r.data.pool, target: r.data.target(c)}
 	pp, ok := peer.probe(ctx, diags, "Unable to Read DRBD Status of the Peer", name)
 	if !ok {
 		return false
@@ -191,7 +191,7 @@ func (r *primaryResource) peerHint(ctx context.Context, m primaryResourceModel, 
 		return fence + " Set peer_host on this drbd_primary to name the peer."
 	}
 	c := connectionModel{Host: m.PeerHost, Port: m.PeerPort, User: m.User, HostKey: m.PeerHostKey, HostKeyFingerprint: types.StringNull()}
-	peer := &remoteHost{pool: r.data.pool, target: r.data.resolve(c.target())}
+	peer := &remoteHost{pool: r.data.pool, target: r.data.target(c)}
 	ctx, cancel := context.WithTimeout(ctx, peerHintTimeout)
 	defer cancel()
 	pp, err := peer.readStatus(ctx, name)

@@ -246,10 +246,6 @@ type providerData struct {
 	// user and port are the provider-level defaults, so that diagnostics name the real target.
 	user string
 	port int
-	// acceptNew is host_key_policy = "accept-new": only then is the fingerprint recorded in
-	// state enforced (under strict, known_hosts and host_key are the truth, so a host whose key
-	// was legitimately rotated there is not refused because of an old state value).
-	acceptNew bool
 	// fence is fenced_hosts: hosts never to contact.
 	fence fenceSet
 	// primaries tracks which hosts reported a resource Primary (second-Primary warnings).
@@ -258,19 +254,10 @@ type providerData struct {
 	probes probeCache
 }
 
-// resolve fills a target's unset user and port with the provider's defaults and drops a
-// recorded fingerprint unless the accept-new policy enforces it.
-func (d *providerData) resolve(t sshx.Target) sshx.Target {
-	if !d.acceptNew || t.HostKey != "" {
-		t.KnownFingerprint = ""
-	}
-	if t.User == "" {
-		t.User = d.user
-	}
-	if t.Port == 0 {
-		t.Port = d.port
-	}
-	return t
+// target resolves a connection model into the target the pool connects to (sshx decides
+// defaults and which recorded fingerprint is enforced).
+func (d *providerData) target(c connectionModel) sshx.Target {
+	return d.pool.Resolve(c.target())
 }
 
 func (p *drbdProvider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {
@@ -346,7 +333,6 @@ func (p *drbdProvider) Configure(ctx context.Context, req provider.ConfigureRequ
 	}
 	data.pool = pool
 	data.user, data.port = sc.User, sc.Port
-	data.acceptNew = sc.HostKeyPolicy == sshx.PolicyAcceptNew
 }
 
 func (p *drbdProvider) Resources(_ context.Context) []func() resource.Resource {

@@ -74,7 +74,7 @@ func (r *remoteBase) host(c connectionModel, diags *diag.Diagnostics) *remoteHos
 				"resources those values come from first (terraform apply -target=...), then apply again.")
 		return nil
 	}
-	return &remoteHost{pool: r.data.pool, target: r.data.resolve(c.target()), primaries: &r.data.primaries, cache: &r.data.probes}
+	return &remoteHost{pool: r.data.pool, target: r.data.target(c), primaries: &r.data.primaries, cache: &r.data.probes}
 }
 
 // String names the host in diagnostics: user@host:port as the pool resolves it.

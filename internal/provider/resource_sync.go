@@ -222,7 +222,7 @@ func (r *syncResource) peerHost(m syncResourceModel) *remoteHost {
 		Host: m.PeerHost, Port: m.PeerPort, User: m.User, HostKey: m.PeerHostKey,
 		HostKeyFingerprint: m.PeerHostFingerprint,
 	}
-	return &remoteHost{pool: r.data.pool, target: r.data.resolve(c.target())}
+	return &remoteHost{pool: r.data.pool, target: r.data.target(c)}
 }
 
 func (r *syncResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {

@@ -81,7 +81,8 @@ func TestPool_hostKeyPolicies(t *testing.T) {
 			want: want{ok: true},
 		},
 		{
-			name: "strict known via recorded fingerprint",
+			// Under strict a recorded fingerprint is no trust anchor: known_hosts and host_key are.
+			name: "strict ignores a recorded fingerprint",
 			setup: func(f *fixture, _ string) (sshx.Config, sshx.Target) {
 				c := f.cfg
 				c.KnownHosts = ""
@@ -89,7 +90,7 @@ func TestPool_hostKeyPolicies(t *testing.T) {
 				tg.KnownFingerprint = f.host.Fingerprint()
 				return c, tg
 			},
-			want: want{ok: true},
+			want: want{contains: []string{"unknown", "strict"}},
 		},
 		{
 			name: "pinned key mismatch shows both fingerprints",
@@ -112,7 +113,18 @@ func TestPool_hostKeyPolicies(t *testing.T) {
 			want: want{mismatch: true, contains: []string{"$FP", otherFP, "known_hosts content line 1"}},
 		},
 		{
-			name: "recorded fingerprint mismatch",
+			// A key legitimately rotated in known_hosts is not refused for an old recorded value.
+			name: "strict: known_hosts wins over a stale recorded fingerprint",
+			setup: func(f *fixture, _ string) (sshx.Config, sshx.Target) {
+				tg := f.target()
+				tg.KnownFingerprint = otherFP
+				return f.cfg, tg
+			},
+			want: want{ok: true},
+		},
+		{
+			name:   "accept-new: recorded fingerprint mismatch",
+			policy: sshx.PolicyAcceptNew,
 			setup: func(f *fixture, _ string) (sshx.Config, sshx.Target) {
 				tg := f.target()
 				tg.KnownFingerprint = otherFP

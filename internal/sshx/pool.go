@@ -123,12 +123,22 @@ func (p *Pool) bastionTarget() Target {
 }
 
 // resolve applies the pool defaults to t.
-func (p *Pool) resolve(t Target) Target {
+func (p *Pool) resolve(t Target) Target { return p.Resolve(t) }
+
+// Resolve returns t as the pool connects to it: the configuration's user and port where t
+// leaves them unset, and KnownFingerprint kept only under host_key_policy accept-new and
+// without a pinned HostKey. Under strict, known_hosts and HostKey are the truth, so a host
+// whose key was legitimately rotated there is not refused because of an old recorded
+// fingerprint; a pinned key is the only key accepted.
+func (p *Pool) Resolve(t Target) Target {
 	if t.Port == 0 {
 		t.Port = p.cfg.Port
 	}
 	if t.User == "" {
 		t.User = p.cfg.User
+	}
+	if p.cfg.HostKeyPolicy != PolicyAcceptNew || t.HostKey != "" {
+		t.KnownFingerprint = ""
 	}
 	return t
 }
