@@ -178,16 +178,23 @@ func tailLines(s string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// errStatus marks status reads that reached the host but failed there (bad exit status,
+// statusError marks status reads that reached the host but failed there (bad exit status,
 // unparsable output); everything else readStatus returns is a transport error.
-var errStatus = errors.New("DRBD status unavailable")
+type statusError struct{ msg string }
+
+func (e *statusError) Error() string { return e.msg }
+
+// statusErrorf makes a statusError; its text is the whole explanation, with no prefix.
+func statusErrorf(format string, args ...any) error {
+	return &statusError{msg: fmt.Sprintf(format, args...)}
+}
 
 // readStatus reads the DRBD status of resource in one round trip. Transport errors are returned
 // as they come from sshx, so pollers can tell them apart and retry.
 func (h *remoteHost) readStatus(ctx context.Context, res string) (*drbd.Probe, error) {
 	cmd, err := drbd.ProbeCommand(res)
 	if err != nil {
-		return nil, fmt.Errorf("%w: invalid DRBD resource name %q: %w", errStatus, res, err)
+		return nil, statusErrorf("invalid DRBD resource name %q: %s", res, err)
 	}
 	return h.statusFrom(ctx, cmd, func(out string) (*drbd.Probe, error) { return drbd.ParseProbe(res, out) })
 }
@@ -197,7 +204,7 @@ func (h *remoteHost) readStatus(ctx context.Context, res string) (*drbd.Probe, e
 func (h *remoteHost) pollStatus(ctx context.Context, res string, prev *drbd.Probe) (*drbd.Probe, error) {
 	cmd, err := prev.PollCommand(res)
 	if err != nil {
-		return nil, fmt.Errorf("%w: invalid DRBD resource name %q: %w", errStatus, res, err)
+		return nil, statusErrorf("invalid DRBD resource name %q: %s", res, err)
 	}
 	return h.statusFrom(ctx, cmd, func(out string) (*drbd.Probe, error) { return prev.ParsePoll(res, out) })
 }
@@ -209,12 +216,12 @@ func (h *remoteHost) statusFrom(ctx context.Context, cmd string, parse func(stri
 		return nil, err
 	}
 	if out.ExitCode != 0 {
-		return nil, fmt.Errorf("%w: %s", errStatus, exitDetail(h, cmd, out, ""))
+		return nil, statusErrorf("%s", exitDetail(h, cmd, out, ""))
 	}
 	p, err := parse(out.Stdout)
 	if err != nil {
-		return nil, fmt.Errorf("%w: the DRBD status read from %s could not be understood: %w\n\nOutput:\n%s",
-			errStatus, h, err, tailLines(out.Stdout, stderrTailLines))
+		return nil, statusErrorf("the DRBD status read from %s could not be understood: %s\n\nOutput:\n%s",
+			h, err, tailLines(out.Stdout, stderrTailLines))
 	}
 	for _, w := range p.Warnings {
 		tflog.Warn(ctx, "DRBD status parse warning", map[string]any{"host": h.String(), "warning": w})
@@ -237,12 +244,13 @@ func statusErrorDetail(ctx context.Context, h *remoteHost, err error) string {
 	if isTransportError(err) {
 		return transportDetail(ctx, h, "(DRBD status read)", err)
 	}
-	return strings.TrimPrefix(err.Error(), errStatus.Error()+": ")
+	return err.Error()
 }
 
 // isTransportError reports whether err came from SSH rather than from the command.
 func isTransportError(err error) bool {
-	return err != nil && !errors.Is(err, errStatus)
+	var se *statusError
+	return err != nil && !errors.As(err, &se)
 }
 
 // recordFingerprint stores the host key fingerprint of the live connection in the model.
