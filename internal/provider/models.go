@@ -86,3 +86,9 @@ func roleOrUnknown(r drbd.Role) string {
 	}
 	return string(r)
 }
+
+// probedHost is a host with the status just read from it.
+type probedHost struct {
+	host  *remoteHost
+	probe *drbd.Probe
+}

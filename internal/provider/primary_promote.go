@@ -126,10 +126,7 @@ func (r *primaryResource) skipInitialSync(ctx context.Context, h *remoteHost, m 
 	}
 	var seen []string
 	just := true
-	for _, n := range []struct {
-		host  *remoteHost
-		probe *drbd.Probe
-	}{{h, p}, {peer, pp}} {
+	for _, n := range []probedHost{{h, p}, {peer, pp}} {
 		cmd, err := drbd.NewCommands(n.probe.Versions).GetGI(name)
 		if err != nil {
 			diags.AddError(summary, err.Error())

@@ -118,10 +118,7 @@ func failureDetail(h *remoteHost, name string, err error) string {
 // applies the configured rate there.
 func (s *syncStep) raiseRate(ctx context.Context, p, pp *drbd.Probe) {
 	rate := s.m.ResyncRate.ValueString()
-	nodes := []struct {
-		host  *remoteHost
-		probe *drbd.Probe
-	}{{s.h, p}}
+	nodes := []probedHost{{s.h, p}}
 	switch {
 	case s.peer == nil:
 		s.diags.AddAttributeWarning(path.Root("peer_host"), "Resync Rate Applied on One Node Only",
@@ -133,10 +130,7 @@ func (s *syncStep) raiseRate(ctx context.Context, p, pp *drbd.Probe) {
 			fmt.Sprintf("DRBD resource %s is down on %s, so resync_rate was not applied there; the wait goes on until "+
 				"the peer connects (connect_timeout).", s.name, s.peer))
 	default:
-		nodes = append(nodes, struct {
-			host  *remoteHost
-			probe *drbd.Probe
-		}{s.peer, pp})
+		nodes = append(nodes, probedHost{s.peer, pp})
 	}
 	// Read every node's settings before raising any: DRBD 8.4 sends a node's resync-rate and
 	// c-plan-ahead to its connected peer (measured on 8.4.11), so a node read after its peer was
