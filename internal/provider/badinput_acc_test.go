@@ -140,14 +140,11 @@ func runBadInputCases(t *testing.T, e *testEnv, cases []badInputCase) {
 	for i, tc := range cases {
 		name := fmt.Sprintf("%02d_%s_%s_%q", i, strings.Fields(tc.block)[1], tc.attr, tc.value)
 		t.Run(name, func(t *testing.T) {
-			resource.ParallelTest(t, resource.TestCase{
-				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-				Steps: []resource.TestStep{{
-					Config: e.providerConfig() + fmt.Sprintf("\n%s {\n  %s\n  %s = %q\n}\n", tc.block, tc.base, tc.attr, tc.value),
-					// terraform validate refuses the value before any plan.
-					PlanOnly:    true,
-					ExpectError: tc.want,
-				}},
+			accTest(t, resource.TestStep{
+				Config: e.providerConfig() + block(tc.block, tc.base, fmt.Sprintf("%s = %q", tc.attr, tc.value)),
+				// terraform validate refuses the value before any plan.
+				PlanOnly:    true,
+				ExpectError: tc.want,
 			})
 		})
 	}
@@ -184,17 +181,14 @@ func TestAccBadInput_reconfigureCommandIsShell(t *testing.T) {
 	testAccPreCheck(t)
 	e := newTestEnv(t, drbdsim.PairConfig{})
 	const cmd = "CHEF_LICENSE=accept chef-server-ctl reconfigure && touch /var/opt/opscode/drbd/reconfigured"
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		Steps: []resource.TestStep{{
-			Config: e.readyConfig(0, fmt.Sprintf("reconfigure_command = %q", cmd)),
-			Check: func(*terraform.State) error {
-				if !e.node(0).FileExists("/var/opt/opscode/drbd/reconfigured") || len(e.node(0).ReconfigureRuns()) != 1 {
-					return fmt.Errorf("reconfigure_command was not run by the shell as written")
-				}
-				return nil
-			},
-		}},
+	accTest(t, resource.TestStep{
+		Config: e.readyConfig(0, fmt.Sprintf("reconfigure_command = %q", cmd)),
+		Check: func(*terraform.State) error {
+			if !e.node(0).FileExists("/var/opt/opscode/drbd/reconfigured") || len(e.node(0).ReconfigureRuns()) != 1 {
+				return fmt.Errorf("reconfigure_command was not run by the shell as written")
+			}
+			return nil
+		},
 	})
 	var sr fwresource.SchemaResponse
 	NewChefBackendReadyResource().Schema(context.Background(), fwresource.SchemaRequest{}, &sr)

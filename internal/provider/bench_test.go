@@ -1,7 +1,6 @@
 package provider
 
 import (
-	"context"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -32,15 +31,6 @@ func benchResult(t testing.TB, key string, value float64) {
 	}
 }
 
-// exampleVars are the example's variables as TF_VAR_ environment variables.
-func (e *testEnv) exampleVars() []string {
-	return []string{
-		"TF_VAR_backend1_host=" + e.hosts[0].Host(), fmt.Sprintf("TF_VAR_backend1_port=%d", e.hosts[0].Port()),
-		"TF_VAR_backend2_host=" + e.hosts[1].Host(), fmt.Sprintf("TF_VAR_backend2_port=%d", e.hosts[1].Port()),
-		"TF_VAR_private_key=" + e.keyPEM, "TF_VAR_known_hosts=" + e.knownHosts(),
-	}
-}
-
 // TestAccBench_applyConnections applies examples/chef-ha-failover with one `terraform apply`
 // and counts SSH handshakes and sessions per host: the pool must open exactly one connection
 // per host for the whole apply. It is part of `make test` (a few seconds); bench/run.sh also
@@ -50,7 +40,7 @@ func TestAccBench_applyConnections(t *testing.T) {
 	e := newTestEnv(t, drbdsim.PairConfig{})
 	h := newCLIHarness(t)
 	h.copyDir(exampleDir)
-	h.env = append(h.env, e.exampleVars()...)
+	h.env = append(h.env, e.exampleEnv()...)
 	h.init()
 	h.mustRun("apply", "-auto-approve", "-input=false")
 	if err := e.checkRunbookDone()(nil); err != nil {
@@ -70,101 +60,8 @@ func TestAccBench_applyConnections(t *testing.T) {
 	}
 }
 
-// pairsConfig is a configuration with every resource type and the data source on n pairs
-// addressed by the map variable "pairs" (pair name -> ports).
-const pairsConfig = `
-variable "pairs" {
-  type = map(object({ p = number, s = number }))
-}
-
-variable "private_key" {
-  type      = string
-  sensitive = true
-}
-
-variable "known_hosts" {
-  type = string
-}
-
-provider "drbd" {
-  private_key     = var.private_key
-  known_hosts     = var.known_hosts
-  connect_retries = 0
-}
-
-resource "drbd_resource" "primary" {
-  for_each = var.pairs
-  host     = "127.0.0.1"
-  port     = each.value.p
-  name     = "pc0"
-}
-
-resource "drbd_resource" "secondary" {
-  for_each = var.pairs
-  host     = "127.0.0.1"
-  port     = each.value.s
-  name     = "pc0"
-}
-
-resource "drbd_primary" "primary" {
-  for_each   = var.pairs
-  host       = "127.0.0.1"
-  port       = each.value.p
-  resource   = drbd_resource.primary[each.key].name
-  force      = true
-  depends_on = [drbd_resource.secondary]
-}
-
-resource "drbd_filesystem" "data" {
-  for_each = var.pairs
-  host     = "127.0.0.1"
-  port     = each.value.p
-  resource = drbd_primary.primary[each.key].resource
-}
-
-resource "drbd_sync" "initial" {
-  for_each      = var.pairs
-  host          = "127.0.0.1"
-  port          = each.value.p
-  peer_host     = "127.0.0.1"
-  peer_port     = each.value.s
-  resource      = drbd_filesystem.data[each.key].resource
-  resync_rate   = "1100M"
-  poll_interval = "100ms"
-}
-
-resource "drbd_chef_backend_ready" "primary" {
-  for_each   = var.pairs
-  host       = "127.0.0.1"
-  port       = each.value.p
-  depends_on = [drbd_sync.initial]
-}
-
-resource "drbd_chef_backend_ready" "secondary" {
-  for_each   = var.pairs
-  host       = "127.0.0.1"
-  port       = each.value.s
-  depends_on = [drbd_chef_backend_ready.primary]
-}
-
-data "drbd_status" "primary" {
-  for_each   = var.pairs
-  host       = "127.0.0.1"
-  port       = each.value.p
-  resource   = "pc0"
-  depends_on = [drbd_chef_backend_ready.secondary]
-}
-
-data "drbd_status" "secondary" {
-  for_each   = var.pairs
-  host       = "127.0.0.1"
-  port       = each.value.s
-  resource   = "pc0"
-  depends_on = [drbd_chef_backend_ready.secondary]
-}
-`
-
-// objectsPerPair is the number of resources and data sources pairsConfig declares per pair.
+// objectsPerPair is the number of resources and data sources testdata/BenchmarkRefresh/drbd
+// declares per pair.
 const objectsPerPair = 9
 
 // benchPairs is the number of two-node pairs of the refresh benchmark.
@@ -185,23 +82,23 @@ func BenchmarkRefresh(b *testing.B) {
 	n := benchPairs * objectsPerPair
 	b.Run("drbd", func(b *testing.B) {
 		h := newCLIHarness(b)
+		h.copyDir(testdataDir(b))
 		signer, keyPEM, err := testhost.NewSigner()
 		if err != nil {
 			b.Fatal(err)
 		}
 		var pairs, known []string
 		for i := range benchPairs {
-			e := newKeyedEnv(b, drbdsim.PairConfig{}, signer, keyPEM, nil)
+			e := newEnvWith(b, drbdsim.PairConfig{}, envOptions{signer: signer, keyPEM: keyPEM})
 			// Runbook state reached out of band, so the setup apply only records it.
 			e.promote()
 			e.pair.CompleteSync()
-			e.runOutOfBand(0, "mkfs.ext4 -q /dev/drbd0", "mkdir -p "+defaultMountpoint,
+			e.sh(0, "mkfs.ext4 -q /dev/drbd0", "mkdir -p "+defaultMountpoint,
 				"mount -t ext4 /dev/drbd0 "+defaultMountpoint, "touch "+defaultReadyFile)
-			e.runOutOfBand(1, "touch "+defaultReadyFile)
+			e.sh(1, "touch "+defaultReadyFile)
 			pairs = append(pairs, fmt.Sprintf("p%02d = { p = %d, s = %d }", i, e.hosts[0].Port(), e.hosts[1].Port()))
 			known = append(known, e.knownHosts())
 		}
-		h.writeFile("main.tf", requiredProviders+pairsConfig)
 		h.writeFile("terraform.tfvars", "pairs = {\n  "+strings.Join(pairs, "\n  ")+"\n}\n")
 		h.env = append(h.env, "TF_VAR_private_key="+keyPEM, "TF_VAR_known_hosts="+strings.Join(known, ""))
 		h.init()
@@ -218,12 +115,8 @@ func BenchmarkRefresh(b *testing.B) {
 	})
 	b.Run("terraform_data", func(b *testing.B) {
 		h := newCLIHarness(b)
-		h.writeFile("main.tf", fmt.Sprintf(`
-resource "terraform_data" "x" {
-  count = %d
-  input = "x${count.index}"
-}
-`, n))
+		h.copyDir(testdataDir(b))
+		h.env = append(h.env, fmt.Sprintf("TF_VAR_objects=%d", n))
 		h.init()
 		h.mustRun("apply", "-auto-approve", "-input=false", "-parallelism=10")
 		b.ResetTimer()
@@ -244,19 +137,14 @@ func BenchmarkSyncReturn(b *testing.B) {
 	var delays []time.Duration
 	for b.Loop() {
 		b.StopTimer()
-		e := newHookedEnv(b, drbdsim.PairConfig{SyncStepPercent: -1}, nil).promote()
+		e := newTestEnv(b, drbdsim.PairConfig{SyncStepPercent: -1}).promote()
 		h := newCLIHarness(b)
-		h.writeFile("main.tf", e.providerConfig()+fmt.Sprintf(`
-resource "drbd_sync" "test" {
-  %s
-  resource      = "pc0"
-  poll_interval = %q
-}
-`, e.hostArgs(0), poll.String()))
+		h.writeFile("main.tf", e.providerConfig()+
+			block(`resource "drbd_sync" "test"`, e.hostArgs(0), `resource      = "pc0"`, fmt.Sprintf("poll_interval = %q", poll)))
 		h.init()
 		var completedAt atomic.Int64
 		returned := make(chan time.Time, 1)
-		h.server.onApplied = func(string) { returned <- time.Now() }
+		h.onApplied(func(string) { returned <- time.Now() })
 		done := make(chan error, 1)
 		go func() { _, err := h.run("apply", "-auto-approve", "-input=false"); done <- err }()
 		waitUntil(b, "drbd_sync to poll", time.Minute, func() bool { return e.probes(0) >= 2 })
@@ -287,14 +175,4 @@ resource "drbd_sync" "test" {
 	b.ReportMetric(float64(maxD)/float64(time.Millisecond), "max-ms")
 	b.ReportMetric(float64(mean)/float64(poll), "mean/poll")
 	b.ReportMetric(float64(maxD)/float64(poll), "max/poll")
-}
-
-// runOutOfBand runs commands on node i as an operator would, failing on a non-zero exit.
-func (e *testEnv) runOutOfBand(i int, cmds ...string) {
-	for _, c := range cmds {
-		var out, errb strings.Builder
-		if code := e.node(i).Handle(context.Background(), c, strings.NewReader(""), &out, &errb); code != 0 {
-			panic(fmt.Sprintf("out-of-band %q on node%d exited %d: %s", c, i+1, code, errb.String()))
-		}
-	}
 }

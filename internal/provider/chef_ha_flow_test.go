@@ -15,52 +15,6 @@ import (
 	"github.com/seed-a700e435/terraform-provider-drbd/internal/drbdsim"
 )
 
-// exampleDir is the complete two-backend runbook users apply; the flow tests apply it as is.
-const exampleDir = "../../examples/chef-ha-failover"
-
-func (e *testEnv) exampleVariables() config.Variables {
-	return config.Variables{
-		"backend1_host": config.StringVariable(e.hosts[0].Host()),
-		"backend1_port": config.IntegerVariable(e.hosts[0].Port()),
-		"backend2_host": config.StringVariable(e.hosts[1].Host()),
-		"backend2_port": config.IntegerVariable(e.hosts[1].Port()),
-		"private_key":   config.StringVariable(e.keyPEM),
-		"known_hosts":   config.StringVariable(e.knownHosts()),
-	}
-}
-
-// checkRunbookDone verifies the host side of the runbook on the simulated pair.
-func (e *testEnv) checkRunbookDone() resource.TestCheckFunc {
-	return func(_ *terraform.State) error {
-		p, s := e.node(0), e.node(1)
-		if p.Role() != "Primary" || s.Role() != "Secondary" {
-			return fmt.Errorf("roles %s/%s, want Primary/Secondary", p.Role(), s.Role())
-		}
-		if p.DiskState() != "UpToDate" || s.DiskState() != "UpToDate" {
-			return fmt.Errorf("disks %s/%s, want UpToDate/UpToDate", p.DiskState(), s.DiskState())
-		}
-		if dev, fs, ok := p.MountedAt(defaultMountpoint); !ok || dev != "/dev/drbd0" || fs != "ext4" {
-			return fmt.Errorf("primary mount = %q %q %v, want /dev/drbd0 ext4", dev, fs, ok)
-		}
-		for i := range 2 {
-			if !e.node(i).FileExists(defaultReadyFile) {
-				return fmt.Errorf("node%d has no %s", i+1, defaultReadyFile)
-			}
-			if opts := e.node(i).ResyncOptions(); len(opts) != 0 {
-				return fmt.Errorf("node%d still has raised resync options %v", i+1, opts)
-			}
-		}
-		pr, sr := p.ReconfigureRuns(), s.ReconfigureRuns()
-		if len(pr) != 1 || len(sr) != 1 || pr[0] > sr[0] {
-			return fmt.Errorf("reconfigure runs primary=%v secondary=%v, want one each, primary first", pr, sr)
-		}
-		if !e.ranCommand(0, "mkfs.ext4") || e.ranCommand(1, "mkfs.ext4") {
-			return fmt.Errorf("mkfs.ext4 must run on the primary only")
-		}
-		return nil
-	}
-}
-
 func testAccChefHAFlow(t *testing.T, v drbdsim.Version, wantVersion string) {
 	testAccPreCheck(t)
 	e := newTestEnv(t, drbdsim.PairConfig{Version: v})
@@ -71,7 +25,7 @@ func testAccChefHAFlow(t *testing.T, v drbdsim.Version, wantVersion string) {
 			{
 				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 				ConfigDirectory:          config.StaticDirectory(exampleDir),
-				ConfigVariables:          e.exampleVariables(),
+				ConfigVariables:          e.exampleVariables(nil),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue("drbd_primary.primary", tfjsonpath.New("role"), knownvalue.StringExact("Primary")),
 					statecheck.ExpectKnownValue("drbd_sync.initial", tfjsonpath.New("in_sync"), knownvalue.Bool(true)),
@@ -88,7 +42,7 @@ func testAccChefHAFlow(t *testing.T, v drbdsim.Version, wantVersion string) {
 				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 				PreConfig:                e.snapshotMutations(&before),
 				ConfigDirectory:          config.StaticDirectory(exampleDir),
-				ConfigVariables:          e.exampleVariables(),
+				ConfigVariables:          e.exampleVariables(nil),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},

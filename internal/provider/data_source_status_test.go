@@ -1,7 +1,6 @@
 package provider
 
 import (
-	"fmt"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -23,33 +22,22 @@ func TestAccStatusDataSource(t *testing.T) {
 		{"drbd9", drbdsim.V9, "Connected"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := primaryPair(t, drbdsim.PairConfig{Version: tc.version, SyncStepPercent: -1})
+			e := newTestEnv(t, drbdsim.PairConfig{Version: tc.version, SyncStepPercent: -1}).promote()
 			e.pair.Advance(19.5)
-			ds := func(i int) string {
-				return fmt.Sprintf(`
-data "drbd_status" "n%d" {
-  %s
-  resource = "pc0"
-}
-`, i, e.hostArgs(i))
-			}
-			resource.ParallelTest(t, resource.TestCase{
-				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-				Steps: []resource.TestStep{{
-					Config: e.providerConfig() + ds(0) + ds(1),
-					ConfigStateChecks: []statecheck.StateCheck{
-						statecheck.ExpectKnownValue("data.drbd_status.n0", tfjsonpath.New("role"), knownvalue.StringExact("Primary")),
-						statecheck.ExpectKnownValue("data.drbd_status.n0", tfjsonpath.New("peer_role"), knownvalue.StringExact("Secondary")),
-						statecheck.ExpectKnownValue("data.drbd_status.n0", tfjsonpath.New("connection_state"), knownvalue.StringExact(tc.conn)),
-						statecheck.ExpectKnownValue("data.drbd_status.n0", tfjsonpath.New("disk_state"), knownvalue.StringExact("UpToDate")),
-						statecheck.ExpectKnownValue("data.drbd_status.n0", tfjsonpath.New("peer_disk_state"), knownvalue.StringExact("Inconsistent")),
-						statecheck.ExpectKnownValue("data.drbd_status.n0", tfjsonpath.New("in_sync"), knownvalue.Bool(false)),
-						statecheck.ExpectKnownValue("data.drbd_status.n0", tfjsonpath.New("split_brain"), knownvalue.Bool(false)),
-						statecheck.ExpectKnownValue("data.drbd_status.n1", tfjsonpath.New("role"), knownvalue.StringExact("Secondary")),
-						statecheck.ExpectKnownValue("data.drbd_status.n1", tfjsonpath.New("disk_state"), knownvalue.StringExact("Inconsistent")),
-						statecheck.ExpectKnownValue("data.drbd_status.n1", tfjsonpath.New("configured"), knownvalue.Bool(true)),
-					},
-				}},
+			accTest(t, resource.TestStep{
+				Config: e.providerConfig() + e.statusBlock(0, "n0") + e.statusBlock(1, "n1"),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("data.drbd_status.n0", tfjsonpath.New("role"), knownvalue.StringExact("Primary")),
+					statecheck.ExpectKnownValue("data.drbd_status.n0", tfjsonpath.New("peer_role"), knownvalue.StringExact("Secondary")),
+					statecheck.ExpectKnownValue("data.drbd_status.n0", tfjsonpath.New("connection_state"), knownvalue.StringExact(tc.conn)),
+					statecheck.ExpectKnownValue("data.drbd_status.n0", tfjsonpath.New("disk_state"), knownvalue.StringExact("UpToDate")),
+					statecheck.ExpectKnownValue("data.drbd_status.n0", tfjsonpath.New("peer_disk_state"), knownvalue.StringExact("Inconsistent")),
+					statecheck.ExpectKnownValue("data.drbd_status.n0", tfjsonpath.New("in_sync"), knownvalue.Bool(false)),
+					statecheck.ExpectKnownValue("data.drbd_status.n0", tfjsonpath.New("split_brain"), knownvalue.Bool(false)),
+					statecheck.ExpectKnownValue("data.drbd_status.n1", tfjsonpath.New("role"), knownvalue.StringExact("Secondary")),
+					statecheck.ExpectKnownValue("data.drbd_status.n1", tfjsonpath.New("disk_state"), knownvalue.StringExact("Inconsistent")),
+					statecheck.ExpectKnownValue("data.drbd_status.n1", tfjsonpath.New("configured"), knownvalue.Bool(true)),
+				},
 			})
 		})
 	}
@@ -58,21 +46,13 @@ data "drbd_status" "n%d" {
 func TestAccStatusDataSource_notUp(t *testing.T) {
 	testAccPreCheck(t)
 	e := newTestEnv(t, drbdsim.PairConfig{})
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		Steps: []resource.TestStep{{
-			Config: e.providerConfig() + fmt.Sprintf(`
-data "drbd_status" "test" {
-  %s
-  resource = "pc0"
-}
-`, e.hostArgs(0)),
-			ConfigStateChecks: []statecheck.StateCheck{
-				statecheck.ExpectKnownValue("data.drbd_status.test", tfjsonpath.New("configured"), knownvalue.Bool(false)),
-				statecheck.ExpectKnownValue("data.drbd_status.test", tfjsonpath.New("connection_state"), knownvalue.StringExact("Unconfigured")),
-				statecheck.ExpectKnownValue("data.drbd_status.test", tfjsonpath.New("drbd_version"), knownvalue.StringExact("8.4.11")),
-				statecheck.ExpectKnownValue("data.drbd_status.test", tfjsonpath.New("utils_version"), knownvalue.StringExact("9.22.0")),
-			},
-		}},
+	accTest(t, resource.TestStep{
+		Config: e.providerConfig() + e.statusBlock(0, "test"),
+		ConfigStateChecks: []statecheck.StateCheck{
+			statecheck.ExpectKnownValue("data.drbd_status.test", tfjsonpath.New("configured"), knownvalue.Bool(false)),
+			statecheck.ExpectKnownValue("data.drbd_status.test", tfjsonpath.New("connection_state"), knownvalue.StringExact("Unconfigured")),
+			statecheck.ExpectKnownValue("data.drbd_status.test", tfjsonpath.New("drbd_version"), knownvalue.StringExact("8.4.11")),
+			statecheck.ExpectKnownValue("data.drbd_status.test", tfjsonpath.New("utils_version"), knownvalue.StringExact("9.22.0")),
+		},
 	})
 }

@@ -14,7 +14,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/seed-a700e435/terraform-provider-drbd/internal/drbdsim"
-	"github.com/seed-a700e435/terraform-provider-drbd/internal/testhost"
 )
 
 // These tests reproduce what drbd_sync did on real DRBD 8.4.11 before it stopped using
@@ -23,35 +22,6 @@ import (
 // a split brain, waiting out connect_timeout for a peer that cannot connect, and reaching
 // the peer without its recorded host key.
 
-// syncOn is a drbd_sync on node host whose peer is node 1-host.
-func (e *testEnv) syncOn(host int, extra string) string {
-	peer := 1 - host
-	return e.providerConfig() + fmt.Sprintf(`
-resource "drbd_sync" "test" {
-  %s
-  resource      = "pc0"
-  poll_interval = "100ms"
-  peer_host     = %q
-  peer_port     = %d
-  %s
-}
-`, e.hostArgs(host), e.hosts[peer].Host(), e.hosts[peer].Port(), extra)
-}
-
-// forbiddenAfter fails the test when node i ran a command that changes connection or
-// attachment state after the mutation index from.
-func (e *testEnv) checkNoConnectionChange(t *testing.T, i, from int) {
-	t.Helper()
-	for _, m := range e.mutations(i)[from:] {
-		f := strings.Fields(m)
-		for _, w := range []string{"adjust", "up", "attach", "connect", "disconnect", "down", "detach"} {
-			if slices.Contains(f, w) {
-				t.Errorf("node%d ran %q, which changes connection or attachment state", i+1, m)
-			}
-		}
-	}
-}
-
 // TestAccDataSafety_divergentStandAloneNodeKeepsItsData is the real incident: node1 has
 // divergent data after a split brain, demoted and StandAlone; node2 is Primary and
 // reconnected (WFConnection). drbd_sync on node2 must fail at once, naming node1 and the
@@ -59,7 +29,7 @@ func (e *testEnv) checkNoConnectionChange(t *testing.T, i, from int) {
 // discard-secondary throw its changes away.
 func TestAccDataSafety_divergentStandAloneNodeKeepsItsData(t *testing.T) {
 	testAccPreCheck(t)
-	e := primaryPair(t, drbdsim.PairConfig{SyncStepPercent: -1})
+	e := newTestEnv(t, drbdsim.PairConfig{SyncStepPercent: -1}).promote()
 	e.pair.CompleteSync()
 	// A partition: both nodes write, node2 is promoted (failover), the link comes back,
 	// DRBD detects the split brain with two primaries and drops the connection.
@@ -75,21 +45,13 @@ func TestAccDataSafety_divergentStandAloneNodeKeepsItsData(t *testing.T) {
 	}
 	e.sh(0, "drbdadm secondary pc0")
 	e.sh(1, "drbdadm connect pc0")
-	var before [2]int
-	e.snapshotMutations(&before)()
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		Steps: []resource.TestStep{{
-			Config: e.syncOn(1, `resync_rate = "1100M"`+"\n  connect_timeout = \"15s\""),
-			ExpectError: diagRE(fmt.Sprintf("%s:%d", e.hosts[0].Host(), e.hosts[0].Port()), "cannot finish syncing by itself",
-				"StandAlone", "reported a split brain", "Nothing was changed"),
-		}},
+	before := e.mutationCounts()
+	accTest(t, resource.TestStep{
+		Config: e.syncOn(1, `resync_rate = "1100M"`, `connect_timeout = "15s"`),
+		ExpectError: diagRE(e.hosts[0].Addr(), "cannot finish syncing by itself",
+			"StandAlone", "reported a split brain", "Nothing was changed"),
 	})
-	for i := range 2 {
-		if got := e.mutations(i)[before[i]:]; len(got) != 0 {
-			t.Errorf("node%d ran %q; nothing may change on a split-brained pair", i+1, got)
-		}
-	}
+	e.expectNoMutations(before, "node%d ran %q; nothing may change on a split-brained pair")
 	if got := e.node(0).ConnState(); got != "StandAlone" {
 		t.Errorf("node1 is %s after the failed drbd_sync, want StandAlone (left for the operator)", got)
 	}
@@ -102,16 +64,12 @@ func TestAccDataSafety_divergentStandAloneNodeKeepsItsData(t *testing.T) {
 // brought up by drbd_sync (no adjust, up or attach), on success or failure.
 func TestAccDataSafety_downPeerStaysDown(t *testing.T) {
 	testAccPreCheck(t)
-	e := primaryPair(t, drbdsim.PairConfig{SyncStepPercent: -1})
+	e := newTestEnv(t, drbdsim.PairConfig{SyncStepPercent: -1}).promote()
 	e.sh(1, "drbdadm down pc0")
-	var before [2]int
-	e.snapshotMutations(&before)()
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		Steps: []resource.TestStep{{
-			Config:      e.syncOn(0, `resync_rate = "1100M"`+"\n  connect_timeout = \"1s\""),
-			ExpectError: regexp.MustCompile(`(?s)did not connect within\s+connect_timeout`),
-		}},
+	before := e.mutationCounts()
+	accTest(t, resource.TestStep{
+		Config:      e.syncOn(0, `resync_rate = "1100M"`, `connect_timeout = "1s"`),
+		ExpectError: regexp.MustCompile(`(?s)did not connect within\s+connect_timeout`),
 	})
 	if e.node(1).IsUp() {
 		t.Error("node2's resource was brought up by drbd_sync")
@@ -119,12 +77,12 @@ func TestAccDataSafety_downPeerStaysDown(t *testing.T) {
 	if got := e.mutations(1)[before[1]:]; len(got) != 0 {
 		t.Errorf("node2 ran %q although its resource is down", got)
 	}
-	want := []string{"drbdadm disk-options --c-plan-ahead=0 --resync-rate=1100M --c-min-rate=0 pc0",
-		"drbdadm disk-options --c-plan-ahead=20 --resync-rate=250k --c-min-rate=250k pc0"}
-	if got := e.mutations(0)[before[0]:]; !slices.Equal(got, want) {
-		t.Errorf("node1 ran %q, want exactly %q (raise, then the saved values back)", got, want)
+	if got := e.mutations(0)[before[0]:]; !slices.Equal(got, rateRaisedAndRestored) {
+		t.Errorf("node1 ran %q, want exactly %q (raise, then the saved values back)", got, rateRaisedAndRestored)
 	}
-	e.checkNoConnectionChange(t, 0, before[0])
+	for _, m := range e.mutationsWith(0, before[0], "adjust", "up", "attach", "connect", "disconnect", "down", "detach") {
+		t.Errorf("node1 ran %q, which changes connection or attachment state", m)
+	}
 }
 
 // TestAccDataSafety_restoreSkipsStandAlone: when a node turns StandAlone during the wait,
@@ -136,22 +94,19 @@ func TestAccDataSafety_restoreSkipsStandAlone(t *testing.T) {
 		once         sync.Once
 		atDisconnect [2]int
 	)
-	e = newHookedEnv(t, drbdsim.PairConfig{SyncStepPercent: -1}, func(node int, cmd string) {
+	e = newEnvWith(t, drbdsim.PairConfig{SyncStepPercent: -1}, envOptions{hook: func(node int, cmd string) {
 		// The first poll of the wait loop (status only, after the full probe).
-		if node == 0 && strings.Contains(cmd, "@@drbd-probe proc") && !strings.Contains(cmd, "@@drbd-probe version") {
+		if node == 0 && strings.Contains(cmd, probeMarker+" proc") && !strings.Contains(cmd, probeMarker+" version") {
 			once.Do(func() {
-				e.snapshotMutations(&atDisconnect)()
+				atDisconnect = e.mutationCounts()
 				e.sh(1, "drbdadm disconnect pc0")
 			})
 		}
-	})
+	}})
 	e.promote()
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		Steps: []resource.TestStep{{
-			Config:      e.syncOn(0, `resync_rate = "1100M"`),
-			ExpectError: diagRE(fmt.Sprintf("%s:%d", e.hosts[1].Host(), e.hosts[1].Port()), "StandAlone", "no split brain", "drbdadm disconnect"),
-		}},
+	accTest(t, resource.TestStep{
+		Config:      e.syncOn(0, `resync_rate = "1100M"`),
+		ExpectError: diagRE(e.hosts[1].Addr(), "StandAlone", "no split brain", "drbdadm disconnect"),
 	})
 	for i := range 2 {
 		if atDisconnect[i] == 0 {
@@ -176,22 +131,14 @@ func TestAccDataSafety_restoreSkipsStandAlone(t *testing.T) {
 // five-minute connect_timeout.
 func TestAccDataSafety_standAlonePeerFailsFast(t *testing.T) {
 	testAccPreCheck(t)
-	e := primaryPair(t, drbdsim.PairConfig{SyncStepPercent: -1})
+	e := newTestEnv(t, drbdsim.PairConfig{SyncStepPercent: -1}).promote()
 	e.sh(1, "drbdadm disconnect pc0")
-	var before [2]int
-	e.snapshotMutations(&before)()
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		Steps: []resource.TestStep{{
-			Config:      e.syncOn(0, `resync_rate = "1100M"`+"\n  connect_timeout = \"5m\""),
-			ExpectError: diagRE(fmt.Sprintf("%s:%d", e.hosts[1].Host(), e.hosts[1].Port()), "StandAlone", "no split brain", "Nothing was changed"),
-		}},
+	before := e.mutationCounts()
+	accTest(t, resource.TestStep{
+		Config:      e.syncOn(0, `resync_rate = "1100M"`, `connect_timeout = "5m"`),
+		ExpectError: diagRE(e.hosts[1].Addr(), "StandAlone", "no split brain", "Nothing was changed"),
 	})
-	for i := range 2 {
-		if got := e.mutations(i)[before[i]:]; len(got) != 0 {
-			t.Errorf("node%d ran %q", i+1, got)
-		}
-	}
+	e.expectNoMutations(before, "node%d ran %q")
 	if n := e.probes(0); n > 1 {
 		t.Errorf("node1 was read %d times; a StandAlone peer must fail before any poll", n)
 	}
@@ -202,103 +149,63 @@ func TestAccDataSafety_standAlonePeerFailsFast(t *testing.T) {
 // when the kernel log cannot be read.
 func TestAccDataSafety_splitBrainOnlyWhenDRBDSaysSo(t *testing.T) {
 	testAccPreCheck(t)
-	e := primaryPair(t, drbdsim.PairConfig{SyncStepPercent: -1})
+	e := newTestEnv(t, drbdsim.PairConfig{SyncStepPercent: -1}).promote()
 	e.pair.CompleteSync()
-	cfg := e.providerConfig() + fmt.Sprintf(`
-data "drbd_status" "n1" {
-  %s
-  resource = "pc0"
-}
-`, e.hostArgs(0))
+	cfg := e.providerConfig() + e.statusBlock(0, "n1")
 	sb := func(want bool) []statecheck.StateCheck {
 		return []statecheck.StateCheck{
 			statecheck.ExpectKnownValue("data.drbd_status.n1", tfjsonpath.New("connection_state"), knownvalue.StringExact("StandAlone")),
 			statecheck.ExpectKnownValue("data.drbd_status.n1", tfjsonpath.New("split_brain"), knownvalue.Bool(want)),
 		}
 	}
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		Steps: []resource.TestStep{
-			{
-				PreConfig:         func() { e.sh(0, "drbdadm disconnect pc0") },
-				Config:            cfg,
-				ConfigStateChecks: sb(false),
-			},
-			{
-				PreConfig: func() {
-					e.sh(0, "drbdadm connect pc0")
-					e.pair.SplitBrain()
-				},
-				Config:            cfg,
-				ConfigStateChecks: sb(true),
-			},
-			{
-				PreConfig:         func() { e.node(0).RestrictDmesg(true) },
-				Config:            cfg,
-				ConfigStateChecks: sb(false),
-			},
+	accTest(t,
+		resource.TestStep{
+			PreConfig:         func() { e.sh(0, "drbdadm disconnect pc0") },
+			Config:            cfg,
+			ConfigStateChecks: sb(false),
 		},
-	})
+		resource.TestStep{
+			PreConfig: func() {
+				e.sh(0, "drbdadm connect pc0")
+				e.pair.SplitBrain()
+			},
+			Config:            cfg,
+			ConfigStateChecks: sb(true),
+		},
+		resource.TestStep{
+			PreConfig:         func() { e.node(0).RestrictDmesg(true) },
+			Config:            cfg,
+			ConfigStateChecks: sb(false),
+		},
+	)
 }
 
 // TestAccDataSafety_peerHostKeyPinnedLikeAnyOther: under accept-new the peer's key is
 // recorded as peer_host_fingerprint and a different key is refused on the next plan.
 func TestAccDataSafety_peerHostKeyPinnedLikeAnyOther(t *testing.T) {
 	testAccPreCheck(t)
-	e := primaryPair(t, drbdsim.PairConfig{SyncStepPercent: -1})
+	e := newTestEnv(t, drbdsim.PairConfig{SyncStepPercent: -1}).promote()
 	e.pair.CompleteSync()
-	first, _, err := testhost.NewSigner()
-	if err != nil {
-		t.Fatal(err)
-	}
-	second, _, err := testhost.NewSigner()
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.hosts[1].SetHostKey(first)
+	first, second := e.newHostKeys(1)
 	firstFP := e.hosts[1].Fingerprint()
 	// node1 is trusted through known_hosts; node2, the peer, only through accept-new.
-	cfg := requiredProviders + fmt.Sprintf(`
-provider "drbd" {
-  private_key     = <<-EOT
-%s
-EOT
-  known_hosts     = %q
-  host_key_policy = "accept-new"
-  connect_retries = 0
-}
-
-resource "drbd_sync" "test" {
-  %s
-  resource  = "pc0"
-  peer_host = %q
-  peer_port = %d
-}
-`, strings.TrimSpace(e.keyPEM), e.hosts[0].KnownHostsLine(), e.hostArgs(0), e.hosts[1].Host(), e.hosts[1].Port())
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		Steps: []resource.TestStep{
-			{
-				Config: cfg,
-				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownValue("drbd_sync.test", tfjsonpath.New("peer_host_fingerprint"), knownvalue.StringExact(firstFP)),
-				},
-			},
-			{
-				PreConfig: func() {
-					e.hosts[1].SetHostKey(second)
-					e.hosts[1].DropConnections()
-				},
-				Config:      cfg,
-				ExpectError: diagRE("HOST KEY MISMATCH", firstFP, "recorded host_key_fingerprint"),
-			},
-			{
-				PreConfig: func() {
-					e.hosts[1].SetHostKey(first)
-					e.hosts[1].DropConnections()
-				},
-				Config: cfg,
+	cfg := e.providerBlock(fmt.Sprintf("known_hosts     = %q", e.hosts[0].KnownHostsLine()), `host_key_policy = "accept-new"`, "connect_retries = 0") +
+		block(`resource "drbd_sync" "test"`, e.hostArgs(0), `resource  = "pc0"`, e.peerArgs(1))
+	accTest(t,
+		resource.TestStep{
+			Config: cfg,
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue("drbd_sync.test", tfjsonpath.New("peer_host_fingerprint"), knownvalue.StringExact(firstFP)),
 			},
 		},
-	})
+		resource.TestStep{
+			PreConfig:   func() { e.rekey(1, second) },
+			Config:      cfg,
+			ExpectError: diagRE("HOST KEY MISMATCH", firstFP, "recorded host_key_fingerprint"),
+		},
+		resource.TestStep{
+			PreConfig: func() { e.rekey(1, first) },
+			Config:    cfg,
+		},
+	)
 }

@@ -53,7 +53,7 @@ func newChefFSEnv(t *testing.T) (*testEnv, *chefFSStop) {
 	t.Helper()
 	stop := &chefFSStop{}
 	var e *testEnv
-	e = newHookedEnv(t, drbdsim.PairConfig{}, func(node int, cmd string) {
+	e = newEnvWith(t, drbdsim.PairConfig{}, envOptions{hook: func(node int, cmd string) {
 		if !strings.Contains(cmd, "chef-server-ctl stop") {
 			return
 		}
@@ -69,7 +69,7 @@ func newChefFSEnv(t *testing.T) (*testEnv, *chefFSStop) {
 		n.ReleaseMount(defaultMountpoint)
 		n.FailNext("chef-server-ctl", 0, "ok: down: nginx: 0s, normally up\nok: down: opscode-erchef: 1s, normally up\n"+
 			"ok: down: postgresql: 1s, normally up\n")
-	})
+	}})
 	return e, stop
 }
 
@@ -77,47 +77,8 @@ func newChefFSEnv(t *testing.T) (*testEnv, *chefFSStop) {
 func chefFSPrimaryPair(t *testing.T) (*testEnv, *chefFSStop) {
 	t.Helper()
 	e, stop := newChefFSEnv(t)
-	e.promote()
-	e.pair.CompleteSync()
+	e.promote().pair.CompleteSync()
 	return e, stop
-}
-
-// chefFSConfig is the role-bound part of the runbook on node i: Primary, filesystem, Chef
-// backend ready with a stop command.
-func (e *testEnv) chefFSConfig(i int) string {
-	return e.providerConfig() + fmt.Sprintf(`
-resource "drbd_primary" "p" {
-  %[1]s
-  resource = "pc0"
-}
-
-resource "drbd_filesystem" "data" {
-  %[1]s
-  resource = drbd_primary.p.resource
-}
-
-resource "drbd_chef_backend_ready" "chef" {
-  %[1]s
-  stop_command = "chef-server-ctl stop"
-  depends_on   = [drbd_filesystem.data]
-}
-`, e.hostArgs(i))
-}
-
-// chefFSNode1 is node1 as diagnostics name it (user@host:port ends with it).
-func (e *testEnv) chefFSNode1() string {
-	return fmt.Sprintf("%s:%d", e.hosts[0].Host(), e.hosts[0].Port())
-}
-
-// chefFSIndex returns the position of the first of node1's mutating commands from from on
-// that starts with prefix, or -1.
-func (e *testEnv) chefFSIndex(from int, prefix string) int {
-	for k, m := range e.mutations(0)[from:] {
-		if strings.HasPrefix(m, prefix) {
-			return from + k
-		}
-	}
-	return -1
 }
 
 // TestAccDay2ChefFS_switchoverStopsChefBeforeUnmount: Chef Server's services keep the DRBD
@@ -154,12 +115,13 @@ func TestAccDay2ChefFS_switchoverStopsChefBeforeUnmount(t *testing.T) {
 					plancheck.ExpectResourceAction("drbd_primary.p", plancheck.ResourceActionDestroyBeforeCreate),
 				}},
 				Check: func(_ *terraform.State) error {
-					st, um, sec := e.chefFSIndex(from, "chef-server-ctl stop"),
-						e.chefFSIndex(from, "umount "+defaultMountpoint), e.chefFSIndex(from, "drbdadm secondary")
+					m := e.node(0).Mutating()
+					st, um, sec := argvIndex(m, from, "chef-server-ctl", "stop"),
+						argvIndex(m, from, "umount", defaultMountpoint), argvIndex(m, from, "drbdadm", "secondary")
 					if st < 0 || um < 0 || sec < 0 || st >= um || um >= sec {
 						return fmt.Errorf("node1 ran %q; want chef-server-ctl stop, then umount, then drbdadm secondary", e.mutations(0)[from:])
 					}
-					if n := e.countMutations(0, "umount"); n != 1 {
+					if n := countArgv(e.node(0).Mutating(), "umount"); n != 1 {
 						return fmt.Errorf("umount ran %d times on node1, want once (after the stop)", n)
 					}
 					if e.node(0).Role() != "Secondary" || e.node(1).Role() != "Primary" {
@@ -192,8 +154,8 @@ func TestAccDay2ChefFS_switchoverStopsChefBeforeUnmount(t *testing.T) {
 // filesystem stays mounted, and once they are gone the destroy goes through.
 func TestAccDay2ChefFS_busyUnmountNamesHolders(t *testing.T) {
 	testAccPreCheck(t)
-	e := primaryPair(t, drbdsim.PairConfig{})
-	cfg := e.filesystemConfig(0, "")
+	e := newTestEnv(t, drbdsim.PairConfig{}).promote()
+	cfg := e.filesystemConfig(0)
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
@@ -208,7 +170,7 @@ func TestAccDay2ChefFS_busyUnmountNamesHolders(t *testing.T) {
 			{
 				Config:  cfg,
 				Destroy: true,
-				ExpectError: diagRE("Unable to Unmount DRBD Filesystem", "umount "+defaultMountpoint, e.chefFSNode1(),
+				ExpectError: diagRE("Unable to Unmount DRBD Filesystem", "umount "+defaultMountpoint, e.hosts[0].Addr(),
 					"exited 32", "target is busy", "Processes using "+defaultMountpoint+": postgres (pid 88, cwd), sleep (pid 1234, cwd).",
 					"Stop them (for Chef: set stop_command on drbd_chef_backend_ready) and apply again"),
 			},
@@ -305,16 +267,11 @@ func (c chefFSWarned) CheckPlan(_ context.Context, _ plancheck.CheckPlanRequest,
 // apply does; the apply then mounts and marks ready again.
 func TestAccDay2ChefFS_driftWarnings(t *testing.T) {
 	testAccPreCheck(t)
-	e := primaryPair(t, drbdsim.PairConfig{})
+	e := newTestEnv(t, drbdsim.PairConfig{}).promote()
 	e.pair.CompleteSync()
 	w := &chefFSWarnings{}
-	cfg := e.filesystemConfig(0, "") + fmt.Sprintf(`
-resource "drbd_chef_backend_ready" "test" {
-  %s
-  depends_on = [drbd_filesystem.test]
-}
-`, e.hostArgs(0))
-	host := regexp.QuoteMeta(e.chefFSNode1())
+	cfg := e.filesystemConfig(0) + block(`resource "drbd_chef_backend_ready" "test"`, e.hostArgs(0), "depends_on = [drbd_filesystem.test]")
+	host := regexp.QuoteMeta(e.hosts[0].Addr())
 	var mark, clean int
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: w.factories(),

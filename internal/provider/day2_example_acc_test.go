@@ -3,9 +3,6 @@ package provider
 import (
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
-	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/config"
@@ -19,58 +16,6 @@ import (
 	"github.com/seed-a700e435/terraform-provider-drbd/internal/drbdsim"
 )
 
-// exampleWith is exampleVariables with extra variables set.
-func (e *testEnv) exampleWith(extra map[string]config.Variable) config.Variables {
-	v := e.exampleVariables()
-	maps.Copy(v, extra)
-	return v
-}
-
-// argvIndex returns the index of the first command on node i (from index from on) whose argv
-// starts with prefix, or -1.
-func (e *testEnv) argvIndex(i, from int, prefix ...string) int {
-	for j, argv := range e.node(i).Executed()[from:] {
-		if len(argv) >= len(prefix) && slices.Equal(argv[:len(prefix)], prefix) {
-			return from + j
-		}
-	}
-	return -1
-}
-
-// checkServing verifies that node i is the Primary serving Chef: UpToDate, the filesystem
-// mounted, the ready file there, and that the filesystem is the one created on day 1.
-func (e *testEnv) checkServing(i int, fsUUID *string) error {
-	n := e.node(i)
-	if n.Role() != "Primary" || n.DiskState() != "UpToDate" {
-		return fmt.Errorf("node%d is %s/%s, want Primary/UpToDate", i+1, n.Role(), n.DiskState())
-	}
-	if dev, _, ok := n.MountedAt(defaultMountpoint); !ok || dev != "/dev/drbd0" {
-		return fmt.Errorf("node%d: %s not mounted from /dev/drbd0", i+1, defaultMountpoint)
-	}
-	if !n.FileExists(defaultReadyFile) {
-		return fmt.Errorf("node%d has no %s", i+1, defaultReadyFile)
-	}
-	if *fsUUID == "" {
-		*fsUUID = n.FSUUID()
-	} else if got := n.FSUUID(); got != *fsUUID {
-		return fmt.Errorf("node%d serves filesystem %s, want the day-1 filesystem %s (reformatted?)", i+1, got, *fsUUID)
-	}
-	return nil
-}
-
-// checkNoDown fails when any node ran `drbdadm down` (or detach/disconnect) since from.
-func (e *testEnv) checkNoDown(from [2]int) error {
-	for i := range 2 {
-		for _, m := range e.mutations(i)[from[i]:] {
-			f := strings.Fields(m)
-			if slices.Contains(f, "down") || slices.Contains(f, "detach") || slices.Contains(f, "disconnect") {
-				return fmt.Errorf("node%d ran %q during a day-2 operation", i+1, m)
-			}
-		}
-	}
-	return nil
-}
-
 // TestAccDay2Example_operations applies examples/chef-ha-failover through every day-2
 // operation, each as one change of its variables: switchover and back, failover from a dead
 // primary (refused until fenced), rejoin of the restarted node, and split-brain recovery.
@@ -83,14 +28,16 @@ func TestAccDay2Example_operations(t *testing.T) {
 		cmdAt  [2]int
 	)
 	snap := func() {
-		e.snapshotMutations(&mark)()
+		mark = e.mutationCounts()
 		cmdAt = [2]int{len(e.node(0).Executed()), len(e.node(1).Executed())}
 	}
+	// ranSince reports whether node i ran a command starting with prefix since the last snap.
+	ranSince := func(i int, prefix ...string) bool { return argvIndex(e.node(i).Executed(), cmdAt[i], prefix...) >= 0 }
 	step := func(vars map[string]config.Variable) resource.TestStep {
 		return resource.TestStep{
 			ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 			ConfigDirectory:          config.StaticDirectory(exampleDir),
-			ConfigVariables:          e.exampleWith(vars),
+			ConfigVariables:          e.exampleVariables(vars),
 		}
 	}
 	backend2 := map[string]config.Variable{"primary": config.StringVariable("backend2")}
@@ -119,11 +66,12 @@ func TestAccDay2Example_operations(t *testing.T) {
 		if e.node(0).Role() != "Secondary" || e.node(0).ConnState() != "Connected" {
 			return fmt.Errorf("old primary is %s/%s, want Secondary/Connected", e.node(0).Role(), e.node(0).ConnState())
 		}
-		stop, umount := e.argvIndex(0, cmdAt[0], "chef-server-ctl", "stop"), e.argvIndex(0, cmdAt[0], "umount")
+		executed := e.node(0).Executed()
+		stop, umount := argvIndex(executed, cmdAt[0], "chef-server-ctl", "stop"), argvIndex(executed, cmdAt[0], "umount")
 		if stop < 0 || umount < 0 || stop > umount {
 			return fmt.Errorf("on the old primary chef-server-ctl stop ran at %d and umount at %d; the services must stop first", stop, umount)
 		}
-		if e.ranCommandSince(1, cmdAt[1], "drbdadm", "primary", "--force") {
+		if ranSince(1, "drbdadm", "primary", "--force") {
 			return errors.New("the switchover forced the promotion; an UpToDate node must be promoted plainly")
 		}
 		return e.checkNoDown(mark)
@@ -160,7 +108,7 @@ func TestAccDay2Example_operations(t *testing.T) {
 		if got := e.commandsSince(0, 0); len(e.node(0).Executed()) != cmdAt[0] {
 			return fmt.Errorf("the fenced backend1 ran commands: %q", got)
 		}
-		if !e.ranCommandSince(1, cmdAt[1], "chef-server-ctl", "reconfigure") {
+		if !ranSince(1, "chef-server-ctl", "reconfigure") {
 			return errors.New("Chef was not reconfigured on the survivor")
 		}
 		return nil
@@ -188,10 +136,10 @@ func TestAccDay2Example_operations(t *testing.T) {
 		if err := e.checkServing(1, &fsUUID); err != nil {
 			return err
 		}
-		if !e.ranCommandSince(0, cmdAt[0], "drbdadm", "up", "pc0") {
+		if !ranSince(0, "drbdadm", "up", "pc0") {
 			return errors.New("backend1's resource was not brought up")
 		}
-		if e.ranCommandSince(0, cmdAt[0], "drbdadm", "create-md") {
+		if ranSince(0, "drbdadm", "create-md") {
 			return errors.New("create-md ran on a backend that has metadata")
 		}
 		if e.node(0).Role() != "Secondary" || e.node(0).DiskState() != "UpToDate" {
@@ -239,9 +187,4 @@ func TestAccDay2Example_operations(t *testing.T) {
 	resource.ParallelTest(t, resource.TestCase{
 		Steps: []resource.TestStep{day1, switchover, back, dead, failover, rejoin, splitBrain},
 	})
-}
-
-// ranCommandSince reports whether node i ran a command starting with prefix after index from.
-func (e *testEnv) ranCommandSince(i, from int, prefix ...string) bool {
-	return e.argvIndex(i, from, prefix...) >= 0
 }

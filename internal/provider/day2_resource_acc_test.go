@@ -26,11 +26,6 @@ func newDay2Env(t *testing.T, cfg drbdsim.PairConfig) *day2Env {
 	return d
 }
 
-// hostPort names node i as diagnostics do (after the user).
-func (e *testEnv) hostPort(i int) string {
-	return fmt.Sprintf("@%s:%d", e.hosts[i].Host(), e.hosts[i].Port())
-}
-
 // write makes main.tf hold one drbd_resource per node in nodes (named node1, node2), with
 // split_brain_victim = true on the nodes in victims.
 func (d *day2Env) write(nodes, victims []int) {
@@ -41,13 +36,7 @@ func (d *day2Env) write(nodes, victims []int) {
 		if slices.Contains(victims, i) {
 			extra = "split_brain_victim = true"
 		}
-		cfg += fmt.Sprintf(`
-resource "drbd_resource" "node%d" {
-  %s
-  name = "pc0"
-  %s
-}
-`, i+1, d.hostArgs(i), extra)
+		cfg += block(fmt.Sprintf(`resource "drbd_resource" "node%d"`, i+1), d.hostArgs(i), `name = "pc0"`, extra)
 	}
 	d.h.writeFile("main.tf", cfg)
 }
@@ -62,24 +51,6 @@ func (d *day2Env) apply() string {
 func (d *day2Env) plan() string {
 	d.t.Helper()
 	return d.h.mustRun("plan", "-input=false")
-}
-
-// snapshot returns the number of mutating commands each node has run so far.
-func (d *day2Env) snapshot() [2]int {
-	var n [2]int
-	d.snapshotMutations(&n)()
-	return n
-}
-
-// expectMutations fails the test unless node i ran exactly want (in order) since before.
-func (d *day2Env) expectMutations(before [2]int, want [2][]string) {
-	d.t.Helper()
-	for i := range 2 {
-		got := d.mutations(i)[before[i]:]
-		if !slices.Equal(got, want[i]) {
-			d.t.Errorf("node%d ran %q, want exactly %q", i+1, got, want[i])
-		}
-	}
 }
 
 // expectOutput fails the test unless out matches every group of phrases (each group in order).
@@ -155,7 +126,7 @@ func TestAccDay2Resource_downIsDrift(t *testing.T) {
 	d.apply()
 	d.expectConn("Connected", "Connected")
 	d.sh(0, "drbdadm down pc0")
-	before := d.snapshot()
+	before := d.mutationCounts()
 
 	out := d.plan()
 	d.expectOutput("plan", out,
@@ -180,7 +151,7 @@ func TestAccDay2Resource_adminDisconnect(t *testing.T) {
 	d.apply()
 	d.sh(1, "drbdadm disconnect pc0")
 	d.expectConn("WFConnection", "StandAlone")
-	before := d.snapshot()
+	before := d.mutationCounts()
 
 	out := d.plan()
 	d.expectOutput("plan", out,
@@ -229,7 +200,7 @@ func TestAccDay2Resource_splitBrain(t *testing.T) {
 						"--discard-my-data", "Otherwise it reconnects plainly", "until a victim is chosen",
 						"set split_brain_victim = true", "after-sb-1pri discard-secondary"})
 			}
-			before := d.snapshot()
+			before := d.mutationCounts()
 			out = d.apply()
 			d.expectMutations(before, [2][]string{{"drbdadm adjust pc0"}, {"drbdadm adjust pc0"}})
 			d.expectOutput("apply", out, []string{"Warning: Split Brain Not Resolved on", "reconnected plainly",
@@ -248,7 +219,7 @@ func TestAccDay2Resource_splitBrain(t *testing.T) {
 				[]string{"drbd_resource.node2 will be created", "split_brain_victim", "= true"},
 				[]string{"Warning: Drift on", d.hostPort(1), "is StandAlone:", "DRBD reported a split brain"},
 				[]string{"Warning: Drift on", d.hostPort(0), "is StandAlone:", "DRBD reported a split brain"})
-			before = d.snapshot()
+			before = d.mutationCounts()
 			out = d.apply()
 			d.expectMutations(before, [2][]string{{"drbdadm adjust pc0"}, {tc.discard}})
 			d.expectOutput("apply", out, []string{"Warning: Discarding Split-Brain Changes on", d.hostPort(1),
@@ -267,7 +238,7 @@ func TestAccDay2Resource_splitBrain(t *testing.T) {
 			// Left set, split_brain_victim does nothing on a pair that is not in split brain.
 			d.pair.CompleteSync()
 			d.expectConn("Connected", "Connected")
-			before = d.snapshot()
+			before = d.mutationCounts()
 			d.expectOutput("plan after recovery", d.plan(), []string{"No changes."})
 			d.apply()
 			d.expectMutations(before, [2][]string{nil, nil})
@@ -289,7 +260,7 @@ func TestAccDay2Resource_primaryVictimRefused(t *testing.T) {
 		t.Fatalf("setup: node2 is %s, want Primary", got)
 	}
 	d.write([]int{1}, []int{1})
-	before := d.snapshot()
+	before := d.mutationCounts()
 
 	out, err := d.h.run("apply", "-auto-approve", "-input=false")
 	if err == nil {
@@ -309,7 +280,7 @@ func TestAccDay2Resource_primaryVictimRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	d.sh(1, "drbdadm secondary pc0")
-	before = d.snapshot()
+	before = d.mutationCounts()
 	out = d.apply()
 	d.expectMutations(before, [2][]string{nil, {"drbdadm connect --discard-my-data pc0"}})
 	d.expectOutput("apply", out, []string{"Warning: Discarding Split-Brain Changes on", d.hostPort(1),
@@ -343,7 +314,7 @@ func TestAccDay2Resource_victimNeedsAReportedSplitBrain(t *testing.T) {
 		[]string{"Warning: Drift on", d.hostPort(1), "is StandAlone:", "the kernel log could not be read",
 			"The next apply reconnects it plainly (split_brain_victim has no effect while no split brain is known)",
 			"after-sb-1pri discard-secondary"})
-	before := d.snapshot()
+	before := d.mutationCounts()
 	out = d.apply()
 	d.expectMutations(before, [2][]string{{"drbdadm adjust pc0"}, {"drbdadm adjust pc0"}})
 	d.expectOutput("apply", out,

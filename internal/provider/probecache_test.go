@@ -17,48 +17,29 @@ import (
 // the same probe), so a refresh of the pair sends one probe per host.
 func TestAccProbeCache_refreshSharesStatusReads(t *testing.T) {
 	testAccPreCheck(t)
-	e := primaryPair(t, drbdsim.PairConfig{SyncStepPercent: -1})
+	e := newTestEnv(t, drbdsim.PairConfig{SyncStepPercent: -1}).promote()
 	e.pair.CompleteSync()
-	cfg := e.providerConfig() + fmt.Sprintf(`
-resource "drbd_resource" "n1" {
-  %[1]s
-  name = "pc0"
-}
-
-resource "drbd_primary" "n1" {
-  %[1]s
-  resource = drbd_resource.n1.name
-}
-
-resource "drbd_sync" "n1" {
-  %[1]s
-  resource = drbd_primary.n1.resource
-}
-
-data "drbd_status" "n1" {
-  %[1]s
-  resource = "pc0"
-}
-`, e.hostArgs(0))
+	cfg := e.providerConfig() +
+		block(`resource "drbd_resource" "n1"`, e.hostArgs(0), `name = "pc0"`) +
+		block(`resource "drbd_primary" "n1"`, e.hostArgs(0), "resource = drbd_resource.n1.name") +
+		block(`resource "drbd_sync" "n1"`, e.hostArgs(0), "resource = drbd_primary.n1.resource") +
+		e.statusBlock(0, "n1")
 	var before int
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		Steps: []resource.TestStep{
-			{Config: cfg},
-			{
-				PreConfig:        func() { before = e.probes(0) },
-				Config:           cfg,
-				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
-				Check: func(*terraform.State) error {
-					// The step runs refresh+plan, then apply (nothing), then a post-apply plan: two
-					// refreshes at most, each sharing one probe of node1.
-					if got := e.probes(0) - before; got > 2 {
-						return fmt.Errorf("node1 got %d status reads for two refreshes of 4 objects, want at most 2 (%s)",
-							got, strings.Join(e.hosts[0].Commands()[len(e.hosts[0].Commands())-got:], " | ")[:200])
-					}
-					return nil
-				},
+	accTest(t,
+		resource.TestStep{Config: cfg},
+		resource.TestStep{
+			PreConfig:        func() { before = e.probes(0) },
+			Config:           cfg,
+			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+			Check: func(*terraform.State) error {
+				// The step runs refresh+plan, then apply (nothing), then a post-apply plan: two
+				// refreshes at most, each sharing one probe of node1.
+				if got := e.probes(0) - before; got > 2 {
+					return fmt.Errorf("node1 got %d status reads for two refreshes of 4 objects, want at most 2 (%s)",
+						got, strings.Join(e.hosts[0].Commands()[len(e.hosts[0].Commands())-got:], " | ")[:200])
+				}
+				return nil
 			},
 		},
-	})
+	)
 }

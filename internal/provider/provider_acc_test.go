@@ -1,14 +1,12 @@
 package provider
 
 import (
-	"fmt"
 	"regexp"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 
 	"github.com/seed-a700e435/terraform-provider-drbd/internal/drbdsim"
-	"github.com/seed-a700e435/terraform-provider-drbd/internal/testhost"
 )
 
 func TestAccProvider_badConfig(t *testing.T) {
@@ -29,7 +27,7 @@ provider "drbd" {
 		"duration": {`
 provider "drbd" {
   connect_timeout = "soon"
-}`, `Invalid Duration`},
+}`, `Invalid (Time )?Duration`},
 		"port": {`
 provider "drbd" {
   port = 70000
@@ -41,17 +39,9 @@ provider "drbd" {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			resource.ParallelTest(t, resource.TestCase{
-				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-				Steps: []resource.TestStep{{
-					Config: requiredProviders + tc.provider + fmt.Sprintf(`
-data "drbd_status" "test" {
-  %s
-  resource = "pc0"
-}
-`, e.hostArgs(0)),
-					ExpectError: regexp.MustCompile(tc.want),
-				}},
+			accTest(t, resource.TestStep{
+				Config:      requiredProviders + tc.provider + e.statusBlock(0, "test"),
+				ExpectError: regexp.MustCompile(tc.want),
 			})
 		})
 	}
@@ -60,24 +50,12 @@ data "drbd_status" "test" {
 func TestAccProvider_hostKeyMismatch(t *testing.T) {
 	testAccPreCheck(t)
 	e := newTestEnv(t, drbdsim.PairConfig{})
-	other, _, err := testhost.NewSigner()
-	if err != nil {
-		t.Fatal(err)
-	}
 	// known_hosts lists the original key; then the host presents another one.
-	providerBlock := e.providerConfig()
-	e.hosts[0].SetHostKey(other)
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		Steps: []resource.TestStep{{
-			Config: providerBlock + fmt.Sprintf(`
-data "drbd_status" "test" {
-  %s
-  resource = "pc0"
-}
-`, e.hostArgs(0)),
-			ExpectError: regexp.MustCompile(`(?s)host key.*` + regexp.QuoteMeta(e.hosts[0].Fingerprint())),
-		}},
+	cfg := e.providerConfig() + e.statusBlock(0, "test")
+	e.newHostKeys(0)
+	accTest(t, resource.TestStep{
+		Config:      cfg,
+		ExpectError: regexp.MustCompile(`(?s)host key.*` + regexp.QuoteMeta(e.hosts[0].Fingerprint())),
 	})
 	if got := e.hosts[0].Commands(); len(got) != 0 {
 		t.Errorf("commands sent to a host with the wrong key: %q", got)
@@ -87,55 +65,25 @@ data "drbd_status" "test" {
 func TestAccProvider_acceptNewRecordsAndEnforces(t *testing.T) {
 	testAccPreCheck(t)
 	e := newTestEnv(t, drbdsim.PairConfig{})
-	first, _, err := testhost.NewSigner()
-	if err != nil {
-		t.Fatal(err)
-	}
-	second, _, err := testhost.NewSigner()
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.hosts[0].SetHostKey(first)
+	first, second := e.newHostKeys(0)
 	firstFP := e.hosts[0].Fingerprint()
-	cfg := func(policy string) string {
-		return requiredProviders + fmt.Sprintf(`
-provider "drbd" {
-  private_key     = <<-EOT
-%s
-EOT
-  host_key_policy = %q
-}
-
-resource "drbd_chef_backend_ready" "test" {
-  %s
-  reconfigure = false
-}
-`, e.keyPEM, policy, e.hostArgs(0))
-	}
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		Steps: []resource.TestStep{
-			{
-				Config: cfg("accept-new"),
-				Check:  resource.TestCheckResourceAttr("drbd_chef_backend_ready.test", "host_key_fingerprint", firstFP),
-			},
-			{
-				// The key changes after the first contact: accept-new refuses it on refresh.
-				PreConfig: func() {
-					e.hosts[0].SetHostKey(second)
-					e.hosts[0].DropConnections()
-				},
-				Config:      cfg("accept-new"),
-				ExpectError: regexp.MustCompile(`(?s)host key.*` + regexp.QuoteMeta(firstFP)),
-			},
-			{
-				// The original key is back: refresh and destroy work again.
-				PreConfig: func() {
-					e.hosts[0].SetHostKey(first)
-					e.hosts[0].DropConnections()
-				},
-				Config: cfg("accept-new"),
-			},
+	cfg := e.providerBlock(`host_key_policy = "accept-new"`) +
+		block(`resource "drbd_chef_backend_ready" "test"`, e.hostArgs(0), "reconfigure = false")
+	accTest(t,
+		resource.TestStep{
+			Config: cfg,
+			Check:  resource.TestCheckResourceAttr("drbd_chef_backend_ready.test", "host_key_fingerprint", firstFP),
 		},
-	})
+		resource.TestStep{
+			// The key changes after the first contact: accept-new refuses it on refresh.
+			PreConfig:   func() { e.rekey(0, second) },
+			Config:      cfg,
+			ExpectError: regexp.MustCompile(`(?s)host key.*` + regexp.QuoteMeta(firstFP)),
+		},
+		resource.TestStep{
+			// The original key is back: refresh and destroy work again.
+			PreConfig: func() { e.rekey(0, first) },
+			Config:    cfg,
+		},
+	)
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -14,24 +13,14 @@ import (
 	"github.com/seed-a700e435/terraform-provider-drbd/internal/drbdsim"
 )
 
-func (e *testEnv) readyConfig(i int, extra string) string {
-	return e.providerConfig() + fmt.Sprintf(`
-resource "drbd_chef_backend_ready" "test" {
-  %s
-  %s
-}
-`, e.hostArgs(i), extra)
-}
-
 func TestAccChefBackendReady_basic(t *testing.T) {
 	testAccPreCheck(t)
 	e := newTestEnv(t, drbdsim.PairConfig{})
-	var before [2]int
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
 			{
-				Config: e.readyConfig(1, ""),
+				Config: e.readyConfig(1),
 				Check: func(_ *terraform.State) error {
 					if !e.node(1).FileExists(defaultReadyFile) || len(e.node(1).ReconfigureRuns()) != 1 {
 						return fmt.Errorf("ready file %v, reconfigure runs %v", e.node(1).FileExists(defaultReadyFile), e.node(1).ReconfigureRuns())
@@ -39,19 +28,12 @@ func TestAccChefBackendReady_basic(t *testing.T) {
 					return nil
 				},
 			},
-			{
-				PreConfig:        e.snapshotMutations(&before),
-				Config:           e.readyConfig(1, ""),
-				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
-				Check:            e.checkNoNewMutations(&before),
-			},
+			e.idempotentStep(e.readyConfig(1)),
 			{
 				// Drift: the ready file removed out of band is touched again and reconfigure re-run.
-				PreConfig: func() { e.node(1).RemoveFile(defaultReadyFile) },
-				Config:    e.readyConfig(1, ""),
-				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
-					plancheck.ExpectResourceAction("drbd_chef_backend_ready.test", plancheck.ResourceActionCreate),
-				}},
+				PreConfig:        func() { e.node(1).RemoveFile(defaultReadyFile) },
+				Config:           e.readyConfig(1),
+				ConfigPlanChecks: planAction("drbd_chef_backend_ready.test", plancheck.ResourceActionCreate),
 				Check: func(_ *terraform.State) error {
 					if !e.node(1).FileExists(defaultReadyFile) || len(e.node(1).ReconfigureRuns()) != 2 {
 						return fmt.Errorf("not repaired: file %v runs %v", e.node(1).FileExists(defaultReadyFile), e.node(1).ReconfigureRuns())
@@ -59,13 +41,7 @@ func TestAccChefBackendReady_basic(t *testing.T) {
 					return nil
 				},
 			},
-			{
-				ResourceName:            "drbd_chef_backend_ready.test",
-				ImportState:             true,
-				ImportStateId:           e.importID(1, defaultReadyFile),
-				ImportStateVerify:       true,
-				ImportStateVerifyIgnore: []string{"timeouts"},
-			},
+			e.importStep("drbd_chef_backend_ready.test", 1, defaultReadyFile, "timeouts"),
 		},
 		CheckDestroy: func(_ *terraform.State) error {
 			if !e.node(1).FileExists(defaultReadyFile) {
@@ -82,7 +58,7 @@ func TestAccChefBackendReady_removeOnDestroy(t *testing.T) {
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
-			Config: e.readyConfig(0, "remove_ready_file_on_destroy = true\n  reconfigure = false"),
+			Config: e.readyConfig(0, "remove_ready_file_on_destroy = true", "reconfigure = false"),
 			Check: func(_ *terraform.State) error {
 				if len(e.node(0).ReconfigureRuns()) != 0 {
 					return fmt.Errorf("reconfigure = false still ran reconfigure")
@@ -103,12 +79,9 @@ func TestAccChefBackendReady_reconfigureFails(t *testing.T) {
 	testAccPreCheck(t)
 	e := newTestEnv(t, drbdsim.PairConfig{})
 	e.node(0).FailNext("chef-server-ctl", 3, "FATAL: Chef::Exceptions::ChildConvergeError: boom")
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		Steps: []resource.TestStep{{
-			Config:      e.readyConfig(0, ""),
-			ExpectError: regexp.MustCompile(`(?s)Unable to Reconfigure Chef Server.*chef-server-ctl reconfigure.*exited 3.*ChildConvergeError: boom`),
-		}},
+	accTest(t, resource.TestStep{
+		Config:      e.readyConfig(0),
+		ExpectError: regexp.MustCompile(`(?s)Unable to Reconfigure Chef Server.*chef-server-ctl reconfigure.*exited 3.*ChildConvergeError: boom`),
 	})
 }
 
@@ -116,25 +89,10 @@ func TestAccChefBackendReady_timeout(t *testing.T) {
 	testAccPreCheck(t)
 	e := newTestEnv(t, drbdsim.PairConfig{})
 	e.node(0).BlockReconfigure(true)
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		Steps: []resource.TestStep{{
-			Config:      e.readyConfig(0, "timeouts {\n    create = \"1s\"\n  }"),
-			ExpectError: regexp.MustCompile(`(?s)Unable to Reconfigure Chef Server.*timeout`),
-		}},
+	accTest(t, resource.TestStep{
+		Config:      e.readyConfig(0, "timeouts {\n    create = \"1s\"\n  }"),
+		ExpectError: regexp.MustCompile(`(?s)Unable to Reconfigure Chef Server.*timeout`),
 	})
-}
-
-// chefFSNonReads returns the commands node1 received from from on, without the refreshes'
-// `test -e` reads of the ready file.
-func (e *testEnv) chefFSNonReads(from int) []string {
-	var out []string
-	for _, c := range e.hosts[0].Commands()[from:] {
-		if !strings.HasPrefix(c, "test -e ") {
-			out = append(out, c)
-		}
-	}
-	return out
 }
 
 // TestAccChefBackendReady_stopCommandRunsFirst: on destroy, stop_command runs before anything
@@ -146,7 +104,7 @@ func TestAccChefBackendReady_stopCommandRunsFirst(t *testing.T) {
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
-			Config: e.readyConfig(0, "stop_command = \"chef-server-ctl stop\"\n  remove_ready_file_on_destroy = true"),
+			Config: e.readyConfig(0, `stop_command = "chef-server-ctl stop"`, "remove_ready_file_on_destroy = true"),
 			Check: func(_ *terraform.State) error {
 				if stop.count(0) != 0 {
 					return fmt.Errorf("stop_command ran on create")
@@ -173,7 +131,7 @@ func TestAccChefBackendReady_stopCommandRunsFirst(t *testing.T) {
 func TestAccChefBackendReady_stopCommandFails(t *testing.T) {
 	testAccPreCheck(t)
 	e, stop := newChefFSEnv(t)
-	cfg := e.readyConfig(0, "stop_command = \"chef-server-ctl stop\"\n  remove_ready_file_on_destroy = true\n  reconfigure = false")
+	cfg := e.readyConfig(0, `stop_command = "chef-server-ctl stop"`, "remove_ready_file_on_destroy = true", "reconfigure = false")
 	var from int
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
@@ -189,7 +147,7 @@ func TestAccChefBackendReady_stopCommandFails(t *testing.T) {
 				PreConfig: func() { stop.fail(1, "fail: opscode-erchef: runsv not running") },
 				Config:    cfg,
 				Destroy:   true,
-				ExpectError: diagRE("Unable to Stop Chef Server", "`chef-server-ctl stop` on", e.chefFSNode1(), "exited 1.",
+				ExpectError: diagRE("Unable to Stop Chef Server", "`chef-server-ctl stop` on", e.hosts[0].Addr(), "exited 1.",
 					"Last lines of output:", "fail: opscode-erchef: runsv not running", "Nothing else was done"),
 			},
 			{

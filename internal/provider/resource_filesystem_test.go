@@ -15,42 +15,9 @@ import (
 	"github.com/seed-a700e435/terraform-provider-drbd/internal/drbdsim"
 )
 
-func (e *testEnv) filesystemConfig(i int, extra string) string {
-	return e.providerConfig() + fmt.Sprintf(`
-resource "drbd_filesystem" "test" {
-  %s
-  resource = "pc0"
-  %s
-}
-`, e.hostArgs(i), extra)
-}
-
-// primaryPair is a connected pair with node1 promoted (the state after runbook step 1).
-func primaryPair(t *testing.T, cfg drbdsim.PairConfig) *testEnv {
-	e := newTestEnv(t, cfg)
-	e.pair.BringUp()
-	if cfg.Version == drbdsim.V83 {
-		e.sh(0, "drbdadm -- --overwrite-data-of-peer primary pc0")
-	} else {
-		e.sh(0, "drbdadm primary --force pc0")
-	}
-	return e
-}
-
-func (e *testEnv) countRuns(i int, program string) int {
-	n := 0
-	for _, argv := range e.node(i).Executed() {
-		if argv[0] == program {
-			n++
-		}
-	}
-	return n
-}
-
 func TestAccFilesystem_basic(t *testing.T) {
 	testAccPreCheck(t)
-	e := primaryPair(t, drbdsim.PairConfig{})
-	var before [2]int
+	e := newTestEnv(t, drbdsim.PairConfig{}).promote()
 	var uuid string
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
@@ -73,36 +40,23 @@ func TestAccFilesystem_basic(t *testing.T) {
 					return nil
 				},
 			},
-			{
-				PreConfig:        e.snapshotMutations(&before),
-				Config:           e.filesystemConfig(0, `mkfs_options = "-E nodiscard"`),
-				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
-				Check:            e.checkNoNewMutations(&before),
-			},
+			e.idempotentStep(e.filesystemConfig(0, `mkfs_options = "-E nodiscard"`)),
 			{
 				// Drift: unmounted out of band; the apply mounts again and never re-formats.
-				PreConfig: func() { e.sh(0, "umount "+defaultMountpoint) },
-				Config:    e.filesystemConfig(0, `mkfs_options = "-E nodiscard"`),
-				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
-					plancheck.ExpectResourceAction("drbd_filesystem.test", plancheck.ResourceActionCreate),
-				}},
+				PreConfig:        func() { e.sh(0, "umount "+defaultMountpoint) },
+				Config:           e.filesystemConfig(0, `mkfs_options = "-E nodiscard"`),
+				ConfigPlanChecks: planAction("drbd_filesystem.test", plancheck.ResourceActionCreate),
 				Check: func(_ *terraform.State) error {
 					if _, _, ok := e.node(0).MountedAt(defaultMountpoint); !ok {
 						return fmt.Errorf("not mounted again")
 					}
-					if n := e.countRuns(0, "mkfs.ext4"); n != 1 || e.node(0).FSUUID() != uuid {
+					if n := countArgv(e.node(0).Executed(), "mkfs.ext4"); n != 1 || e.node(0).FSUUID() != uuid {
 						return fmt.Errorf("filesystem re-created: mkfs runs %d, uuid %s -> %s", n, uuid, e.node(0).FSUUID())
 					}
 					return nil
 				},
 			},
-			{
-				ResourceName:            "drbd_filesystem.test",
-				ImportState:             true,
-				ImportStateId:           e.importID(0, defaultMountpoint),
-				ImportStateVerify:       true,
-				ImportStateVerifyIgnore: []string{"resource", "mkfs_options"},
-			},
+			e.importStep("drbd_filesystem.test", 0, defaultMountpoint, "resource", "mkfs_options"),
 		},
 		CheckDestroy: func(_ *terraform.State) error {
 			if _, _, ok := e.node(0).MountedAt(defaultMountpoint); ok {
@@ -118,16 +72,13 @@ func TestAccFilesystem_basic(t *testing.T) {
 
 func TestAccFilesystem_neverOverwrites(t *testing.T) {
 	testAccPreCheck(t)
-	e := primaryPair(t, drbdsim.PairConfig{})
+	e := newTestEnv(t, drbdsim.PairConfig{}).promote()
 	e.sh(0, "mkfs.xfs -q /dev/drbd0")
 	uuid := e.node(0).FSUUID()
 	before := len(e.mutations(0))
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		Steps: []resource.TestStep{{
-			Config:      e.filesystemConfig(0, `fs_type = "ext4"`),
-			ExpectError: regexp.MustCompile(`(?s)Refusing to Overwrite Existing Data.*xfs`),
-		}},
+	accTest(t, resource.TestStep{
+		Config:      e.filesystemConfig(0, `fs_type = "ext4"`),
+		ExpectError: regexp.MustCompile(`(?s)Refusing to Overwrite Existing Data.*xfs`),
 	})
 	if got := e.mutations(0)[before:]; len(got) != 0 || e.node(0).FSUUID() != uuid {
 		t.Errorf("existing xfs touched: commands %q, uuid %s -> %s", got, uuid, e.node(0).FSUUID())
@@ -136,47 +87,41 @@ func TestAccFilesystem_neverOverwrites(t *testing.T) {
 
 func TestAccFilesystem_reusesExisting(t *testing.T) {
 	testAccPreCheck(t)
-	e := primaryPair(t, drbdsim.PairConfig{})
+	e := newTestEnv(t, drbdsim.PairConfig{}).promote()
 	e.sh(0, "mkfs.ext4 -q /dev/drbd0")
 	uuid := e.node(0).FSUUID()
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		Steps: []resource.TestStep{{
-			Config: e.filesystemConfig(0, `mount_options = "noatime"`),
-			ConfigStateChecks: []statecheck.StateCheck{
-				statecheck.ExpectKnownValue("drbd_filesystem.test", tfjsonpath.New("uuid"), knownvalue.StringExact(uuid)),
-			},
-			Check: func(_ *terraform.State) error {
-				if n := e.countRuns(0, "mkfs.ext4"); n != 1 {
-					return fmt.Errorf("mkfs.ext4 ran %d times, want only the out-of-band one", n)
-				}
-				if !e.ranCommand(0, "mount", "-t", "ext4", "-o", "noatime", "/dev/drbd0", defaultMountpoint) {
-					return fmt.Errorf("mount with options not run: %q", e.mutations(0))
-				}
-				return nil
-			},
-		}},
+	accTest(t, resource.TestStep{
+		Config: e.filesystemConfig(0, `mount_options = "noatime"`),
+		ConfigStateChecks: []statecheck.StateCheck{
+			statecheck.ExpectKnownValue("drbd_filesystem.test", tfjsonpath.New("uuid"), knownvalue.StringExact(uuid)),
+		},
+		Check: func(_ *terraform.State) error {
+			if n := countArgv(e.node(0).Executed(), "mkfs.ext4"); n != 1 {
+				return fmt.Errorf("mkfs.ext4 ran %d times, want only the out-of-band one", n)
+			}
+			if !e.ranCommand(0, "mount", "-t", "ext4", "-o", "noatime", "/dev/drbd0", defaultMountpoint) {
+				return fmt.Errorf("mount with options not run: %q", e.mutations(0))
+			}
+			return nil
+		},
 	})
 }
 
 func TestAccFilesystem_onSecondary(t *testing.T) {
 	testAccPreCheck(t)
-	e := primaryPair(t, drbdsim.PairConfig{})
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		Steps: []resource.TestStep{{
-			Config:      e.filesystemConfig(1, ""),
-			ExpectError: regexp.MustCompile(`(?s)could not be probed.*Primary`),
-		}},
+	e := newTestEnv(t, drbdsim.PairConfig{}).promote()
+	accTest(t, resource.TestStep{
+		Config:      e.filesystemConfig(1),
+		ExpectError: regexp.MustCompile(`(?s)could not be probed.*Primary`),
 	})
-	if e.countRuns(1, "mkfs.ext4") != 0 {
+	if countArgv(e.node(1).Executed(), "mkfs.ext4") != 0 {
 		t.Error("mkfs ran on the secondary")
 	}
 }
 
 func TestAccFilesystem_badInput(t *testing.T) {
 	testAccPreCheck(t)
-	e := primaryPair(t, drbdsim.PairConfig{})
+	e := newTestEnv(t, drbdsim.PairConfig{}).promote()
 	cases := map[string]string{
 		`mountpoint = "relative/path"`:          `absolute path`,
 		`mountpoint = "/var/x; rm -rf /"`:       `shell metacharacters`,
@@ -189,18 +134,10 @@ func TestAccFilesystem_badInput(t *testing.T) {
 	}
 	for attr, want := range cases {
 		t.Run(attr, func(t *testing.T) {
-			resource.ParallelTest(t, resource.TestCase{
-				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-				Steps: []resource.TestStep{{
-					Config: e.providerConfig() + fmt.Sprintf(`
-resource "drbd_filesystem" "test" {
-  %s
-  %s
-}
-`, e.hostArgs(0), attr),
-					PlanOnly:    true,
-					ExpectError: regexp.MustCompile(want),
-				}},
+			accTest(t, resource.TestStep{
+				Config:      e.providerConfig() + block(`resource "drbd_filesystem" "test"`, e.hostArgs(0), attr),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(want),
 			})
 		})
 	}

@@ -16,16 +16,6 @@ import (
 	"github.com/seed-a700e435/terraform-provider-drbd/internal/drbdsim"
 )
 
-func (e *testEnv) primaryConfig(i int, extra string) string {
-	return e.providerConfig() + fmt.Sprintf(`
-resource "drbd_primary" "test" {
-  %s
-  resource = "pc0"
-  %s
-}
-`, e.hostArgs(i), extra)
-}
-
 func TestAccPrimary_force(t *testing.T) {
 	testAccPreCheck(t)
 	e := newTestEnv(t, drbdsim.PairConfig{})
@@ -48,24 +38,17 @@ func TestAccPrimary_force(t *testing.T) {
 					return nil
 				},
 			},
-			{
-				PreConfig:        e.snapshotMutations(&before),
-				Config:           e.primaryConfig(0, "force = true"),
-				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
-				Check:            e.checkNoNewMutations(&before),
-			},
+			e.idempotentStep(e.primaryConfig(0, "force = true")),
 			{
 				// Drift: demoted out of band. Its data is UpToDate now, so the repair is a plain
 				// promotion, not a forced one.
 				PreConfig: func() {
 					e.pair.CompleteSync()
 					e.sh(0, "drbdadm secondary pc0")
-					e.snapshotMutations(&before)()
+					before = e.mutationCounts()
 				},
-				Config: e.primaryConfig(0, "force = true"),
-				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
-					plancheck.ExpectResourceAction("drbd_primary.test", plancheck.ResourceActionCreate),
-				}},
+				Config:           e.primaryConfig(0, "force = true"),
+				ConfigPlanChecks: planAction("drbd_primary.test", plancheck.ResourceActionCreate),
 				Check: func(_ *terraform.State) error {
 					if e.node(0).Role() != "Primary" {
 						return fmt.Errorf("not repaired: role %s", e.node(0).Role())
@@ -76,13 +59,7 @@ func TestAccPrimary_force(t *testing.T) {
 					return nil
 				},
 			},
-			{
-				ResourceName:            "drbd_primary.test",
-				ImportState:             true,
-				ImportStateId:           e.importID(0, "pc0"),
-				ImportStateVerify:       true,
-				ImportStateVerifyIgnore: []string{"force"},
-			},
+			e.importStep("drbd_primary.test", 0, "pc0", "force"),
 		},
 		CheckDestroy: func(_ *terraform.State) error {
 			if e.node(0).Role() != "Secondary" {
@@ -108,12 +85,9 @@ func TestAccPrimary_refusesOverwritingPeerData(t *testing.T) {
 	e := newTestEnv(t, drbdsim.PairConfig{SyncStepPercent: -1})
 	peerHoldsData(e)
 	before := len(e.mutations(0))
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		Steps: []resource.TestStep{{
-			Config:      e.primaryConfig(0, "force = true"),
-			ExpectError: regexp.MustCompile(`(?s)Refusing to Force DRBD Primary.*UpToDate.*allow_overwrite_peer_data`),
-		}},
+	accTest(t, resource.TestStep{
+		Config:      e.primaryConfig(0, "force = true"),
+		ExpectError: regexp.MustCompile(`(?s)Refusing to Force DRBD Primary.*UpToDate.*allow_overwrite_peer_data`),
 	})
 	if got := e.mutations(0)[before:]; len(got) != 0 {
 		t.Errorf("the guard let mutating commands through: %q", got)
@@ -130,7 +104,7 @@ func TestAccPrimary_allowOverwritePeerData(t *testing.T) {
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
-			Config: e.primaryConfig(0, "force = true\n  allow_overwrite_peer_data = true\n  demote_on_destroy = false"),
+			Config: e.primaryConfig(0, "force = true", "allow_overwrite_peer_data = true", "demote_on_destroy = false"),
 			ConfigStateChecks: []statecheck.StateCheck{
 				statecheck.ExpectKnownValue("drbd_primary.test", tfjsonpath.New("role"), knownvalue.StringExact("Primary")),
 			},
@@ -148,12 +122,9 @@ func TestAccPrimary_freshPairNeedsForce(t *testing.T) {
 	testAccPreCheck(t)
 	e := newTestEnv(t, drbdsim.PairConfig{})
 	e.pair.BringUp()
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		Steps: []resource.TestStep{{
-			Config:      e.primaryConfig(1, ""),
-			ExpectError: regexp.MustCompile(`(?s)drbdadm primary pc0.*exited 17.*Need access to UpToDate data.*force = true`),
-		}},
+	accTest(t, resource.TestStep{
+		Config:      e.primaryConfig(1),
+		ExpectError: regexp.MustCompile(`(?s)drbdadm primary pc0.*exited 17.*Need access to UpToDate data.*force = true`),
 	})
 }
 
@@ -161,29 +132,23 @@ func TestAccPrimary_drbd83Syntax(t *testing.T) {
 	testAccPreCheck(t)
 	e := newTestEnv(t, drbdsim.PairConfig{Version: drbdsim.V83})
 	e.pair.BringUp()
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		Steps: []resource.TestStep{{
-			Config: e.primaryConfig(0, "force = true"),
-			Check: func(_ *terraform.State) error {
-				if !e.ranCommand(0, "drbdadm", "--", "--overwrite-data-of-peer", "primary", "pc0") {
-					return fmt.Errorf("8.3 syntax not used: %q", e.mutations(0))
-				}
-				return nil
-			},
-		}},
+	accTest(t, resource.TestStep{
+		Config: e.primaryConfig(0, "force = true"),
+		Check: func(_ *terraform.State) error {
+			if !e.ranCommand(0, "drbdadm", "--", "--overwrite-data-of-peer", "primary", "pc0") {
+				return fmt.Errorf("8.3 syntax not used: %q", e.mutations(0))
+			}
+			return nil
+		},
 	})
 }
 
 func TestAccPrimary_resourceNotUp(t *testing.T) {
 	testAccPreCheck(t)
 	e := newTestEnv(t, drbdsim.PairConfig{})
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		Steps: []resource.TestStep{{
-			Config:      e.primaryConfig(0, "force = true"),
-			ExpectError: regexp.MustCompile(`(?s)"pc0" is not up on root@127\.0\.0\.1`),
-		}},
+	accTest(t, resource.TestStep{
+		Config:      e.primaryConfig(0, "force = true"),
+		ExpectError: regexp.MustCompile(`(?s)"pc0" is not up on root@127\.0\.0\.1`),
 	})
 }
 
@@ -193,12 +158,9 @@ func TestAccPrimary_forceWaitsForPeerThenRefuses(t *testing.T) {
 	e.pair.BringUp()
 	e.pair.Disconnect()
 	before := len(e.mutations(0))
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		Steps: []resource.TestStep{{
-			Config:      e.primaryConfig(0, "force = true\n  connect_timeout = \"2s\""),
-			ExpectError: regexp.MustCompile(`(?s)Refusing to Force DRBD Primary.*DUnknown`),
-		}},
+	accTest(t, resource.TestStep{
+		Config:      e.primaryConfig(0, "force = true", `connect_timeout = "2s"`),
+		ExpectError: regexp.MustCompile(`(?s)Refusing to Force DRBD Primary.*DUnknown`),
 	})
 	if got := e.mutations(0)[before:]; len(got) != 0 {
 		t.Errorf("mutating commands sent while the peer was unknown: %q", got)
@@ -206,7 +168,7 @@ func TestAccPrimary_forceWaitsForPeerThenRefuses(t *testing.T) {
 	// The wait polled the status only (cat /proc/drbd), after one full probe.
 	polls := 0
 	for _, c := range e.hosts[0].Commands() {
-		if strings.Contains(c, "@@drbd-probe proc'; cat /proc/drbd") && !strings.Contains(c, "drbdadm") {
+		if strings.Contains(c, probeMarker+" proc'; cat /proc/drbd") && !strings.Contains(c, "drbdadm") {
 			polls++
 		}
 	}

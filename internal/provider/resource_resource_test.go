@@ -16,25 +16,14 @@ import (
 	"github.com/seed-a700e435/terraform-provider-drbd/internal/drbdsim"
 )
 
-func (e *testEnv) resourceConfig(i int, extra string) string {
-	return e.providerConfig() + fmt.Sprintf(`
-resource "drbd_resource" "test" {
-  %s
-  name = "pc0"
-  %s
-}
-`, e.hostArgs(i), extra)
-}
-
 func TestAccResource_basic(t *testing.T) {
 	testAccPreCheck(t)
 	e := newTestEnv(t, drbdsim.PairConfig{})
-	var before [2]int
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
 			{
-				Config: e.resourceConfig(0, ""),
+				Config: e.resourceConfig(0),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue("drbd_resource.test", tfjsonpath.New("device"), knownvalue.StringExact("/dev/drbd0")),
 					statecheck.ExpectKnownValue("drbd_resource.test", tfjsonpath.New("minor"), knownvalue.Int64Exact(0)),
@@ -51,20 +40,13 @@ func TestAccResource_basic(t *testing.T) {
 					return nil
 				},
 			},
-			{
-				PreConfig:        e.snapshotMutations(&before),
-				Config:           e.resourceConfig(0, ""),
-				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
-				Check:            e.checkNoNewMutations(&before),
-			},
+			e.idempotentStep(e.resourceConfig(0)),
 			{
 				// Drift: taken down out of band; the plan re-creates, the apply brings it up
 				// without creating metadata again.
-				PreConfig: func() { e.sh(0, "drbdadm down pc0") },
-				Config:    e.resourceConfig(0, ""),
-				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
-					plancheck.ExpectResourceAction("drbd_resource.test", plancheck.ResourceActionCreate),
-				}},
+				PreConfig:        func() { e.sh(0, "drbdadm down pc0") },
+				Config:           e.resourceConfig(0),
+				ConfigPlanChecks: planAction("drbd_resource.test", plancheck.ResourceActionCreate),
 				Check: func(_ *terraform.State) error {
 					if !e.node(0).IsUp() {
 						return fmt.Errorf("apply did not bring pc0 up again")
@@ -81,12 +63,7 @@ func TestAccResource_basic(t *testing.T) {
 					return nil
 				},
 			},
-			{
-				ResourceName:      "drbd_resource.test",
-				ImportState:       true,
-				ImportStateId:     e.importID(0, "pc0"),
-				ImportStateVerify: true,
-			},
+			e.importStep("drbd_resource.test", 0, "pc0"),
 		},
 		CheckDestroy: func(_ *terraform.State) error {
 			if e.node(0).IsUp() || !e.node(0).HasMetadata() {
@@ -104,49 +81,41 @@ func TestAccResource_config(t *testing.T) {
 	withConfig := func(c string) string {
 		return e.resourceConfig(0, fmt.Sprintf("config = %q", c))
 	}
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		Steps: []resource.TestStep{
-			{
-				Config: withConfig(cfg),
-				Check: func(_ *terraform.State) error {
-					if got, _ := e.node(0).ReadFile("/etc/drbd.d/pc0.res"); got != cfg {
-						return fmt.Errorf("config file = %q", got)
-					}
-					return nil
-				},
-			},
-			{
-				// Drift: the file edited by hand shows as an update, applied with adjust.
-				PreConfig: func() { e.node(0).WriteFile("/etc/drbd.d/pc0.res", cfg+"\n# edited by hand\n") },
-				Config:    withConfig(cfg),
-				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
-					plancheck.ExpectResourceAction("drbd_resource.test", plancheck.ResourceActionUpdate),
-				}},
-				Check: func(_ *terraform.State) error {
-					if got, _ := e.node(0).ReadFile("/etc/drbd.d/pc0.res"); got != cfg {
-						return fmt.Errorf("config file not repaired: %q", got)
-					}
-					if !e.ranCommand(0, "drbdadm", "adjust", "pc0") {
-						return fmt.Errorf("drbdadm adjust did not run after the config change")
-					}
-					return nil
-				},
+	accTest(t,
+		resource.TestStep{
+			Config: withConfig(cfg),
+			Check: func(_ *terraform.State) error {
+				if got, _ := e.node(0).ReadFile("/etc/drbd.d/pc0.res"); got != cfg {
+					return fmt.Errorf("config file = %q", got)
+				}
+				return nil
 			},
 		},
-	})
+		resource.TestStep{
+			// Drift: the file edited by hand shows as an update, applied with adjust.
+			PreConfig:        func() { e.node(0).WriteFile("/etc/drbd.d/pc0.res", cfg+"\n# edited by hand\n") },
+			Config:           withConfig(cfg),
+			ConfigPlanChecks: planAction("drbd_resource.test", plancheck.ResourceActionUpdate),
+			Check: func(_ *terraform.State) error {
+				if got, _ := e.node(0).ReadFile("/etc/drbd.d/pc0.res"); got != cfg {
+					return fmt.Errorf("config file not repaired: %q", got)
+				}
+				if !e.ranCommand(0, "drbdadm", "adjust", "pc0") {
+					return fmt.Errorf("drbdadm adjust did not run after the config change")
+				}
+				return nil
+			},
+		},
+	)
 }
 
 func TestAccResource_refusesCreateMDOverFilesystem(t *testing.T) {
 	testAccPreCheck(t)
 	e := newTestEnv(t, drbdsim.PairConfig{})
 	e.node(1).PutBackingFilesystem("ext4")
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		Steps: []resource.TestStep{{
-			Config:      e.resourceConfig(1, ""),
-			ExpectError: regexp.MustCompile(`(?s)Refusing to Create DRBD Metadata.*/dev/vdb.*ext4`),
-		}},
+	accTest(t, resource.TestStep{
+		Config:      e.resourceConfig(1),
+		ExpectError: regexp.MustCompile(`(?s)Refusing to Create DRBD Metadata.*/dev/vdb.*ext4`),
 	})
 	if got := e.mutations(1); len(got) != 0 {
 		t.Errorf("mutating commands were sent despite the guard: %q", got)
@@ -158,18 +127,10 @@ func TestAccResource_badName(t *testing.T) {
 	e := newTestEnv(t, drbdsim.PairConfig{})
 	for _, name := range []string{"pc0; rm -rf /", "pc 0", "", "-x", "pc0\nx", "$(id)"} {
 		t.Run(name, func(t *testing.T) {
-			resource.ParallelTest(t, resource.TestCase{
-				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-				Steps: []resource.TestStep{{
-					Config: e.providerConfig() + fmt.Sprintf(`
-resource "drbd_resource" "test" {
-  %s
-  name = %q
-}
-`, e.hostArgs(0), name),
-					PlanOnly:    true,
-					ExpectError: regexp.MustCompile(`Invalid DRBD Resource Name|Invalid Attribute Value`),
-				}},
+			accTest(t, resource.TestStep{
+				Config:      e.providerConfig() + block(`resource "drbd_resource" "test"`, e.hostArgs(0), fmt.Sprintf("name = %q", name)),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`Invalid DRBD Resource Name|Invalid Attribute Value`),
 			})
 		})
 	}

@@ -10,10 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
-	"github.com/hashicorp/terraform-plugin-testing/terraform"
-	"golang.org/x/crypto/ssh"
-
 	"github.com/seed-a700e435/terraform-provider-drbd/internal/drbdsim"
 	"github.com/seed-a700e435/terraform-provider-drbd/internal/testhost"
 )
@@ -93,14 +89,7 @@ func TestAccSecrets_notInStateOrLog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &testEnv{t: t, pair: drbdsim.NewPair(drbdsim.PairConfig{ConfigFile: true}), keyPEM: keyPEM}
-	for i := range e.hosts {
-		e.hosts[i] = testhost.New(t, testhost.Config{
-			AuthorizedKeys: []ssh.PublicKey{signer.PublicKey()},
-			Passwords:      map[string]string{"root": password},
-			Handler:        simHandler(e.pair.Node(i)),
-		})
-	}
+	e := newEnvWith(t, drbdsim.PairConfig{}, envOptions{signer: signer, keyPEM: keyPEM, passwords: map[string]string{"root": password}})
 	logFile := filepath.Join(t.TempDir(), "provider.log")
 	t.Setenv("TF_LOG", "TRACE")
 	t.Setenv("TF_LOG_PATH", logFile) // read by the in-process provider's sink; not passed to the CLI
@@ -108,81 +97,12 @@ func TestAccSecrets_notInStateOrLog(t *testing.T) {
 	t.Setenv("TF_LOG_PATH_MASK", "")
 
 	h := newCLIHarness(t)
-	h.env = append(h.env, "TF_VAR_private_key="+keyPEM, "TF_VAR_private_key_passphrase="+passphrase, "TF_VAR_password="+password)
-	h.writeFile("main.tf", requiredProviders+fmt.Sprintf(`
-variable "private_key" {
-  type      = string
-  sensitive = true
-}
-
-variable "private_key_passphrase" {
-  type      = string
-  sensitive = true
-}
-
-variable "password" {
-  type      = string
-  sensitive = true
-}
-
-provider "drbd" {
-  private_key            = var.private_key
-  private_key_passphrase = var.private_key_passphrase
-  password               = var.password
-  known_hosts            = %[4]q
-  connect_retries        = 0
-}
-
-resource "drbd_resource" "primary" {
-  %[1]s
-  name = "pc0"
-}
-
-resource "drbd_resource" "secondary" {
-  %[2]s
-  name = "pc0"
-}
-
-resource "drbd_primary" "primary" {
-  %[1]s
-  resource   = drbd_resource.primary.name
-  force      = true
-  depends_on = [drbd_resource.secondary]
-}
-
-resource "drbd_filesystem" "data" {
-  %[1]s
-  resource = drbd_primary.primary.resource
-}
-
-resource "drbd_sync" "initial" {
-  %[1]s
-  %[3]s
-  resource      = drbd_primary.primary.resource
-  resync_rate   = "1100M"
-  poll_interval = "100ms"
-  depends_on    = [drbd_filesystem.data]
-}
-
-resource "drbd_chef_backend_ready" "primary" {
-  %[1]s
-  depends_on = [drbd_sync.initial]
-}
-
-resource "drbd_chef_backend_ready" "secondary" {
-  %[2]s
-  depends_on = [drbd_chef_backend_ready.primary]
-}
-
-data "drbd_status" "secondary" {
-  %[2]s
-  resource   = "pc0"
-  depends_on = [drbd_chef_backend_ready.secondary]
-}
-`, e.hostArgs(0), e.hostArgs(1), e.peerArgs(), e.knownHosts()))
+	h.env = append(h.env, e.exampleEnv()...) // the pair's addresses, known_hosts and TF_VAR_private_key
+	h.env = append(h.env, "TF_VAR_private_key_passphrase="+passphrase, "TF_VAR_password="+password)
+	h.copyDir(testdataDir(t))
 	h.init()
 	h.mustRun("apply", "-auto-approve", "-input=false")
-	if err := e.checkRunbookDoneLite()(nil); err != nil {
+	if err := e.checkRunbookDone()(nil); err != nil {
 		t.Fatalf("the apply did not reach the hosts: %v", err)
 	}
 	needles := secretNeedles(keyPEM, passphrase, password)
@@ -210,20 +130,4 @@ data "drbd_status" "secondary" {
 		}
 	}
 	grepSecrets(t, []string{logFile}, needles)
-}
-
-// checkRunbookDoneLite checks that the apply really reached the hosts: the pair is in sync
-// with node1 Primary and both ready files exist.
-func (e *testEnv) checkRunbookDoneLite() resource.TestCheckFunc {
-	return func(*terraform.State) error {
-		if e.node(0).Role() != "Primary" || e.node(0).DiskState() != "UpToDate" || e.node(1).DiskState() != "UpToDate" {
-			return fmt.Errorf("pair not in sync: %s %s/%s", e.node(0).Role(), e.node(0).DiskState(), e.node(1).DiskState())
-		}
-		for i := range 2 {
-			if !e.node(i).FileExists(defaultReadyFile) {
-				return fmt.Errorf("node%d has no ready file", i+1)
-			}
-		}
-		return nil
-	}
 }

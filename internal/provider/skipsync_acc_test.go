@@ -14,19 +14,6 @@ import (
 	"github.com/seed-a700e435/terraform-provider-drbd/internal/drbdsim"
 )
 
-func (e *testEnv) skipSyncConfig() string {
-	return e.providerConfig() + fmt.Sprintf(`
-resource "drbd_primary" "test" {
-  %s
-  resource          = "pc0"
-  force             = true
-  skip_initial_sync = true
-  peer_host         = %q
-  peer_port         = %d
-}
-`, e.hostArgs(0), e.hosts[1].Host(), e.hosts[1].Port())
-}
-
 // TestAccPrimary_skipInitialSync: on a fresh pair (both nodes Just Created, Connected,
 // Inconsistent) the pair is marked in sync with the version's clear-bitmap command and
 // promoted plainly: no resync runs.
@@ -43,29 +30,26 @@ func TestAccPrimary_skipInitialSync(t *testing.T) {
 			testAccPreCheck(t)
 			e := newTestEnv(t, drbdsim.PairConfig{Version: tc.v, SyncStepPercent: -1})
 			e.pair.BringUp()
-			resource.ParallelTest(t, resource.TestCase{
-				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-				Steps: []resource.TestStep{{
-					Config: e.skipSyncConfig(),
-					ConfigStateChecks: []statecheck.StateCheck{
-						statecheck.ExpectKnownValue("drbd_primary.test", tfjsonpath.New("role"), knownvalue.StringExact("Primary")),
-						statecheck.ExpectKnownValue("drbd_primary.test", tfjsonpath.New("peer_disk_state"), knownvalue.StringExact("UpToDate")),
-					},
-					Check: func(*terraform.State) error {
-						if running, _ := e.pair.Syncing(); running {
-							return fmt.Errorf("a resync runs although the initial sync was skipped")
-						}
-						got := e.node(0).Mutating()
-						primary := []string{"drbdadm", "primary", "pc0"}
-						if len(got) != 2 || !slices.Equal(got[0], tc.skip) || !slices.Equal(got[1], primary) {
-							return fmt.Errorf("node1 ran %q, want exactly %q then %q", got, tc.skip, primary)
-						}
-						if len(e.node(1).Mutating()) != 0 {
-							return fmt.Errorf("node2 ran %q", e.node(1).Mutating())
-						}
-						return nil
-					},
-				}},
+			accTest(t, resource.TestStep{
+				Config: e.skipSyncConfig(),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("drbd_primary.test", tfjsonpath.New("role"), knownvalue.StringExact("Primary")),
+					statecheck.ExpectKnownValue("drbd_primary.test", tfjsonpath.New("peer_disk_state"), knownvalue.StringExact("UpToDate")),
+				},
+				Check: func(*terraform.State) error {
+					if running, _ := e.pair.Syncing(); running {
+						return fmt.Errorf("a resync runs although the initial sync was skipped")
+					}
+					got := e.node(0).Mutating()
+					primary := []string{"drbdadm", "primary", "pc0"}
+					if len(got) != 2 || !slices.Equal(got[0], tc.skip) || !slices.Equal(got[1], primary) {
+						return fmt.Errorf("node1 ran %q, want exactly %q then %q", got, tc.skip, primary)
+					}
+					if len(e.node(1).Mutating()) != 0 {
+						return fmt.Errorf("node2 ran %q", e.node(1).Mutating())
+					}
+					return nil
+				},
 			})
 		})
 	}
@@ -82,38 +66,21 @@ func TestAccPrimary_skipInitialSyncRefused(t *testing.T) {
 	e.node(0).SetDiskState("Outdated") // ...and is Outdated now; node2 is blank (Inconsistent)
 	e.pair.Disconnect()
 	e.pair.Reconnect()
-	var before [2]int
-	e.snapshotMutations(&before)()
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		Steps: []resource.TestStep{{
-			Config:      e.skipSyncConfig(),
-			ExpectError: diagRE("Refusing to Skip the Initial Sync", "not Just Created", "Nothing was changed"),
-		}},
+	before := e.mutationCounts()
+	accTest(t, resource.TestStep{
+		Config:      e.skipSyncConfig(),
+		ExpectError: diagRE("Refusing to Skip the Initial Sync", "not Just Created", "Nothing was changed"),
 	})
-	for i := range 2 {
-		if got := e.mutations(i)[before[i]:]; len(got) != 0 {
-			t.Errorf("node%d ran %q", i+1, got)
-		}
-	}
+	e.expectNoMutations(before, "node%d ran %q")
 }
 
 // TestAccPrimary_skipInitialSyncNeedsForceAndPeer is a plan-time check.
 func TestAccPrimary_skipInitialSyncNeedsForceAndPeer(t *testing.T) {
 	testAccPreCheck(t)
 	e := newTestEnv(t, drbdsim.PairConfig{})
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		Steps: []resource.TestStep{{
-			Config: e.providerConfig() + fmt.Sprintf(`
-resource "drbd_primary" "test" {
-  %s
-  resource          = "pc0"
-  skip_initial_sync = true
-}
-`, e.hostArgs(0)),
-			PlanOnly:    true,
-			ExpectError: diagRE("Skip Initial Sync Needs Force"),
-		}},
+	accTest(t, resource.TestStep{
+		Config:      e.primaryConfig(0, "skip_initial_sync = true"),
+		PlanOnly:    true,
+		ExpectError: diagRE("Skip Initial Sync Needs Force"),
 	})
 }
