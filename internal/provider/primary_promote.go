@@ -207,59 +207,54 @@ func (r *primaryResource) peerHint(ctx context.Context, m primaryResourceModel, 
 // peerHintTimeout bounds the look at the peer when a failover is refused.
 const peerHintTimeout = 10 * time.Second
 
-// waitForPeerGone polls until DRBD no longer sees its fenced peer, or fails after timeout.
-func waitForPeerGone(ctx context.Context, h *remoteHost, name string, first *drbd.Probe, timeout time.Duration, entry string, diags *diag.Diagnostics) *drbd.Probe {
-	const summary = "Refusing DRBD Failover"
+// pollPeer polls the status (after the caller's full probe first) every second until done
+// holds or timeout passes, and returns the last probe and whether done held. It returns nil
+// only on errors (cancellation, a failed read), with a diagnostic.
+func pollPeer(ctx context.Context, h *remoteHost, name string, first *drbd.Probe, timeout time.Duration, waitingFor string,
+	done func(drbd.Status) bool, diags *diag.Diagnostics) (*drbd.Probe, bool) {
 	deadline := time.Now().Add(timeout)
 	p := first
-	for peerConnected(p.Status) {
+	for !done(p.Status) {
 		if time.Now().After(deadline) {
-			diags.AddError(summary, fmt.Sprintf("The peer of %s on %s is fenced (%q), but DRBD on %s still sees it connected "+
-				"(connection %s, peer %s/%s) after connect_timeout (%s). A fenced host must be off or cut off; check the fence. "+
-				"Nothing was changed.", name, h, entry, h, p.Status.ConnectionState, p.Status.PeerRole, p.Status.PeerDiskState, timeout))
-			return nil
+			return p, false
 		}
-		tflog.Info(ctx, "waiting for DRBD to notice that the fenced peer is gone", map[string]any{
+		tflog.Info(ctx, "waiting for "+waitingFor, map[string]any{
 			"host": h.String(), "resource": name, "connection_state": string(p.Status.ConnectionState),
 		})
 		select {
 		case <-ctx.Done():
-			diags.AddError(summary, fmt.Sprintf("Waiting for DRBD on %s to drop its fenced peer was cancelled: %s", h, ctx.Err()))
-			return nil
+			diags.AddError("Unable to Read DRBD Status", fmt.Sprintf("Waiting on %s for %s (resource %s) was cancelled: %s", h, waitingFor, name, ctx.Err()))
+			return nil, false
 		case <-time.After(time.Second):
 		}
 		var err error
 		if p, err = h.pollStatus(ctx, name, first); err != nil {
 			diags.AddError("Unable to Read DRBD Status", statusErrorDetail(ctx, h, err))
-			return nil
+			return nil, false
 		}
+	}
+	return p, true
+}
+
+// waitForPeerGone waits until DRBD no longer sees its fenced peer, or fails after timeout.
+func waitForPeerGone(ctx context.Context, h *remoteHost, name string, first *drbd.Probe, timeout time.Duration, entry string, diags *diag.Diagnostics) *drbd.Probe {
+	p, gone := pollPeer(ctx, h, name, first, timeout, "DRBD to notice that the fenced peer is gone",
+		func(st drbd.Status) bool { return !peerConnected(st) }, diags)
+	if p != nil && !gone {
+		diags.AddError("Refusing DRBD Failover", fmt.Sprintf("The peer of %s on %s is fenced (%q), but DRBD on %s still sees it connected "+
+			"(connection %s, peer %s/%s) after connect_timeout (%s). A fenced host must be off or cut off; check the fence. "+
+			"Nothing was changed.", name, h, entry, h, p.Status.ConnectionState, p.Status.PeerRole, p.Status.PeerDiskState, timeout))
+		return nil
 	}
 	return p
 }
 
-// waitForPeer polls (status only, after the caller's full probe first) until the DRBD peer's
-// disk state is known or timeout passes; then it returns the last probe (the caller's guard
-// decides). It returns nil only on errors.
+// waitForPeer waits until the DRBD peer's disk state is known (or the node is StandAlone) or
+// timeout passes; then it returns the last probe (the caller's guard decides). It returns nil
+// only on errors.
 func waitForPeer(ctx context.Context, h *remoteHost, name string, first *drbd.Probe, timeout time.Duration, diags *diag.Diagnostics) *drbd.Probe {
-	deadline := time.Now().Add(timeout)
-	p := first
-	for {
-		if p.Status.PeerDiskState != drbd.DiskDUnknown || p.Status.ConnectionState == drbd.ConnStandAlone || time.Now().After(deadline) {
-			return p
-		}
-		tflog.Info(ctx, "waiting for the DRBD peer to connect", map[string]any{
-			"host": h.String(), "resource": name, "connection_state": string(p.Status.ConnectionState),
-		})
-		select {
-		case <-ctx.Done():
-			diags.AddError("Unable to Read DRBD Status", fmt.Sprintf("Waiting for the peer of %s on %s was cancelled: %s", name, h, ctx.Err()))
-			return nil
-		case <-time.After(time.Second):
-		}
-		var err error
-		if p, err = h.pollStatus(ctx, name, first); err != nil {
-			diags.AddError("Unable to Read DRBD Status", statusErrorDetail(ctx, h, err))
-			return nil
-		}
-	}
+	p, _ := pollPeer(ctx, h, name, first, timeout, "the DRBD peer to connect", func(st drbd.Status) bool {
+		return st.PeerDiskState != drbd.DiskDUnknown || st.ConnectionState == drbd.ConnStandAlone
+	}, diags)
+	return p
 }
