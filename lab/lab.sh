@@ -8,6 +8,9 @@
 #   down                   power both nodes off (only this lab's own qemu PIDs)
 #   crash N                pull node N's plug (SIGKILL its qemu; disks kept)
 #   start N                boot node N again on its existing disks
+#   stop N                 power node N off cleanly (its init runs drbdadm down all); disks kept
+#   blank-disk N           replace node N's DRBD backing disk with a blank sparse file of the
+#                          same size (node N must be off): a rebuilt backend's new disk
 #   ssh N [CMD...]         run CMD (or a shell) as root on node N
 #   status                 show which nodes run, their PIDs and memory
 #   console N              print node N's serial console log
@@ -22,7 +25,7 @@ set -euo pipefail
 # shellcheck source=lab/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; }
 
 pidfile() { echo "$LAB_RUN/node$1.pid"; }
 
@@ -263,6 +266,28 @@ cmd_start() {
 	sync_clock "$n"
 }
 
+cmd_stop() {
+	local n=${1:?stop needs a node number}
+	lab_port "$n" >/dev/null
+	node_pid "$n" >/dev/null || lab_die "node$n is not running"
+	stop_node "$n"
+}
+
+# cmd_blank_disk N recreates node N's backing disk (/dev/vdb in the guest) as a blank sparse
+# file of the same size, while the node is off: the blank disk of a replaced backend. The
+# node's system overlay (and so its SSH host key) is kept.
+cmd_blank_disk() {
+	local n=${1:?blank-disk needs a node number} f size
+	lab_port "$n" >/dev/null
+	if node_pid "$n" >/dev/null; then lab_die "node$n is running; power it off first (lab.sh stop $n or crash $n)"; fi
+	f=$LAB_RUN/node$n-drbd.raw
+	[ -f "$f" ] || lab_die "node$n has no DRBD disk ($f); use 'lab.sh up' first"
+	size=$(stat -c %s "$f")
+	rm -f "$f"
+	truncate -s "$size" "$f"
+	lab_log "node$n: DRBD backing disk replaced by a blank one ($size bytes, $f)"
+}
+
 cmd_status() {
 	local n pid
 	for n in 1 2; do
@@ -288,11 +313,11 @@ main() {
 	local cmd=${1:-}
 	[ $# -eq 0 ] || shift
 	case $cmd in
-	up | down | crash | start | clean)
+	up | down | crash | start | stop | blank-disk | clean)
 		mkdir -p "$LAB_DIR"
 		exec 7>"$LAB_DIR/run.lock"
 		# qemu is started with fd 7 closed, so only a running lab.sh can hold this lock.
-		flock -w 60 7 || lab_die "another lab.sh (up/down/crash/start/clean) has held $LAB_DIR/run.lock for 60 s"
+		flock -w 60 7 || lab_die "another lab.sh (up/down/crash/start/stop/blank-disk/clean) has held $LAB_DIR/run.lock for 60 s"
 		;;
 	esac
 	case $cmd in
@@ -300,6 +325,8 @@ main() {
 	down) cmd_down ;;
 	crash) cmd_crash "$@" ;;
 	start) cmd_start "$@" ;;
+	stop) cmd_stop "$@" ;;
+	blank-disk) cmd_blank_disk "$@" ;;
 	ssh)
 		local n=${1:?ssh needs a node number}
 		shift

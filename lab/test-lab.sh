@@ -2,7 +2,7 @@
 # test-lab.sh: end-to-end test of examples/chef-ha-failover with the real Terraform CLI against
 # the real-DRBD lab (two QEMU VMs, Debian's DRBD 8.4 module). `make test-lab` runs this.
 #
-# Usage: lab/test-lab.sh [--scenario all|runbook|crash|splitbrain] [--keep]
+# Usage: lab/test-lab.sh [--scenario all|runbook|crash|splitbrain|day2] [--keep]
 #   --scenario runbook     apply, verify from outside, empty plan, drift + repair, checksum kept
 #                          across re-apply, destroy keeps the data
 #   --scenario crash       long sync (mkfs -E nodiscard on 1 GiB), progress logged, the
@@ -10,17 +10,20 @@
 #   --scenario splitbrain  a real split brain (node1 StandAlone Secondary with divergent data,
 #                          node2 Primary WFConnection); drbd_sync fails at once naming node1 and
 #                          changes nothing (node1's data, kernel log, resync settings)
+#   --scenario day2        the day-2 operations on one lab: switchover and back, the switchover
+#                          benchmark (provider vs by hand), failover from a crashed primary,
+#                          rejoin, replacing a backend with a blank disk, split-brain recovery
 #   --keep                 leave the lab running afterwards (default: lab/lab.sh down)
 #
 # The checks are Go tests (lab/labtest, build tag `lab`): this runs
-# `go test -tags lab -count=1 -v -timeout 40m ./lab/labtest/ -run <scenario>`.
+# `go test -tags lab -count=1 -v -timeout 55m ./lab/labtest/ -run <scenario>`.
 # Never skips: a missing tool, example or provider, or a lab that cannot start, fails the run.
 # Log: .lab/test/test-lab.log (also on stdout); LAB-METRIC name=value lines carry the timings.
 set -euo pipefail
 # shellcheck source=lab/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; }
 
 SCENARIO=all
 KEEP=0
@@ -34,10 +37,11 @@ while [ $# -gt 0 ]; do
 	esac
 done
 case $SCENARIO in
-all) RUN='^TestLab(Runbook|Crash|SplitBrain)$' ;;
+all) RUN='^TestLab(Runbook|Crash|SplitBrain|Day2)$' ;;
 runbook) RUN='^TestLabRunbook$' ;;
 crash) RUN='^TestLabCrash$' ;;
 splitbrain) RUN='^TestLabSplitBrain$' ;;
+day2) RUN='^TestLabDay2$' ;;
 *) usage >&2; exit 2 ;;
 esac
 
@@ -69,4 +73,4 @@ command -v go >/dev/null || {
 	exit 1
 }
 cd "$LAB_ROOT"
-LAB_KEEP=$KEEP go test -tags lab -count=1 -v -timeout 40m ./lab/labtest/ -run "$RUN"
+LAB_KEEP=$KEEP go test -tags lab -count=1 -v -timeout 55m ./lab/labtest/ -run "$RUN"

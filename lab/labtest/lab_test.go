@@ -219,6 +219,9 @@ type scenario struct {
 	pool *sshx.Pool
 	// tfEnv is the environment of terraform commands (see setTFEnv).
 	tfEnv []string
+	// traceProvider logs the provider at TRACE (every remote command with its timestamps and
+	// exit code) and Terraform itself at INFO, instead of TF_LOG=INFO for both.
+	traceProvider bool
 }
 
 func newScenario(t *testing.T, name string) *scenario {
@@ -260,35 +263,44 @@ func (s *scenario) fail(format string, args ...any) {
 
 // labUp starts a fresh lab (lab.sh up: fresh disks, both nodes booted, known_hosts written)
 // and opens an SSH pool to it.
-func (s *scenario) labUp() {
-	s.step("lab up (fresh disks, %s each)", env.diskSize)
+func (s *scenario) labUp() { s.labUpSize(env.diskSize) }
+
+// labUpSize is labUp with DRBD backing disks of the given size (lab.sh up --disk-size).
+func (s *scenario) labUpSize(size string) {
+	s.step("lab up (fresh disks, %s each)", size)
 	t0 := time.Now()
-	if err := labCmd("up", "--disk-size", env.diskSize); err != nil {
+	if err := labCmd("up", "--disk-size", size); err != nil {
 		s.fail("the lab did not start: %v", err)
 	}
 	metric("lab_up_"+s.name+"_s", secs(time.Since(t0)))
 	if s.pool != nil {
 		_ = s.pool.Close()
 	}
-	key, err := os.ReadFile(env.key)
-	if err != nil {
-		s.fail("%v", err)
-	}
-	known, err := os.ReadFile(env.known)
-	if err != nil {
-		s.fail("%v", err)
-	}
-	s.pool, err = sshx.NewPool(sshx.Config{
-		User: "root", PrivateKey: string(key), KnownHosts: string(known), HostKeyPolicy: sshx.PolicyStrict,
-		ConnectTimeout: 10 * time.Second, ConnectRetries: 2, KeepaliveInterval: 5 * time.Second,
-	})
-	if err != nil {
+	var err error
+	if s.pool, err = newLabPool(); err != nil {
 		s.fail("ssh pool: %v", err)
 	}
 	for n := 1; n <= 2; n++ {
 		out := s.must(n, "hostname; head -1 /proc/drbd")
 		s.logf("node%d: %s", n, strings.Join(strings.Fields(out), " "))
 	}
+}
+
+// newLabPool opens an SSH pool to the lab's nodes (the lab key, strict host-key checking
+// against the known_hosts lab.sh wrote); it keeps one connection per node.
+func newLabPool() (*sshx.Pool, error) {
+	key, err := os.ReadFile(env.key)
+	if err != nil {
+		return nil, err
+	}
+	known, err := os.ReadFile(env.known)
+	if err != nil {
+		return nil, err
+	}
+	return sshx.NewPool(sshx.Config{
+		User: "root", PrivateKey: string(key), KnownHosts: string(known), HostKeyPolicy: sshx.PolicyStrict,
+		ConnectTimeout: 10 * time.Second, ConnectRetries: 2, KeepaliveInterval: 5 * time.Second,
+	})
 }
 
 func target(n int) sshx.Target { return sshx.Target{Host: "127.0.0.1", Port: env.port[n]} }
@@ -447,6 +459,22 @@ func (s *scenario) setTFEnv(mkfsOptions string) {
 	s.tfEnv = e
 }
 
+// setVar sets the example's variable NAME (TF_VAR_NAME) for the next terraform commands; an
+// empty value unsets it (the variable's default applies).
+func (s *scenario) setVar(name, value string) {
+	prefix := "TF_VAR_" + name + "="
+	e := s.tfEnv[:0:0]
+	for _, kv := range s.tfEnv {
+		if !strings.HasPrefix(kv, prefix) {
+			e = append(e, kv)
+		}
+	}
+	if value != "" {
+		e = append(e, prefix+value)
+	}
+	s.tfEnv = e
+}
+
 // tfRun is one terraform command, run in dir with INFO logging to dir/tf-NAME.log and its
 // output in dir/NAME.out.
 type tfRun struct {
@@ -467,7 +495,12 @@ func (s *scenario) tfStart(dir, name string, args ...string) *tfRun {
 	ctx, cancel := context.WithTimeout(context.Background(), env.applyTimeout)
 	cmd := exec.CommandContext(ctx, env.terraform, append(args, "-no-color")...)
 	cmd.Dir, cmd.Stdout, cmd.Stderr = dir, out, out
-	cmd.Env = append(append([]string{}, s.tfEnv...), "TF_LOG=INFO", "TF_LOG_PATH="+filepath.Join(dir, "tf-"+name+".log"))
+	cmd.Env = append(append([]string{}, s.tfEnv...), "TF_LOG_PATH="+filepath.Join(dir, "tf-"+name+".log"))
+	if s.traceProvider {
+		cmd.Env = append(cmd.Env, "TF_LOG_CORE=INFO", "TF_LOG_PROVIDER=TRACE")
+	} else {
+		cmd.Env = append(cmd.Env, "TF_LOG=INFO")
+	}
 	// Interrupt as a user would (terraform stops its providers), kill 30 s later.
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 30 * time.Second
@@ -694,14 +727,20 @@ func (s *scenario) checkRateRestored() {
 
 func (s *scenario) checkMounted() {
 	s.t.Helper()
-	out, _ := s.on(1, "findmnt -n -o SOURCE,FSTYPE --mountpoint "+dataDir)
+	s.checkMountedOn(1)
+}
+
+// checkMountedOn: node n has /dev/drbd0 (ext4) mounted on the data directory.
+func (s *scenario) checkMountedOn(n int) {
+	s.t.Helper()
+	out, _ := s.on(n, "findmnt -n -o SOURCE,FSTYPE --mountpoint "+dataDir)
 	if got := strings.Join(strings.Fields(out), " "); got != "/dev/drbd0 ext4" {
 		if got == "" {
 			got = "nothing"
 		}
-		s.fail("node1: expected /dev/drbd0 ext4 mounted at %s, findmnt says '%s'", dataDir, got)
+		s.fail("node%d: expected /dev/drbd0 ext4 mounted at %s, findmnt says '%s'", n, dataDir, got)
 	}
-	s.pass("node1: /dev/drbd0 ext4 mounted at %s", dataDir)
+	s.pass("node%d: /dev/drbd0 ext4 mounted at %s", n, dataDir)
 }
 
 // checkOrder: the primary's reconfigure ran (and was recorded) before the secondary's.

@@ -18,3 +18,9 @@ func TestLabCrash(t *testing.T) { crash(t) }
 // TestLabSplitBrain: drbd_sync on a pair after a real split brain fails at once and changes
 // nothing (splitbrain_test.go).
 func TestLabSplitBrain(t *testing.T) { splitBrain(t) }
+
+// TestLabDay2: the day-2 operations on one lab: switchover and back (with the benchmark
+// against the same switchover by hand), failover from a crashed primary, rejoin, replacing a
+// backend with a blank disk, split-brain recovery with split_brain_victim (day2_test.go,
+// switchover_test.go).
+func TestLabDay2(t *testing.T) { day2(t) }

@@ -1,0 +1,562 @@
+//go:build lab
+
+package labtest
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/seed-a700e435/terraform-provider-drbd/internal/drbd"
+	"github.com/seed-a700e435/terraform-provider-drbd/internal/sshx"
+)
+
+// A switchover moves the primary role between two live backends: on the old primary
+// `chef-server-ctl stop`, `umount`, `drbdadm secondary`; on the new one `drbdadm primary`,
+// `mount`, `chef-server-ctl reconfigure`. Chef's data is unmounted from the start of the umount
+// on the old primary to the end of the mount on the new one: the "unmounted time", measured
+// the same way for the provider and by hand, as seen by the SSH client that sends the
+// commands (the provider's TRACE log timestamps of its remote commands; time.Now around the
+// by-hand commands in this process). Both clocks are this machine's.
+
+func backendName(n int) string { return fmt.Sprintf("backend%d", n) }
+
+// ---------------------------------------------------------------- /proc/drbd sampler
+
+// procSampler reads /proc/drbd on both nodes every 0.5 s while an operation runs, each over
+// one long-running SSH session, to show that the pair stayed connected and the resource was
+// never taken down.
+type procSampler struct {
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	mu      sync.Mutex
+	samples [3][]string // complete /proc/drbd texts per node (index 0 unused)
+	cur     [3]*strings.Builder
+	errs    []string
+	stopped bool
+}
+
+// samplerScript prints /proc/drbd between markers every 0.5 s; only complete samples count.
+const samplerScript = `while :; do echo @@sample-begin; cat /proc/drbd; echo @@sample-end; sleep 0.5; done`
+
+func (p *procSampler) line(n int, l string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch l {
+	case "@@sample-begin":
+		p.cur[n] = &strings.Builder{}
+	case "@@sample-end":
+		if p.cur[n] != nil {
+			p.samples[n] = append(p.samples[n], p.cur[n].String())
+			p.cur[n] = nil
+		}
+	default:
+		if p.cur[n] != nil {
+			p.cur[n].WriteString(l + "\n")
+		}
+	}
+}
+
+func (p *procSampler) count(n int) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.samples[n])
+}
+
+// startSampler starts sampling both nodes and waits until each has delivered a first sample.
+func (s *scenario) startSampler() *procSampler {
+	s.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &procSampler{cancel: cancel}
+	for n := 1; n <= 2; n++ {
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			_, err := s.pool.Exec(ctx, target(n), sshx.Command{Cmd: samplerScript, OnStdoutLine: func(l string) { p.line(n, l) }})
+			if err != nil && ctx.Err() == nil {
+				p.mu.Lock()
+				p.errs = append(p.errs, fmt.Sprintf("node%d: sampler ended: %v", n, err))
+				p.mu.Unlock()
+			}
+		}()
+	}
+	s.t.Cleanup(func() { p.cancel(); p.wg.Wait() })
+	s.waitFor("a first /proc/drbd sample from both nodes", 20*time.Second, func() (bool, string) {
+		return p.count(1) > 0 && p.count(2) > 0, fmt.Sprintf("samples node1 %d, node2 %d", p.count(1), p.count(2))
+	})
+	return p
+}
+
+// samplerReport summarises the samples: how many per node, the samples that show the resource
+// down or a connection state other than Connected/SyncSource/SyncTarget, and per node the
+// sequence of distinct states seen.
+type samplerReport struct {
+	n   [3]int
+	bad []string
+	seq [3][]string
+}
+
+var sampleOK = map[drbd.ConnState]bool{drbd.ConnConnected: true, drbd.ConnSyncSource: true, drbd.ConnSyncTarget: true}
+
+func (p *procSampler) stop() samplerReport {
+	p.cancel()
+	p.wg.Wait()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var r samplerReport
+	r.bad = append(r.bad, p.errs...)
+	for n := 1; n <= 2; n++ {
+		r.n[n] = len(p.samples[n])
+		for i, text := range p.samples[n] {
+			var state string
+			pd, err := drbd.ParseProcDRBD(text)
+			m, ok := (*drbd.ProcMinor)(nil), false
+			if err == nil {
+				m, ok = pd.Minor(minor)
+			}
+			switch {
+			case err != nil:
+				state = "unparsable"
+				r.bad = append(r.bad, fmt.Sprintf("node%d sample %d: %v", n, i+1, err))
+			case !ok || m.Unconfigured:
+				state = "resource down"
+				r.bad = append(r.bad, fmt.Sprintf("node%d sample %d: minor %d not configured (resource down)", n, i+1, minor))
+			default:
+				state = fmt.Sprintf("%s %s/%s %s/%s", m.ConnState, m.Role, m.PeerRole, m.DiskState, m.PeerDiskState)
+				if !sampleOK[m.ConnState] {
+					r.bad = append(r.bad, fmt.Sprintf("node%d sample %d: cs:%s", n, i+1, m.ConnState))
+				}
+			}
+			if len(r.seq[n]) == 0 || r.seq[n][len(r.seq[n])-1] != state {
+				r.seq[n] = append(r.seq[n], state)
+			}
+		}
+	}
+	return r
+}
+
+// checkSamples fails the test when a sample showed the pair not connected or the resource
+// down, or when a node gave fewer than 2 samples.
+func (s *scenario) checkSamples(r samplerReport, what string) {
+	s.t.Helper()
+	for n := 1; n <= 2; n++ {
+		s.logf("  /proc/drbd node%d during %s: %d samples, states: %s", n, what, r.n[n], strings.Join(r.seq[n], " -> "))
+	}
+	if len(r.bad) > 0 {
+		s.fail("during %s the pair was not Connected throughout: %s", what, strings.Join(r.bad[:min(len(r.bad), 10)], "; "))
+	}
+	if r.n[1] < 2 || r.n[2] < 2 {
+		s.fail("during %s too few /proc/drbd samples (node1 %d, node2 %d)", what, r.n[1], r.n[2])
+	}
+	s.pass("pair Connected throughout %s (%d + %d samples every 0.5 s; resource never down)", what, r.n[1], r.n[2])
+}
+
+// ---------------------------------------------------------------- provider log
+
+// remoteCmd is one "running remote command" (start) or "remote command finished" line of the
+// provider's log (TF_LOG_PROVIDER=TRACE).
+type remoteCmd struct {
+	line  int
+	start bool
+	at    time.Time
+	port  int
+	cmd   string
+	exit  string
+}
+
+var (
+	remoteCmdRE = regexp.MustCompile(`: (running remote command|remote command finished): `)
+	hostFieldRE = regexp.MustCompile(` host=\S*:(\d+)`)
+	cmdFieldRE  = regexp.MustCompile(` command=(?:"((?:[^"\\]|\\.)*)"|(\S+))`)
+	tsFieldRE   = regexp.MustCompile(` timestamp=(\S+)`)
+	exitFieldRE = regexp.MustCompile(` exit_code=(-?\d+)`)
+)
+
+// parseRemoteCmds reads the remote commands from a provider log, in log order. The times are
+// the provider's own (its `timestamp` field, ms).
+func parseRemoteCmds(file string) ([]remoteCmd, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var cmds []remoteCmd
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	for i := 1; sc.Scan(); i++ {
+		l := sc.Text()
+		m := remoteCmdRE.FindStringSubmatch(l)
+		if m == nil {
+			continue
+		}
+		c := remoteCmd{line: i, start: m[1] == "running remote command"}
+		if h := hostFieldRE.FindStringSubmatch(l); h != nil {
+			c.port, _ = strconv.Atoi(h[1])
+		}
+		if cm := cmdFieldRE.FindStringSubmatch(l); cm != nil {
+			c.cmd = cm[2]
+			if cm[1] != "" {
+				if u, err := strconv.Unquote(`"` + cm[1] + `"`); err == nil {
+					c.cmd = u
+				} else {
+					c.cmd = cm[1]
+				}
+			}
+		}
+		if ts := tsFieldRE.FindStringSubmatch(l); ts != nil {
+			if c.at, err = time.Parse(time.RFC3339Nano, ts[1]); err != nil {
+				return nil, fmt.Errorf("%s line %d: timestamp %q: %w", file, i, ts[1], err)
+			}
+		}
+		if e := exitFieldRE.FindStringSubmatch(l); e != nil {
+			c.exit = e[1]
+		}
+		cmds = append(cmds, c)
+	}
+	return cmds, sc.Err()
+}
+
+func isProbe(cmd string) bool {
+	return strings.HasPrefix(cmd, "echo '@@drbd-probe") || strings.HasPrefix(cmd, "echo '@@hostfs")
+}
+
+// shortCmd names a command for the breakdown: status probes by kind, others by their text.
+func shortCmd(cmd string) string {
+	switch {
+	case strings.HasPrefix(cmd, "echo '@@drbd-probe"):
+		return "drbd status probe"
+	case strings.HasPrefix(cmd, "echo '@@hostfs"):
+		return "filesystem probe (blkid+findmnt)"
+	}
+	return cut(cmd, 70)
+}
+
+// switchResult is one switchover: its unmounted time, how long the whole operation took,
+// and for the provider the remote commands within the unmounted time.
+type switchResult struct {
+	window time.Duration
+	total  time.Duration
+	detail string
+}
+
+// providerWindow finds in the provider's remote commands the switchover from node `from` to
+// node `to`: `chef-server-ctl stop` sent to `from` before its umount, and the unmounted time
+// from the umount's start to the end of the mount on `to`. detail lists the commands run
+// within that time and the time spent outside any remote command.
+func providerWindow(cmds []remoteCmd, from, to int) (stopAt, umountAt time.Time, window time.Duration, detail string, err error) {
+	iStop, iUmount, iMount := -1, -1, -1
+	for i, c := range cmds {
+		switch {
+		case iStop < 0 && c.start && c.port == env.port[from] && c.cmd == "chef-server-ctl stop":
+			iStop = i
+		case iUmount < 0 && c.start && c.port == env.port[from] && c.cmd == "umount "+dataDir:
+			iUmount = i
+		case iUmount >= 0 && iMount < 0 && !c.start && c.port == env.port[to] &&
+			strings.Contains(c.cmd, "mount -t ext4 /dev/drbd0 "+dataDir) && c.exit == "0":
+			iMount = i
+		}
+	}
+	switch {
+	case iUmount < 0:
+		return stopAt, umountAt, 0, "", fmt.Errorf("no `umount %s` sent to node%d in the provider log", dataDir, from)
+	case iMount < 0:
+		return stopAt, umountAt, 0, "", fmt.Errorf("no completed `mount -t ext4 /dev/drbd0 %s` on node%d after the umount in the provider log", dataDir, to)
+	case iStop < 0:
+		return stopAt, umountAt, 0, "", fmt.Errorf("no `chef-server-ctl stop` sent to node%d in the provider log", from)
+	case iStop > iUmount:
+		return stopAt, umountAt, 0, "", fmt.Errorf("`chef-server-ctl stop` was sent to node%d after the umount (log lines %d and %d)", from, cmds[iStop].line, cmds[iUmount].line)
+	}
+	stopAt, umountAt = cmds[iStop].at, cmds[iUmount].at
+	end := cmds[iMount].at
+	window = end.Sub(umountAt)
+
+	// Pair starts and finishes (same port and command, first in first out) within the window.
+	type span struct {
+		from, to time.Time
+		port     int
+		cmd      string
+	}
+	open := map[string][]time.Time{}
+	var spans []span
+	for _, c := range cmds[iUmount : iMount+1] {
+		k := strconv.Itoa(c.port) + " " + c.cmd
+		if c.start {
+			open[k] = append(open[k], c.at)
+		} else if q := open[k]; len(q) > 0 {
+			spans = append(spans, span{q[0], c.at, c.port, c.cmd})
+			open[k] = q[1:]
+		}
+	}
+	sort.Slice(spans, func(i, j int) bool { return spans[i].from.Before(spans[j].from) })
+	var busy, probes, actions time.Duration
+	var nProbe, nAction int
+	var cover time.Time
+	var lines []string
+	for _, sp := range spans {
+		d := sp.to.Sub(sp.from)
+		if isProbe(sp.cmd) {
+			probes += d
+			nProbe++
+		} else {
+			actions += d
+			nAction++
+		}
+		// busy = union of the spans
+		start := sp.from
+		if start.Before(cover) {
+			start = cover
+		}
+		if sp.to.After(start) {
+			busy += sp.to.Sub(start)
+		}
+		if sp.to.After(cover) {
+			cover = sp.to
+		}
+		node := 1
+		if sp.port == env.port[2] {
+			node = 2
+		}
+		lines = append(lines, fmt.Sprintf("    +%6.3fs %5.3fs node%d %s", sp.from.Sub(umountAt).Seconds(), d.Seconds(), node, shortCmd(sp.cmd)))
+	}
+	detail = fmt.Sprintf("  remote commands within the unmounted time: %d actions %.3f s, %d status probes %.3f s; "+
+		"outside any remote command (Terraform and provider between commands) %.3f s\n%s",
+		nAction, actions.Seconds(), nProbe, probes.Seconds(), (window - busy).Seconds(), strings.Join(lines, "\n"))
+	return stopAt, umountAt, window, detail, nil
+}
+
+// ---------------------------------------------------------------- switchovers
+
+// checkSwitchedTo checks the pair after a switchover to node `to`: Connected, `to` Primary
+// with the filesystem mounted and the canary intact, the other node Secondary with nothing
+// mounted.
+func (s *scenario) checkSwitchedTo(to int, canarySum string) {
+	s.t.Helper()
+	from := 3 - to
+	_, l := s.expectState(to, drbd.ConnConnected, drbd.RolePrimary, drbd.DiskUpToDate, drbd.DiskUpToDate)
+	s.logf("  node%d: %s", to, l)
+	_, l = s.expectState(from, drbd.ConnConnected, drbd.RoleSecondary, drbd.DiskUpToDate, drbd.DiskUpToDate)
+	s.logf("  node%d: %s", from, l)
+	s.checkMountedOn(to)
+	if out, _ := s.on(from, "findmnt -n -o SOURCE --mountpoint "+dataDir); strings.TrimSpace(out) != "" {
+		s.fail("node%d still has %s mounted on %s", from, strings.TrimSpace(out), dataDir)
+	}
+	if got := field0(s.must(to, "sha256sum "+day2Canary)); got != canarySum {
+		s.fail("node%d: canary sha256 %s, want %s", to, got, canarySum)
+	}
+	s.pass("node%d Primary, node%d Secondary, Connected UpToDate/UpToDate; canary sha256 %s on node%d", to, from, canarySum[:16], to)
+}
+
+// providerSwitchover applies the example with primary = node `to` (the other node primary
+// before), sampling /proc/drbd on both nodes during the apply, and checks the result and the
+// provider's command order. name is the terraform run's name.
+func (s *scenario) providerSwitchover(name string, to int, canarySum string) switchResult {
+	s.t.Helper()
+	from := 3 - to
+	s.setVar("primary", backendName(to))
+	smp := s.startSampler()
+	t0 := time.Now()
+	rc := s.tf(s.dir, name, "apply", "-auto-approve", "-input=false")
+	total := time.Since(t0)
+	rep := smp.stop()
+	if rc != 0 {
+		s.fail("switchover apply (primary = %s) exited %d", backendName(to), rc)
+	}
+	s.pass("terraform apply primary=%s: exit 0 in %ss", backendName(to), secs(total))
+	s.checkSamples(rep, "the apply")
+	cmds, err := parseRemoteCmds(filepath.Join(s.dir, "tf-"+name+".log"))
+	if err != nil {
+		s.fail("%v", err)
+	}
+	stopAt, umountAt, window, detail, err := providerWindow(cmds, from, to)
+	if err != nil {
+		s.fail("%v", err)
+	}
+	for _, c := range cmds {
+		if c.start && (strings.Contains(c.cmd, "drbdadm down") || strings.Contains(c.cmd, "disconnect") || strings.Contains(c.cmd, "--force")) {
+			s.fail("the switchover ran `%s` on port %d", c.cmd, c.port)
+		}
+	}
+	s.pass("provider log: `chef-server-ctl stop` sent to node%d at %s, %.3f s before `umount` there; no drbdadm down/disconnect/--force",
+		from, stopAt.Format("15:04:05.000"), umountAt.Sub(stopAt).Seconds())
+	s.logf("unmounted time (provider log: umount start on node%d -> mount done on node%d): %.3f s", from, to, window.Seconds())
+	s.logf("%s", detail)
+	s.checkSwitchedTo(to, canarySum)
+	return switchResult{window: window, total: total, detail: detail}
+}
+
+// handSwitchover runs the same switchover by hand over hand (one SSH connection per node):
+// the same commands as the provider, without its status reads.
+func (s *scenario) handSwitchover(hand *sshx.Pool, from, to int, canarySum string) switchResult {
+	s.t.Helper()
+	run := func(n int, cmd string) {
+		s.t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		r, err := hand.Exec(ctx, target(n), sshx.Command{Cmd: cmd})
+		if err != nil {
+			s.fail("by hand on node%d: `%s`: %v", n, cmd, err)
+		}
+		if r.ExitCode != 0 {
+			s.fail("by hand on node%d: `%s` exited %d: %s", n, cmd, r.ExitCode, strings.TrimSpace(r.Stderr+"\n"+r.Stdout))
+		}
+	}
+	smp := s.startSampler()
+	t0 := time.Now()
+	run(from, "chef-server-ctl stop")
+	tUmount := time.Now()
+	run(from, "umount "+dataDir)
+	run(from, "drbdadm secondary "+resName)
+	run(to, "drbdadm primary "+resName)
+	run(to, "mkdir -p "+dataDir+" && mount -t ext4 /dev/drbd0 "+dataDir)
+	window := time.Since(tUmount)
+	run(to, "touch "+readyFile)
+	run(to, "chef-server-ctl reconfigure")
+	run(from, "touch "+readyFile)
+	run(from, "chef-server-ctl reconfigure")
+	total := time.Since(t0)
+	rep := smp.stop()
+	s.checkSamples(rep, "the switchover by hand")
+	s.logf("unmounted time (by hand: umount start on node%d -> mount done on node%d): %.3f s; whole sequence %.3f s",
+		from, to, window.Seconds(), total.Seconds())
+	s.checkSwitchedTo(to, canarySum)
+	return switchResult{window: window, total: total}
+}
+
+// ---------------------------------------------------------------- benchmark
+
+// stats returns the median, minimum and maximum of v.
+func stats(v []float64) (med, lo, hi float64) {
+	if len(v) == 0 {
+		return 0, 0, 0
+	}
+	w := slices.Clone(v)
+	slices.Sort(w)
+	if n := len(w); n%2 == 1 {
+		med = w[n/2]
+	} else {
+		med = (w[n/2-1] + w[n/2]) / 2
+	}
+	return med, w[0], w[len(w)-1]
+}
+
+func mean(v []float64) float64 {
+	var t float64
+	for _, x := range v {
+		t += x
+	}
+	return t / float64(len(v))
+}
+
+// switchoverBench is step a of the day-2 scenario and the benchmark "switchover unmounted
+// time, provider vs by hand": rounds of a provider pair (primary = backend2, then back to
+// backend1) and a by-hand pair (node1 -> node2 -> node1), their order alternating per round.
+// The first provider pair is step a's switchover and switch back. node1 is primary before
+// and after.
+func (s *scenario) switchoverBench(canarySum string) {
+	rounds, err := strconv.Atoi(getenv("LAB_SWITCHOVER_ROUNDS", "3"))
+	if err != nil || rounds < 2 {
+		s.fail("LAB_SWITCHOVER_ROUNDS=%q: want a number >= 2", os.Getenv("LAB_SWITCHOVER_ROUNDS"))
+	}
+	hand, err := newLabPool()
+	if err != nil {
+		s.fail("ssh pool for the by-hand switchovers: %v", err)
+	}
+	defer hand.Close()
+	for n := 1; n <= 2; n++ { // connect before any timing
+		if _, err := hand.Exec(context.Background(), target(n), sshx.Command{Cmd: "true"}); err != nil {
+			s.fail("by-hand pool: node%d: %v", n, err)
+		}
+	}
+	type sample struct {
+		variant string
+		round   int
+		dir     string
+		r       switchResult
+	}
+	var all []sample
+	var ratios []float64
+	for round := 1; round <= rounds; round++ {
+		order := []string{"provider", "hand"}
+		if round%2 == 0 {
+			order = []string{"hand", "provider"}
+		}
+		var rp, rh []float64
+		for _, v := range order {
+			if v == "provider" {
+				for _, to := range []int{2, 1} {
+					what := "switchover"
+					if to == 1 {
+						what = "switch back"
+					}
+					if round == 1 {
+						s.step("a. %s: terraform apply with primary = %s (TF_LOG_PROVIDER=TRACE; benchmark round 1, provider)", what, backendName(to))
+					} else {
+						s.step("benchmark round %d, provider: %s, primary = %s", round, what, backendName(to))
+					}
+					r := s.providerSwitchover(fmt.Sprintf("switch-r%d-to%d", round, to), to, canarySum)
+					all = append(all, sample{"provider", round, fmt.Sprintf("node%d->node%d", 3-to, to), r})
+					rp = append(rp, r.window.Seconds())
+				}
+			} else {
+				for _, to := range []int{2, 1} {
+					s.step("benchmark round %d, by hand over one SSH connection per node: node%d -> node%d", round, 3-to, to)
+					r := s.handSwitchover(hand, 3-to, to, canarySum)
+					all = append(all, sample{"hand", round, fmt.Sprintf("node%d->node%d", 3-to, to), r})
+					rh = append(rh, r.window.Seconds())
+				}
+			}
+		}
+		ratios = append(ratios, mean(rp)/mean(rh))
+	}
+	st := hand.Stats()
+	s.logf("by-hand pool: %d SSH handshakes, %d sessions over the whole benchmark", st.Handshakes, st.Sessions)
+	if st.Handshakes != 2 {
+		s.fail("the by-hand switchovers used %d SSH connections, want one per node (2)", st.Handshakes)
+	}
+
+	s.step("after the by-hand switchovers: plan is empty (node1 primary, as in the state)")
+	s.setVar("primary", "")
+	if rc := s.planExit("plan-after-bench"); rc != 0 {
+		s.fail("plan after the switchover benchmark: exit %d (want 0)", rc)
+	}
+	s.pass("plan -detailed-exitcode = 0")
+
+	var pv, hv []float64
+	fmt.Printf("\n----- switchover unmounted time (umount start on the old primary -> mount done on the new one) -----\n")
+	fmt.Printf("%-9s %-5s %-14s %10s %12s\n", "variant", "round", "direction", "unmounted", "whole op")
+	for _, x := range all {
+		fmt.Printf("%-9s %-5d %-14s %9.3fs %11.3fs\n", x.variant, x.round, x.dir, x.r.window.Seconds(), x.r.total.Seconds())
+		if x.variant == "provider" {
+			pv = append(pv, x.r.window.Seconds())
+		} else {
+			hv = append(hv, x.r.window.Seconds())
+		}
+	}
+	pm, plo, phi := stats(pv)
+	hm, hlo, hhi := stats(hv)
+	rm, rlo, rhi := stats(ratios)
+	fmt.Printf("provider: median %.3f s (%.3f-%.3f), %d switchovers\n", pm, plo, phi, len(pv))
+	fmt.Printf("by hand:  median %.3f s (%.3f-%.3f), %d switchovers\n", hm, hlo, hhi, len(hv))
+	fmt.Printf("ratio provider/by hand: %.2f (medians); per round (mean/mean) median %.2f (%.2f-%.2f); goal <= 1.5\n", pm/hm, rm, rlo, rhi)
+	fmt.Println("----- end of switchover benchmark -----")
+	metric("switchover_unmounted_s", fmt.Sprintf("%.3f", pm))
+	metric("switchover_unmounted_min_s", fmt.Sprintf("%.3f", plo))
+	metric("switchover_unmounted_max_s", fmt.Sprintf("%.3f", phi))
+	metric("switchover_unmounted_hand_s", fmt.Sprintf("%.3f", hm))
+	metric("switchover_unmounted_hand_min_s", fmt.Sprintf("%.3f", hlo))
+	metric("switchover_unmounted_hand_max_s", fmt.Sprintf("%.3f", hhi))
+	metric("switchover_ratio", fmt.Sprintf("%.2f", pm/hm))
+	metric("switchover_ratio_per_round", fmt.Sprintf("%.2f(%.2f-%.2f)", rm, rlo, rhi))
+	if pm/hm > 1.5 {
+		fmt.Printf("NOTE [%s] the provider's unmounted time is %.2f x the by-hand one (goal <= 1.5); the breakdowns above show where it goes\n", s.name, pm/hm)
+	}
+}
