@@ -2,7 +2,7 @@
 # test-lab.sh: end-to-end test of examples/chef-ha-failover with the real Terraform CLI against
 # the real-DRBD lab (two QEMU VMs, Debian's DRBD 8.4 module). `make test-lab` runs this.
 #
-# Usage: lab/test-lab.sh [--scenario all|runbook|crash|splitbrain|day2] [--keep]
+# Usage: lab/test-lab.sh [--scenario all|runbook|crash|splitbrain|day2|skipsync] [--keep]
 #   --scenario runbook     apply, verify from outside, empty plan, drift + repair, checksum kept
 #                          across re-apply, destroy keeps the data
 #   --scenario crash       long sync (mkfs -E nodiscard on 1 GiB), progress logged, the
@@ -13,6 +13,8 @@
 #   --scenario day2        the day-2 operations on one lab: switchover and back, the switchover
 #                          benchmark (provider vs by hand), failover from a crashed primary,
 #                          rejoin, replacing a backend with a blank disk, split-brain recovery
+#   --scenario skipsync    time to a healthy pair on 4 GiB disks: skip_initial_sync, then a full
+#                          initial sync (LAB_SKIPSYNC_DISK_SIZE)
 #   --keep                 leave the lab running afterwards (default: lab/lab.sh down)
 #
 # The checks are Go tests (lab/labtest, build tag `lab`): this runs
@@ -23,7 +25,7 @@ set -euo pipefail
 # shellcheck source=lab/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; }
 
 SCENARIO=all
 KEEP=0
@@ -37,11 +39,12 @@ while [ $# -gt 0 ]; do
 	esac
 done
 case $SCENARIO in
-all) RUN='^TestLab(Runbook|Crash|SplitBrain|Day2)$' ;;
+all) RUN='^TestLab(Runbook|Crash|SplitBrain|Day2|SkipSync)$' ;;
 runbook) RUN='^TestLabRunbook$' ;;
 crash) RUN='^TestLabCrash$' ;;
 splitbrain) RUN='^TestLabSplitBrain$' ;;
 day2) RUN='^TestLabDay2$' ;;
+skipsync) RUN='^TestLabSkipSync$' ;;
 *) usage >&2; exit 2 ;;
 esac
 

@@ -24,3 +24,7 @@ func TestLabSplitBrain(t *testing.T) { splitBrain(t) }
 // backend with a blank disk, split-brain recovery with split_brain_victim (day2_test.go,
 // switchover_test.go).
 func TestLabDay2(t *testing.T) { day2(t) }
+
+// TestLabSkipSync: time to a healthy pair on 4 GiB disks with skip_initial_sync, then with a
+// full initial sync (skipsync_test.go).
+func TestLabSkipSync(t *testing.T) { skipSync(t) }
