@@ -268,6 +268,9 @@ echo "execve per \`ssh HOST true\` (calls / programs started): $bench_user $eb_c
 echo "Machine: $machine"
 
 if [ "$write_md" = 1 ]; then
+	# The section "## Lab: switchover unmounted time" comes from the real-DRBD lab (make test-lab,
+	# see lab/README.md), not from this script: it is carried over unchanged, at the end.
+	lab_section=$(awk '/^## Lab: switchover unmounted time/ { keep = 1 } keep && /^## / && !/^## Lab: switchover unmounted time/ { keep = 0 } keep' "$root/BENCHMARKS.md" 2>/dev/null || true)
 	cat >"$root/BENCHMARKS.md" <<MD
 # Benchmarks
 
@@ -329,5 +332,6 @@ $table
   VmHWM from /proc, alternating with bench/emptyprovider (a terraform-plugin-framework provider
   with no resources), $(rounds start.drbd.ms) rounds.
 MD
+	[ -z "$lab_section" ] || printf '\n%s\n' "$lab_section" >>"$root/BENCHMARKS.md"
 	echo "bench: wrote BENCHMARKS.md" >&2
 fi
