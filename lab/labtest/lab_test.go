@@ -635,7 +635,7 @@ func (c *capture) stop(s *scenario) {
 		s.fail("%v", err)
 	}
 	fmt.Printf("----- /proc/drbd on node1, every second during the apply (%s) -----\n", c.file)
-	first, min := int64(-1), int64(-1)
+	first, lowest := int64(-1), int64(-1)
 	for _, l := range strings.Split(string(b), "\n") {
 		if strings.HasPrefix(l, "== ") || strings.Contains(l, "cs:") || strings.Contains(l, "sync'ed") || strings.Contains(l, "finish:") {
 			fmt.Println(l)
@@ -645,16 +645,16 @@ func (c *capture) stop(s *scenario) {
 			if first < 0 {
 				first = v
 			}
-			if min < 0 || v < min {
-				min = v
+			if lowest < 0 || v < lowest {
+				lowest = v
 			}
 		}
 	}
 	fmt.Println("----- end of /proc/drbd capture -----")
 	if first >= 0 {
-		drop := (first - min) / 1024
+		drop := (first - lowest) / 1024
 		metric("node1_memfree_drop_"+s.name+"_mib", drop)
-		if first-min > 256*1024 {
+		if first-lowest > 256*1024 {
 			fmt.Printf("WARNING [%s] node1's free memory fell by %d MiB during the apply (DRBD 8.4.11 SyncSource page leak "+
 				"after a peer rejoined; see lab/README.md)\n", s.name, drop)
 		}

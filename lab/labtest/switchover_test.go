@@ -42,7 +42,6 @@ type procSampler struct {
 	samples [3][]string // complete /proc/drbd texts per node (index 0 unused)
 	cur     [3]*strings.Builder
 	errs    []string
-	stopped bool
 }
 
 // samplerScript prints /proc/drbd between markers every 0.5 s; only complete samples count.
