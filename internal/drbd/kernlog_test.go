@@ -111,3 +111,20 @@ func TestProbeSplitBrainFromKernelLog(t *testing.T) {
 		})
 	}
 }
+
+// TestStateProbeCommandHasNoKernelLog: the state probe used by promotion guards and device
+// lookups skips dmesg, and its status never claims a split brain either way.
+func TestStateProbeCommandHasNoKernelLog(t *testing.T) {
+	t.Parallel()
+	full, err := ProbeCommand("pc0")
+	if err != nil || !strings.Contains(full, "dmesg") {
+		t.Fatalf("ProbeCommand = %q, %v; want the kernel log section", full, err)
+	}
+	state, err := StateProbeCommand("pc0")
+	if err != nil || strings.Contains(state, "dmesg") || !strings.Contains(state, "cat /proc/drbd") {
+		t.Fatalf("StateProbeCommand = %q, %v; want the status sections without dmesg", state, err)
+	}
+	if _, err := StateProbeCommand("bad name"); err == nil {
+		t.Error("bad resource name accepted")
+	}
+}

@@ -35,7 +35,14 @@ const (
 // case, if, test, $?, command substitution, variable assignment, pipes to
 // grep, head and tail, redirections and ';', and every sub-command's stderr is
 // merged into the output so that DRBD's messages reach ParseProbe.
-func ProbeCommand(resource string) (string, error) {
+func ProbeCommand(resource string) (string, error) { return probeCommand(resource, true) }
+
+// StateProbeCommand is ProbeCommand without the kernel log: for steps that act on the role and
+// disk states only (promotion guards, device lookups) and need no split-brain verdict. Its
+// Status.SplitBrain is always false, and Status.SplitBrainUnknown too.
+func StateProbeCommand(resource string) (string, error) { return probeCommand(resource, false) }
+
+func probeCommand(resource string, kernelLog bool) (string, error) {
 	if err := ValidateResourceName(resource); err != nil {
 		return "", err
 	}
@@ -48,15 +55,19 @@ func ProbeCommand(resource string) (string, error) {
 		section(SectionProc, "cat /proc/drbd"),
 		section(SectionShDev, "drbdadm sh-dev "+r),
 		section(SectionDState, "drbdadm dstate "+r),
-		kernelLogSection(),
+	}
+	if kernelLog {
+		parts = append(parts, kernelLogSection())
+	}
+	parts = append(parts,
 		"drbd_probe_v=''",
 		"if test -e /proc/drbd; then read -r drbd_probe_v < /proc/drbd; fi",
-		"case \"$drbd_probe_v\" in \"version: 9\"*) " +
-			"echo '" + probeMarker + SectionJSON + "'; drbdsetup status " + r + " --json 2>&1; drbd_probe_rc=$?; " +
-			"echo \"" + rcMarker + "$drbd_probe_rc\"; " +
+		"case \"$drbd_probe_v\" in \"version: 9\"*) "+
+			"echo '"+probeMarker+SectionJSON+"'; drbdsetup status "+r+" --json 2>&1; drbd_probe_rc=$?; "+
+			"echo \""+rcMarker+"$drbd_probe_rc\"; "+
 			// Exit 20 is a usage error: utils older than 8.9.8 have no --json.
-			"if test \"$drbd_probe_rc\" = 20; then " + section(SectionStatus, "drbdadm status "+r) + "; fi;; esac",
-	}
+			"if test \"$drbd_probe_rc\" = 20; then "+section(SectionStatus, "drbdadm status "+r)+"; fi;; esac",
+	)
 	return strings.Join(parts, "; "), nil
 }
 

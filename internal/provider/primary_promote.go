@@ -94,8 +94,10 @@ func (r *primaryResource) promote(ctx context.Context, h *remoteHost, m *primary
 	if _, ok := h.runCommand(ctx, diags, summary, sshx.Command{Cmd: cmd}, hint); !ok {
 		return nil
 	}
-	p, ok := h.probe(ctx, diags, summary, name)
-	if !ok {
+	// Only the new role is needed: the status alone (one program), not another full probe.
+	p, err = h.pollStatus(ctx, name, p)
+	if err != nil {
+		diags.AddError(summary, statusErrorDetail(ctx, h, err))
 		return nil
 	}
 	return p

@@ -192,7 +192,12 @@ func statusErrorf(format string, args ...any) error {
 // readStatus reads the DRBD status of resource in one round trip. Transport errors are returned
 // as they come from sshx, so pollers can tell them apart and retry.
 func (h *remoteHost) readStatus(ctx context.Context, res string) (*drbd.Probe, error) {
-	cmd, err := drbd.ProbeCommand(res)
+	return h.readStatusWith(ctx, res, drbd.ProbeCommand)
+}
+
+// readStatusWith is readStatus with the probe command built by probeCommand.
+func (h *remoteHost) readStatusWith(ctx context.Context, res string, probeCommand func(string) (string, error)) (*drbd.Probe, error) {
+	cmd, err := probeCommand(res)
 	if err != nil {
 		return nil, statusErrorf("invalid DRBD resource name %q: %s", res, err)
 	}
@@ -232,6 +237,17 @@ func (h *remoteHost) statusFrom(ctx context.Context, cmd string, parse func(stri
 // probe is readStatus that reports failures as a diagnostic under summary.
 func (h *remoteHost) probe(ctx context.Context, diags *diag.Diagnostics, summary, res string) (*drbd.Probe, bool) {
 	p, err := h.readStatus(ctx, res)
+	if err != nil {
+		diags.AddError(summary, statusErrorDetail(ctx, h, err))
+		return nil, false
+	}
+	return p, true
+}
+
+// probeState is probe without the kernel log (drbd.StateProbeCommand): for steps that act on
+// roles and disk states only and need no split-brain verdict; cheaper on slow hosts.
+func (h *remoteHost) probeState(ctx context.Context, diags *diag.Diagnostics, summary, res string) (*drbd.Probe, bool) {
+	p, err := h.readStatusWith(ctx, res, drbd.StateProbeCommand)
 	if err != nil {
 		diags.AddError(summary, statusErrorDetail(ctx, h, err))
 		return nil, false

@@ -124,7 +124,7 @@ func (r *filesystemResource) resolveDevice(ctx context.Context, h *remoteHost, m
 	if m.Resource.IsNull() {
 		return defaultDevice, true
 	}
-	p, ok := h.probe(ctx, diags, "Unable to Look Up DRBD Device", m.Resource.ValueString())
+	p, ok := h.probeState(ctx, diags, "Unable to Look Up DRBD Device", m.Resource.ValueString())
 	if !ok {
 		return "", false
 	}

@@ -167,7 +167,7 @@ func (r *primaryResource) Create(ctx context.Context, req resource.CreateRequest
 	}
 	const summary = "Unable to Promote DRBD Resource"
 	name := m.Resource.ValueString()
-	p, ok := h.probe(ctx, &resp.Diagnostics, summary, name)
+	p, ok := h.probeState(ctx, &resp.Diagnostics, summary, name)
 	if !ok || !h.requireUp(&resp.Diagnostics, summary, p, name) {
 		return
 	}
@@ -246,7 +246,7 @@ func (r *primaryResource) Delete(ctx context.Context, req resource.DeleteRequest
 	}
 	const summary = "Unable to Demote DRBD Resource"
 	name := m.Resource.ValueString()
-	p, ok := h.probe(ctx, &resp.Diagnostics, summary, name)
+	p, ok := h.probeState(ctx, &resp.Diagnostics, summary, name)
 	if !ok || !p.Status.Configured || p.Status.Role != drbd.RolePrimary {
 		return
 	}
