@@ -14,7 +14,8 @@ import (
 
 // TestAccProbeCache_refreshSharesStatusReads: the Reads of one refresh share a host's DRBD
 // status read (drbd_resource, drbd_primary, drbd_sync and drbd_status on node1 all need
-// the same probe), so a refresh of the pair sends one probe per host.
+// the same probe), so a refresh of the pair sends one probe per host; the read-only commands
+// of drbd_filesystem and drbd_chef_backend_ready Reads on the same host do not spoil it.
 func TestAccProbeCache_refreshSharesStatusReads(t *testing.T) {
 	testAccPreCheck(t)
 	e := newTestEnv(t, drbdsim.PairConfig{SyncStepPercent: -1}).promote()
@@ -23,6 +24,8 @@ func TestAccProbeCache_refreshSharesStatusReads(t *testing.T) {
 		block(`resource "drbd_resource" "n1"`, e.hostArgs(0), `name = "pc0"`) +
 		block(`resource "drbd_primary" "n1"`, e.hostArgs(0), "resource = drbd_resource.n1.name") +
 		block(`resource "drbd_sync" "n1"`, e.hostArgs(0), "resource = drbd_primary.n1.resource") +
+		block(`resource "drbd_filesystem" "n1"`, e.hostArgs(0), "resource = drbd_sync.n1.resource", `mountpoint = "/data"`) +
+		block(`resource "drbd_chef_backend_ready" "n1"`, e.hostArgs(0), "reconfigure = false", "depends_on = [drbd_filesystem.n1]") +
 		e.statusBlock(0, "n1")
 	var before int
 	accTest(t,
@@ -35,7 +38,7 @@ func TestAccProbeCache_refreshSharesStatusReads(t *testing.T) {
 				// The step runs refresh+plan, then apply (nothing), then a post-apply plan: two
 				// refreshes at most, each sharing one probe of node1.
 				if got := e.probes(0) - before; got > 2 {
-					return fmt.Errorf("node1 got %d status reads for two refreshes of 4 objects, want at most 2 (%s)",
+					return fmt.Errorf("node1 got %d status reads for two refreshes of 6 objects, want at most 2 (%s)",
 						got, strings.Join(e.hosts[0].Commands()[len(e.hosts[0].Commands())-got:], " | ")[:200])
 				}
 				return nil

@@ -106,9 +106,22 @@ func (h *remoteHost) run(ctx context.Context, diags *diag.Diagnostics, summary, 
 	return h.runCommand(ctx, diags, summary, sshx.Command{Cmd: cmd}, "", okCodes...)
 }
 
+// runRead is run for a command that changes nothing on the host (a file or mount read): it
+// keeps the probes the Reads of this refresh share.
+func (h *remoteHost) runRead(ctx context.Context, diags *diag.Diagnostics, summary, cmd string, okCodes ...int) (sshx.Result, bool) {
+	return h.check(ctx, diags, summary, sshx.Command{Cmd: cmd}, "", h.execRead, okCodes)
+}
+
 // runCommand is run with a full command and a hint appended to a failure's detail.
 func (h *remoteHost) runCommand(ctx context.Context, diags *diag.Diagnostics, summary string, c sshx.Command, hint string, okCodes ...int) (sshx.Result, bool) {
-	res, err := h.exec(ctx, c)
+	return h.check(ctx, diags, summary, c, hint, h.exec, okCodes)
+}
+
+// check runs c with exec and turns a transport failure or an exit status outside okCodes (0
+// when none are given) into a diagnostic.
+func (h *remoteHost) check(ctx context.Context, diags *diag.Diagnostics, summary string, c sshx.Command, hint string,
+	exec func(context.Context, sshx.Command) (sshx.Result, error), okCodes []int) (sshx.Result, bool) {
+	res, err := exec(ctx, c)
 	if err != nil {
 		diags.AddError(summary, transportDetail(ctx, h, c.Cmd, err))
 		return res, false

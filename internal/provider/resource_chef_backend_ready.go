@@ -227,7 +227,7 @@ func (r *chefBackendReadyResource) Read(ctx context.Context, req resource.ReadRe
 		return
 	}
 	ready := m.ReadyFile.ValueString()
-	res, ok := h.run(ctx, &resp.Diagnostics, "Unable to Read Chef Backend Ready File", hostfs.ExistsCommand(ready), 0, 1)
+	res, ok := h.runRead(ctx, &resp.Diagnostics, "Unable to Read Chef Backend Ready File", hostfs.ExistsCommand(ready), 0, 1)
 	if !ok {
 		return
 	}

@@ -255,7 +255,7 @@ func (r *resourceResource) writeConfigIfChanged(ctx context.Context, h *remoteHo
 
 // readFile returns a remote file's content and whether it exists.
 func (h *remoteHost) readFile(ctx context.Context, diags *diag.Diagnostics, summary, file string) (string, bool, bool) {
-	res, ok := h.run(ctx, diags, summary, hostfs.ReadFileCommand(file), 0, hostfs.FileMissingExit)
+	res, ok := h.runRead(ctx, diags, summary, hostfs.ReadFileCommand(file), 0, hostfs.FileMissingExit)
 	if !ok {
 		return "", false, false
 	}

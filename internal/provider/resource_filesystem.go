@@ -140,7 +140,7 @@ func (r *filesystemResource) resolveDevice(ctx context.Context, h *remoteHost, m
 // probeFS reads the device signature and the mount at the mountpoint in one round trip.
 func (h *remoteHost) fsState(ctx context.Context, diags *diag.Diagnostics, summary, dev, mountpoint string) (hostfs.State, bool) {
 	cmd := hostfs.StateCommand(dev, mountpoint)
-	res, ok := h.run(ctx, diags, summary, cmd)
+	res, ok := h.runRead(ctx, diags, summary, cmd)
 	if !ok {
 		return hostfs.State{}, false
 	}
