@@ -231,8 +231,10 @@ func isProbe(cmd string) bool {
 // shortCmd names a command for the breakdown: status probes by kind, others by their text.
 func shortCmd(cmd string) string {
 	switch {
+	case strings.HasPrefix(cmd, "echo '@@drbd-probe") && strings.Contains(cmd, "kernlog"):
+		return "drbd status probe (with the kernel log)"
 	case strings.HasPrefix(cmd, "echo '@@drbd-probe"):
-		return "drbd status probe"
+		return "drbd state probe (no kernel log)"
 	case strings.HasPrefix(cmd, "echo '@@hostfs"):
 		return "filesystem probe (blkid+findmnt)"
 	}
