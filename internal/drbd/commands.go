@@ -176,6 +176,20 @@ func (c Commands) Down(res string) (string, error) { return c.drbdadm(res, "down
 // one, so only drbd_resource runs it (never as cleanup).
 func (c Commands) Adjust(res string) (string, error) { return c.drbdadm(res, "adjust") }
 
+// ShDev returns `drbdadm sh-dev RES` (prints the DRBD device, one line per volume); it reads
+// the configuration only, one program instead of a whole probe. Parse it with ParseShDev.
+func (c Commands) ShDev(res string) (string, error) { return c.drbdadm(res, "sh-dev") }
+
+// ParseShDev returns the first device `drbdadm sh-dev` printed, "" when it printed none.
+func ParseShDev(out string) string {
+	for _, l := range strings.Split(out, "\n") {
+		if l = strings.TrimSpace(l); ValidateDevice(l) == nil {
+			return l
+		}
+	}
+	return ""
+}
+
 // ShLLDev returns `drbdadm sh-ll-dev RES` (prints the backing disk, one line
 // per volume); it reads the configuration only and works before create-md.
 func (c Commands) ShLLDev(res string) (string, error) { return c.drbdadm(res, "sh-ll-dev") }

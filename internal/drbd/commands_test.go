@@ -75,6 +75,7 @@ func TestCommands(t *testing.T) {
 		{"down", v84, func(c Commands) (string, error) { return c.Down("pc0") }, []string{"drbdadm", "down", "pc0"}},
 		{"adjust", v9, func(c Commands) (string, error) { return c.Adjust("pc0") }, []string{"drbdadm", "adjust", "pc0"}},
 		{"sh-ll-dev", v84, func(c Commands) (string, error) { return c.ShLLDev("pc0") }, []string{"drbdadm", "sh-ll-dev", "pc0"}},
+		{"sh-dev", vUnknown, func(c Commands) (string, error) { return c.ShDev("pc0") }, []string{"drbdadm", "sh-dev", "pc0"}},
 		{"create-md utils 9 on 8.4 kernel", v84, func(c Commands) (string, error) { return c.CreateMD("pc0") },
 			[]string{"drbdadm", "create-md", "--force", "pc0"}},
 		{"create-md utils 9", v9, func(c Commands) (string, error) { return c.CreateMD("pc0") },
@@ -189,6 +190,21 @@ func TestValidateDevice(t *testing.T) {
 	for _, d := range []string{"", "drbd0", "/dev/", "/dev/../etc/passwd", "/dev/drbd0 x", "/dev/drbd$0", "/tmp/x", "/dev/drbd0/"} {
 		if err := ValidateDevice(d); err == nil {
 			t.Errorf("ValidateDevice(%q) = nil, want an error", d)
+		}
+	}
+}
+
+func TestParseShDev(t *testing.T) {
+	t.Parallel()
+	for out, want := range map[string]string{
+		"/dev/drbd0\n":                       "/dev/drbd0",
+		"/dev/drbd0\n/dev/drbd1\n":           "/dev/drbd0",
+		"'pc1' not defined in your config\n": "",
+		"":                                   "",
+		"/dev/drbd0; rm -rf /\n":             "",
+	} {
+		if got := ParseShDev(out); got != want {
+			t.Errorf("ParseShDev(%q) = %q, want %q", out, got, want)
 		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
+	"github.com/seed-a700e435/terraform-provider-drbd/internal/drbd"
 	"github.com/seed-a700e435/terraform-provider-drbd/internal/hostfs"
 	"github.com/seed-a700e435/terraform-provider-drbd/internal/sshx"
 )
@@ -124,11 +125,17 @@ func (r *filesystemResource) resolveDevice(ctx context.Context, h *remoteHost, m
 	if m.Resource.IsNull() {
 		return defaultDevice, true
 	}
-	p, ok := h.probeState(ctx, diags, "Unable to Look Up DRBD Device", m.Resource.ValueString())
+	// The device comes from the configuration (drbdadm sh-dev): one program, no status probe.
+	cmd, err := drbd.NewCommands(drbd.Versions{}).ShDev(m.Resource.ValueString())
+	if err != nil {
+		diags.AddError("Unable to Look Up DRBD Device", err.Error())
+		return "", false
+	}
+	res, ok := h.runRead(ctx, diags, "Unable to Look Up DRBD Device", cmd)
 	if !ok {
 		return "", false
 	}
-	dev := p.Device()
+	dev := drbd.ParseShDev(res.Stdout)
 	if dev == "" {
 		diags.AddError("Unable to Look Up DRBD Device",
 			fmt.Sprintf("`drbdadm sh-dev %s` on %s named no device. Is the resource defined in /etc/drbd.d?", m.Resource.ValueString(), h))
