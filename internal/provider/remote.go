@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -158,7 +160,8 @@ func transportDetail(ctx context.Context, h *remoteHost, cmd string, err error) 
 		return fmt.Sprintf("%s could not be reached over SSH: %s\n\n"+
 			"If the host is dead, make sure it stays so (power it off, or cut it off so that it cannot write), then add %q "+
 			"to the provider's fenced_hosts: plans then keep its last known state and never contact it, and a failover "+
-			"can promote its peer. Remove it from fenced_hosts when it is back.", h, err, h.target.Host)
+			"can promote its peer. Remove it from fenced_hosts when it is back.", h, err,
+			net.JoinHostPort(h.target.Host, strconv.Itoa(h.target.Port)))
 	}
 }
 
