@@ -12,110 +12,12 @@ import (
 	"time"
 )
 
-// pairsConfig declares every resource type and the data source on each pair of the map
+// pairsConfigFile declares every resource type and the data source on each pair of the map
 // variable "pairs" (pair name -> SSH ports of node1 and node2); simhosts writes the variables.
-// It is the configuration internal/provider's BenchmarkRefresh uses.
-const pairsConfig = `
-terraform {
-  required_providers {
-    drbd = {
-      source = "seed-a700e435/drbd"
-    }
-  }
-}
+// It is the configuration internal/provider's BenchmarkRefresh uses, read from there.
+const pairsConfigFile = "../internal/provider/testdata/BenchmarkRefresh/drbd/main.tf"
 
-variable "pairs" {
-  type = map(object({ p = number, s = number }))
-}
-
-variable "private_key" {
-  type      = string
-  sensitive = true
-}
-
-variable "known_hosts" {
-  type = string
-}
-
-provider "drbd" {
-  private_key     = var.private_key
-  known_hosts     = var.known_hosts
-  connect_retries = 0
-}
-
-resource "drbd_resource" "primary" {
-  for_each = var.pairs
-  host     = "127.0.0.1"
-  port     = each.value.p
-  name     = "pc0"
-}
-
-resource "drbd_resource" "secondary" {
-  for_each = var.pairs
-  host     = "127.0.0.1"
-  port     = each.value.s
-  name     = "pc0"
-}
-
-resource "drbd_primary" "primary" {
-  for_each   = var.pairs
-  host       = "127.0.0.1"
-  port       = each.value.p
-  resource   = drbd_resource.primary[each.key].name
-  force      = true
-  depends_on = [drbd_resource.secondary]
-}
-
-resource "drbd_filesystem" "data" {
-  for_each = var.pairs
-  host     = "127.0.0.1"
-  port     = each.value.p
-  resource = drbd_primary.primary[each.key].resource
-}
-
-resource "drbd_sync" "initial" {
-  for_each      = var.pairs
-  host          = "127.0.0.1"
-  port          = each.value.p
-  peer_host     = "127.0.0.1"
-  peer_port     = each.value.s
-  resource      = drbd_filesystem.data[each.key].resource
-  resync_rate   = "1100M"
-  poll_interval = "100ms"
-}
-
-resource "drbd_chef_backend_ready" "primary" {
-  for_each   = var.pairs
-  host       = "127.0.0.1"
-  port       = each.value.p
-  depends_on = [drbd_sync.initial]
-}
-
-resource "drbd_chef_backend_ready" "secondary" {
-  for_each   = var.pairs
-  host       = "127.0.0.1"
-  port       = each.value.s
-  depends_on = [drbd_chef_backend_ready.primary]
-}
-
-data "drbd_status" "primary" {
-  for_each   = var.pairs
-  host       = "127.0.0.1"
-  port       = each.value.p
-  resource   = "pc0"
-  depends_on = [drbd_chef_backend_ready.secondary]
-}
-
-data "drbd_status" "secondary" {
-  for_each   = var.pairs
-  host       = "127.0.0.1"
-  port       = each.value.s
-  resource   = "pc0"
-  depends_on = [drbd_chef_backend_ready.secondary]
-}
-`
-
-// objectsPerPair is the number of resources and data sources pairsConfig declares per pair.
+// objectsPerPair is the number of resources and data sources pairsConfigFile declares per pair.
 const objectsPerPair = 9
 
 // simHosts is a running bench/cmd/simhosts process.
@@ -225,7 +127,11 @@ func BenchmarkRefresh(b *testing.B) {
 	if err := os.MkdirAll(work, 0o755); err != nil {
 		b.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(work, "main.tf"), []byte(pairsConfig), 0o600); err != nil {
+	pairsConfig, err := os.ReadFile(pairsConfigFile)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(work, "main.tf"), pairsConfig, 0o600); err != nil {
 		b.Fatal(err)
 	}
 	rc := map[string]string{"drbd": devOverride(b, dir, "drbd", drbdBin), "noop": devOverride(b, dir, "noop", noopBin)}
