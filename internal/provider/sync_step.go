@@ -194,32 +194,27 @@ func (s *syncStep) restoreRate(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), restoreCommandsTimeout)
 	defer cancel()
 	const summary = "DRBD Resync Rate Left Raised"
-	statuses := make([]drbd.Status, len(s.raised))
+	probes := make([]*drbd.Probe, len(s.raised)) // nil: unreadable, warned
 	for i, t := range s.raised {
 		p, err := t.host.readStatus(ctx, s.name)
 		if err != nil {
 			s.diags.AddWarning(summary, fmt.Sprintf("The resync rate raised on %s was not put back because its status could not be read: %s\n\n%s",
 				t.host, statusErrorDetail(ctx, t.host, err), t.restoreHint(s.name)))
-			statuses[i].Configured = false
-			statuses[i].ConnectionState = ""
 			continue
 		}
-		statuses[i] = p.Status
-	}
-	for i, st := range statuses {
-		if st.Configured && st.ConnectionState == drbd.ConnStandAlone {
+		if standAlone(p.Status) {
 			s.diags.AddWarning(summary, fmt.Sprintf("The raised resync rate was not put back on any node because DRBD resource %s "+
 				"on %s is StandAlone (%s). Nothing was run on either node. After resolving it, put the settings back on each node:\n%s",
-				s.name, s.raised[i].host, drbd.StandAloneReason(st), s.restoreHints()))
+				s.name, t.host, drbd.StandAloneReason(p.Status), s.restoreHints()))
 			return
 		}
+		probes[i] = p
 	}
 	for i, t := range s.raised {
-		st := statuses[i]
-		if st.ConnectionState == "" && !st.Configured {
-			continue // unreadable: warned above
-		}
-		if !st.Configured {
+		switch {
+		case probes[i] == nil:
+			continue
+		case !probes[i].Status.Configured:
 			s.diags.AddWarning(summary, fmt.Sprintf("The resync rate raised on %s was not put back because DRBD resource %s is down there; "+
 				"bringing it up again applies the configured values.", t.host, s.name))
 			continue
