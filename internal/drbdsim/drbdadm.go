@@ -700,6 +700,29 @@ func progDrbdsetup(c *call) int {
 	case "show":
 		c.p.view(func() { code = drbdsetupShow(c) })
 		return code
+	case "events2":
+		if v == V83 {
+			break
+		}
+		if !has("--now") {
+			c.errf("drbdsetup events2: the simulator answers --now only\n")
+			return 20
+		}
+		res := ""
+		for _, a := range rest {
+			if !strings.HasPrefix(a, "-") {
+				res = a
+			}
+		}
+		c.p.mutate(func() {
+			if res != "" && res != c.p.cfg.Resource {
+				c.outf("exists -\n")
+				return
+			}
+			c.s.statusRead()
+			c.outf("%s", c.n.renderEvents2Now())
+		})
+		return 0
 	case "status":
 		if v == V83 {
 			c.errf("drbdsetup: unknown command 'status'\n")

@@ -188,6 +188,40 @@ func (n *Node) peerName() string {
 	return "peer"
 }
 
+// renderEvents2Now renders `drbdsetup events2 --now RES` as DRBD 8.4.11 prints it (lab
+// captures: Connected, resyncing, StandAlone; WFConnection is rendered as DRBD 9's
+// Connecting, not captured on 8.4), and DRBD 9 alike with the peer's node id and host name.
+// Callers hold mu.
+func (n *Node) renderEvents2Now() string {
+	if !n.up {
+		return "exists -\n"
+	}
+	res, v9 := n.p.cfg.Resource, n.p.cfg.Version == V9
+	peerID, connName := "0", " conn-name:"+n.peerName()
+	if v9 {
+		peerID = fmt.Sprint(1 - n.idx)
+	}
+	connection := "Connected"
+	switch n.connState() {
+	case csStandAlone:
+		connection = "StandAlone"
+		if !v9 {
+			connName = "" // 8.4 drops the connection's name with its net options
+		}
+	case csWFConnection:
+		connection = "Connecting"
+	}
+	pr, pd := n.peerView()
+	var b strings.Builder
+	fmt.Fprintf(&b, "exists resource name:%s role:%s suspended:no\n", res, n.role)
+	fmt.Fprintf(&b, "exists connection name:%s peer-node-id:%s%s connection:%s role:%s\n", res, peerID, connName, connection, pr)
+	fmt.Fprintf(&b, "exists device name:%s volume:0 minor:%d disk:%s\n", res, n.p.cfg.Minor, n.disk)
+	fmt.Fprintf(&b, "exists peer-device name:%s peer-node-id:%s%s volume:0 replication:%s peer-disk:%s resync-suspended:no\n",
+		res, peerID, connName, n.replication(), pd)
+	b.WriteString("exists -\n")
+	return b.String()
+}
+
 // renderStatusText renders `drbdadm status` (DRBD 9 wording; 8.4 maps its states). Callers hold mu.
 func (n *Node) renderStatusText() string {
 	var b strings.Builder

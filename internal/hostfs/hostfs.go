@@ -199,6 +199,8 @@ const (
 	markBlkid = "@@hostfs blkid"
 	markMount = "@@hostfs findmnt"
 	markRC    = "@@hostfs-rc "
+	// markMounted starts the section of the mount MountIfFormattedCommand ran.
+	markMounted = "@@hostfs mount"
 )
 
 // StateCommand reads the signature of dev and the mount at mountpoint in one round trip. Each
@@ -211,8 +213,55 @@ func StateCommand(dev, mountpoint string) string {
 	return section(markBlkid, BlkidCommand(dev)) + "; " + section(markMount, FindmntCommand(mountpoint))
 }
 
+// MountIfFormattedCommand is StateCommand followed, in the same shell, by MountCommand when
+// and only when that state shows dev carrying exactly one signature, a filesystem of type
+// fsType (blkid exit 0, TYPE=fsType, no partition table), and nothing mounted at mountpoint.
+// Anything else mounts nothing, and the caller decides from ParseMountIfFormatted's State as
+// it would from StateCommand's. Mounting an existing filesystem of the configured type is
+// what the caller would do next in that state; it writes nothing the filesystem does not.
+func MountIfFormattedCommand(fsType, dev, mountpoint, options string) (string, error) {
+	mount, err := MountCommand(fsType, dev, mountpoint, options)
+	if err != nil {
+		return "", err
+	}
+	captured := func(mark, v, cmd string) string {
+		return v + "=$(" + cmd + " 2>&1); " + v + "_rc=$?; echo " + sshx.Quote(mark) + "; printf '%s\\n' \"$" + v + "\"; echo \"" + markRC + "$" + v + "_rc\""
+	}
+	nl := "\n"
+	return captured(markBlkid, "hostfs_b", BlkidCommand(dev)) + "; " +
+		captured(markMount, "hostfs_m", FindmntCommand(mountpoint)) + "; " +
+		"if test \"$hostfs_b_rc\" = 0 && test \"$hostfs_m_rc\" = 1 && test -z \"$hostfs_m\"; then " +
+		"case \"" + nl + "$hostfs_b" + nl + "\" in " +
+		"*\"" + nl + "PTTYPE=\"*) ;; " +
+		"*\"" + nl + "TYPE=\"" + sshx.Quote(fsType) + "\"" + nl + "\"*) echo " + sshx.Quote(markMounted) + "; { " + mount + "; } 2>&1; echo \"" + markRC + "$?\";; " +
+		"esac; fi", nil
+}
+
+// MountAttempt is what MountIfFormattedCommand did after reading the state.
+type MountAttempt struct {
+	// Ran is set when the state allowed the mount and MountCommand ran.
+	Ran bool
+	// Exit and Output are its exit status and merged output.
+	Exit   int
+	Output string
+}
+
+// Mounted reports whether the mount ran and succeeded.
+func (a MountAttempt) Mounted() bool { return a.Ran && a.Exit == 0 }
+
 // ParseState parses the output of StateCommand.
 func ParseState(out string) (State, error) {
+	st, _, err := parseSections(out)
+	return st, err
+}
+
+// ParseMountIfFormatted parses the output of MountIfFormattedCommand: the state read before
+// any mount, and the mount, if it ran.
+func ParseMountIfFormatted(out string) (State, MountAttempt, error) {
+	return parseSections(out)
+}
+
+func parseSections(out string) (State, MountAttempt, error) {
 	type sec struct {
 		lines []string
 		rc    int
@@ -222,13 +271,13 @@ func ParseState(out string) (State, error) {
 	var cur *sec
 	for _, line := range strings.Split(out, "\n") {
 		switch {
-		case line == markBlkid || line == markMount:
+		case line == markBlkid || line == markMount || line == markMounted:
 			cur = &sec{}
 			secs[line] = cur
 		case cur == nil || cur.done:
 		case strings.HasPrefix(line, markRC):
 			if _, err := fmt.Sscanf(strings.TrimPrefix(line, markRC), "%d", &cur.rc); err != nil {
-				return State{}, fmt.Errorf("bad exit status line %q", line)
+				return State{}, MountAttempt{}, fmt.Errorf("bad exit status line %q", line)
 			}
 			cur.done = true
 		default:
@@ -237,7 +286,14 @@ func ParseState(out string) (State, error) {
 	}
 	b, m := secs[markBlkid], secs[markMount]
 	if b == nil || m == nil || !b.done || !m.done {
-		return State{}, fmt.Errorf("not a filesystem probe output: %q", truncate(out, 200))
+		return State{}, MountAttempt{}, fmt.Errorf("not a filesystem probe output: %q", truncate(out, 200))
+	}
+	var a MountAttempt
+	if mt := secs[markMounted]; mt != nil {
+		a = MountAttempt{Ran: true, Exit: mt.rc, Output: strings.TrimSpace(strings.Join(mt.lines, "\n"))}
+		if !mt.done {
+			a.Exit = -1
+		}
 	}
 	var p State
 	text := strings.Join(b.lines, "\n")
@@ -249,9 +305,9 @@ func ParseState(out string) (State, error) {
 	var err error
 	p.Mount, p.Mounted, err = ParseFindmnt(strings.Join(m.lines, "\n"), m.rc)
 	if err != nil {
-		return p, fmt.Errorf("%w: %s", err, strings.TrimSpace(strings.Join(m.lines, "\n")))
+		return p, a, fmt.Errorf("%w: %s", err, strings.TrimSpace(strings.Join(m.lines, "\n")))
 	}
-	return p, nil
+	return p, a, nil
 }
 
 func truncate(s string, n int) string {
