@@ -3,6 +3,8 @@ package provider
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/config"
@@ -26,10 +28,12 @@ func TestAccDay2Example_operations(t *testing.T) {
 		fsUUID string
 		mark   [2]int
 		cmdAt  [2]int
+		sentAt [2]int
 	)
 	snap := func() {
 		mark = e.mutationCounts()
 		cmdAt = [2]int{len(e.node(0).Executed()), len(e.node(1).Executed())}
+		sentAt = [2]int{len(e.hosts[0].Commands()), len(e.hosts[1].Commands())}
 	}
 	// ranSince reports whether node i ran a command starting with prefix since the last snap.
 	ranSince := func(i int, prefix ...string) bool { return argvIndex(e.node(i).Executed(), cmdAt[i], prefix...) >= 0 }
@@ -73,6 +77,9 @@ func TestAccDay2Example_operations(t *testing.T) {
 		}
 		if ranSince(1, "drbdadm", "primary", "--force") {
 			return errors.New("the switchover forced the promotion; an UpToDate node must be promoted plainly")
+		}
+		if err := checkSwitchoverRoundTrips(e.commandsSince(0, sentAt[0]), e.commandsSince(1, sentAt[1])); err != nil {
+			return err
 		}
 		return e.checkNoDown(mark)
 	}
@@ -187,4 +194,30 @@ func TestAccDay2Example_operations(t *testing.T) {
 	resource.ParallelTest(t, resource.TestCase{
 		Steps: []resource.TestStep{day1, switchover, back, dead, failover, rejoin, splitBrain},
 	})
+}
+
+// checkSwitchoverRoundTrips checks what each node received while Chef's data was unmounted
+// in a switchover from node1 to node2: on node1 the umount and then at once `drbdadm
+// secondary` (no status read in between), on node2 one round trip that checks the pair and
+// promotes, then at once one that checks the device and mounts it (no status read, no
+// device lookup).
+func checkSwitchoverRoundTrips(from, to []string) error {
+	next := func(cmds []string, i int) string {
+		if i+1 < len(cmds) {
+			return cmds[i+1]
+		}
+		return "(nothing)"
+	}
+	umount := slices.IndexFunc(from, func(c string) bool { return strings.HasPrefix(c, "umount ") })
+	if umount < 0 || next(from, umount) != "drbdadm secondary pc0" {
+		return fmt.Errorf("old primary: after the umount came %q, want `drbdadm secondary pc0`; all: %q", next(from, umount), from)
+	}
+	promote := slices.IndexFunc(to, func(c string) bool { return strings.Contains(c, "drbdsetup events2 --now pc0") })
+	if promote < 0 || !strings.Contains(to[promote], "drbdadm primary pc0") {
+		return fmt.Errorf("new primary: no promotion checked in its own round trip; all: %q", to)
+	}
+	if got := next(to, promote); !strings.Contains(got, "@@hostfs mount") {
+		return fmt.Errorf("new primary: after the promotion came %q, want the mount in one round trip; all: %q", got, to)
+	}
+	return nil
 }

@@ -252,6 +252,8 @@ type providerData struct {
 	primaries primaryRegistry
 	// probes lets the Reads of one refresh share a host's status read.
 	probes probeCache
+	// devices remembers the DRBD devices found on each host (see deviceCache).
+	devices deviceCache
 }
 
 // target resolves a connection model into the target the pool connects to (sshx decides

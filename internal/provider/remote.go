@@ -65,6 +65,7 @@ type remoteHost struct {
 	target    sshx.Target
 	primaries *primaryRegistry
 	cache     *probeCache // nil: never share status reads
+	devices   *deviceCache
 }
 
 // host returns the remote host of a connection model, or adds an error diagnostic.
@@ -76,7 +77,7 @@ func (r *remoteBase) host(c connectionModel, diags *diag.Diagnostics) *remoteHos
 				"resources those values come from first (terraform apply -target=...), then apply again.")
 		return nil
 	}
-	return &remoteHost{pool: r.data.pool, target: r.data.target(c), primaries: &r.data.primaries, cache: &r.data.probes}
+	return &remoteHost{pool: r.data.pool, target: r.data.target(c), primaries: &r.data.primaries, cache: &r.data.probes, devices: &r.data.devices}
 }
 
 // String names the host in diagnostics: user@host:port as the pool resolves it.

@@ -245,6 +245,7 @@ func (r *resourceResource) writeConfigIfChanged(ctx context.Context, h *remoteHo
 		return false, true
 	}
 	dst := configPath(name)
+	h.devices.forgetHost(h) // a new configuration may name other devices
 	_, ok = h.runCommand(ctx, diags, "Unable to Write DRBD Configuration",
 		sshx.Command{Cmd: hostfs.WriteFileCommand(dst, "600"), Stdin: strings.NewReader(content)}, "")
 	if ok {

@@ -125,6 +125,9 @@ func (r *filesystemResource) resolveDevice(ctx context.Context, h *remoteHost, m
 	if m.Resource.IsNull() {
 		return defaultDevice, true
 	}
+	if dev, ok := h.devices.get(h, m.Resource.ValueString()); ok {
+		return dev, true // found by the promotion just before, in this apply
+	}
 	// The device comes from the configuration (drbdadm sh-dev): one program, no status probe.
 	cmd, err := drbd.NewCommands(drbd.Versions{}).ShDev(m.Resource.ValueString())
 	if err != nil {
@@ -141,6 +144,7 @@ func (r *filesystemResource) resolveDevice(ctx context.Context, h *remoteHost, m
 			fmt.Sprintf("`drbdadm sh-dev %s` on %s named no device. Is the resource defined in /etc/drbd.d?", m.Resource.ValueString(), h))
 		return "", false
 	}
+	h.devices.set(h, m.Resource.ValueString(), dev)
 	return dev, true
 }
 
@@ -157,6 +161,35 @@ func (h *remoteHost) fsState(ctx context.Context, diags *diag.Diagnostics, summa
 		return p, false
 	}
 	return p, true
+}
+
+// mountIfFormatted reads the device signature and the mountpoint and, in the same round trip,
+// mounts an existing filesystem of the configured type on a free mountpoint
+// (hostfs.MountIfFormattedCommand). It returns the state read before any mount and whether
+// the mount ran and succeeded; a failed mount is an error.
+func (h *remoteHost) mountIfFormatted(ctx context.Context, diags *diag.Diagnostics, summary string, m *filesystemResourceModel) (hostfs.State, bool, bool) {
+	fsType, dev, mp := m.FSType.ValueString(), m.Device.ValueString(), m.Mountpoint.ValueString()
+	cmd, err := hostfs.MountIfFormattedCommand(fsType, dev, mp, m.MountOptions.ValueString())
+	if err != nil {
+		diags.AddError(summary, err.Error())
+		return hostfs.State{}, false, false
+	}
+	res, ok := h.run(ctx, diags, summary, cmd)
+	if !ok {
+		return hostfs.State{}, false, false
+	}
+	fp, attempt, err := hostfs.ParseMountIfFormatted(res.Stdout)
+	if err != nil {
+		diags.AddError(summary, fmt.Sprintf("Reading %s and %s on %s gave unexpected output: %s", dev, mp, h, err))
+		return fp, false, false
+	}
+	if attempt.Ran && !attempt.Mounted() {
+		mount, _ := hostfs.MountCommand(fsType, dev, mp, m.MountOptions.ValueString())
+		diags.AddError(summary, exitDetail(h, mount, sshx.Result{ExitCode: attempt.Exit, Stderr: attempt.Output},
+			"The device carries a "+fsType+" filesystem and nothing was mounted there; the kernel log of this host tells why the mount failed. No data was changed."))
+		return fp, false, false
+	}
+	return fp, attempt.Mounted(), true
 }
 
 func (r *filesystemResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
@@ -176,8 +209,15 @@ func (r *filesystemResource) Create(ctx context.Context, req resource.CreateRequ
 	}
 	m.Device = types.StringValue(dev)
 	fsType, mp := m.FSType.ValueString(), m.Mountpoint.ValueString()
-	fp, ok := h.fsState(ctx, &resp.Diagnostics, summary, dev, mp)
+	// The usual case (a switchover) mounts in the round trip that reads the state; any other
+	// state is decided below from what that read saw.
+	fp, mounted, ok := h.mountIfFormatted(ctx, &resp.Diagnostics, summary, &m)
 	if !ok {
+		return
+	}
+	if mounted {
+		m.UUID = types.StringValue(fp.Signature.UUID)
+		h.save(ctx, &resp.State, &m, &m.connectionModel, mp, &resp.Diagnostics)
 		return
 	}
 	if fp.Mounted && (fp.Mount.Source != dev || fp.Mount.FSType != fsType) {

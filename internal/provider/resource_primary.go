@@ -167,6 +167,17 @@ func (r *primaryResource) Create(ctx context.Context, req resource.CreateRequest
 	}
 	const summary = "Unable to Promote DRBD Resource"
 	name := m.Resource.ValueString()
+	if _, fenced := r.peerFenced(m); !fenced {
+		// A healthy pair at rest (a switchover) is promoted in one round trip; anything else
+		// takes the guarded path below, nothing having changed.
+		if st, done := h.promoteHealthy(ctx, &resp.Diagnostics, summary, name); done {
+			if !resp.Diagnostics.HasError() {
+				m.fill(st)
+				h.save(ctx, &resp.State, &m, &m.connectionModel, name, &resp.Diagnostics)
+			}
+			return
+		}
+	}
 	p, ok := h.probeState(ctx, &resp.Diagnostics, summary, name)
 	if !ok || !h.requireUp(&resp.Diagnostics, summary, p, name) {
 		return
@@ -246,18 +257,29 @@ func (r *primaryResource) Delete(ctx context.Context, req resource.DeleteRequest
 	}
 	const summary = "Unable to Demote DRBD Resource"
 	name := m.Resource.ValueString()
-	p, ok := h.probeState(ctx, &resp.Diagnostics, summary, name)
-	if !ok || !p.Status.Configured || p.Status.Role != drbd.RolePrimary {
-		return
-	}
-	cmd, err := drbd.NewCommands(p.Versions).Secondary(name)
+	// In a switchover the promotion on the peer comes next: open that connection meanwhile.
+	r.data.warm(ctx, connectionModel{Host: m.PeerHost, Port: m.PeerPort, User: m.User, HostKey: m.PeerHostKey})
+	// `drbdadm secondary` is a no-op on a Secondary, so it runs without a status read first;
+	// only a failure is looked into (a resource that is down has nothing to demote).
+	cmd, err := drbd.NewCommands(drbd.Versions{}).Secondary(name)
 	if err != nil {
 		resp.Diagnostics.AddError(summary, err.Error())
 		return
 	}
-	h.runCommand(ctx, &resp.Diagnostics, summary, sshx.Command{Cmd: cmd},
+	res, err := h.exec(ctx, sshx.Command{Cmd: cmd})
+	switch {
+	case err != nil:
+		resp.Diagnostics.AddError(summary, transportDetail(ctx, h, cmd, err))
+		return
+	case res.ExitCode == 0:
+		return
+	}
+	if p, ok := h.probeState(ctx, &resp.Diagnostics, summary, name); !ok || !p.Status.Configured || p.Status.Role != drbd.RolePrimary {
+		return
+	}
+	resp.Diagnostics.AddError(summary, exitDetail(h, cmd, res,
 		"DRBD cannot demote a device that is open (mounted or in use). Unmount it first, e.g. by destroying the drbd_filesystem "+
-			"that depends on this resource, or set demote_on_destroy = false to leave the role alone.")
+			"that depends on this resource, or set demote_on_destroy = false to leave the role alone."))
 }
 
 func (r *primaryResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {

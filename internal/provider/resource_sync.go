@@ -288,7 +288,16 @@ func (r *syncResource) Update(ctx context.Context, req resource.UpdateRequest, r
 }
 
 // Delete leaves the host alone: a finished sync cannot be undone.
-func (r *syncResource) Delete(_ context.Context, _ resource.DeleteRequest, _ *resource.DeleteResponse) {
+// Delete changes nothing on the hosts. When the pair is being switched over, the steps that
+// follow need both hosts: their connections are opened meanwhile (never to a fenced host).
+func (r *syncResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var m syncResourceModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	r.data.warm(ctx, m.connectionModel)
+	r.data.warm(ctx, connectionModel{Host: m.PeerHost, Port: m.PeerPort, User: m.User, HostKey: m.PeerHostKey})
 }
 
 func (r *syncResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {

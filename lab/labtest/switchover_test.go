@@ -237,6 +237,10 @@ func shortCmd(cmd string) string {
 		return "drbd state probe (no kernel log)"
 	case strings.HasPrefix(cmd, "echo '@@hostfs"):
 		return "filesystem probe (blkid+findmnt)"
+	case strings.Contains(cmd, "drbdsetup events2 --now") && strings.Contains(cmd, "drbdadm primary"):
+		return "checked promotion (events2, then drbdadm primary " + resName + " if healthy)"
+	case strings.Contains(cmd, "@@hostfs mount"):
+		return "checked mount (blkid+findmnt, then mkdir -p && mount -t ext4 /dev/drbd0 ...)"
 	}
 	return cut(cmd, 70)
 }
