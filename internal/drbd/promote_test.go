@@ -98,6 +98,9 @@ func TestPromoteHealthyCommand_promotesOnlyAHealthyPairAtRest(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if strings.Contains(cmd, "\n") {
+				t.Fatalf("the command spans lines: %q", cmd)
+			}
 			c := exec.Command("/bin/sh", "-c", cmd)
 			c.Env = []string{"PATH=" + dir + ":/usr/bin:/bin"}
 			out, err := c.CombinedOutput()

@@ -227,9 +227,12 @@ func MountIfFormattedCommand(fsType, dev, mountpoint, options string) (string, e
 	captured := func(mark, v, cmd string) string {
 		return v + "=$(" + cmd + " 2>&1); " + v + "_rc=$?; echo " + sshx.Quote(mark) + "; printf '%s\\n' \"$" + v + "\"; echo \"" + markRC + "$" + v + "_rc\""
 	}
-	nl := "\n"
+	// blkid's lines are matched whole; $hostfs_nl is a newline, so that the command stays on
+	// one line (as every command does in the provider's logs).
+	nl := "${hostfs_nl}"
 	return captured(markBlkid, "hostfs_b", BlkidCommand(dev)) + "; " +
 		captured(markMount, "hostfs_m", FindmntCommand(mountpoint)) + "; " +
+		"hostfs_nl=$(printf '\\nx'); hostfs_nl=${hostfs_nl%x}; " +
 		"if test \"$hostfs_b_rc\" = 0 && test \"$hostfs_m_rc\" = 1 && test -z \"$hostfs_m\"; then " +
 		"case \"" + nl + "$hostfs_b" + nl + "\" in " +
 		"*\"" + nl + "PTTYPE=\"*) ;; " +

@@ -58,6 +58,9 @@ func TestMountIfFormattedCommand_mountsOnlyAnUnmountedFilesystemOfTheType(t *tes
 			if err != nil {
 				t.Fatal(err)
 			}
+			if strings.Contains(cmd, "\n") {
+				t.Fatalf("the command spans lines: %q", cmd)
+			}
 			c := exec.Command("/bin/sh", "-c", cmd)
 			c.Env = []string{"PATH=" + dir + ":/usr/bin:/bin"}
 			out, _ := c.CombinedOutput()

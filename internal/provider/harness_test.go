@@ -133,6 +133,11 @@ func newEnvWith(t testing.TB, cfg drbdsim.PairConfig, opt envOptions) *testEnv {
 			AuthorizedKeys: []ssh.PublicKey{opt.signer.PublicKey()},
 			Passwords:      opt.passwords,
 			Handler: func(ctx context.Context, x *testhost.Exec) int {
+				if strings.Contains(x.Command, "\n") {
+					// The provider's logs show every command on one line (the lab's switchover
+					// breakdown reads them).
+					t.Errorf("node%d received a command that spans lines: %q", i+1, x.Command)
+				}
 				if opt.hook != nil {
 					opt.hook(i, x.Command)
 				}
