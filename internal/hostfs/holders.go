@@ -114,7 +114,7 @@ func ParseHolders(out string) ([]Holder, error) {
 		}
 		return parseProcHolders(body), nil
 	}
-	return nil, fmt.Errorf("not a holders listing: %q", truncate(strings.TrimSpace(out), 200))
+	return nil, fmt.Errorf("not a holders listing: %.200q", strings.TrimSpace(out))
 }
 
 // fuserAccess names the letters of fuser's ACCESS column.

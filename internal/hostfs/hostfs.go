@@ -289,7 +289,7 @@ func parseSections(out string) (State, MountAttempt, error) {
 	}
 	b, m := secs[markBlkid], secs[markMount]
 	if b == nil || m == nil || !b.done || !m.done {
-		return State{}, MountAttempt{}, fmt.Errorf("not a filesystem probe output: %q", truncate(out, 200))
+		return State{}, MountAttempt{}, fmt.Errorf("not a filesystem probe output: %.200q", out)
 	}
 	var a MountAttempt
 	if mt := secs[markMounted]; mt != nil {
@@ -311,11 +311,4 @@ func parseSections(out string) (State, MountAttempt, error) {
 		return p, a, fmt.Errorf("%w: %s", err, strings.TrimSpace(strings.Join(m.lines, "\n")))
 	}
 	return p, a, nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "..."
-	}
-	return s
 }
