@@ -180,6 +180,32 @@ type lineWriter struct {
 	finished bool
 }
 
+// copyBufs holds the buffers ReadFrom reads a stream through.
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// ReadFrom reads r to EOF into w. x/crypto/ssh copies each session's stdout and stderr
+// with io.Copy, which would otherwise allocate a 32 KiB buffer per stream and command; this
+// one comes from a pool.
+func (w *lineWriter) ReadFrom(r io.Reader) (int64, error) {
+	bp, _ := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	buf := *bp
+	var n int64
+	for {
+		k, err := r.Read(buf)
+		if k > 0 {
+			_, _ = w.Write(buf[:k])
+			n += int64(k)
+		}
+		switch {
+		case errors.Is(err, io.EOF):
+			return n, nil
+		case err != nil:
+			return n, err
+		}
+	}
+}
+
 func (w *lineWriter) Write(b []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
