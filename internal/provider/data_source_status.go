@@ -90,7 +90,7 @@ func (d *statusDataSource) Schema(_ context.Context, _ datasource.SchemaRequest,
 
 func (d *statusDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
 	var m statusDataSourceModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
+	resp.Diagnostics.Append(getConfigModel(ctx, req.Config, &m)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -125,7 +125,7 @@ func (d *statusDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 				"split_brain is false. Read the kernel log as root, or set sudo = true on the provider.", name, h, p.KernelLogError))
 	}
 	m.Raw = types.StringValue(p.Raw)
-	h.save(ctx, &resp.State, &m, &m.connectionModel, name, &resp.Diagnostics)
+	h.saveRead(ctx, &resp.State, &m, &m.connectionModel, name, &resp.Diagnostics)
 }
 
 func versionString(v drbd.Version) string {

@@ -218,7 +218,7 @@ func lastOutput(t *lineTail) string {
 
 func (r *chefBackendReadyResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var m chefBackendReadyModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &m)...)
+	resp.Diagnostics.Append(getModel(ctx, req.State, &m)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -240,7 +240,7 @@ func (r *chefBackendReadyResource) Read(ctx context.Context, req resource.ReadRe
 		resp.State.RemoveResource(ctx)
 		return
 	}
-	h.save(ctx, &resp.State, &m, &m.connectionModel, ready, &resp.Diagnostics)
+	h.saveRead(ctx, &resp.State, &m, &m.connectionModel, ready, &resp.Diagnostics)
 }
 
 // Update changes only settings that matter at creation or destruction; nothing runs on the host.

@@ -147,7 +147,7 @@ func (r *resourceResource) fill(m *resourceResourceModel, p *drbd.Probe) {
 
 func (r *resourceResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var m resourceResourceModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &m)...)
+	resp.Diagnostics.Append(getModel(ctx, req.State, &m)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -187,7 +187,7 @@ func (r *resourceResource) Read(ctx context.Context, req resource.ReadRequest, r
 	if m.SplitBrainVictim.IsNull() {
 		m.SplitBrainVictim = types.BoolValue(false)
 	}
-	h.save(ctx, &resp.State, &m, &m.connectionModel, name, &resp.Diagnostics)
+	h.saveRead(ctx, &resp.State, &m, &m.connectionModel, name, &resp.Diagnostics)
 }
 
 func (r *resourceResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {

@@ -227,7 +227,7 @@ func (r *syncResource) peerHost(m syncResourceModel) *remoteHost {
 
 func (r *syncResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var m syncResourceModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &m)...)
+	resp.Diagnostics.Append(getModel(ctx, req.State, &m)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -262,7 +262,7 @@ func (r *syncResource) Read(ctx context.Context, req resource.ReadRequest, resp 
 		return
 	}
 	m.fill(p.Status)
-	h.save(ctx, &resp.State, &m, &m.connectionModel, name, &resp.Diagnostics)
+	h.saveRead(ctx, &resp.State, &m, &m.connectionModel, name, &resp.Diagnostics)
 }
 
 // checkPeerKey verifies the host key of a drbd_sync's peer on refresh, so a changed key
