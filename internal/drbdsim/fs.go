@@ -105,10 +105,26 @@ func (n *Node) devMounted() bool {
 	return false
 }
 
+// renderMounts renders the kernel's mount table: the root filesystem, then the node's mounts.
+// Callers hold mu.
+func (n *Node) renderMounts() string {
+	var b strings.Builder
+	b.WriteString("/dev/vda1 / ext4 rw,relatime 0 0\n")
+	for _, dir := range slices.Sorted(maps.Keys(n.mounts)) {
+		m := n.mounts[dir]
+		opts := m.opts
+		if opts == "" {
+			opts = "rw,relatime"
+		}
+		fmt.Fprintf(&b, "%s %s %s %s 0 0\n", m.dev, strings.ReplaceAll(dir, " ", `\040`), m.fstype, opts)
+	}
+	return b.String()
+}
+
 // special returns a synthetic entry for device and proc files. Callers hold mu.
 func (n *Node) special(p string) (*fsEntry, bool) {
 	switch p {
-	case "/proc/drbd":
+	case "/proc/drbd", "/proc/self/mounts", "/proc/mounts":
 		return &fsEntry{mode: 0o444, mod: time.Now()}, true
 	case "/dev/null", "/dev/zero", "/dev/urandom", "/dev/random", "/dev/tty":
 		return &fsEntry{mode: fs.ModeDevice | fs.ModeCharDevice | 0o666, mod: simEpoch}, true
@@ -155,6 +171,8 @@ func (s *session) readFile(p string) ([]byte, error) {
 	case "/proc/drbd":
 		s.statusRead()
 		return []byte(n.renderProc()), nil
+	case "/proc/self/mounts", "/proc/mounts":
+		return []byte(n.renderMounts()), nil
 	case "/dev/null", "/dev/tty", n.p.cfg.BackingDisk, n.device():
 		if _, ok := n.lookup(p); ok {
 			return nil, nil

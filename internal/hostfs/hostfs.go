@@ -213,31 +213,54 @@ func StateCommand(dev, mountpoint string) string {
 	return section(markBlkid, BlkidCommand(dev)) + "; " + section(markMount, FindmntCommand(mountpoint))
 }
 
-// MountIfFormattedCommand is StateCommand followed, in the same shell, by MountCommand when
-// and only when that state shows dev carrying exactly one signature, a filesystem of type
-// fsType (blkid exit 0, TYPE=fsType, no partition table), and nothing mounted at mountpoint.
-// Anything else mounts nothing, and the caller decides from ParseMountIfFormatted's State as
-// it would from StateCommand's. Mounting an existing filesystem of the configured type is
-// what the caller would do next in that state; it writes nothing the filesystem does not.
+// MountIfFormattedCommand reads the signature of dev and, in the same shell, mounts it at
+// mountpoint when and only when dev carries exactly one signature, a filesystem of type
+// fsType (blkid exit 0, TYPE=fsType, no partition table), and nothing is mounted at
+// mountpoint (the kernel's mount table, read with the shell's own `read`; mountpoint must be
+// its own canonical path, no symbolic link on the way). It then runs only
+// MountCommand's programs, with `mkdir -p` only when the directory is missing: in the usual
+// case no more programs start than for the mount alone, plus blkid. In every other state it
+// mounts nothing and reads the mount at mountpoint with findmnt, as StateCommand does, so
+// that the caller decides from ParseMountIfFormatted's State as it would from StateCommand's.
+// Mounting an existing filesystem of the configured type on a free mountpoint is what the
+// caller would do next in that state; it writes nothing the filesystem does not.
 func MountIfFormattedCommand(fsType, dev, mountpoint, options string) (string, error) {
+	return mountIfFormattedCommand(fsType, dev, mountpoint, options, "/proc/self/mounts")
+}
+
+// mountIfFormattedCommand is MountIfFormattedCommand reading the mount table from mounts.
+func mountIfFormattedCommand(fsType, dev, mountpoint, options, mounts string) (string, error) {
 	mount, err := MountCommand(fsType, dev, mountpoint, options)
 	if err != nil {
 		return "", err
 	}
-	captured := func(mark, v, cmd string) string {
+	mp := sshx.Quote(mountpoint)
+	mount = "test -d " + mp + " || " + mount // MountCommand's mkdir -p only when needed
+	section := func(mark, v, cmd string) string {
 		return v + "=$(" + cmd + " 2>&1); " + v + "_rc=$?; echo " + sshx.Quote(mark) + "; printf '%s\\n' \"$" + v + "\"; echo \"" + markRC + "$" + v + "_rc\""
 	}
 	// blkid's lines are matched whole; $hostfs_nl is a newline, so that the command stays on
 	// one line (as every command does in the provider's logs).
 	nl := "${hostfs_nl}"
-	return captured(markBlkid, "hostfs_b", BlkidCommand(dev)) + "; " +
-		captured(markMount, "hostfs_m", FindmntCommand(mountpoint)) + "; " +
-		"hostfs_nl=$(printf '\\nx'); hostfs_nl=${hostfs_nl%x}; " +
-		"if test \"$hostfs_b_rc\" = 0 && test \"$hostfs_m_rc\" = 1 && test -z \"$hostfs_m\"; then " +
+	return section(markBlkid, "hostfs_b", BlkidCommand(dev)) + "; " +
+		"hostfs_nl=$(printf '\\nx'); hostfs_nl=${hostfs_nl%x}; hostfs_ran=0; " +
+		// Free: nothing mounted there, and the path is canonical (or missing: then nothing can
+		// be mounted on it either).
+		"hostfs_free=0; if test -r " + sshx.Quote(mounts) + "; then hostfs_free=1; " +
+		"while read -r hostfs_s hostfs_t hostfs_r; do if test \"$hostfs_t\" = " + sshx.Quote(mountTableEscape(mountpoint)) + "; then hostfs_free=0; fi; done < " + sshx.Quote(mounts) + "; " +
+		"if cd -P " + mp + " 2>/dev/null && test \"$PWD\" != " + mp + "; then hostfs_free=0; fi; cd /; fi; " +
+		"if test \"$hostfs_b_rc\" = 0 && test \"$hostfs_free\" = 1; then " +
 		"case \"" + nl + "$hostfs_b" + nl + "\" in " +
 		"*\"" + nl + "PTTYPE=\"*) ;; " +
-		"*\"" + nl + "TYPE=\"" + sshx.Quote(fsType) + "\"" + nl + "\"*) echo " + sshx.Quote(markMounted) + "; { " + mount + "; } 2>&1; echo \"" + markRC + "$?\";; " +
-		"esac; fi", nil
+		"*\"" + nl + "TYPE=\"" + sshx.Quote(fsType) + "\"" + nl + "\"*) hostfs_ran=1; echo " + sshx.Quote(markMounted) + "; { " + mount + "; } 2>&1; echo \"" + markRC + "$?\";; " +
+		"esac; fi; " +
+		"if test \"$hostfs_ran\" = 0; then " + section(markMount, "hostfs_m", FindmntCommand(mountpoint)) + "; fi", nil
+}
+
+// mountTableEscape spells path as the kernel's mount table does: blank, tab, newline and
+// backslash as octal escapes.
+func mountTableEscape(path string) string {
+	return strings.NewReplacer(`\`, `\134`, " ", `\040`, "\t", `\011`, "\n", `\012`).Replace(path)
 }
 
 // MountAttempt is what MountIfFormattedCommand did after reading the state.
@@ -287,12 +310,15 @@ func parseSections(out string) (State, MountAttempt, error) {
 			cur.lines = append(cur.lines, line)
 		}
 	}
-	b, m := secs[markBlkid], secs[markMount]
+	b, m, mt := secs[markBlkid], secs[markMount], secs[markMounted]
+	if mt != nil && m == nil {
+		m = &sec{rc: 1, done: true} // MountIfFormattedCommand mounted: nothing was mounted there before
+	}
 	if b == nil || m == nil || !b.done || !m.done {
 		return State{}, MountAttempt{}, fmt.Errorf("not a filesystem probe output: %.200q", out)
 	}
 	var a MountAttempt
-	if mt := secs[markMounted]; mt != nil {
+	if mt != nil {
 		a = MountAttempt{Ran: true, Exit: mt.rc, Output: strings.TrimSpace(strings.Join(mt.lines, "\n"))}
 		if !mt.done {
 			a.Exit = -1

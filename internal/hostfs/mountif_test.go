@@ -10,33 +10,71 @@ import (
 )
 
 // TestMountIfFormattedCommand_mountsOnlyAnUnmountedFilesystemOfTheType runs the command under
-// the real /bin/sh with stand-ins for blkid, findmnt, mkdir and mount: it mounts only a device
-// carrying exactly a filesystem of the configured type, with nothing at the mountpoint.
+// the real /bin/sh with stand-ins for blkid, findmnt, mkdir and mount and a mount table of the
+// test's own: it mounts only a device carrying exactly a filesystem of the configured type,
+// on a canonical mountpoint with nothing mounted there; otherwise it reads the mount with
+// findmnt instead.
 func TestMountIfFormattedCommand_mountsOnlyAnUnmountedFilesystemOfTheType(t *testing.T) {
 	const ext4 = "DEVNAME=/dev/drbd0\nUUID=0b4e3d0e-1f0c-4a4e-9d4c-2f8e5f0c1a11\nVERSION=1.0\nBLOCK_SIZE=4096\nTYPE=ext4\nUSAGE=filesystem"
+	const table = "sysfs /sys sysfs rw 0 0\n/dev/vda1 / ext4 rw,relatime 0 0\n"
 	for _, tc := range []struct {
-		name               string
-		blkid              string
-		blkidRC            int
-		findmnt            string
-		findmntRC, mountRC int
-		fsType             string
-		mount              bool
+		name     string
+		blkid    string
+		blkidRC  int
+		mounted  bool   // the mount table lists the mountpoint
+		missing  bool   // the mountpoint directory does not exist yet
+		symlink  bool   // the mountpoint is reached through a symbolic link
+		table    string // "" = table, "-" = no readable mount table
+		mountRC  int
+		fsType   string
+		mount    bool
+		mkdirRan bool
 	}{
-		{name: "ext4, nothing mounted", blkid: ext4, findmntRC: 1, fsType: "ext4", mount: true},
-		{name: "ext4, mount fails", blkid: ext4, findmntRC: 1, mountRC: 32, fsType: "ext4", mount: true},
-		{name: "no signature", blkidRC: 2, findmntRC: 1, fsType: "ext4"},
-		{name: "Secondary: wrong medium type", blkid: "error: /dev/drbd0: Wrong medium type", blkidRC: 2, findmntRC: 1, fsType: "ext4"},
-		{name: "ambivalent", blkid: "ambivalent result", blkidRC: 8, findmntRC: 1, fsType: "ext4"},
-		{name: "another type", blkid: strings.Replace(ext4, "TYPE=ext4", "TYPE=xfs", 1), findmntRC: 1, fsType: "ext4"},
-		{name: "type with a longer name", blkid: strings.Replace(ext4, "TYPE=ext4", "TYPE=ext4dev", 1), findmntRC: 1, fsType: "ext4"},
-		{name: "configured xfs, device ext4", blkid: ext4, findmntRC: 1, fsType: "xfs"},
-		{name: "partition table too", blkid: ext4 + "\nPTTYPE=dos", findmntRC: 1, fsType: "ext4"},
-		{name: "already mounted", blkid: ext4, findmnt: "/dev/drbd0 /mnt ext4 rw", fsType: "ext4"},
-		{name: "findmnt failed", blkid: ext4, findmnt: "findmnt: bad usage", findmntRC: 2, fsType: "ext4"},
+		{name: "ext4, nothing mounted", blkid: ext4, fsType: "ext4", mount: true},
+		{name: "ext4, directory missing", blkid: ext4, missing: true, fsType: "ext4", mount: true, mkdirRan: true},
+		{name: "ext4, mount fails", blkid: ext4, mountRC: 32, fsType: "ext4", mount: true},
+		{name: "no signature", blkidRC: 2, fsType: "ext4"},
+		{name: "Secondary: wrong medium type", blkid: "error: /dev/drbd0: Wrong medium type", blkidRC: 2, fsType: "ext4"},
+		{name: "ambivalent", blkid: "ambivalent result", blkidRC: 8, fsType: "ext4"},
+		{name: "another type", blkid: strings.Replace(ext4, "TYPE=ext4", "TYPE=xfs", 1), fsType: "ext4"},
+		{name: "type with a longer name", blkid: strings.Replace(ext4, "TYPE=ext4", "TYPE=ext4dev", 1), fsType: "ext4"},
+		{name: "configured xfs, device ext4", blkid: ext4, fsType: "xfs"},
+		{name: "partition table too", blkid: ext4 + "\nPTTYPE=dos", fsType: "ext4"},
+		{name: "already mounted", blkid: ext4, mounted: true, fsType: "ext4"},
+		{name: "mountpoint behind a symbolic link", blkid: ext4, symlink: true, fsType: "ext4"},
+		{name: "no mount table", blkid: ext4, table: "-", fsType: "ext4"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
+			bin := filepath.Join(dir, "bin")
+			target := filepath.Join(dir, "real")
+			for _, d := range []string{bin, target} {
+				if err := os.Mkdir(d, 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			mp := filepath.Join(target, "data")
+			if tc.symlink {
+				if err := os.Symlink(target, filepath.Join(dir, "link")); err != nil {
+					t.Fatal(err)
+				}
+				mp = filepath.Join(dir, "link", "data")
+			}
+			if !tc.missing {
+				if err := os.Mkdir(filepath.Join(target, "data"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			mounts := filepath.Join(dir, "mounts")
+			content := table
+			if tc.mounted {
+				content += "/dev/drbd0 " + mp + " ext4 rw 0 0\n"
+			}
+			if tc.table != "-" {
+				if err := os.WriteFile(mounts, []byte(content), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
 			stub := func(name, out string, rc int) {
 				body := "#!/bin/sh\necho \"" + name + " $*\" >> \"" + dir + "/ran.log\"\n"
 				if out != "" {
@@ -46,15 +84,15 @@ func TestMountIfFormattedCommand_mountsOnlyAnUnmountedFilesystemOfTheType(t *tes
 					body += "cat \"" + dir + "/" + name + ".out\"\n"
 				}
 				body += "exit " + strconv.Itoa(rc) + "\n"
-				if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o755); err != nil {
+				if err := os.WriteFile(filepath.Join(bin, name), []byte(body), 0o755); err != nil {
 					t.Fatal(err)
 				}
 			}
 			stub("blkid", tc.blkid, tc.blkidRC)
-			stub("findmnt", tc.findmnt, tc.findmntRC)
+			stub("findmnt", "", 1)
 			stub("mkdir", "", 0)
 			stub("mount", "", tc.mountRC)
-			cmd, err := MountIfFormattedCommand(tc.fsType, "/dev/drbd0", "/var/opt/opscode/drbd/data", "")
+			cmd, err := mountIfFormattedCommand(tc.fsType, "/dev/drbd0", mp, "", mounts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -62,15 +100,17 @@ func TestMountIfFormattedCommand_mountsOnlyAnUnmountedFilesystemOfTheType(t *tes
 				t.Fatalf("the command spans lines: %q", cmd)
 			}
 			c := exec.Command("/bin/sh", "-c", cmd)
-			c.Env = []string{"PATH=" + dir + ":/usr/bin:/bin"}
+			c.Env = []string{"PATH=" + bin + ":/usr/bin:/bin"}
 			out, _ := c.CombinedOutput()
-			ran, _ := os.ReadFile(filepath.Join(dir, "ran.log"))
-			mounted := strings.Contains(string(ran), "mount -t "+tc.fsType+" /dev/drbd0 /var/opt/opscode/drbd/data")
-			if mounted != tc.mount {
-				t.Fatalf("mount ran %v, want %v; commands:\n%s\noutput:\n%s", mounted, tc.mount, ran, out)
+			logb, _ := os.ReadFile(filepath.Join(dir, "ran.log"))
+			ran := string(logb)
+			mounted := strings.Contains(ran, "mount -t "+tc.fsType+" /dev/drbd0 "+mp)
+			if mounted != tc.mount || strings.Contains(ran, "mkdir") != tc.mkdirRan || strings.Contains(ran, "findmnt") == tc.mount {
+				t.Fatalf("mount ran %v (want %v), mkdir %v (want %v), findmnt when not mounting; commands:\n%s\noutput:\n%s",
+					mounted, tc.mount, strings.Contains(ran, "mkdir"), tc.mkdirRan, ran, out)
 			}
 			st, a, err := ParseMountIfFormatted(string(out))
-			if err != nil && tc.findmntRC != 2 {
+			if err != nil {
 				t.Fatalf("ParseMountIfFormatted: %v\n%s", err, out)
 			}
 			if a.Ran != tc.mount || a.Mounted() != (tc.mount && tc.mountRC == 0) || (a.Ran && a.Exit != tc.mountRC) {
@@ -83,5 +123,11 @@ func TestMountIfFormattedCommand_mountsOnlyAnUnmountedFilesystemOfTheType(t *tes
 	}
 	if _, err := MountIfFormattedCommand("ext4; rm", "/dev/drbd0", "/mnt", ""); err == nil {
 		t.Error("a bad fs_type gave a command")
+	}
+}
+
+func TestMountTableEscape(t *testing.T) {
+	if got, want := mountTableEscape("/a b\tc\\d\ne"), `/a\040b\011c\134d\012e`; got != want {
+		t.Errorf("got %q, want %q", got, want)
 	}
 }

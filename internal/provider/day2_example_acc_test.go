@@ -78,7 +78,7 @@ func TestAccDay2Example_operations(t *testing.T) {
 		if ranSince(1, "drbdadm", "primary", "--force") {
 			return errors.New("the switchover forced the promotion; an UpToDate node must be promoted plainly")
 		}
-		if err := checkSwitchoverRoundTrips(e.commandsSince(0, sentAt[0]), e.commandsSince(1, sentAt[1])); err != nil {
+		if err := checkSwitchoverRoundTrips(e.commandsSince(0, sentAt[0]), e.commandsSince(1, sentAt[1]), e.node(1).Executed()[cmdAt[1]:]); err != nil {
 			return err
 		}
 		return e.checkNoDown(mark)
@@ -200,8 +200,9 @@ func TestAccDay2Example_operations(t *testing.T) {
 // in a switchover from node1 to node2: on node1 the umount and then at once `drbdadm
 // secondary` (no status read in between), on node2 one round trip that checks the pair and
 // promotes, then at once one that checks the device and mounts it (no status read, no
-// device lookup).
-func checkSwitchoverRoundTrips(from, to []string) error {
+// device lookup), running no program but blkid and mount (and mkdir for a new mountpoint)
+// after the promotion (ran: the programs node2 ran).
+func checkSwitchoverRoundTrips(from, to []string, ran [][]string) error {
 	next := func(cmds []string, i int) string {
 		if i+1 < len(cmds) {
 			return cmds[i+1]
@@ -218,6 +219,13 @@ func checkSwitchoverRoundTrips(from, to []string) error {
 	}
 	if got := next(to, promote); !strings.Contains(got, "@@hostfs mount") {
 		return fmt.Errorf("new primary: after the promotion came %q, want the mount in one round trip; all: %q", got, to)
+	}
+	i := argvIndex(ran, 0, "drbdadm", "primary", "pc0")
+	if i >= 0 && len(ran) > i+2 && ran[i+2][0] == "mkdir" {
+		ran = slices.Delete(slices.Clone(ran), i+2, i+3) // the first time on this node: the mountpoint is new
+	}
+	if i < 0 || len(ran) < i+3 || ran[i+1][0] != "blkid" || ran[i+2][0] != "mount" {
+		return fmt.Errorf("new primary: the programs after the promotion were not blkid, then mount: %q", ran)
 	}
 	return nil
 }
