@@ -40,6 +40,25 @@ func ValidateResourceName(name string) error {
 	return nil
 }
 
+// ResourceName is a DRBD resource name that ValidateResourceName accepted. The command
+// builders take one, so that they cannot be handed a name that drbdadm or the shell would
+// read as something else, and need not report it. The zero value is no name.
+type ResourceName struct{ name string }
+
+// ParseResourceName returns name as a ResourceName, or ValidateResourceName's error.
+func ParseResourceName(name string) (ResourceName, error) {
+	if err := ValidateResourceName(name); err != nil {
+		return ResourceName{}, err
+	}
+	return ResourceName{name: name}, nil
+}
+
+// String returns the name.
+func (n ResourceName) String() string { return n.name }
+
+// quoted returns the name quoted for the shell.
+func (n ResourceName) quoted() string { return shellescape.Quote(n.name) }
+
 // Resync-rate limits of DRBD 8.3-9 (drbd_limits.h DRBD_RESYNC_RATE_MIN/MAX), in KiB/s.
 const (
 	minRateKiB = 1
@@ -132,11 +151,8 @@ func join(words ...string) string {
 	return strings.Join(q, " ")
 }
 
-func (c Commands) drbdadm(res string, args ...string) (string, error) {
-	if err := ValidateResourceName(res); err != nil {
-		return "", err
-	}
-	return join(append(append([]string{"drbdadm"}, args...), res)...), nil
+func (c Commands) drbdadm(res ResourceName, args ...string) string {
+	return join(append(append([]string{"drbdadm"}, args...), res.name)...)
 }
 
 func (c Commands) needFamily(what string) error {
@@ -149,36 +165,36 @@ func (c Commands) needFamily(what string) error {
 // ForcePrimary returns the initial-sync promotion: 8.3
 // `drbdadm -- --overwrite-data-of-peer primary RES`, 8.4 and 9
 // `drbdadm primary --force RES`. Check ForcePrimaryAllowed first.
-func (c Commands) ForcePrimary(res string) (string, error) {
+func (c Commands) ForcePrimary(res ResourceName) (string, error) {
 	if err := c.needFamily("forced primary"); err != nil {
 		return "", err
 	}
 	if c.family == Family83 {
-		return c.drbdadm(res, "--", "--overwrite-data-of-peer", "primary")
+		return c.drbdadm(res, "--", "--overwrite-data-of-peer", "primary"), nil
 	}
-	return c.drbdadm(res, "primary", "--force")
+	return c.drbdadm(res, "primary", "--force"), nil
 }
 
 // Primary returns `drbdadm primary RES`.
-func (c Commands) Primary(res string) (string, error) { return c.drbdadm(res, "primary") }
+func (c Commands) Primary(res ResourceName) string { return c.drbdadm(res, "primary") }
 
 // Secondary returns `drbdadm secondary RES`.
-func (c Commands) Secondary(res string) (string, error) { return c.drbdadm(res, "secondary") }
+func (c Commands) Secondary(res ResourceName) string { return c.drbdadm(res, "secondary") }
 
 // Up returns `drbdadm up RES`.
-func (c Commands) Up(res string) (string, error) { return c.drbdadm(res, "up") }
+func (c Commands) Up(res ResourceName) string { return c.drbdadm(res, "up") }
 
 // Down returns `drbdadm down RES`.
-func (c Commands) Down(res string) (string, error) { return c.drbdadm(res, "down") }
+func (c Commands) Down(res ResourceName) string { return c.drbdadm(res, "down") }
 
 // Adjust returns `drbdadm adjust RES`: it applies the configuration to the
 // kernel, which also brings a down resource up and reconnects a StandAlone
 // one, so only drbd_resource runs it (never as cleanup).
-func (c Commands) Adjust(res string) (string, error) { return c.drbdadm(res, "adjust") }
+func (c Commands) Adjust(res ResourceName) string { return c.drbdadm(res, "adjust") }
 
 // ShDev returns `drbdadm sh-dev RES` (prints the DRBD device, one line per volume); it reads
 // the configuration only, one program instead of a whole probe. Parse it with ParseShDev.
-func (c Commands) ShDev(res string) (string, error) { return c.drbdadm(res, "sh-dev") }
+func (c Commands) ShDev(res ResourceName) string { return c.drbdadm(res, "sh-dev") }
 
 // ParseShDev returns the first device `drbdadm sh-dev` printed, "" when it printed none.
 func ParseShDev(out string) string {
@@ -192,14 +208,14 @@ func ParseShDev(out string) string {
 
 // ShLLDev returns `drbdadm sh-ll-dev RES` (prints the backing disk, one line
 // per volume); it reads the configuration only and works before create-md.
-func (c Commands) ShLLDev(res string) (string, error) { return c.drbdadm(res, "sh-ll-dev") }
+func (c Commands) ShLLDev(res ResourceName) string { return c.drbdadm(res, "sh-ll-dev") }
 
 // CreateMD returns the non-interactive metadata creation: drbd-utils 9.x
 // `drbdadm create-md --force RES`, older (or unknown) utils
 // `drbdadm -- --force create-md RES`. Run it only when `drbdadm dstate` says
 // there is no valid metadata (Probe.Metadata == MetadataAbsent): --force
 // skips every confirmation.
-func (c Commands) CreateMD(res string) (string, error) {
+func (c Commands) CreateMD(res ResourceName) string {
 	if c.v.Utils.Major >= 9 {
 		return c.drbdadm(res, "create-md", "--force")
 	}
@@ -211,11 +227,8 @@ func (c Commands) CreateMD(res string) (string, error) {
 // --c-min-rate=0 RES`, 9 `drbdadm peer-device-options` with the same options,
 // 8.3 `drbdsetup DEVICE syncer -r R` (device is used by 8.3 only). Undo it with
 // Adjust.
-func (c Commands) SetResyncRate(res, device, rate string) (string, error) {
+func (c Commands) SetResyncRate(res ResourceName, device, rate string) (string, error) {
 	if err := c.needFamily("resync-rate"); err != nil {
-		return "", err
-	}
-	if err := ValidateResourceName(res); err != nil {
 		return "", err
 	}
 	if err := ValidateRate(rate); err != nil {
@@ -228,24 +241,21 @@ func (c Commands) SetResyncRate(res, device, rate string) (string, error) {
 		}
 		return join("drbdsetup", device, "syncer", "-r", rate), nil
 	case Family84:
-		return c.drbdadm(res, "disk-options", "--c-plan-ahead=0", "--resync-rate="+rate, "--c-min-rate=0")
+		return c.drbdadm(res, "disk-options", "--c-plan-ahead=0", "--resync-rate="+rate, "--c-min-rate=0"), nil
 	default:
-		return c.drbdadm(res, "peer-device-options", "--c-plan-ahead=0", "--resync-rate="+rate, "--c-min-rate=0")
+		return c.drbdadm(res, "peer-device-options", "--c-plan-ahead=0", "--resync-rate="+rate, "--c-min-rate=0"), nil
 	}
 }
 
 // Status returns the status command: 8.x "cat /proc/drbd", 9
 // "drbdsetup status RES --json". Parse its output with ParseProcDRBD or
 // ParseStatusJSON.
-func (c Commands) Status(res string) (string, error) {
+func (c Commands) Status(res ResourceName) (string, error) {
 	if err := c.needFamily("status"); err != nil {
 		return "", err
 	}
-	if err := ValidateResourceName(res); err != nil {
-		return "", err
-	}
 	if c.family == Family9 {
-		return join("drbdsetup", "status", res, "--json"), nil
+		return join("drbdsetup", "status", res.name, "--json"), nil
 	}
 	return join("cat", "/proc/drbd"), nil
 }

@@ -62,50 +62,45 @@ func TestCommands(t *testing.T) {
 		f    build
 		want []string
 	}{
-		{"force primary 8.3", v83, func(c Commands) (string, error) { return c.ForcePrimary("pc0") },
+		{"force primary 8.3", v83, func(c Commands) (string, error) { return c.ForcePrimary(rn("pc0")) },
 			[]string{"drbdadm", "--", "--overwrite-data-of-peer", "primary", "pc0"}},
-		{"force primary 8.4", v84, func(c Commands) (string, error) { return c.ForcePrimary("pc0") },
+		{"force primary 8.4", v84, func(c Commands) (string, error) { return c.ForcePrimary(rn("pc0")) },
 			[]string{"drbdadm", "primary", "--force", "pc0"}},
-		{"force primary 9", v9, func(c Commands) (string, error) { return c.ForcePrimary("pc0") },
+		{"force primary 9", v9, func(c Commands) (string, error) { return c.ForcePrimary(rn("pc0")) },
 			[]string{"drbdadm", "primary", "--force", "pc0"}},
-		{"primary", v84, func(c Commands) (string, error) { return c.Primary("pc0") }, []string{"drbdadm", "primary", "pc0"}},
-		{"primary, version unknown", vUnknown, func(c Commands) (string, error) { return c.Primary("pc0") }, []string{"drbdadm", "primary", "pc0"}},
-		{"secondary", v9, func(c Commands) (string, error) { return c.Secondary("r.0_x-1") }, []string{"drbdadm", "secondary", "r.0_x-1"}},
-		{"up", v83, func(c Commands) (string, error) { return c.Up("pc0") }, []string{"drbdadm", "up", "pc0"}},
-		{"down", v84, func(c Commands) (string, error) { return c.Down("pc0") }, []string{"drbdadm", "down", "pc0"}},
-		{"adjust", v9, func(c Commands) (string, error) { return c.Adjust("pc0") }, []string{"drbdadm", "adjust", "pc0"}},
-		{"sh-ll-dev", v84, func(c Commands) (string, error) { return c.ShLLDev("pc0") }, []string{"drbdadm", "sh-ll-dev", "pc0"}},
-		{"sh-dev", vUnknown, func(c Commands) (string, error) { return c.ShDev("pc0") }, []string{"drbdadm", "sh-dev", "pc0"}},
-		{"create-md utils 9 on 8.4 kernel", v84, func(c Commands) (string, error) { return c.CreateMD("pc0") },
+		{"primary", v84, func(c Commands) (string, error) { return c.Primary(rn("pc0")), nil }, []string{"drbdadm", "primary", "pc0"}},
+		{"primary, version unknown", vUnknown, func(c Commands) (string, error) { return c.Primary(rn("pc0")), nil }, []string{"drbdadm", "primary", "pc0"}},
+		{"secondary", v9, func(c Commands) (string, error) { return c.Secondary(rn("r.0_x-1")), nil }, []string{"drbdadm", "secondary", "r.0_x-1"}},
+		{"up", v83, func(c Commands) (string, error) { return c.Up(rn("pc0")), nil }, []string{"drbdadm", "up", "pc0"}},
+		{"down", v84, func(c Commands) (string, error) { return c.Down(rn("pc0")), nil }, []string{"drbdadm", "down", "pc0"}},
+		{"adjust", v9, func(c Commands) (string, error) { return c.Adjust(rn("pc0")), nil }, []string{"drbdadm", "adjust", "pc0"}},
+		{"sh-ll-dev", v84, func(c Commands) (string, error) { return c.ShLLDev(rn("pc0")), nil }, []string{"drbdadm", "sh-ll-dev", "pc0"}},
+		{"sh-dev", vUnknown, func(c Commands) (string, error) { return c.ShDev(rn("pc0")), nil }, []string{"drbdadm", "sh-dev", "pc0"}},
+		{"create-md utils 9 on 8.4 kernel", v84, func(c Commands) (string, error) { return c.CreateMD(rn("pc0")), nil },
 			[]string{"drbdadm", "create-md", "--force", "pc0"}},
-		{"create-md utils 9", v9, func(c Commands) (string, error) { return c.CreateMD("pc0") },
+		{"create-md utils 9", v9, func(c Commands) (string, error) { return c.CreateMD(rn("pc0")), nil },
 			[]string{"drbdadm", "create-md", "--force", "pc0"}},
-		{"create-md utils 8.4", v84old, func(c Commands) (string, error) { return c.CreateMD("pc0") },
+		{"create-md utils 8.4", v84old, func(c Commands) (string, error) { return c.CreateMD(rn("pc0")), nil },
 			[]string{"drbdadm", "--", "--force", "create-md", "pc0"}},
-		{"create-md utils unknown (8.3)", v83, func(c Commands) (string, error) { return c.CreateMD("pc0") },
+		{"create-md utils unknown (8.3)", v83, func(c Commands) (string, error) { return c.CreateMD(rn("pc0")), nil },
 			[]string{"drbdadm", "--", "--force", "create-md", "pc0"}},
-		{"resync rate 8.3", v83, func(c Commands) (string, error) { return c.SetResyncRate("pc0", "/dev/drbd0", "1100M") },
+		{"resync rate 8.3", v83, func(c Commands) (string, error) { return c.SetResyncRate(rn("pc0"), "/dev/drbd0", "1100M") },
 			[]string{"drbdsetup", "/dev/drbd0", "syncer", "-r", "1100M"}},
-		{"resync rate 8.4", v84, func(c Commands) (string, error) { return c.SetResyncRate("pc0", "", "1100M") },
+		{"resync rate 8.4", v84, func(c Commands) (string, error) { return c.SetResyncRate(rn("pc0"), "", "1100M") },
 			[]string{"drbdadm", "disk-options", "--c-plan-ahead=0", "--resync-rate=1100M", "--c-min-rate=0", "pc0"}},
-		{"resync rate 9", v9, func(c Commands) (string, error) { return c.SetResyncRate("pc0", "/dev/drbd0", "40960") },
+		{"resync rate 9", v9, func(c Commands) (string, error) { return c.SetResyncRate(rn("pc0"), "/dev/drbd0", "40960") },
 			[]string{"drbdadm", "peer-device-options", "--c-plan-ahead=0", "--resync-rate=40960", "--c-min-rate=0", "pc0"}},
-		{"status 8.3", v83, func(c Commands) (string, error) { return c.Status("pc0") }, []string{"cat", "/proc/drbd"}},
-		{"status 8.4", v84, func(c Commands) (string, error) { return c.Status("pc0") }, []string{"cat", "/proc/drbd"}},
-		{"status 9", v9, func(c Commands) (string, error) { return c.Status("pc0") }, []string{"drbdsetup", "status", "pc0", "--json"}},
+		{"status 8.3", v83, func(c Commands) (string, error) { return c.Status(rn("pc0")) }, []string{"cat", "/proc/drbd"}},
+		{"status 8.4", v84, func(c Commands) (string, error) { return c.Status(rn("pc0")) }, []string{"cat", "/proc/drbd"}},
+		{"status 9", v9, func(c Commands) (string, error) { return c.Status(rn("pc0")) }, []string{"drbdsetup", "status", "pc0", "--json"}},
 		// Invalid input is an error, never a command.
-		{"bad name", v84, func(c Commands) (string, error) { return c.Up("pc0; rm -rf /") }, nil},
-		{"bad name force", v83, func(c Commands) (string, error) { return c.ForcePrimary("$(reboot)") }, nil},
-		{"bad name rate", v84, func(c Commands) (string, error) { return c.SetResyncRate("-pc0", "", "1M") }, nil},
-		{"bad rate", v84, func(c Commands) (string, error) { return c.SetResyncRate("pc0", "", "1100 M") }, nil},
-		{"rate too high", v9, func(c Commands) (string, error) { return c.SetResyncRate("pc0", "", "5G") }, nil},
-		{"bad device 8.3", v83, func(c Commands) (string, error) { return c.SetResyncRate("pc0", "/dev/drbd0 -r 1", "1M") }, nil},
-		{"no device 8.3", v83, func(c Commands) (string, error) { return c.SetResyncRate("pc0", "", "1M") }, nil},
-		{"unknown version force", vUnknown, func(c Commands) (string, error) { return c.ForcePrimary("pc0") }, nil},
-		{"unknown version rate", vUnknown, func(c Commands) (string, error) { return c.SetResyncRate("pc0", "/dev/drbd0", "1M") }, nil},
-		{"unknown version status", vUnknown, func(c Commands) (string, error) { return c.Status("pc0") }, nil},
-		{"bad name status", v9, func(c Commands) (string, error) { return c.Status("a b") }, nil},
-		{"all", v84, func(c Commands) (string, error) { return c.Down("all") }, nil},
+		{"bad rate", v84, func(c Commands) (string, error) { return c.SetResyncRate(rn("pc0"), "", "1100 M") }, nil},
+		{"rate too high", v9, func(c Commands) (string, error) { return c.SetResyncRate(rn("pc0"), "", "5G") }, nil},
+		{"bad device 8.3", v83, func(c Commands) (string, error) { return c.SetResyncRate(rn("pc0"), "/dev/drbd0 -r 1", "1M") }, nil},
+		{"no device 8.3", v83, func(c Commands) (string, error) { return c.SetResyncRate(rn("pc0"), "", "1M") }, nil},
+		{"unknown version force", vUnknown, func(c Commands) (string, error) { return c.ForcePrimary(rn("pc0")) }, nil},
+		{"unknown version rate", vUnknown, func(c Commands) (string, error) { return c.SetResyncRate(rn("pc0"), "/dev/drbd0", "1M") }, nil},
+		{"unknown version status", vUnknown, func(c Commands) (string, error) { return c.Status(rn("pc0")) }, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -206,5 +201,20 @@ func TestParseShDev(t *testing.T) {
 		if got := ParseShDev(out); got != want {
 			t.Errorf("ParseShDev(%q) = %q, want %q", out, got, want)
 		}
+	}
+}
+
+// rn is a ResourceName for tests, unchecked.
+func rn(s string) ResourceName { return ResourceName{name: s} }
+
+func TestParseResourceName(t *testing.T) {
+	for _, bad := range []string{"", "pc0; rm -rf /", "$(reboot)", "-pc0", "a b", "all", ".", "..", "r/0", strings.Repeat("x", 129)} {
+		if n, err := ParseResourceName(bad); err == nil || n != (ResourceName{}) {
+			t.Errorf("ParseResourceName(%q) = %v, %v; want an error and no name", bad, n, err)
+		}
+	}
+	n, err := ParseResourceName("r.0_x-1")
+	if err != nil || n.String() != "r.0_x-1" {
+		t.Errorf("ParseResourceName(r.0_x-1) = %v, %v", n, err)
 	}
 }

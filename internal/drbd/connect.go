@@ -6,7 +6,7 @@ package drbd
 // (WFConnection, Connecting on 9). On a node that is not StandAlone DRBD
 // refuses it ("Local address(port) already in use", 9: "Connection for peer
 // node id N already exists").
-func (c Commands) Connect(res string) (string, error) { return c.drbdadm(res, "connect") }
+func (c Commands) Connect(res ResourceName) string { return c.drbdadm(res, "connect") }
 
 // ConnectDiscardMyData returns the connect of a split-brain victim, the node
 // whose changes since the split brain are thrown away: 8.3
@@ -22,12 +22,12 @@ func (c Commands) Connect(res string) (string, error) { return c.drbdadm(res, "c
 // `drbdadm disconnect` first; on a StandAlone node that is not needed, and
 // real DRBD 8.4.11 even fails it there ("(162) Invalid configuration request
 // ... unknown connection", exit 10).
-func (c Commands) ConnectDiscardMyData(res string) (string, error) {
+func (c Commands) ConnectDiscardMyData(res ResourceName) (string, error) {
 	if err := c.needFamily("split-brain victim connect"); err != nil {
 		return "", err
 	}
 	if c.family == Family83 {
-		return c.drbdadm(res, "--", "--discard-my-data", "connect")
+		return c.drbdadm(res, "--", "--discard-my-data", "connect"), nil
 	}
-	return c.drbdadm(res, "connect", "--discard-my-data")
+	return c.drbdadm(res, "connect", "--discard-my-data"), nil
 }

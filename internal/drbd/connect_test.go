@@ -8,8 +8,21 @@ import (
 
 func TestConnectCommands(t *testing.T) {
 	t.Parallel()
-	connect := func(c Commands, res string) (string, error) { return c.Connect(res) }
-	discard := func(c Commands, res string) (string, error) { return c.ConnectDiscardMyData(res) }
+	// A name goes through ParseResourceName first, as in the provider: a bad one gives no command.
+	connect := func(c Commands, res string) (string, error) {
+		n, err := ParseResourceName(res)
+		if err != nil {
+			return "", err
+		}
+		return c.Connect(n), nil
+	}
+	discard := func(c Commands, res string) (string, error) {
+		n, err := ParseResourceName(res)
+		if err != nil {
+			return "", err
+		}
+		return c.ConnectDiscardMyData(n)
+	}
 	tests := []struct {
 		name string
 		v    Versions

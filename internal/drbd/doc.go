@@ -21,5 +21,7 @@
 // Warnings where the result type has them, and ignored otherwise. Resource
 // names are restricted to the characters drbdadm accepts unquoted in its
 // configuration ([A-Za-z0-9_.-], at most 128), minus a leading '-' and the
-// reserved word "all".
+// reserved word "all"; ParseResourceName checks a name once, and the command
+// builders take the resulting ResourceName, so those that depend on nothing
+// else (the DRBD version, a rate, a device) return plain strings.
 package drbd

@@ -200,27 +200,33 @@ func FuzzCommands(f *testing.F) {
 		}
 		var cases []built
 		add := func(cmd string, err error, want ...string) { cases = append(cases, built{cmd, err, want}) }
+		rn, err := ParseResourceName(name)
+		if (err == nil) != nameOK || (err != nil && rn != ResourceName{}) {
+			t.Fatalf("ParseResourceName(%q) = %v, %v", name, rn, err)
+		}
+		if !nameOK {
+			return // no command can be built for it
+		}
 		for _, b := range []struct {
-			f    func(string) (string, error)
+			f    func(ResourceName) string
 			verb []string
 		}{
 			{c.Primary, []string{"primary"}}, {c.Secondary, []string{"secondary"}}, {c.Up, []string{"up"}},
 			{c.Down, []string{"down"}}, {c.Adjust, []string{"adjust"}}, {c.ShLLDev, []string{"sh-ll-dev"}}, {c.Connect, []string{"connect"}},
 		} {
-			cmd, err := b.f(name)
-			add(cmd, err, append(append([]string{"drbdadm"}, b.verb...), name)...)
+			add(b.f(rn), nil, append(append([]string{"drbdadm"}, b.verb...), name)...)
 		}
-		cmd, err := c.ForcePrimary(name)
+		cmd, err := c.ForcePrimary(rn)
 		if c.Family() == Family83 {
 			add(cmd, err, "drbdadm", "--", "--overwrite-data-of-peer", "primary", name)
 		} else {
 			add(cmd, err, "drbdadm", "primary", "--force", name)
 		}
-		cmd, err = c.CreateMD(name)
+		cmd = c.CreateMD(rn)
 		if c.Versions().Utils.Major >= 9 {
-			add(cmd, err, "drbdadm", "create-md", "--force", name)
+			add(cmd, nil, "drbdadm", "create-md", "--force", name)
 		} else {
-			add(cmd, err, "drbdadm", "--", "--force", "create-md", name)
+			add(cmd, nil, "drbdadm", "--", "--force", "create-md", name)
 		}
 		for _, b := range cases {
 			if !nameOK {
@@ -244,7 +250,7 @@ func FuzzCommands(f *testing.F) {
 			}
 		}
 
-		cmd, err = c.SetResyncRate(name, device, rate)
+		cmd, err = c.SetResyncRate(rn, device, rate)
 		rateOK := ValidateRate(rate) == nil
 		devOK := c.Family() != Family83 || ValidateDevice(device) == nil
 		if ok := nameOK && rateOK && devOK && c.Family() != FamilyUnknown; ok != (err == nil) || (err != nil) != (cmd == "") {
@@ -269,11 +275,7 @@ func FuzzCommands(f *testing.F) {
 			}
 		}
 
-		probe, err := ProbeCommand(name)
-		if (err == nil) != nameOK {
-			t.Fatalf("ProbeCommand(%q) err = %v", name, err)
-		}
-		if err == nil && !strings.Contains(probe, "drbdadm dstate "+name+" 2>&1") {
+		if probe := ProbeCommand(rn); !strings.Contains(probe, "drbdadm dstate "+name+" 2>&1") {
 			t.Fatalf("probe does not carry the name verbatim: %q", probe)
 		}
 	})

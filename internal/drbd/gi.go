@@ -54,7 +54,7 @@ func ParseGI(out string) (GI, error) {
 }
 
 // GetGI returns `drbdadm get-gi RES` (the local node's generation identifiers).
-func (c Commands) GetGI(res string) (string, error) { return c.drbdadm(res, "get-gi") }
+func (c Commands) GetGI(res ResourceName) string { return c.drbdadm(res, "get-gi") }
 
 // SkipInitialSync returns the command that marks a freshly created pair in sync without
 // a resync (LINBIT's documented way for blank devices): 8.3 and 8.4
@@ -63,12 +63,12 @@ func (c Commands) GetGI(res string) (string, error) { return c.drbdadm(res, "get
 // pair whose metadata is Just Created on both nodes (GI.JustCreated) and whose disks are
 // both Inconsistent; both become UpToDate at once. Unused blocks are then not compared,
 // so an online verify may report them until they are written.
-func (c Commands) SkipInitialSync(res string) (string, error) {
+func (c Commands) SkipInitialSync(res ResourceName) (string, error) {
 	if err := c.needFamily("skip-initial-sync"); err != nil {
 		return "", err
 	}
 	if c.family == Family9 {
-		return c.drbdadm(res, "new-current-uuid", "--clear-bitmap")
+		return c.drbdadm(res, "new-current-uuid", "--clear-bitmap"), nil
 	}
-	return c.drbdadm(res, "--", "--clear-bitmap", "new-current-uuid")
+	return c.drbdadm(res, "--", "--clear-bitmap", "new-current-uuid"), nil
 }

@@ -41,15 +41,15 @@ func TestSkipInitialSyncCommands(t *testing.T) {
 		&v84: "drbdadm -- --clear-bitmap new-current-uuid pc0",
 		&v9:  "drbdadm new-current-uuid --clear-bitmap pc0",
 	} {
-		got, err := NewCommands(*v).SkipInitialSync("pc0")
+		got, err := NewCommands(*v).SkipInitialSync(rn("pc0"))
 		if err != nil || got != want {
 			t.Errorf("%v: SkipInitialSync = %q, %v; want %q", *v, got, err, want)
 		}
 	}
-	if _, err := NewCommands(vUnknown).SkipInitialSync("pc0"); err == nil {
+	if _, err := NewCommands(vUnknown).SkipInitialSync(rn("pc0")); err == nil {
 		t.Error("unknown version accepted")
 	}
-	if got, _ := NewCommands(v84).GetGI("pc0"); got != "drbdadm get-gi pc0" {
+	if got := NewCommands(v84).GetGI(rn("pc0")); got != "drbdadm get-gi pc0" {
 		t.Errorf("GetGI = %q", got)
 	}
 }

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-
-	"al.essio.dev/pkg/shellescape"
 )
 
 // Probe markers. Each section of the probe output starts with
@@ -35,18 +33,15 @@ const (
 // case, if, test, $?, command substitution, variable assignment, pipes to
 // grep, head and tail, redirections and ';', and every sub-command's stderr is
 // merged into the output so that DRBD's messages reach ParseProbe.
-func ProbeCommand(resource string) (string, error) { return probeCommand(resource, true) }
+func ProbeCommand(resource ResourceName) string { return probeCommand(resource, true) }
 
 // StateProbeCommand is ProbeCommand without the kernel log: for steps that act on the role and
 // disk states only (promotion guards, device lookups) and need no split-brain verdict. Its
 // Status.SplitBrain is always false, and Status.SplitBrainUnknown too.
-func StateProbeCommand(resource string) (string, error) { return probeCommand(resource, false) }
+func StateProbeCommand(resource ResourceName) string { return probeCommand(resource, false) }
 
-func probeCommand(resource string, kernelLog bool) (string, error) {
-	if err := ValidateResourceName(resource); err != nil {
-		return "", err
-	}
-	r := shellescape.Quote(resource)
+func probeCommand(resource ResourceName, kernelLog bool) string {
+	r := resource.quoted()
 	section := func(name, cmd string) string {
 		return "echo '" + probeMarker + name + "'; " + cmd + " 2>&1; echo \"" + rcMarker + "$?\""
 	}
@@ -68,7 +63,7 @@ func probeCommand(resource string, kernelLog bool) (string, error) {
 			// Exit 20 is a usage error: utils older than 8.9.8 have no --json.
 			"if test \"$drbd_probe_rc\" = 20; then "+section(SectionStatus, "drbdadm status "+r)+"; fi;; esac",
 	)
-	return strings.Join(parts, "; "), nil
+	return strings.Join(parts, "; ")
 }
 
 // Metadata says whether the resource's backing disk carries DRBD metadata.
@@ -210,21 +205,18 @@ func (p *Probe) Device() string {
 // section (8.x: cat /proc/drbd; 9: drbdsetup status --json, or the drbdadm status text
 // when p found --json unsupported), one program instead of the four of ProbeCommand.
 // Versions, devices and metadata do not change while a sync is waited for.
-func (p *Probe) PollCommand(resource string) (string, error) {
-	if err := ValidateResourceName(resource); err != nil {
-		return "", err
-	}
-	r := shellescape.Quote(resource)
+func (p *Probe) PollCommand(resource ResourceName) string {
+	r := resource.quoted()
 	section := func(name, cmd string) string {
 		return "echo '" + probeMarker + name + "'; " + cmd + " 2>&1; echo \"" + rcMarker + "$?\""
 	}
 	switch {
 	case sectionPresent(p.Sections, SectionStatus):
-		return section(SectionStatus, "drbdadm status "+r), nil
+		return section(SectionStatus, "drbdadm status "+r)
 	case sectionPresent(p.Sections, SectionJSON):
-		return section(SectionJSON, "drbdsetup status "+r+" --json"), nil
+		return section(SectionJSON, "drbdsetup status "+r+" --json")
 	default:
-		return section(SectionProc, "cat /proc/drbd"), nil
+		return section(SectionProc, "cat /proc/drbd")
 	}
 }
 

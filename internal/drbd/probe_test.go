@@ -24,10 +24,7 @@ import (
 // programs, and dmesg filtered by grep, head and tail.
 func TestProbeCommand_constructs(t *testing.T) {
 	t.Parallel()
-	cmd, err := ProbeCommand("pc0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	cmd := ProbeCommand(rn("pc0"))
 	f, err := syntax.NewParser(syntax.Variant(syntax.LangPOSIX)).Parse(strings.NewReader(cmd), "")
 	if err != nil {
 		t.Fatalf("probe is not POSIX sh: %v\n%s", err, cmd)
@@ -57,11 +54,6 @@ func TestProbeCommand_constructs(t *testing.T) {
 	})
 	if len(progs) == 0 {
 		t.Fatal("no commands found")
-	}
-	for _, bad := range []string{"", "pc0;reboot", "all", "-x"} {
-		if c, err := ProbeCommand(bad); err == nil || c != "" {
-			t.Errorf("ProbeCommand(%q) = %q, %v; want an error", bad, c, err)
-		}
 	}
 }
 
@@ -280,10 +272,7 @@ func TestParseProbe_throughShell(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			cmd, err := ProbeCommand("pc0")
-			if err != nil {
-				t.Fatal(err)
-			}
+			cmd := ProbeCommand(rn("pc0"))
 			out := tt.host.run(t, cmd)
 			got, err := ParseProbe("pc0", out)
 			if err != nil {

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-
-	"al.essio.dev/pkg/shellescape"
 )
 
 // Sections of PromoteHealthyCommand's output, in ProbeCommand's marker format.
@@ -27,11 +25,8 @@ const (
 // fails or is unknown, as on DRBD 8.3) changes nothing: the caller reads
 // ParsePromoteHealthy's Attempted false and takes its guarded path. events2 is in
 // drbd-utils for DRBD 8.4 and 9 kernels; the output format was checked on a real 8.4.11.
-func PromoteHealthyCommand(resource string) (string, error) {
-	if err := ValidateResourceName(resource); err != nil {
-		return "", err
-	}
-	r := shellescape.Quote(resource)
+func PromoteHealthyCommand(resource ResourceName) string {
+	r := resource.quoted()
 	// Every value that follows "disk:" (disk:, peer-disk:) must start with U: UpToDate is the
 	// only DRBD disk state that does. The patterns only ever say "no": the promotion runs only
 	// when all of them pass.
@@ -45,7 +40,7 @@ func PromoteHealthyCommand(resource string) (string, error) {
 		"drbd_e2=$(drbdsetup events2 --now " + r + " 2>&1); drbd_rc=$?; " +
 		"echo '" + probeMarker + SectionEvents2 + "'; printf '%s\\n' \"$drbd_e2\"; echo \"" + rcMarker + "$drbd_rc\"; " +
 		"drbd_ok=1; test \"$drbd_rc\" = 0 || drbd_ok=0; " + healthy + "; " +
-		"if test \"$drbd_ok\" = 1; then echo '" + probeMarker + SectionPrimary + "'; drbdadm primary " + r + " 2>&1; echo \"" + rcMarker + "$?\"; fi", nil
+		"if test \"$drbd_ok\" = 1; then echo '" + probeMarker + SectionPrimary + "'; drbdadm primary " + r + " 2>&1; echo \"" + rcMarker + "$?\"; fi"
 }
 
 // HealthyPromotion is the parsed output of PromoteHealthyCommand.

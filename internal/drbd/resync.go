@@ -40,11 +40,8 @@ const (
 // ShowSettings returns the command that prints the resource's settings in
 // force in the kernel: 8.4 and 9 `drbdsetup show RES`, 8.3
 // `drbdsetup DEVICE show`. Parse its output with ParseResyncSettings.
-func (c Commands) ShowSettings(res, device string) (string, error) {
+func (c Commands) ShowSettings(res ResourceName, device string) (string, error) {
 	if err := c.needFamily("show"); err != nil {
-		return "", err
-	}
-	if err := ValidateResourceName(res); err != nil {
 		return "", err
 	}
 	if c.family == Family83 {
@@ -53,7 +50,7 @@ func (c Commands) ShowSettings(res, device string) (string, error) {
 		}
 		return join("drbdsetup", device, "show"), nil
 	}
-	return join("drbdsetup", "show", res), nil
+	return join("drbdsetup", "show", res.name), nil
 }
 
 // settingRE matches "key value;" lines of drbdsetup show.
@@ -91,11 +88,8 @@ var valueRE = regexp.MustCompile(`^[0-9]{1,12}[kKmMgGsS]?$`)
 // adjust` it never attaches, connects or brings the resource up, so it is
 // safe on a node whose resource went down or StandAlone (where it fails or
 // changes nothing else).
-func (c Commands) RestoreResyncRate(res, device string, s ResyncSettings) (string, error) {
+func (c Commands) RestoreResyncRate(res ResourceName, device string, s ResyncSettings) (string, error) {
 	if err := c.needFamily("resync-rate restore"); err != nil {
-		return "", err
-	}
-	if err := ValidateResourceName(res); err != nil {
 		return "", err
 	}
 	for _, v := range []string{s.PlanAhead, s.Rate, s.MinRate} {
@@ -113,8 +107,8 @@ func (c Commands) RestoreResyncRate(res, device string, s ResyncSettings) (strin
 		}
 		return join("drbdsetup", device, "syncer", "-r", s.Rate), nil
 	case Family84:
-		return c.drbdadm(res, append([]string{"disk-options"}, s.options()...)...)
+		return c.drbdadm(res, append([]string{"disk-options"}, s.options()...)...), nil
 	default:
-		return c.drbdadm(res, append([]string{"peer-device-options"}, s.options()...)...)
+		return c.drbdadm(res, append([]string{"peer-device-options"}, s.options()...)...), nil
 	}
 }

@@ -94,11 +94,10 @@ func (d *statusDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	h := d.host(m.connectionModel, &resp.Diagnostics)
+	h, name := d.resourceHost(m.connectionModel, m.Resource, &resp.Diagnostics)
 	if h == nil {
 		return
 	}
-	name := m.Resource.ValueString()
 	p, ok := h.probeForRead(ctx, &resp.Diagnostics, "Unable to Read DRBD Status", name)
 	if !ok {
 		return
@@ -125,7 +124,7 @@ func (d *statusDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 				"split_brain is false. Read the kernel log as root, or set sudo = true on the provider.", name, h, p.KernelLogError))
 	}
 	m.Raw = types.StringValue(p.Raw)
-	h.saveRead(ctx, &resp.State, &m, &m.connectionModel, name, &resp.Diagnostics)
+	h.saveRead(ctx, &resp.State, &m, &m.connectionModel, name.String(), &resp.Diagnostics)
 }
 
 func versionString(v drbd.Version) string {

@@ -17,9 +17,8 @@ import (
 
 // promote chooses the promotion command under the guards and runs it; it returns the status
 // after promotion, or nil with diagnostics.
-func (r *primaryResource) promote(ctx context.Context, h *remoteHost, m *primaryResourceModel, p *drbd.Probe, diags *diag.Diagnostics) *drbd.Probe {
+func (r *primaryResource) promote(ctx context.Context, h *remoteHost, m *primaryResourceModel, name drbd.ResourceName, p *drbd.Probe, diags *diag.Diagnostics) *drbd.Probe {
 	const summary = "Unable to Promote DRBD Resource"
-	name := m.Resource.ValueString()
 	cmds := drbd.NewCommands(p.Versions)
 	st := p.Status
 	var cmd, hint string
@@ -47,13 +46,13 @@ func (r *primaryResource) promote(ctx context.Context, h *remoteHost, m *primary
 			name, h, fenceEntry, st.DiskState))
 		return nil
 	case !peerConnected(st) && peerFenced:
-		cmd, err = cmds.Primary(name)
+		cmd = cmds.Primary(name)
 		hint = "DRBD refused the failover promotion; the kernel log of this node has the details."
 		diags.AddWarning("DRBD Failover", fmt.Sprintf("Promoting %s on %s while its peer is fenced (%q): a failover onto this "+
 			"node's UpToDate data. When the peer returns, unfence it and let it rejoin as Secondary.", name, h, fenceEntry))
 	case st.DiskState == drbd.DiskUpToDate:
 		// Local data is good: a plain promotion is safe and needs no force.
-		cmd, err = cmds.Primary(name)
+		cmd = cmds.Primary(name)
 		hint = "If the peer is Primary, demote it first: DRBD allows one Primary at a time in this configuration."
 	case m.Force.ValueBool():
 		if st.PeerDiskState == drbd.DiskDUnknown && st.ConnectionState != drbd.ConnStandAlone {
@@ -76,14 +75,14 @@ func (r *primaryResource) promote(ctx context.Context, h *remoteHost, m *primary
 		}
 		cmd, err = cmds.ForcePrimary(name)
 		if m.SkipInitialSync.ValueBool() {
-			if !r.skipInitialSync(ctx, h, m, p, diags) {
+			if !r.skipInitialSync(ctx, h, m, name, p, diags) {
 				return nil
 			}
 			// Both disks are UpToDate now: the promotion is a plain one, and there is no resync.
-			cmd, err = cmds.Primary(name)
+			cmd = cmds.Primary(name)
 		}
 	default:
-		cmd, err = cmds.Primary(name)
+		cmd = cmds.Primary(name)
 		hint = "A fresh pair (both disks Inconsistent) has no UpToDate data: set force = true on the node chosen as the initial sync source."
 	}
 	if err != nil {
@@ -106,9 +105,8 @@ func (r *primaryResource) promote(ctx context.Context, h *remoteHost, m *primary
 // skipInitialSync marks a freshly created pair in sync after checking that both nodes'
 // metadata is Just Created and the pair Connected with both disks Inconsistent. It changes
 // nothing and returns false with an error otherwise.
-func (r *primaryResource) skipInitialSync(ctx context.Context, h *remoteHost, m *primaryResourceModel, p *drbd.Probe, diags *diag.Diagnostics) bool {
+func (r *primaryResource) skipInitialSync(ctx context.Context, h *remoteHost, m *primaryResourceModel, name drbd.ResourceName, p *drbd.Probe, diags *diag.Diagnostics) bool {
 	const summary = "Refusing to Skip the Initial Sync"
-	name := m.Resource.ValueString()
 	st := p.Status
 	disksFresh := st.DiskState == drbd.DiskInconsistent && st.PeerDiskState == drbd.DiskInconsistent
 	if !peerConnected(st) {
@@ -129,11 +127,7 @@ func (r *primaryResource) skipInitialSync(ctx context.Context, h *remoteHost, m 
 	var seen []string
 	just := true
 	for _, n := range []probedHost{{h, p}, {peer, pp}} {
-		cmd, err := drbd.NewCommands(n.probe.Versions).GetGI(name)
-		if err != nil {
-			diags.AddError(summary, err.Error())
-			return false
-		}
+		cmd := drbd.NewCommands(n.probe.Versions).GetGI(name)
 		res, ok := n.host.run(ctx, diags, "Unable to Read DRBD Generation Identifiers", cmd)
 		if !ok {
 			return false
@@ -183,7 +177,7 @@ func (r *primaryResource) peerFenced(m primaryResourceModel) (string, bool) {
 
 // peerHint explains a refused failover: what the peer looks like from here, if it can be
 // reached within a few seconds, and how to fence it.
-func (r *primaryResource) peerHint(ctx context.Context, m primaryResourceModel, name string) string {
+func (r *primaryResource) peerHint(ctx context.Context, m primaryResourceModel, name drbd.ResourceName) string {
 	const fence = "If the peer is dead, make sure it stays so (power it off, or cut it off so that it cannot write), " +
 		"then add it to the provider's fenced_hosts and apply again: that is a failover."
 	if m.PeerHost.IsNull() || m.PeerHost.IsUnknown() {
@@ -212,7 +206,7 @@ const peerHintTimeout = 10 * time.Second
 // pollPeer polls the status (after the caller's full probe first) every second until done
 // holds or timeout passes, and returns the last probe and whether done held. It returns nil
 // only on errors (cancellation, a failed read), with a diagnostic.
-func pollPeer(ctx context.Context, h *remoteHost, name string, first *drbd.Probe, timeout time.Duration, waitingFor string,
+func pollPeer(ctx context.Context, h *remoteHost, name drbd.ResourceName, first *drbd.Probe, timeout time.Duration, waitingFor string,
 	done func(drbd.Status) bool, diags *diag.Diagnostics) (*drbd.Probe, bool) {
 	deadline := time.Now().Add(timeout)
 	p := first
@@ -221,7 +215,7 @@ func pollPeer(ctx context.Context, h *remoteHost, name string, first *drbd.Probe
 			return p, false
 		}
 		tflog.Info(ctx, "waiting for "+waitingFor, map[string]any{
-			"host": h.String(), "resource": name, "connection_state": string(p.Status.ConnectionState),
+			"host": h.String(), "resource": name.String(), "connection_state": string(p.Status.ConnectionState),
 		})
 		select {
 		case <-ctx.Done():
@@ -239,7 +233,7 @@ func pollPeer(ctx context.Context, h *remoteHost, name string, first *drbd.Probe
 }
 
 // waitForPeerGone waits until DRBD no longer sees its fenced peer, or fails after timeout.
-func waitForPeerGone(ctx context.Context, h *remoteHost, name string, first *drbd.Probe, timeout time.Duration, entry string, diags *diag.Diagnostics) *drbd.Probe {
+func waitForPeerGone(ctx context.Context, h *remoteHost, name drbd.ResourceName, first *drbd.Probe, timeout time.Duration, entry string, diags *diag.Diagnostics) *drbd.Probe {
 	p, gone := pollPeer(ctx, h, name, first, timeout, "DRBD to notice that the fenced peer is gone",
 		func(st drbd.Status) bool { return !peerConnected(st) }, diags)
 	if p != nil && !gone {
@@ -254,7 +248,7 @@ func waitForPeerGone(ctx context.Context, h *remoteHost, name string, first *drb
 // waitForPeer waits until the DRBD peer's disk state is known (or the node is StandAlone) or
 // timeout passes; then it returns the last probe (the caller's guard decides). It returns nil
 // only on errors.
-func waitForPeer(ctx context.Context, h *remoteHost, name string, first *drbd.Probe, timeout time.Duration, diags *diag.Diagnostics) *drbd.Probe {
+func waitForPeer(ctx context.Context, h *remoteHost, name drbd.ResourceName, first *drbd.Probe, timeout time.Duration, diags *diag.Diagnostics) *drbd.Probe {
 	p, _ := pollPeer(ctx, h, name, first, timeout, "the DRBD peer to connect", func(st drbd.Status) bool {
 		return st.PeerDiskState != drbd.DiskDUnknown || st.ConnectionState == drbd.ConnStandAlone
 	}, diags)

@@ -34,8 +34,8 @@ type probeEntry struct {
 
 // read returns a probe of resource on h no older than probeCacheTTL, reading it (once, for
 // every concurrent caller) when there is none.
-func (c *probeCache) read(ctx context.Context, h *remoteHost, resource string) (*drbd.Probe, error) {
-	key := h.String() + "/" + resource
+func (c *probeCache) read(ctx context.Context, h *remoteHost, resource drbd.ResourceName) (*drbd.Probe, error) {
+	key := h.String() + "/" + resource.String()
 	c.mu.Lock()
 	if e, ok := c.entries[key]; ok && time.Since(e.at) < probeCacheTTL {
 		c.mu.Unlock()
@@ -71,7 +71,7 @@ func (c *probeCache) forget() {
 
 // probeForRead is probe for Read: it may share a status read with other Reads of the same
 // host in this refresh.
-func (h *remoteHost) probeForRead(ctx context.Context, diags *diag.Diagnostics, summary, res string) (*drbd.Probe, bool) {
+func (h *remoteHost) probeForRead(ctx context.Context, diags *diag.Diagnostics, summary string, res drbd.ResourceName) (*drbd.Probe, bool) {
 	if h.cache == nil {
 		return h.probe(ctx, diags, summary, res)
 	}

@@ -80,6 +80,18 @@ func (r *remoteBase) host(c connectionModel, diags *diag.Diagnostics) *remoteHos
 	return &remoteHost{pool: r.data.pool, target: r.data.target(c), primaries: &r.data.primaries, cache: &r.data.probes, devices: &r.data.devices}
 }
 
+// resourceHost is host for the steps on one DRBD resource: it also returns the resource's
+// name, checked once here (the schema checks it at plan time; an imported ID has not been),
+// so that every command built for it afterwards is a plain string.
+func (r *remoteBase) resourceHost(c connectionModel, res types.String, diags *diag.Diagnostics) (*remoteHost, drbd.ResourceName) {
+	name, err := drbd.ParseResourceName(res.ValueString())
+	if err != nil {
+		diags.AddError("Invalid DRBD Resource Name", err.Error())
+		return nil, name
+	}
+	return r.host(c, diags), name
+}
+
 // String names the host in diagnostics: user@host:port as the pool resolves it.
 func (h *remoteHost) String() string { return h.target.String() }
 
@@ -208,27 +220,19 @@ func statusErrorf(format string, args ...any) error {
 
 // readStatus reads the DRBD status of resource in one round trip. Transport errors are returned
 // as they come from sshx, so pollers can tell them apart and retry.
-func (h *remoteHost) readStatus(ctx context.Context, res string) (*drbd.Probe, error) {
+func (h *remoteHost) readStatus(ctx context.Context, res drbd.ResourceName) (*drbd.Probe, error) {
 	return h.readStatusWith(ctx, res, drbd.ProbeCommand)
 }
 
 // readStatusWith is readStatus with the probe command built by probeCommand.
-func (h *remoteHost) readStatusWith(ctx context.Context, res string, probeCommand func(string) (string, error)) (*drbd.Probe, error) {
-	cmd, err := probeCommand(res)
-	if err != nil {
-		return nil, statusErrorf("invalid DRBD resource name %q: %s", res, err)
-	}
-	return h.statusFrom(ctx, cmd, func(out string) (*drbd.Probe, error) { return drbd.ParseProbe(res, out) })
+func (h *remoteHost) readStatusWith(ctx context.Context, res drbd.ResourceName, probeCommand func(drbd.ResourceName) string) (*drbd.Probe, error) {
+	return h.statusFrom(ctx, probeCommand(res), func(out string) (*drbd.Probe, error) { return drbd.ParseProbe(res.String(), out) })
 }
 
 // pollStatus is readStatus for repeated reads after prev: it runs only the status command
 // (one program instead of four) and keeps prev's versions and device.
-func (h *remoteHost) pollStatus(ctx context.Context, res string, prev *drbd.Probe) (*drbd.Probe, error) {
-	cmd, err := prev.PollCommand(res)
-	if err != nil {
-		return nil, statusErrorf("invalid DRBD resource name %q: %s", res, err)
-	}
-	return h.statusFrom(ctx, cmd, func(out string) (*drbd.Probe, error) { return prev.ParsePoll(res, out) })
+func (h *remoteHost) pollStatus(ctx context.Context, res drbd.ResourceName, prev *drbd.Probe) (*drbd.Probe, error) {
+	return h.statusFrom(ctx, prev.PollCommand(res), func(out string) (*drbd.Probe, error) { return prev.ParsePoll(res.String(), out) })
 }
 
 // statusFrom runs a status command and parses its output.
@@ -252,7 +256,7 @@ func (h *remoteHost) statusFrom(ctx context.Context, cmd string, parse func(stri
 }
 
 // probe is readStatus that reports failures as a diagnostic under summary.
-func (h *remoteHost) probe(ctx context.Context, diags *diag.Diagnostics, summary, res string) (*drbd.Probe, bool) {
+func (h *remoteHost) probe(ctx context.Context, diags *diag.Diagnostics, summary string, res drbd.ResourceName) (*drbd.Probe, bool) {
 	p, err := h.readStatus(ctx, res)
 	if err != nil {
 		diags.AddError(summary, statusErrorDetail(ctx, h, err))
@@ -263,7 +267,7 @@ func (h *remoteHost) probe(ctx context.Context, diags *diag.Diagnostics, summary
 
 // probeState is probe without the kernel log (drbd.StateProbeCommand): for steps that act on
 // roles and disk states only and need no split-brain verdict; cheaper on slow hosts.
-func (h *remoteHost) probeState(ctx context.Context, diags *diag.Diagnostics, summary, res string) (*drbd.Probe, bool) {
+func (h *remoteHost) probeState(ctx context.Context, diags *diag.Diagnostics, summary string, res drbd.ResourceName) (*drbd.Probe, bool) {
 	p, err := h.readStatusWith(ctx, res, drbd.StateProbeCommand)
 	if err != nil {
 		diags.AddError(summary, statusErrorDetail(ctx, h, err))
@@ -297,7 +301,7 @@ func (h *remoteHost) recordFingerprint(ctx context.Context, c *connectionModel, 
 }
 
 // requireUp adds an error when the probed resource is not configured in the kernel.
-func (h *remoteHost) requireUp(diags *diag.Diagnostics, summary string, p *drbd.Probe, res string) bool {
+func (h *remoteHost) requireUp(diags *diag.Diagnostics, summary string, p *drbd.Probe, res drbd.ResourceName) bool {
 	if p.Status.Configured {
 		return true
 	}
@@ -360,11 +364,11 @@ func (r *primaryRegistry) note(resource, host string, primary bool) []string {
 
 // warnSecondPrimary records what a Read saw and warns when another host of the same
 // resource name was seen Primary too.
-func (h *remoteHost) warnSecondPrimary(diags *diag.Diagnostics, st drbd.Status, resource string) {
+func (h *remoteHost) warnSecondPrimary(diags *diag.Diagnostics, st drbd.Status, resource drbd.ResourceName) {
 	if h.primaries == nil || !st.Configured {
 		return
 	}
-	others := h.primaries.note(resource, h.String(), st.Role == drbd.RolePrimary)
+	others := h.primaries.note(resource.String(), h.String(), st.Role == drbd.RolePrimary)
 	if len(others) == 0 {
 		return
 	}

@@ -24,10 +24,9 @@ func standAlone(s drbd.Status) bool {
 // brain is reconnected with --discard-my-data instead when it is the split-brain victim, and
 // plainly, with a warning, when it is not. configWritten says the resource file was just
 // rewritten.
-func (r *resourceResource) converge(ctx context.Context, h *remoteHost, m *resourceResourceModel, p *drbd.Probe,
+func (r *resourceResource) converge(ctx context.Context, h *remoteHost, m *resourceResourceModel, name drbd.ResourceName, p *drbd.Probe,
 	configWritten bool, diags *diag.Diagnostics) (*drbd.Probe, bool) {
 	const summary = "Unable to Bring Up DRBD Resource"
-	name := m.Name.ValueString()
 	cmds := drbd.NewCommands(p.Versions)
 	st := p.Status
 	if standAlone(st) && st.SplitBrain && m.SplitBrainVictim.ValueBool() {
@@ -41,22 +40,15 @@ func (r *resourceResource) converge(ctx context.Context, h *remoteHost, m *resou
 			return nil, false
 		}
 	}
-	var cmd string
-	var err error
+	cmd := cmds.Up(name)
 	if st.Configured {
-		cmd, err = cmds.Adjust(name)
-	} else {
-		cmd, err = cmds.Up(name)
-	}
-	if err != nil {
-		diags.AddError(summary, err.Error())
-		return nil, false
+		cmd = cmds.Adjust(name)
 	}
 	if _, ok := h.run(ctx, diags, summary, cmd); !ok {
 		return nil, false
 	}
 	if standAlone(st) {
-		tflog.Info(ctx, "reconnected a StandAlone DRBD resource", map[string]any{"host": h.String(), "resource": name,
+		tflog.Info(ctx, "reconnected a StandAlone DRBD resource", map[string]any{"host": h.String(), "resource": name.String(),
 			"split_brain": st.SplitBrain, "split_brain_unknown": st.SplitBrainUnknown})
 		warnPlainReconnect(h, name, cmd, st, m.SplitBrainVictim.ValueBool(), diags)
 	}
@@ -72,7 +64,7 @@ const afterSBCaution = "DRBD resolves the split brain by itself instead when the
 
 // warnPlainReconnect warns after a StandAlone node that may be in split brain was reconnected
 // without --discard-my-data.
-func warnPlainReconnect(h *remoteHost, name, cmd string, st drbd.Status, victim bool, diags *diag.Diagnostics) {
+func warnPlainReconnect(h *remoteHost, name drbd.ResourceName, cmd string, st drbd.Status, victim bool, diags *diag.Diagnostics) {
 	switch {
 	case st.SplitBrain:
 		diags.AddWarning("Split Brain Not Resolved on "+h.String(), fmt.Sprintf(
@@ -96,7 +88,7 @@ func warnPlainReconnect(h *remoteHost, name, cmd string, st drbd.Status, victim 
 
 // reconnectVictim reconnects a StandAlone split-brain victim with --discard-my-data, unless it is
 // Primary.
-func (r *resourceResource) reconnectVictim(ctx context.Context, h *remoteHost, cmds drbd.Commands, p *drbd.Probe, name string,
+func (r *resourceResource) reconnectVictim(ctx context.Context, h *remoteHost, cmds drbd.Commands, p *drbd.Probe, name drbd.ResourceName,
 	configWritten bool, diags *diag.Diagnostics) bool {
 	if p.Status.Role == drbd.RolePrimary {
 		diags.AddError("Refusing to Discard the Changes of a Primary DRBD Node", primaryVictimDetail(ctx, h, p, name))
@@ -111,7 +103,7 @@ func (r *resourceResource) reconnectVictim(ctx context.Context, h *remoteHost, c
 	if _, ok := h.run(ctx, diags, summary, cmd); !ok {
 		return false
 	}
-	tflog.Warn(ctx, "reconnected a split-brain victim with --discard-my-data", map[string]any{"host": h.String(), "resource": name})
+	tflog.Warn(ctx, "reconnected a split-brain victim with --discard-my-data", map[string]any{"host": h.String(), "resource": name.String()})
 	detail := fmt.Sprintf("DRBD resource %s on %s was StandAlone after a split brain DRBD reported, and split_brain_victim "+
 		"is true: it was reconnected with `%s`. When its peer connects, DRBD throws away this node's changes since the "+
 		"split brain and resyncs those blocks from the peer (this node is SyncTarget). If the peer is StandAlone too, "+
@@ -120,7 +112,7 @@ func (r *resourceResource) reconnectVictim(ctx context.Context, h *remoteHost, c
 		"node's changes unasked.", name, h, cmd, name)
 	if configWritten {
 		detail += fmt.Sprintf("\n\n%s was rewritten but not applied: `drbdadm adjust` would have reconnected without "+
-			"--discard-my-data. Run `drbdadm adjust %s` on %s once the resync has finished.", configPath(name), name, h)
+			"--discard-my-data. Run `drbdadm adjust %s` on %s once the resync has finished.", configPath(name.String()), name, h)
 	}
 	diags.AddWarning("Discarding Split-Brain Changes on "+h.String(), detail)
 	return true
@@ -128,7 +120,7 @@ func (r *resourceResource) reconnectVictim(ctx context.Context, h *remoteHost, c
 
 // primaryVictimDetail explains why a Primary split-brain victim is not reconnected, naming the
 // device and, when findmnt can tell, where it is mounted.
-func primaryVictimDetail(ctx context.Context, h *remoteHost, p *drbd.Probe, name string) string {
+func primaryVictimDetail(ctx context.Context, h *remoteHost, p *drbd.Probe, name drbd.ResourceName) string {
 	dev := p.Device()
 	what := "its DRBD device"
 	if dev != "" {
@@ -167,7 +159,7 @@ func mountpointsOf(ctx context.Context, h *remoteHost, dev string) []string {
 // standAloneDrift is Read's drift warning for a StandAlone resource: why DRBD left it so, and
 // what the next apply does about it. Read sees the state, not the configuration, so it names
 // both outcomes of split_brain_victim.
-func standAloneDrift(h *remoteHost, name string, p *drbd.Probe) string {
+func standAloneDrift(h *remoteHost, name drbd.ResourceName, p *drbd.Probe) string {
 	st := p.Status
 	msg := fmt.Sprintf("DRBD resource %s on %s is StandAlone: %s.", name, h, drbd.StandAloneReason(st))
 	switch {
@@ -195,14 +187,9 @@ func standAloneDrift(h *remoteHost, name string, p *drbd.Probe) string {
 }
 
 // createMetadata runs create-md after checking that the backing disk carries no filesystem.
-func (r *resourceResource) createMetadata(ctx context.Context, h *remoteHost, cmds drbd.Commands, name string, diags *diag.Diagnostics) bool {
+func (r *resourceResource) createMetadata(ctx context.Context, h *remoteHost, cmds drbd.Commands, name drbd.ResourceName, diags *diag.Diagnostics) bool {
 	const summary = "Unable to Create DRBD Metadata"
-	llCmd, err := cmds.ShLLDev(name)
-	if err != nil {
-		diags.AddError(summary, err.Error())
-		return false
-	}
-	res, ok := h.run(ctx, diags, summary, llCmd)
+	res, ok := h.run(ctx, diags, summary, cmds.ShLLDev(name))
 	if !ok {
 		return false
 	}
@@ -225,26 +212,21 @@ func (r *resourceResource) createMetadata(ctx context.Context, h *remoteHost, cm
 			return false
 		}
 	}
-	cmd, err := cmds.CreateMD(name)
-	if err != nil {
-		diags.AddError(summary, err.Error())
-		return false
-	}
-	_, ok = h.run(ctx, diags, summary, cmd)
+	_, ok = h.run(ctx, diags, summary, cmds.CreateMD(name))
 	return ok
 }
 
 // writeConfigIfChanged writes the resource file atomically when its content differs, and reports
 // whether it wrote it and whether it succeeded.
-func (r *resourceResource) writeConfigIfChanged(ctx context.Context, h *remoteHost, name, content string, diags *diag.Diagnostics) (written, ok bool) {
-	current, exists, ok := h.readFile(ctx, diags, "Unable to Read DRBD Configuration", configPath(name))
+func (r *resourceResource) writeConfigIfChanged(ctx context.Context, h *remoteHost, name drbd.ResourceName, content string, diags *diag.Diagnostics) (written, ok bool) {
+	current, exists, ok := h.readFile(ctx, diags, "Unable to Read DRBD Configuration", configPath(name.String()))
 	if !ok {
 		return false, false
 	}
 	if exists && current == content {
 		return false, true
 	}
-	dst := configPath(name)
+	dst := configPath(name.String())
 	h.devices.forgetHost(h) // a new configuration may name other devices
 	_, ok = h.runCommand(ctx, diags, "Unable to Write DRBD Configuration",
 		sshx.Command{Cmd: hostfs.WriteFileCommand(dst, "600"), Stdin: strings.NewReader(content)}, "")

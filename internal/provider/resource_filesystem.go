@@ -125,26 +125,26 @@ func (r *filesystemResource) resolveDevice(ctx context.Context, h *remoteHost, m
 	if m.Resource.IsNull() {
 		return defaultDevice, true
 	}
-	if dev, ok := h.devices.get(h, m.Resource.ValueString()); ok {
+	const summary = "Unable to Look Up DRBD Device"
+	name, err := drbd.ParseResourceName(m.Resource.ValueString())
+	if err != nil {
+		diags.AddError(summary, err.Error())
+		return "", false
+	}
+	if dev, ok := h.devices.get(h, name); ok {
 		return dev, true // found by the promotion just before, in this apply
 	}
 	// The device comes from the configuration (drbdadm sh-dev): one program, no status probe.
-	cmd, err := drbd.NewCommands(drbd.Versions{}).ShDev(m.Resource.ValueString())
-	if err != nil {
-		diags.AddError("Unable to Look Up DRBD Device", err.Error())
-		return "", false
-	}
-	res, ok := h.runRead(ctx, diags, "Unable to Look Up DRBD Device", cmd)
+	res, ok := h.runRead(ctx, diags, summary, drbd.NewCommands(drbd.Versions{}).ShDev(name))
 	if !ok {
 		return "", false
 	}
 	dev := drbd.ParseShDev(res.Stdout)
 	if dev == "" {
-		diags.AddError("Unable to Look Up DRBD Device",
-			fmt.Sprintf("`drbdadm sh-dev %s` on %s named no device. Is the resource defined in /etc/drbd.d?", m.Resource.ValueString(), h))
+		diags.AddError(summary, fmt.Sprintf("`drbdadm sh-dev %s` on %s named no device. Is the resource defined in /etc/drbd.d?", name, h))
 		return "", false
 	}
-	h.devices.set(h, m.Resource.ValueString(), dev)
+	h.devices.set(h, name, dev)
 	return dev, true
 }
 

@@ -161,19 +161,18 @@ func (r *primaryResource) Create(ctx context.Context, req resource.CreateRequest
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	h := r.host(m.connectionModel, &resp.Diagnostics)
+	h, name := r.resourceHost(m.connectionModel, m.Resource, &resp.Diagnostics)
 	if h == nil {
 		return
 	}
 	const summary = "Unable to Promote DRBD Resource"
-	name := m.Resource.ValueString()
 	if _, fenced := r.peerFenced(m); !fenced {
 		// A healthy pair at rest (a switchover) is promoted in one round trip; anything else
 		// takes the guarded path below, nothing having changed.
 		if st, done := h.promoteHealthy(ctx, &resp.Diagnostics, summary, name); done {
 			if !resp.Diagnostics.HasError() {
 				m.fill(st)
-				h.save(ctx, &resp.State, &m, &m.connectionModel, name, &resp.Diagnostics)
+				h.save(ctx, &resp.State, &m, &m.connectionModel, name.String(), &resp.Diagnostics)
 			}
 			return
 		}
@@ -183,12 +182,12 @@ func (r *primaryResource) Create(ctx context.Context, req resource.CreateRequest
 		return
 	}
 	if p.Status.Role != drbd.RolePrimary {
-		if p = r.promote(ctx, h, &m, p, &resp.Diagnostics); p == nil {
+		if p = r.promote(ctx, h, &m, name, p, &resp.Diagnostics); p == nil {
 			return
 		}
 	}
 	m.fill(p.Status)
-	h.save(ctx, &resp.State, &m, &m.connectionModel, name, &resp.Diagnostics)
+	h.save(ctx, &resp.State, &m, &m.connectionModel, name.String(), &resp.Diagnostics)
 }
 
 // ValidateConfig refuses skip_initial_sync without force and peer_host.
@@ -217,11 +216,10 @@ func (r *primaryResource) Read(ctx context.Context, req resource.ReadRequest, re
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	h := r.host(m.connectionModel, &resp.Diagnostics)
+	h, name := r.resourceHost(m.connectionModel, m.Resource, &resp.Diagnostics)
 	if h == nil {
 		return
 	}
-	name := m.Resource.ValueString()
 	p, ok := h.probeForRead(ctx, &resp.Diagnostics, "Unable to Read DRBD Role", name)
 	if !ok {
 		return
@@ -237,7 +235,7 @@ func (r *primaryResource) Read(ctx context.Context, req resource.ReadRequest, re
 	}
 	h.warnSecondPrimary(&resp.Diagnostics, p.Status, name)
 	m.fill(p.Status)
-	h.save(ctx, &resp.State, &m, &m.connectionModel, name, &resp.Diagnostics)
+	h.save(ctx, &resp.State, &m, &m.connectionModel, name.String(), &resp.Diagnostics)
 }
 
 // Update only changes flags that matter for later operations; nothing runs on the host.
@@ -251,21 +249,16 @@ func (r *primaryResource) Delete(ctx context.Context, req resource.DeleteRequest
 	if resp.Diagnostics.HasError() || !m.DemoteOnDestroy.ValueBool() {
 		return
 	}
-	h := r.host(m.connectionModel, &resp.Diagnostics)
+	h, name := r.resourceHost(m.connectionModel, m.Resource, &resp.Diagnostics)
 	if h == nil {
 		return
 	}
 	const summary = "Unable to Demote DRBD Resource"
-	name := m.Resource.ValueString()
 	// In a switchover the promotion on the peer comes next: open that connection meanwhile.
 	r.data.warm(ctx, connectionModel{Host: m.PeerHost, Port: m.PeerPort, User: m.User, HostKey: m.PeerHostKey})
 	// `drbdadm secondary` is a no-op on a Secondary, so it runs without a status read first;
 	// only a failure is looked into (a resource that is down has nothing to demote).
-	cmd, err := drbd.NewCommands(drbd.Versions{}).Secondary(name)
-	if err != nil {
-		resp.Diagnostics.AddError(summary, err.Error())
-		return
-	}
+	cmd := drbd.NewCommands(drbd.Versions{}).Secondary(name)
 	res, err := h.exec(ctx, sshx.Command{Cmd: cmd})
 	switch {
 	case err != nil:

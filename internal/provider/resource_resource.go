@@ -115,12 +115,11 @@ func (r *resourceResource) Create(ctx context.Context, req resource.CreateReques
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	h := r.host(m.connectionModel, &resp.Diagnostics)
+	h, name := r.resourceHost(m.connectionModel, m.Name, &resp.Diagnostics)
 	if h == nil {
 		return
 	}
 	const summary = "Unable to Bring Up DRBD Resource"
-	name := m.Name.ValueString()
 	written := false
 	if !m.Config.IsNull() {
 		var ok bool
@@ -132,11 +131,11 @@ func (r *resourceResource) Create(ctx context.Context, req resource.CreateReques
 	if !ok {
 		return
 	}
-	if p, ok = r.converge(ctx, h, &m, p, written, &resp.Diagnostics); !ok {
+	if p, ok = r.converge(ctx, h, &m, name, p, written, &resp.Diagnostics); !ok {
 		return
 	}
 	r.fill(&m, p)
-	h.save(ctx, &resp.State, &m, &m.connectionModel, name, &resp.Diagnostics)
+	h.save(ctx, &resp.State, &m, &m.connectionModel, name.String(), &resp.Diagnostics)
 }
 
 func (r *resourceResource) fill(m *resourceResourceModel, p *drbd.Probe) {
@@ -151,11 +150,10 @@ func (r *resourceResource) Read(ctx context.Context, req resource.ReadRequest, r
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	h := r.host(m.connectionModel, &resp.Diagnostics)
+	h, name := r.resourceHost(m.connectionModel, m.Name, &resp.Diagnostics)
 	if h == nil {
 		return
 	}
-	name := m.Name.ValueString()
 	p, ok := h.probeForRead(ctx, &resp.Diagnostics, "Unable to Read DRBD Resource", name)
 	if !ok {
 		return
@@ -174,7 +172,7 @@ func (r *resourceResource) Read(ctx context.Context, req resource.ReadRequest, r
 	}
 	r.fill(&m, p)
 	if !m.Config.IsNull() {
-		content, exists, ok := h.readFile(ctx, &resp.Diagnostics, "Unable to Read DRBD Configuration", configPath(name))
+		content, exists, ok := h.readFile(ctx, &resp.Diagnostics, "Unable to Read DRBD Configuration", configPath(name.String()))
 		if !ok {
 			return
 		}
@@ -187,7 +185,7 @@ func (r *resourceResource) Read(ctx context.Context, req resource.ReadRequest, r
 	if m.SplitBrainVictim.IsNull() {
 		m.SplitBrainVictim = types.BoolValue(false)
 	}
-	h.saveRead(ctx, &resp.State, &m, &m.connectionModel, name, &resp.Diagnostics)
+	h.saveRead(ctx, &resp.State, &m, &m.connectionModel, name.String(), &resp.Diagnostics)
 }
 
 func (r *resourceResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
@@ -197,11 +195,10 @@ func (r *resourceResource) Update(ctx context.Context, req resource.UpdateReques
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	h := r.host(m.connectionModel, &resp.Diagnostics)
+	h, name := r.resourceHost(m.connectionModel, m.Name, &resp.Diagnostics)
 	if h == nil {
 		return
 	}
-	name := m.Name.ValueString()
 	const summary = "Unable to Update DRBD Resource"
 	written := false
 	configChanged := !m.Config.IsNull() && !m.Config.Equal(prior.Config)
@@ -219,12 +216,12 @@ func (r *resourceResource) Update(ctx context.Context, req resource.UpdateReques
 	// with -refresh=false) is brought up and connected as Create does. Changing only
 	// split_brain_victim runs nothing else.
 	if configChanged || !p.Status.Configured || standAlone(p.Status) {
-		if p, ok = r.converge(ctx, h, &m, p, written, &resp.Diagnostics); !ok {
+		if p, ok = r.converge(ctx, h, &m, name, p, written, &resp.Diagnostics); !ok {
 			return
 		}
 	}
 	r.fill(&m, p)
-	h.save(ctx, &resp.State, &m, &m.connectionModel, name, &resp.Diagnostics)
+	h.save(ctx, &resp.State, &m, &m.connectionModel, name.String(), &resp.Diagnostics)
 }
 
 func (r *resourceResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
@@ -233,12 +230,11 @@ func (r *resourceResource) Delete(ctx context.Context, req resource.DeleteReques
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	h := r.host(m.connectionModel, &resp.Diagnostics)
+	h, name := r.resourceHost(m.connectionModel, m.Name, &resp.Diagnostics)
 	if h == nil {
 		return
 	}
 	const summary = "Unable to Take Down DRBD Resource"
-	name := m.Name.ValueString()
 	p, ok := h.probe(ctx, &resp.Diagnostics, summary, name)
 	if !ok {
 		return
@@ -246,12 +242,7 @@ func (r *resourceResource) Delete(ctx context.Context, req resource.DeleteReques
 	if !p.Status.Configured {
 		return
 	}
-	cmd, err := drbd.NewCommands(p.Versions).Down(name)
-	if err != nil {
-		resp.Diagnostics.AddError(summary, err.Error())
-		return
-	}
-	h.runCommand(ctx, &resp.Diagnostics, summary, sshx.Command{Cmd: cmd},
+	h.runCommand(ctx, &resp.Diagnostics, summary, sshx.Command{Cmd: drbd.NewCommands(p.Versions).Down(name)},
 		"DRBD refuses to go down while its device is open (mounted or in use). Destroy or unmount what uses it first; "+
 			"metadata and data on the backing disk are kept either way.")
 }

@@ -197,11 +197,11 @@ func (r *syncResource) Create(ctx context.Context, req resource.CreateRequest, r
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
-	h := r.host(m.connectionModel, &resp.Diagnostics)
+	h, name := r.resourceHost(m.connectionModel, m.Resource, &resp.Diagnostics)
 	if h == nil {
 		return
 	}
-	s := &syncStep{m: &m, name: m.Resource.ValueString(), h: h, diags: &resp.Diagnostics}
+	s := &syncStep{m: &m, name: name, h: h, diags: &resp.Diagnostics}
 	if !m.PeerHost.IsNull() {
 		if entry, fenced := r.data.fencedTarget(m.PeerHost.ValueString(), int(m.PeerPort.ValueInt64())); fenced {
 			s.peerFence = entry
@@ -211,7 +211,7 @@ func (r *syncResource) Create(ctx context.Context, req resource.CreateRequest, r
 	}
 	if p := s.run(ctx); p != nil {
 		m.fill(p.Status)
-		h.save(ctx, &resp.State, &m, &m.connectionModel, s.name, &resp.Diagnostics)
+		h.save(ctx, &resp.State, &m, &m.connectionModel, s.name.String(), &resp.Diagnostics)
 	}
 }
 
@@ -231,11 +231,10 @@ func (r *syncResource) Read(ctx context.Context, req resource.ReadRequest, resp 
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	h := r.host(m.connectionModel, &resp.Diagnostics)
+	h, name := r.resourceHost(m.connectionModel, m.Resource, &resp.Diagnostics)
 	if h == nil {
 		return
 	}
-	name := m.Resource.ValueString()
 	p, ok := h.probeForRead(ctx, &resp.Diagnostics, "Unable to Read DRBD Sync State", name)
 	if !ok {
 		return
@@ -262,7 +261,7 @@ func (r *syncResource) Read(ctx context.Context, req resource.ReadRequest, resp 
 		return
 	}
 	m.fill(p.Status)
-	h.saveRead(ctx, &resp.State, &m, &m.connectionModel, name, &resp.Diagnostics)
+	h.saveRead(ctx, &resp.State, &m, &m.connectionModel, name.String(), &resp.Diagnostics)
 }
 
 // checkPeerKey verifies the host key of a drbd_sync's peer on refresh, so a changed key

@@ -28,14 +28,14 @@ type deviceCache struct {
 	m  map[string]string // target + "/" + resource
 }
 
-func (c *deviceCache) get(h *remoteHost, res string) (string, bool) {
+func (c *deviceCache) get(h *remoteHost, res drbd.ResourceName) (string, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	dev, ok := c.m[h.String()+"/"+res]
+	dev, ok := c.m[h.String()+"/"+res.String()]
 	return dev, ok
 }
 
-func (c *deviceCache) set(h *remoteHost, res, dev string) {
+func (c *deviceCache) set(h *remoteHost, res drbd.ResourceName, dev string) {
 	if dev == "" {
 		return
 	}
@@ -44,7 +44,7 @@ func (c *deviceCache) set(h *remoteHost, res, dev string) {
 	if c.m == nil {
 		c.m = map[string]string{}
 	}
-	c.m[h.String()+"/"+res] = dev
+	c.m[h.String()+"/"+res.String()] = dev
 }
 
 // forgetHost drops every entry of h.
@@ -90,17 +90,12 @@ func (d *providerData) warm(ctx context.Context, c connectionModel) bool {
 // (drbd.PromoteHealthyCommand). It returns the status after the promotion and true when it
 // promoted, or reported why DRBD refused (an error in diags); false when the state was
 // anything else, so that nothing ran and the caller takes its guarded path.
-func (h *remoteHost) promoteHealthy(ctx context.Context, diags *diag.Diagnostics, summary, res string) (drbd.Status, bool) {
-	cmd, err := drbd.PromoteHealthyCommand(res)
-	if err != nil {
-		diags.AddError(summary, err.Error())
-		return drbd.Status{}, true
-	}
-	out, ok := h.run(ctx, diags, summary, cmd)
+func (h *remoteHost) promoteHealthy(ctx context.Context, diags *diag.Diagnostics, summary string, res drbd.ResourceName) (drbd.Status, bool) {
+	out, ok := h.run(ctx, diags, summary, drbd.PromoteHealthyCommand(res))
 	if !ok {
 		return drbd.Status{}, true
 	}
-	hp, err := drbd.ParsePromoteHealthy(res, out.Stdout)
+	hp, err := drbd.ParsePromoteHealthy(res.String(), out.Stdout)
 	switch {
 	case err != nil:
 		diags.AddError(summary, fmt.Sprintf("Promoting %s on %s: %s. Check the resource with `drbdadm status %s` there.", res, h, err, res))
@@ -109,12 +104,11 @@ func (h *remoteHost) promoteHealthy(ctx context.Context, diags *diag.Diagnostics
 		tflog.Debug(ctx, "not a healthy pair at rest: taking the guarded promotion", map[string]any{"host": h.String(), "events2": hp.Events2.Output})
 		return drbd.Status{}, false
 	case !hp.Promoted():
-		primary, _ := drbd.NewCommands(drbd.Versions{}).Primary(res)
-		diags.AddError(summary, exitDetail(h, primary, sshx.Result{ExitCode: hp.Primary.Exit, Stderr: hp.Primary.Output},
+		diags.AddError(summary, exitDetail(h, drbd.NewCommands(drbd.Versions{}).Primary(res), sshx.Result{ExitCode: hp.Primary.Exit, Stderr: hp.Primary.Output},
 			"The pair looked healthy (Connected, both Secondary, both UpToDate) just before; check the kernel log of this node."))
 		return drbd.Status{}, true
 	}
-	tflog.Info(ctx, "promoted a healthy DRBD pair at rest", map[string]any{"host": h.String(), "resource": res})
+	tflog.Info(ctx, "promoted a healthy DRBD pair at rest", map[string]any{"host": h.String(), "resource": res.String()})
 	st := hp.After()
 	h.devices.set(h, res, st.Device)
 	return st, true

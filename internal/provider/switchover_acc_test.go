@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 
+	"github.com/seed-a700e435/terraform-provider-drbd/internal/drbd"
 	"github.com/seed-a700e435/terraform-provider-drbd/internal/drbdsim"
 	"github.com/seed-a700e435/terraform-provider-drbd/internal/sshx"
 )
@@ -89,21 +90,21 @@ func TestDeviceCache_forgetHost(t *testing.T) {
 	var c deviceCache
 	a := &remoteHost{target: sshx.Target{Host: "192.0.2.1", Port: 22, User: "root"}}
 	b := &remoteHost{target: sshx.Target{Host: "192.0.2.1", Port: 2222, User: "root"}}
-	c.set(a, "pc0", "/dev/drbd0")
-	c.set(a, "pc1", "/dev/drbd1")
-	c.set(b, "pc0", "/dev/drbd5")
-	c.set(b, "pc9", "")
-	if dev, ok := c.get(a, "pc1"); !ok || dev != "/dev/drbd1" {
+	c.set(a, mustName(t, "pc0"), "/dev/drbd0")
+	c.set(a, mustName(t, "pc1"), "/dev/drbd1")
+	c.set(b, mustName(t, "pc0"), "/dev/drbd5")
+	c.set(b, mustName(t, "pc9"), "")
+	if dev, ok := c.get(a, mustName(t, "pc1")); !ok || dev != "/dev/drbd1" {
 		t.Fatalf("get = %q, %v", dev, ok)
 	}
-	if _, ok := c.get(b, "pc9"); ok {
+	if _, ok := c.get(b, mustName(t, "pc9")); ok {
 		t.Error("an empty device was remembered")
 	}
 	c.forgetHost(a)
-	if _, ok := c.get(a, "pc0"); ok {
+	if _, ok := c.get(a, mustName(t, "pc0")); ok {
 		t.Error("forgetHost kept an entry of the host")
 	}
-	if dev, ok := c.get(b, "pc0"); !ok || dev != "/dev/drbd5" {
+	if dev, ok := c.get(b, mustName(t, "pc0")); !ok || dev != "/dev/drbd5" {
 		t.Errorf("forgetHost dropped another host's entry: %q, %v", dev, ok)
 	}
 }
@@ -134,4 +135,14 @@ func TestWarm_opensOnlyUnfencedConnections(t *testing.T) {
 	if h0, h1 := e.hosts[0].Handshakes(), e.hosts[1].Handshakes(); h0 != 0 || h1 != 1 {
 		t.Errorf("handshakes: fenced host %d (want 0), live host %d (want 1: the command reused the warmed connection)", h0, h1)
 	}
+}
+
+// mustName is a checked DRBD resource name for tests.
+func mustName(t *testing.T, s string) drbd.ResourceName {
+	t.Helper()
+	n, err := drbd.ParseResourceName(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

@@ -30,7 +30,7 @@ type rateTarget struct {
 // rate it raised.
 type syncStep struct {
 	m    *syncResourceModel
-	name string
+	name drbd.ResourceName
 	h    *remoteHost
 	peer *remoteHost // nil without peer_host, or when it is fenced
 	// peerFence is the fenced_hosts entry that fences peer_host, "" when not fenced.
@@ -108,7 +108,7 @@ func (s *syncStep) degraded(p *drbd.Probe) *drbd.Probe {
 }
 
 // failureDetail explains a state in which waiting is pointless.
-func failureDetail(h *remoteHost, name string, err error) string {
+func failureDetail(h *remoteHost, name drbd.ResourceName, err error) string {
 	return fmt.Sprintf("DRBD resource %s on %s cannot finish syncing by itself: %s\n\n"+
 		"Nothing was changed on either node. Resolve it by hand (for split brain see the DRBD User's Guide, "+
 		"\"Manual split brain recovery\") and apply again.", name, h, err)
@@ -163,7 +163,7 @@ func (s *syncStep) raiseRate(ctx context.Context, p, pp *drbd.Probe) {
 }
 
 // readResyncSettings reads the resync settings in force on a node.
-func readResyncSettings(ctx context.Context, h *remoteHost, cmds drbd.Commands, name, device string, diags *diag.Diagnostics) (drbd.ResyncSettings, bool) {
+func readResyncSettings(ctx context.Context, h *remoteHost, cmds drbd.Commands, name drbd.ResourceName, device string, diags *diag.Diagnostics) (drbd.ResyncSettings, bool) {
 	const summary = "Unable to Read DRBD Resync Settings"
 	cmd, err := cmds.ShowSettings(name, device)
 	if err != nil {
@@ -237,7 +237,7 @@ func (s *syncStep) restoreRate(ctx context.Context) {
 }
 
 // restoreHint is the command that puts t's saved settings back, for a warning.
-func (t rateTarget) restoreHint(name string) string {
+func (t rateTarget) restoreHint(name drbd.ResourceName) string {
 	cmd, err := t.cmds.RestoreResyncRate(name, t.device, t.saved)
 	if err != nil {
 		return "Put the resync settings back by hand."
@@ -282,7 +282,7 @@ func (s *syncStep) wait(ctx context.Context, first *drbd.Probe) *drbd.Probe {
 				return nil
 			}
 			if drbd.InSync(st) {
-				tflog.Info(ctx, "DRBD sync complete", map[string]any{"host": h.String(), "resource": name})
+				tflog.Info(ctx, "DRBD sync complete", map[string]any{"host": h.String(), "resource": name.String()})
 				return p
 			}
 			if st.ConnectionState == drbd.ConnStandAlone {
@@ -323,7 +323,7 @@ func (s *syncStep) wait(ctx context.Context, first *drbd.Probe) *drbd.Probe {
 			}
 			if progress.due(time.Now()) {
 				tflog.Info(ctx, "DRBD sync progress", map[string]any{
-					"host": h.String(), "resource": name,
+					"host": h.String(), "resource": name.String(),
 					"connection_state": string(st.ConnectionState), "replication_state": st.ReplicationState,
 					"disk_state": string(st.DiskState), "peer_disk_state": string(st.PeerDiskState),
 					// Counts as strings: log pipelines print large JSON numbers as floats.
@@ -430,7 +430,7 @@ func (s *syncStep) reapplyPeerRate(ctx context.Context) {
 }
 
 // waitEndDetail explains why waiting stopped at a deadline or cancellation, with the last state.
-func waitEndDetail(ctx context.Context, h *remoteHost, name string, last *drbd.Probe, lastErr error) string {
+func waitEndDetail(ctx context.Context, h *remoteHost, name drbd.ResourceName, last *drbd.Probe, lastErr error) string {
 	why := "was cancelled"
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		why = "timed out (timeouts.create)"
