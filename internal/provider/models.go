@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/seed-a700e435/terraform-provider-drbd/internal/drbd"
@@ -91,4 +92,34 @@ func roleOrUnknown(r drbd.Role) string {
 type probedHost struct {
 	host  *remoteHost
 	probe *drbd.Probe
+}
+
+// providerModel is the provider block.
+type providerModel struct {
+	User                 types.String         `tfsdk:"user"`
+	Port                 types.Int64          `tfsdk:"port"`
+	PrivateKey           types.String         `tfsdk:"private_key"`
+	PrivateKeyPassphrase types.String         `tfsdk:"private_key_passphrase"`
+	Certificate          types.String         `tfsdk:"certificate"`
+	Password             types.String         `tfsdk:"password"`
+	Agent                types.Bool           `tfsdk:"agent"`
+	KnownHosts           types.String         `tfsdk:"known_hosts"`
+	KnownHostsFile       types.String         `tfsdk:"known_hosts_file"`
+	HostKeyPolicy        types.String         `tfsdk:"host_key_policy"`
+	Bastion              *bastionModel        `tfsdk:"bastion"`
+	Sudo                 types.Bool           `tfsdk:"sudo"`
+	ConnectTimeout       timetypes.GoDuration `tfsdk:"connect_timeout"`
+	ConnectRetries       types.Int64          `tfsdk:"connect_retries"`
+	KeepaliveInterval    timetypes.GoDuration `tfsdk:"keepalive_interval"`
+	FencedHosts          types.Set            `tfsdk:"fenced_hosts"`
+}
+
+// bastionModel is the provider's bastion block.
+type bastionModel struct {
+	Host       types.String `tfsdk:"host"`
+	Port       types.Int64  `tfsdk:"port"`
+	User       types.String `tfsdk:"user"`
+	PrivateKey types.String `tfsdk:"private_key"`
+	Password   types.String `tfsdk:"password"`
+	HostKey    types.String `tfsdk:"host_key"`
 }

@@ -50,36 +50,6 @@ type drbdProvider struct {
 	version string
 }
 
-// providerModel is the provider block.
-type providerModel struct {
-	User                 types.String         `tfsdk:"user"`
-	Port                 types.Int64          `tfsdk:"port"`
-	PrivateKey           types.String         `tfsdk:"private_key"`
-	PrivateKeyPassphrase types.String         `tfsdk:"private_key_passphrase"`
-	Certificate          types.String         `tfsdk:"certificate"`
-	Password             types.String         `tfsdk:"password"`
-	Agent                types.Bool           `tfsdk:"agent"`
-	KnownHosts           types.String         `tfsdk:"known_hosts"`
-	KnownHostsFile       types.String         `tfsdk:"known_hosts_file"`
-	HostKeyPolicy        types.String         `tfsdk:"host_key_policy"`
-	Bastion              *bastionModel        `tfsdk:"bastion"`
-	Sudo                 types.Bool           `tfsdk:"sudo"`
-	ConnectTimeout       timetypes.GoDuration `tfsdk:"connect_timeout"`
-	ConnectRetries       types.Int64          `tfsdk:"connect_retries"`
-	KeepaliveInterval    timetypes.GoDuration `tfsdk:"keepalive_interval"`
-	FencedHosts          types.Set            `tfsdk:"fenced_hosts"`
-}
-
-// bastionModel is the provider's bastion block.
-type bastionModel struct {
-	Host       types.String `tfsdk:"host"`
-	Port       types.Int64  `tfsdk:"port"`
-	User       types.String `tfsdk:"user"`
-	PrivateKey types.String `tfsdk:"private_key"`
-	Password   types.String `tfsdk:"password"`
-	HostKey    types.String `tfsdk:"host_key"`
-}
-
 func (p *drbdProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
 	resp.TypeName = "drbd"
 	resp.Version = p.version
@@ -237,29 +207,6 @@ func (p *drbdProvider) ValidateConfig(ctx context.Context, req provider.Validate
 		resp.Diagnostics.AddAttributeError(path.Root("bastion").AtName("host"), "Missing Bastion Host",
 			"The bastion block needs a host. Remove the block to connect directly.")
 	}
-}
-
-// providerData is what resources receive from Configure.
-type providerData struct {
-	// pool is nil when the provider configuration held values unknown at plan time.
-	pool *sshx.Pool
-	// user and port are the provider-level defaults, so that diagnostics name the real target.
-	user string
-	port int
-	// fence is fenced_hosts: hosts never to contact.
-	fence fenceSet
-	// primaries tracks which hosts reported a resource Primary (second-Primary warnings).
-	primaries primaryRegistry
-	// probes lets the Reads of one refresh share a host's status read.
-	probes probeCache
-	// devices remembers the DRBD devices found on each host (see deviceCache).
-	devices deviceCache
-}
-
-// target resolves a connection model into the target the pool connects to (sshx decides
-// defaults and which recorded fingerprint is enforced).
-func (d *providerData) target(c connectionModel) sshx.Target {
-	return d.pool.Resolve(c.target())
 }
 
 func (p *drbdProvider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {
