@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/seed-a700e435/terraform-provider-drbd/internal/drbdsim"
+	"github.com/seed-a700e435/terraform-provider-drbd/internal/testhost"
 )
 
 // deadPrimary is an in-sync pair whose primary (node1) has died: its sshd is gone and
@@ -212,4 +213,65 @@ func TestAccSync_stallTimeout(t *testing.T) {
 			t.Errorf("node%d: raised rate left after the stall: %v", i+1, got)
 		}
 	}
+}
+
+// TestAccDay2_primariesOfOtherPairsAreNotASecondPrimary: pairs may share a resource name;
+// each pair's Primary is not a second Primary of another pair.
+func TestAccDay2_primariesOfOtherPairsAreNotASecondPrimary(t *testing.T) {
+	testAccPreCheck(t)
+	signer, keyPEM, err := testhost.NewSigner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var envs [2]*testEnv
+	cfg := ""
+	for i := range envs {
+		envs[i] = newEnvWith(t, drbdsim.PairConfig{}, envOptions{signer: signer, keyPEM: keyPEM}).promote()
+		envs[i].pair.CompleteSync()
+		cfg += strings.ReplaceAll(envs[i].statusBlock(0, "n1")+envs[i].statusBlock(1, "n2"), `"n`, fmt.Sprintf(`"p%d_n`, i+1))
+	}
+	known := envs[0].knownHosts() + envs[1].knownHosts()
+	h := newCLIHarness(t)
+	h.writeFile("main.tf", envs[0].providerBlock("known_hosts = <<-EOT\n"+strings.TrimSpace(known)+"\nEOT")+cfg)
+	h.init()
+	out, err := h.run("plan", "-no-color")
+	if err != nil {
+		t.Fatalf("plan failed: %v\n%s", err, out)
+	}
+	if strings.Count(out, "Read complete after") != 4 {
+		t.Fatalf("the plan did not read the four nodes:\n%s", out)
+	}
+	if strings.Contains(out, "Two DRBD Primaries") {
+		t.Errorf("the Primaries of two different pairs were warned about as a second Primary:\n%s", out)
+	}
+}
+
+func TestPrimaryRegistry_pairs(t *testing.T) {
+	var r primaryRegistry
+	// No peer known, two hosts seen: they are the pair.
+	if got := r.note("pc0", "a", true); got != nil {
+		t.Fatalf("first Primary: %v", got)
+	}
+	if got := r.note("pc0", "b", true); len(got) != 1 || got[0] != "a" {
+		t.Fatalf("second Primary of an unnamed pair: %v", got)
+	}
+	// A third host of the same name without a known peer: not warned.
+	r.note("pc0", "b", false)
+	if got := r.note("pc0", "c", true); got != nil {
+		t.Fatalf("a third host was taken for a's pair: %v", got)
+	}
+	// With peers known, only the configured peer counts.
+	r.notePeer("pc0", "c", "d")
+	r.notePeer("pc0", "a", "b")
+	if got := r.note("pc0", "c", true); got != nil {
+		t.Fatalf("c's peer d is not Primary, yet: %v", got)
+	}
+	if got := r.note("pc0", "d", true); len(got) != 1 || got[0] != "c" {
+		t.Fatalf("d and c both Primary: %v", got)
+	}
+	if got := r.note("pc1", "a", true); got != nil {
+		t.Fatalf("another resource name: %v", got)
+	}
+	var nilRegistry *primaryRegistry
+	nilRegistry.notePeer("pc0", "a", "b") // no panic
 }

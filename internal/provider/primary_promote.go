@@ -8,7 +8,6 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
-	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/seed-a700e435/terraform-provider-drbd/internal/drbd"
@@ -118,8 +117,7 @@ func (r *primaryResource) skipInitialSync(ctx context.Context, h *remoteHost, m 
 		diags.AddAttributeError(path.Root("skip_initial_sync"), summary, "skip_initial_sync needs peer_host, not fenced, to check its metadata.")
 		return false
 	}
-	c := connectionModel{Host: m.PeerHost, Port: m.PeerPort, User: m.User, HostKey: m.PeerHostKey, HostKeyFingerprint: types.StringNull()}
-	peer := &remoteHost{pool: r.data.pool, target: r.data.target(c)}
+	peer := &remoteHost{pool: r.data.pool, target: r.data.target(m.peer())}
 	pp, ok := peer.probe(ctx, diags, "Unable to Read DRBD Status of the Peer", name)
 	if !ok {
 		return false
@@ -183,8 +181,7 @@ func (r *primaryResource) peerHint(ctx context.Context, m primaryResourceModel, 
 	if m.PeerHost.IsNull() || m.PeerHost.IsUnknown() {
 		return fence + " Set peer_host on this drbd_primary to name the peer."
 	}
-	c := connectionModel{Host: m.PeerHost, Port: m.PeerPort, User: m.User, HostKey: m.PeerHostKey, HostKeyFingerprint: types.StringNull()}
-	peer := &remoteHost{pool: r.data.pool, target: r.data.target(c)}
+	peer := &remoteHost{pool: r.data.pool, target: r.data.target(m.peer())}
 	ctx, cancel := context.WithTimeout(ctx, peerHintTimeout)
 	defer cancel()
 	pp, err := peer.readStatus(ctx, name)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -327,43 +326,69 @@ func (h *remoteHost) signature(ctx context.Context, diags *diag.Diagnostics, sum
 }
 
 // primaryRegistry remembers which hosts reported a resource Primary in this provider
-// process, so that a second Primary of the same resource is warned about wherever it is
-// seen (drbd_primary and drbd_status on both nodes read the pair from both sides).
+// process, so that a second Primary of the same pair is warned about wherever it is seen
+// (drbd_primary and drbd_status on both nodes read the pair from both sides). Many pairs may
+// use the same resource name, so a host's pair is its configured peer (peer_host of
+// drbd_primary or drbd_sync) when one is known, else the only other host seen with that
+// resource name; with more hosts and no peer known nothing is warned.
 type primaryRegistry struct {
-	mu   sync.Mutex
-	seen map[string]map[string]bool // resource -> host -> Primary
+	mu    sync.Mutex
+	roles map[string]map[string]bool   // resource -> host -> Primary
+	peers map[string]map[string]string // resource -> host -> its peer (both directions)
 }
 
-// note records host's role for resource and returns the other hosts that reported it
-// Primary.
+// notePeer records that host and peer form the pair of resource.
+func (r *primaryRegistry) notePeer(resource, host, peer string) {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.peers == nil {
+		r.peers = map[string]map[string]string{}
+	}
+	if r.peers[resource] == nil {
+		r.peers[resource] = map[string]string{}
+	}
+	r.peers[resource][host], r.peers[resource][peer] = peer, host
+}
+
+// note records host's role for resource and, when it is Primary, returns its pair's other
+// host if that one reported it Primary too.
 func (r *primaryRegistry) note(resource, host string, primary bool) []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.seen == nil {
-		r.seen = map[string]map[string]bool{}
+	if r.roles == nil {
+		r.roles = map[string]map[string]bool{}
 	}
-	hosts := r.seen[resource]
-	if hosts == nil {
-		hosts = map[string]bool{}
-		r.seen[resource] = hosts
+	roles := r.roles[resource]
+	if roles == nil {
+		roles = map[string]bool{}
+		r.roles[resource] = roles
 	}
+	roles[host] = primary
 	if !primary {
-		delete(hosts, host)
 		return nil
 	}
-	hosts[host] = true
-	var others []string
-	for h := range hosts {
-		if h != host {
-			others = append(others, h)
+	peer, known := r.peers[resource][host]
+	if !known {
+		if len(roles) != 2 {
+			return nil
+		}
+		for h := range roles {
+			if h != host {
+				peer = h
+			}
 		}
 	}
-	sort.Strings(others)
-	return others
+	if roles[peer] {
+		return []string{peer}
+	}
+	return nil
 }
 
-// warnSecondPrimary records what a Read saw and warns when another host of the same
-// resource name was seen Primary too.
+// warnSecondPrimary records what a Read saw and warns when the other host of the same pair
+// was seen Primary too.
 func (h *remoteHost) warnSecondPrimary(diags *diag.Diagnostics, st drbd.Status, resource drbd.ResourceName) {
 	if h.primaries == nil || !st.Configured {
 		return

@@ -48,6 +48,11 @@ type primaryResourceModel struct {
 	roleStateModel
 }
 
+// peer is the connection to peer_host (null when it is not set).
+func (m primaryResourceModel) peer() connectionModel {
+	return connectionModel{Host: m.PeerHost, Port: m.PeerPort, User: m.User, HostKey: m.PeerHostKey, HostKeyFingerprint: types.StringNull()}
+}
+
 // roleStateAttributes adds the computed DRBD state attributes to a resource schema.
 func roleStateAttributes(attrs map[string]schema.Attribute) map[string]schema.Attribute {
 	computed := func(desc string) schema.StringAttribute {
@@ -233,6 +238,9 @@ func (r *primaryResource) Read(ctx context.Context, req resource.ReadRequest, re
 		resp.State.RemoveResource(ctx)
 		return
 	}
+	if !m.PeerHost.IsNull() && !m.PeerHost.IsUnknown() {
+		h.primaries.notePeer(name.String(), h.String(), r.data.target(m.peer()).String())
+	}
 	h.warnSecondPrimary(&resp.Diagnostics, p.Status, name)
 	m.fill(p.Status)
 	h.save(ctx, &resp.State, &m, &m.connectionModel, name.String(), &resp.Diagnostics)
@@ -255,7 +263,7 @@ func (r *primaryResource) Delete(ctx context.Context, req resource.DeleteRequest
 	}
 	const summary = "Unable to Demote DRBD Resource"
 	// In a switchover the promotion on the peer comes next: open that connection meanwhile.
-	r.data.warm(ctx, connectionModel{Host: m.PeerHost, Port: m.PeerPort, User: m.User, HostKey: m.PeerHostKey})
+	r.data.warm(ctx, m.peer())
 	// `drbdadm secondary` is a no-op on a Secondary, so it runs without a status read first;
 	// only a failure is looked into (a resource that is down has nothing to demote).
 	cmd := drbd.NewCommands(drbd.Versions{}).Secondary(name)

@@ -215,14 +215,15 @@ func (r *syncResource) Create(ctx context.Context, req resource.CreateRequest, r
 	}
 }
 
-// peerHost returns the peer of a drbd_sync, checked like every host: a pinned
-// peer_host_key, known_hosts, and under accept-new the recorded peer_host_fingerprint.
+// peer is the connection to peer_host, checked like every host: a pinned peer_host_key,
+// known_hosts, and under accept-new the recorded peer_host_fingerprint.
+func (m syncResourceModel) peer() connectionModel {
+	return connectionModel{Host: m.PeerHost, Port: m.PeerPort, User: m.User, HostKey: m.PeerHostKey, HostKeyFingerprint: m.PeerHostFingerprint}
+}
+
+// peerHost returns the peer of a drbd_sync.
 func (r *syncResource) peerHost(m syncResourceModel) *remoteHost {
-	c := connectionModel{
-		Host: m.PeerHost, Port: m.PeerPort, User: m.User, HostKey: m.PeerHostKey,
-		HostKeyFingerprint: m.PeerHostFingerprint,
-	}
-	return &remoteHost{pool: r.data.pool, target: r.data.target(c)}
+	return &remoteHost{pool: r.data.pool, target: r.data.target(m.peer())}
 }
 
 func (r *syncResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -242,6 +243,7 @@ func (r *syncResource) Read(ctx context.Context, req resource.ReadRequest, resp 
 	peerFence := ""
 	if !m.PeerHost.IsNull() {
 		peerFence, _ = r.data.fencedTarget(m.PeerHost.ValueString(), int(m.PeerPort.ValueInt64()))
+		h.primaries.notePeer(name.String(), h.String(), r.peerHost(m).String())
 	}
 	if !m.PeerHost.IsNull() && peerFence == "" && !r.checkPeerKey(ctx, m, &resp.Diagnostics) {
 		return
@@ -296,7 +298,7 @@ func (r *syncResource) Delete(ctx context.Context, req resource.DeleteRequest, r
 		return
 	}
 	r.data.warm(ctx, m.connectionModel)
-	r.data.warm(ctx, connectionModel{Host: m.PeerHost, Port: m.PeerPort, User: m.User, HostKey: m.PeerHostKey})
+	r.data.warm(ctx, m.peer())
 }
 
 func (r *syncResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
