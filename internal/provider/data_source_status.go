@@ -124,7 +124,7 @@ func (d *statusDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 				"split_brain is false. Read the kernel log as root, or set sudo = true on the provider.", name, h, p.KernelLogError))
 	}
 	m.Raw = types.StringValue(p.Raw)
-	h.saveRead(ctx, &resp.State, &m, &m.connectionModel, name.String(), &resp.Diagnostics)
+	h.save(ctx, &resp.State, &m, &m.connectionModel, name.String(), &resp.Diagnostics)
 }
 
 func versionString(v drbd.Version) string {

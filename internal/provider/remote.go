@@ -411,11 +411,12 @@ func updateFromPlan(_ context.Context, req resource.UpdateRequest, resp *resourc
 
 // save ends a Create, Read or Update that talked to the host: it sets the ID from the
 // connection and rest, records the host key fingerprint of the live connection, and stores
-// model (which embeds c) as the new state.
+// model (which embeds c) as the new state (setModel: the framework's conversion, without its
+// per-field cost).
 func (h *remoteHost) save(ctx context.Context, state *tfsdk.State, model any, c *connectionModel, rest string, diags *diag.Diagnostics) {
 	c.ID = types.StringValue(formatID(*c, rest))
 	h.recordFingerprint(ctx, c, diags)
-	diags.Append(state.Set(ctx, model)...)
+	diags.Append(setModel(ctx, state, model)...)
 }
 
 // driftWarning tells why Read found the host different from the state, naming the host and

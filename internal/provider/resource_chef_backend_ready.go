@@ -240,7 +240,7 @@ func (r *chefBackendReadyResource) Read(ctx context.Context, req resource.ReadRe
 		resp.State.RemoveResource(ctx)
 		return
 	}
-	h.saveRead(ctx, &resp.State, &m, &m.connectionModel, ready, &resp.Diagnostics)
+	h.save(ctx, &resp.State, &m, &m.connectionModel, ready, &resp.Diagnostics)
 }
 
 // Update changes only settings that matter at creation or destruction; nothing runs on the host.

@@ -198,7 +198,7 @@ func (r *filesystemResource) Create(ctx context.Context, req resource.CreateRequ
 
 func (r *filesystemResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var m filesystemResourceModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &m)...)
+	resp.Diagnostics.Append(getModel(ctx, req.State, &m)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}

@@ -217,7 +217,7 @@ func (r *primaryResource) ValidateConfig(ctx context.Context, req resource.Valid
 
 func (r *primaryResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var m primaryResourceModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &m)...)
+	resp.Diagnostics.Append(getModel(ctx, req.State, &m)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}

@@ -185,7 +185,7 @@ func (r *resourceResource) Read(ctx context.Context, req resource.ReadRequest, r
 	if m.SplitBrainVictim.IsNull() {
 		m.SplitBrainVictim = types.BoolValue(false)
 	}
-	h.saveRead(ctx, &resp.State, &m, &m.connectionModel, name.String(), &resp.Diagnostics)
+	h.save(ctx, &resp.State, &m, &m.connectionModel, name.String(), &resp.Diagnostics)
 }
 
 func (r *resourceResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {

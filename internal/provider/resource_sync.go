@@ -263,7 +263,7 @@ func (r *syncResource) Read(ctx context.Context, req resource.ReadRequest, resp 
 		return
 	}
 	m.fill(p.Status)
-	h.saveRead(ctx, &resp.State, &m, &m.connectionModel, name.String(), &resp.Diagnostics)
+	h.save(ctx, &resp.State, &m, &m.connectionModel, name.String(), &resp.Diagnostics)
 }
 
 // checkPeerKey verifies the host key of a drbd_sync's peer on refresh, so a changed key

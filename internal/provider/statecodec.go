@@ -11,7 +11,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
-	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 )
 
@@ -243,12 +242,4 @@ func setFast(ctx context.Context, state *tfsdk.State, model any) bool {
 	}
 	state.Raw = tftypes.NewValue(l.objType, vals)
 	return true
-}
-
-// saveRead is save (remote.go) with the model written by setModel: it ends the Reads that
-// refresh every object of a plan, where the framework's conversion was most of the cost.
-func (h *remoteHost) saveRead(ctx context.Context, state *tfsdk.State, model any, c *connectionModel, rest string, diags *diag.Diagnostics) {
-	c.ID = types.StringValue(formatID(*c, rest))
-	h.recordFingerprint(ctx, c, diags)
-	diags.Append(setModel(ctx, state, model)...)
 }
