@@ -325,15 +325,17 @@ func (h *remoteHost) signature(ctx context.Context, diags *diag.Diagnostics, sum
 	return sig, true
 }
 
-// primaryRegistry remembers which hosts reported a resource Primary in this provider
-// process, so that a second Primary of the same pair is warned about wherever it is seen
-// (drbd_primary and drbd_status on both nodes read the pair from both sides). Many pairs may
-// use the same resource name, so a host's pair is its configured peer (peer_host of
-// drbd_primary or drbd_sync) when one is known, else the only other host seen with that
-// resource name; with more hosts and no peer known nothing is warned.
+// primaryRegistry remembers which hosts reported a resource Primary without a connected
+// peer in this provider process, so that two such Primaries of one pair (a partition with
+// two writers, which neither side can see) are warned about wherever the second is seen
+// (drbd_primary and drbd_status on both nodes read the pair from both sides). A connected
+// Primary needs no registry: DRBD shows its peer's role. Many pairs may use the same
+// resource name, so a host's pair is its configured peer (peer_host of drbd_primary or
+// drbd_sync) when one is known, else the only other host seen with that resource name; with
+// more hosts and no peer known nothing is warned.
 type primaryRegistry struct {
 	mu    sync.Mutex
-	roles map[string]map[string]bool   // resource -> host -> Primary
+	roles map[string]map[string]bool   // resource -> host -> Primary without a connected peer
 	peers map[string]map[string]string // resource -> host -> its peer (both directions)
 }
 
@@ -353,8 +355,8 @@ func (r *primaryRegistry) notePeer(resource, host, peer string) {
 	r.peers[resource][host], r.peers[resource][peer] = peer, host
 }
 
-// note records host's role for resource and, when it is Primary, returns its pair's other
-// host if that one reported it Primary too.
+// note records whether host is Primary without a connected peer for resource and, when it
+// is, returns its pair's other host if that one is too.
 func (r *primaryRegistry) note(resource, host string, primary bool) []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -393,7 +395,7 @@ func (h *remoteHost) warnSecondPrimary(diags *diag.Diagnostics, st drbd.Status, 
 	if h.primaries == nil || !st.Configured {
 		return
 	}
-	others := h.primaries.note(resource.String(), h.String(), st.Role == drbd.RolePrimary)
+	others := h.primaries.note(resource.String(), h.String(), st.Role == drbd.RolePrimary && !peerConnected(st))
 	if len(others) == 0 {
 		return
 	}
