@@ -297,8 +297,10 @@ func (r *syncResource) Delete(ctx context.Context, req resource.DeleteRequest, r
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	r.data.warm(ctx, m.connectionModel)
-	r.data.warm(ctx, m.peer())
+	if name, err := drbd.ParseResourceName(m.Resource.ValueString()); err == nil {
+		r.data.warm(ctx, m.connectionModel, name)
+		r.data.warm(ctx, m.peer(), name)
+	}
 }
 
 func (r *syncResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {

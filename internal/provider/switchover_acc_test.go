@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -91,6 +90,9 @@ func TestDeviceCache_forgetHost(t *testing.T) {
 	a := &remoteHost{target: sshx.Target{Host: "192.0.2.1", Port: 22, User: "root"}}
 	b := &remoteHost{target: sshx.Target{Host: "192.0.2.1", Port: 2222, User: "root"}}
 	c.set(a, mustName(t, "pc0"), "/dev/drbd0")
+	if _, ok := c.minor(context.Background(), a, mustName(t, "pc0")); ok {
+		t.Error("a device without a minor gave a minor")
+	}
 	c.set(a, mustName(t, "pc1"), "/dev/drbd1")
 	c.set(b, mustName(t, "pc0"), "/dev/drbd5")
 	c.set(b, mustName(t, "pc9"), "")
@@ -109,10 +111,12 @@ func TestDeviceCache_forgetHost(t *testing.T) {
 	}
 }
 
-// TestWarm_opensOnlyUnfencedConnections: warm connects to a live host ahead of need, and
-// never to a fenced one.
+// TestWarm_opensOnlyUnfencedConnections: warm connects to a live host ahead of need and
+// learns the resource's device and minor there, and never contacts a fenced host.
 func TestWarm_opensOnlyUnfencedConnections(t *testing.T) {
-	e := newTestEnv(t, drbdsim.PairConfig{Version: drbdsim.V84})
+	e := newTestEnv(t, drbdsim.PairConfig{Version: drbdsim.V84, Minor: 3})
+	e.pair.BringUp()
+	pc0 := mustName(t, "pc0")
 	pool, err := sshx.NewPool(sshx.Config{PrivateKey: e.keyPEM, KnownHosts: e.knownHosts(), HostKeyPolicy: sshx.PolicyStrict, User: "root"})
 	if err != nil {
 		t.Fatal(err)
@@ -122,15 +126,24 @@ func TestWarm_opensOnlyUnfencedConnections(t *testing.T) {
 	conn := func(i int) connectionModel {
 		return connectionModel{Host: types.StringValue(e.hosts[i].Host()), Port: types.Int64Value(int64(e.hosts[i].Port()))}
 	}
-	if d.warm(context.Background(), conn(0)) {
+	if d.warm(context.Background(), conn(0), pc0) {
 		t.Error("warm started a connection to a fenced host")
 	}
-	if !d.warm(context.Background(), conn(1)) {
+	if !d.warm(context.Background(), conn(1), pc0) {
 		t.Fatal("warm did not start a connection to a live host")
 	}
-	waitUntil(t, "the warmed connection's handshake", 10*time.Second, func() bool { return e.hosts[1].Handshakes() == 1 })
+	h := &remoteHost{pool: pool, target: d.target(conn(1))}
+	if minor, ok := d.devices.minor(context.Background(), h, pc0); !ok || minor != 3 {
+		t.Errorf("the minor learnt ahead of need: %d, %v; want 3", minor, ok)
+	}
+	if dev, ok := d.devices.get(h, pc0); !ok || dev != "/dev/drbd3" {
+		t.Errorf("the device learnt ahead of need: %q, %v", dev, ok)
+	}
 	if _, err := pool.Exec(context.Background(), d.target(conn(1)), sshx.Command{Cmd: "true"}); err != nil {
 		t.Fatal(err)
+	}
+	if got := e.hosts[1].Commands(); len(got) != 2 || got[0] != "drbdsetup events2 --now pc0" {
+		t.Errorf("commands on the warmed host: %q, want the events2 read and then true", got)
 	}
 	if h0, h1 := e.hosts[0].Handshakes(), e.hosts[1].Handshakes(); h0 != 0 || h1 != 1 {
 		t.Errorf("handshakes: fenced host %d (want 0), live host %d (want 1: the command reused the warmed connection)", h0, h1)

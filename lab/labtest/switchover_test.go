@@ -239,6 +239,8 @@ func shortCmd(cmd string) string {
 		return "filesystem probe (blkid+findmnt)"
 	case strings.Contains(cmd, "drbdsetup events2 --now") && strings.Contains(cmd, "drbdadm primary"):
 		return "checked promotion (events2, then drbdadm primary " + resName + " if healthy)"
+	case strings.Contains(cmd, "/proc/drbd") && strings.Contains(cmd, "drbdadm primary"):
+		return "checked promotion (the minor's /proc/drbd line, then drbdadm primary " + resName + " if healthy)"
 	case strings.Contains(cmd, "@@hostfs mount"):
 		return "checked mount (blkid+findmnt, then mkdir -p && mount -t ext4 /dev/drbd0 ...)"
 	}
