@@ -259,6 +259,8 @@ func (r *chefBackendReadyResource) Delete(ctx context.Context, req resource.Dele
 	stop := m.StopCommand.ValueString()
 	remove := m.RemoveReadyFileOnDestroy.ValueBool()
 	if stop == "" && !remove {
+		// Nothing to do here; in a switchover the next steps on this host come soon.
+		r.data.warmConnection(ctx, m.connectionModel)
 		return
 	}
 	h := r.host(m.connectionModel, &resp.Diagnostics)

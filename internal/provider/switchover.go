@@ -140,24 +140,19 @@ const warmTimeout = 15 * time.Second
 // host, changes nothing, and only logs a failure: the step that needs the host reports its
 // own. Host keys are checked as for any connection. It reports whether it started.
 func (d *providerData) warm(ctx context.Context, c connectionModel, res drbd.ResourceName) bool {
-	if d == nil || d.pool == nil || c.Host.IsNull() || c.Host.IsUnknown() || c.Host.ValueString() == "" {
+	h := d.warmable(ctx, c)
+	if h == nil {
 		return false
 	}
-	h := &remoteHost{pool: d.pool, target: d.target(c), devices: &d.devices}
-	if entry, fenced := d.fencedTarget(h.target.Host, h.target.Port); fenced {
-		tflog.Debug(ctx, "not warming a fenced host", map[string]any{"host": h.String(), "fence": entry})
-		return false
+	done, reading := d.devices.pending(h, res)
+	if !reading {
+		return d.warmConnection(ctx, c) // known, or being read already
 	}
-	done, _ := d.devices.pending(h, res)
 	go func() {
 		wctx, cancel := context.WithTimeout(context.Background(), warmTimeout)
 		defer cancel()
 		dev, minor := "", -1
-		defer func() {
-			if done != nil {
-				done(dev, minor)
-			}
-		}()
+		defer func() { done(dev, minor) }()
 		out, err := d.pool.Exec(wctx, h.target, sshx.Command{Cmd: drbd.Events2NowCommand(res)})
 		if err != nil || out.ExitCode != 0 {
 			tflog.Debug(ctx, "reading a host ahead of need failed", map[string]any{"host": h.String(), "error": fmt.Sprint(err), "exit_code": out.ExitCode})
@@ -170,6 +165,39 @@ func (d *providerData) warm(ctx context.Context, c connectionModel, res drbd.Res
 	return true
 }
 
+// warmConnection is warm without the read: only the SSH connection is opened.
+func (d *providerData) warmConnection(ctx context.Context, c connectionModel) bool {
+	h := d.warmable(ctx, c)
+	if h == nil {
+		return false
+	}
+	go func() {
+		wctx, cancel := context.WithTimeout(context.Background(), warmTimeout)
+		defer cancel()
+		if _, err := d.pool.Fingerprint(wctx, h.target); err != nil {
+			tflog.Debug(ctx, "opening a connection ahead of need failed", map[string]any{"host": h.String(), "error": err.Error()})
+		}
+	}()
+	return true
+}
+
+// warmable returns the host of c when it may be contacted ahead of need: set, and not fenced.
+func (d *providerData) warmable(ctx context.Context, c connectionModel) *remoteHost {
+	if d == nil || d.pool == nil || c.Host.IsNull() || c.Host.IsUnknown() || c.Host.ValueString() == "" {
+		return nil
+	}
+	h := &remoteHost{pool: d.pool, target: d.target(c), devices: &d.devices}
+	if entry, fenced := d.fencedTarget(h.target.Host, h.target.Port); fenced {
+		tflog.Debug(ctx, "not contacting a fenced host ahead of need", map[string]any{"host": h.String(), "fence": entry})
+		return nil
+	}
+	return h
+}
+
+// minorWait bounds how long a promotion waits for a minor still being read ahead of need;
+// past it, the promotion reads the state with events2 itself.
+const minorWait = time.Second
+
 // promoteHealthy promotes resource in one round trip when the pair is healthy and at rest
 // (drbd.PromoteHealthyCommand). It returns the status after the promotion and true when it
 // promoted, or reported why DRBD refused (an error in diags); false when the state was
@@ -177,7 +205,10 @@ func (d *providerData) warm(ctx context.Context, c connectionModel, res drbd.Res
 func (h *remoteHost) promoteHealthy(ctx context.Context, diags *diag.Diagnostics, summary string, res drbd.ResourceName) (drbd.Status, bool) {
 	// With the minor known (one volume) the state comes from /proc/drbd alone; a state that is
 	// not plainly healthy there gets the events2 check before the guarded path.
-	if minor, ok := h.devices.minor(ctx, h, res); ok {
+	mctx, cancel := context.WithTimeout(ctx, minorWait)
+	minor, ok := h.devices.minor(mctx, h, res)
+	cancel()
+	if ok {
 		if st, done := h.promoteHealthyWith(ctx, diags, summary, res, drbd.PromoteHealthyMinorCommand(res, minor)); done {
 			return st, true
 		}
