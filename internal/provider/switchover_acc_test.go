@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
@@ -158,4 +159,31 @@ func mustName(t *testing.T, s string) drbd.ResourceName {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// TestPromoteHealthy_doesNotWaitLongForAMinorBeingRead: a minor still being read ahead of
+// need (a read that never finishes here) holds the promotion back at most minorWait; then it
+// checks the pair with events2 itself.
+func TestPromoteHealthy_doesNotWaitLongForAMinorBeingRead(t *testing.T) {
+	e := newTestEnv(t, drbdsim.PairConfig{Version: drbdsim.V84}).healthyAtRest()
+	pool, err := sshx.NewPool(sshx.Config{PrivateKey: e.keyPEM, KnownHosts: e.knownHosts(), HostKeyPolicy: sshx.PolicyStrict, User: "root"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = pool.Close() })
+	d := &providerData{pool: pool, user: defaultUser, port: defaultPort}
+	h := &remoteHost{pool: pool, devices: &d.devices,
+		target: d.target(connectionModel{Host: types.StringValue(e.hosts[1].Host()), Port: types.Int64Value(int64(e.hosts[1].Port()))})}
+	pc0 := mustName(t, "pc0")
+	if _, reading := d.devices.pending(h, pc0); !reading {
+		t.Fatal("no pending read recorded")
+	}
+	var diags diag.Diagnostics
+	st, done := h.promoteHealthy(context.Background(), &diags, "promote", pc0)
+	if !done || diags.HasError() || st.Role != "Primary" {
+		t.Fatalf("promoteHealthy = %+v, %v, %v", st, done, diags)
+	}
+	if got := e.hosts[1].Commands(); len(got) != 1 || !strings.Contains(got[0], "drbdsetup events2 --now pc0") {
+		t.Errorf("commands: %q, want the events2 check", got)
+	}
 }
