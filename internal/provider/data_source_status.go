@@ -88,13 +88,10 @@ func (d *statusDataSource) Schema(_ context.Context, _ datasource.SchemaRequest,
 	}
 }
 
+func (m statusDataSourceModel) drbdResource() types.String { return m.Resource }
+
 func (d *statusDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
-	var m statusDataSourceModel
-	resp.Diagnostics.Append(getConfigModel(ctx, req.Config, &m)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	h, name := d.resourceHost(m.connectionModel, m.Resource, &resp.Diagnostics)
+	m, h, name := openResource[statusDataSourceModel](ctx, &d.remoteBase, fromConfig(req.Config), &resp.Diagnostics)
 	if h == nil {
 		return
 	}

@@ -79,6 +79,52 @@ func (r *remoteBase) host(c connectionModel, diags *diag.Diagnostics) *remoteHos
 	return &remoteHost{pool: r.data.pool, target: r.data.target(c), primaries: &r.data.primaries, cache: &r.data.probes, devices: &r.data.devices}
 }
 
+// hostModel is a resource or data source model: it embeds connectionModel.
+type hostModel interface{ connection() connectionModel }
+
+// connection returns the connection attributes of the model that embeds c.
+func (c connectionModel) connection() connectionModel { return c }
+
+// resourceModel is a hostModel of one DRBD resource.
+type resourceModel interface {
+	hostModel
+	drbdResource() types.String
+}
+
+// getter reads a model from a plan, state or config: their Get, or fromState.
+type getter func(context.Context, any) diag.Diagnostics
+
+// fromState is getModel bound to s: the Reads' conversion of the prior state.
+func fromState(s tfsdk.State) getter {
+	return func(ctx context.Context, v any) diag.Diagnostics { return getModel(ctx, s, v) }
+}
+
+// fromConfig is getConfigModel bound to c: a data source's configuration.
+func fromConfig(c tfsdk.Config) getter {
+	return func(ctx context.Context, v any) diag.Diagnostics { return getConfigModel(ctx, c, v) }
+}
+
+// openHost begins a step: it reads the model with get and opens its host; h is nil when
+// either failed (diags say why).
+func openHost[M hostModel](ctx context.Context, r *remoteBase, get getter, diags *diag.Diagnostics) (m M, h *remoteHost) {
+	diags.Append(get(ctx, &m)...)
+	if diags.HasError() {
+		return m, nil
+	}
+	return m, r.host(m.connection(), diags)
+}
+
+// openResource is openHost for a step on one DRBD resource: it also returns the resource's
+// checked name (resourceHost).
+func openResource[M resourceModel](ctx context.Context, r *remoteBase, get getter, diags *diag.Diagnostics) (m M, h *remoteHost, name drbd.ResourceName) {
+	diags.Append(get(ctx, &m)...)
+	if diags.HasError() {
+		return m, nil, name
+	}
+	h, name = r.resourceHost(m.connection(), m.drbdResource(), diags)
+	return m, h, name
+}
+
 // resourceHost is host for the steps on one DRBD resource: it also returns the resource's
 // name, checked once here (the schema checks it at plan time; an imported ID has not been),
 // so that every command built for it afterwards is a plain string.

@@ -217,12 +217,7 @@ func lastOutput(t *lineTail) string {
 }
 
 func (r *chefBackendReadyResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	var m chefBackendReadyModel
-	resp.Diagnostics.Append(getModel(ctx, req.State, &m)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	h := r.host(m.connectionModel, &resp.Diagnostics)
+	m, h := openHost[chefBackendReadyModel](ctx, &r.remoteBase, fromState(req.State), &resp.Diagnostics)
 	if h == nil {
 		return
 	}

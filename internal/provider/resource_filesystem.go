@@ -116,12 +116,7 @@ func (r *filesystemResource) Schema(_ context.Context, _ resource.SchemaRequest,
 }
 
 func (r *filesystemResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
-	var m filesystemResourceModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	h := r.host(m.connectionModel, &resp.Diagnostics)
+	m, h := openHost[filesystemResourceModel](ctx, &r.remoteBase, req.Plan.Get, &resp.Diagnostics)
 	if h == nil {
 		return
 	}
@@ -197,12 +192,7 @@ func (r *filesystemResource) Create(ctx context.Context, req resource.CreateRequ
 }
 
 func (r *filesystemResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	var m filesystemResourceModel
-	resp.Diagnostics.Append(getModel(ctx, req.State, &m)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	h := r.host(m.connectionModel, &resp.Diagnostics)
+	m, h := openHost[filesystemResourceModel](ctx, &r.remoteBase, fromState(req.State), &resp.Diagnostics)
 	if h == nil {
 		return
 	}
@@ -248,12 +238,7 @@ func (r *filesystemResource) Update(ctx context.Context, req resource.UpdateRequ
 }
 
 func (r *filesystemResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
-	var m filesystemResourceModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &m)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	h := r.host(m.connectionModel, &resp.Diagnostics)
+	m, h := openHost[filesystemResourceModel](ctx, &r.remoteBase, req.State.Get, &resp.Diagnostics)
 	if h == nil {
 		return
 	}

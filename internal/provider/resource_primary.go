@@ -48,6 +48,8 @@ type primaryResourceModel struct {
 	roleStateModel
 }
 
+func (m primaryResourceModel) drbdResource() types.String { return m.Resource }
+
 // peer is the connection to peer_host (null when it is not set).
 func (m primaryResourceModel) peer() connectionModel {
 	return connectionModel{Host: m.PeerHost, Port: m.PeerPort, User: m.User, HostKey: m.PeerHostKey, HostKeyFingerprint: types.StringNull()}
@@ -161,12 +163,7 @@ func (r *primaryResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 }
 
 func (r *primaryResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
-	var m primaryResourceModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	h, name := r.resourceHost(m.connectionModel, m.Resource, &resp.Diagnostics)
+	m, h, name := openResource[primaryResourceModel](ctx, &r.remoteBase, req.Plan.Get, &resp.Diagnostics)
 	if h == nil {
 		return
 	}
@@ -216,12 +213,7 @@ func (r *primaryResource) ValidateConfig(ctx context.Context, req resource.Valid
 }
 
 func (r *primaryResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	var m primaryResourceModel
-	resp.Diagnostics.Append(getModel(ctx, req.State, &m)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	h, name := r.resourceHost(m.connectionModel, m.Resource, &resp.Diagnostics)
+	m, h, name := openResource[primaryResourceModel](ctx, &r.remoteBase, fromState(req.State), &resp.Diagnostics)
 	if h == nil {
 		return
 	}
@@ -252,13 +244,8 @@ func (r *primaryResource) Update(ctx context.Context, req resource.UpdateRequest
 }
 
 func (r *primaryResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
-	var m primaryResourceModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &m)...)
-	if resp.Diagnostics.HasError() || !m.DemoteOnDestroy.ValueBool() {
-		return
-	}
-	h, name := r.resourceHost(m.connectionModel, m.Resource, &resp.Diagnostics)
-	if h == nil {
+	m, h, name := openResource[primaryResourceModel](ctx, &r.remoteBase, req.State.Get, &resp.Diagnostics)
+	if h == nil || !m.DemoteOnDestroy.ValueBool() {
 		return
 	}
 	const summary = "Unable to Demote DRBD Resource"

@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
@@ -40,6 +41,8 @@ type resourceResourceModel struct {
 	// SplitBrainVictim makes apply reconnect a split-brained StandAlone node with --discard-my-data.
 	SplitBrainVictim types.Bool `tfsdk:"split_brain_victim"`
 }
+
+func (m resourceResourceModel) drbdResource() types.String { return m.Name }
 
 func (r *resourceResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_resource"
@@ -110,24 +113,11 @@ func (r *resourceResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 func configPath(name string) string { return "/etc/drbd.d/" + name + ".res" }
 
 func (r *resourceResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
-	var m resourceResourceModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	h, name := r.resourceHost(m.connectionModel, m.Name, &resp.Diagnostics)
+	m, h, name := openResource[resourceResourceModel](ctx, &r.remoteBase, req.Plan.Get, &resp.Diagnostics)
 	if h == nil {
 		return
 	}
-	const summary = "Unable to Bring Up DRBD Resource"
-	written := false
-	if !m.Config.IsNull() {
-		var ok bool
-		if written, ok = r.writeConfigIfChanged(ctx, h, name, m.Config.ValueString(), &resp.Diagnostics); !ok {
-			return
-		}
-	}
-	p, ok := h.probe(ctx, &resp.Diagnostics, summary, name)
+	p, written, ok := r.writeAndProbe(ctx, h, name, &m, !m.Config.IsNull(), "Unable to Bring Up DRBD Resource", &resp.Diagnostics)
 	if !ok {
 		return
 	}
@@ -138,6 +128,19 @@ func (r *resourceResource) Create(ctx context.Context, req resource.CreateReques
 	h.save(ctx, &resp.State, &m, &m.connectionModel, name.String(), &resp.Diagnostics)
 }
 
+// writeAndProbe writes the resource file when write is set (and its content differs), then
+// reads the status; it reports whether it wrote the file and whether both succeeded.
+func (r *resourceResource) writeAndProbe(ctx context.Context, h *remoteHost, name drbd.ResourceName, m *resourceResourceModel, write bool,
+	summary string, diags *diag.Diagnostics) (p *drbd.Probe, written, ok bool) {
+	if write {
+		if written, ok = r.writeConfigIfChanged(ctx, h, name, m.Config.ValueString(), diags); !ok {
+			return nil, false, false
+		}
+	}
+	p, ok = h.probe(ctx, diags, summary, name)
+	return p, written, ok
+}
+
 func (r *resourceResource) fill(m *resourceResourceModel, p *drbd.Probe) {
 	m.DRBDVersion = types.StringValue(versionString(p.Versions.Kernel))
 	m.Device = types.StringValue(p.Device())
@@ -145,12 +148,7 @@ func (r *resourceResource) fill(m *resourceResourceModel, p *drbd.Probe) {
 }
 
 func (r *resourceResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	var m resourceResourceModel
-	resp.Diagnostics.Append(getModel(ctx, req.State, &m)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	h, name := r.resourceHost(m.connectionModel, m.Name, &resp.Diagnostics)
+	m, h, name := openResource[resourceResourceModel](ctx, &r.remoteBase, fromState(req.State), &resp.Diagnostics)
 	if h == nil {
 		return
 	}
@@ -199,16 +197,8 @@ func (r *resourceResource) Update(ctx context.Context, req resource.UpdateReques
 	if h == nil {
 		return
 	}
-	const summary = "Unable to Update DRBD Resource"
-	written := false
 	configChanged := !m.Config.IsNull() && !m.Config.Equal(prior.Config)
-	if configChanged {
-		var ok bool
-		if written, ok = r.writeConfigIfChanged(ctx, h, name, m.Config.ValueString(), &resp.Diagnostics); !ok {
-			return
-		}
-	}
-	p, ok := h.probe(ctx, &resp.Diagnostics, summary, name)
+	p, written, ok := r.writeAndProbe(ctx, h, name, &m, configChanged, "Unable to Update DRBD Resource", &resp.Diagnostics)
 	if !ok {
 		return
 	}
@@ -225,12 +215,7 @@ func (r *resourceResource) Update(ctx context.Context, req resource.UpdateReques
 }
 
 func (r *resourceResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
-	var m resourceResourceModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &m)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	h, name := r.resourceHost(m.connectionModel, m.Name, &resp.Diagnostics)
+	_, h, name := openResource[resourceResourceModel](ctx, &r.remoteBase, req.State.Get, &resp.Diagnostics)
 	if h == nil {
 		return
 	}

@@ -215,6 +215,8 @@ func (r *syncResource) Create(ctx context.Context, req resource.CreateRequest, r
 	}
 }
 
+func (m syncResourceModel) drbdResource() types.String { return m.Resource }
+
 // peer is the connection to peer_host, checked like every host: a pinned peer_host_key,
 // known_hosts, and under accept-new the recorded peer_host_fingerprint.
 func (m syncResourceModel) peer() connectionModel {
@@ -227,12 +229,7 @@ func (r *syncResource) peerHost(m syncResourceModel) *remoteHost {
 }
 
 func (r *syncResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	var m syncResourceModel
-	resp.Diagnostics.Append(getModel(ctx, req.State, &m)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	h, name := r.resourceHost(m.connectionModel, m.Resource, &resp.Diagnostics)
+	m, h, name := openResource[syncResourceModel](ctx, &r.remoteBase, fromState(req.State), &resp.Diagnostics)
 	if h == nil {
 		return
 	}
