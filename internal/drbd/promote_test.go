@@ -94,18 +94,7 @@ func TestPromoteHealthyCommand_promotesOnlyAHealthyPairAtRest(t *testing.T) {
 			}
 			stub("drbdsetup", "cat \""+dir+"/events2.txt\"; exit "+strconv.Itoa(tc.rc))
 			stub("drbdadm", "echo \"$*\" >> \""+dir+"/drbdadm.log\"")
-			cmd := PromoteHealthyCommand(rn("pc0"))
-			if strings.Contains(cmd, "\n") {
-				t.Fatalf("the command spans lines: %q", cmd)
-			}
-			c := exec.Command("/bin/sh", "-c", cmd)
-			c.Env = []string{"PATH=" + dir + ":/usr/bin:/bin"}
-			out, err := c.CombinedOutput()
-			if err != nil {
-				t.Fatalf("%v\n%s", err, out)
-			}
-			log, _ := os.ReadFile(filepath.Join(dir, "drbdadm.log"))
-			ran := strings.TrimSpace(string(log))
+			ran, out := runPromotion(t, dir, PromoteHealthyCommand(rn("pc0")))
 			if tc.promote != (ran == "primary pc0") || (!tc.promote && ran != "") {
 				t.Fatalf("promote %v, but drbdadm ran %q\noutput:\n%s", tc.promote, ran, out)
 			}
@@ -169,18 +158,8 @@ func TestPromoteHealthyMinorCommand_promotesOnlyAHealthyLine(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(dir, "drbdadm"), []byte("#!/bin/sh\necho \"$*\" >> \""+dir+"/drbdadm.log\"\n"), 0o755); err != nil {
 				t.Fatal(err)
 			}
-			cmd := promoteHealthyMinorCommand(rn("pc0"), tc.minor, proc)
-			if strings.Contains(cmd, "\n") {
-				t.Fatalf("the command spans lines: %q", cmd)
-			}
-			c := exec.Command("/bin/sh", "-c", cmd)
-			c.Env = []string{"PATH=" + dir + ":/usr/bin:/bin"}
-			out, err := c.CombinedOutput()
-			if err != nil {
-				t.Fatalf("%v\n%s", err, out)
-			}
-			logb, _ := os.ReadFile(filepath.Join(dir, "drbdadm.log"))
-			if ran := strings.TrimSpace(string(logb)); (ran == "primary pc0") != tc.promote || (!tc.promote && ran != "") {
+			ran, out := runPromotion(t, dir, promoteHealthyMinorCommand(rn("pc0"), tc.minor, proc))
+			if (ran == "primary pc0") != tc.promote || (!tc.promote && ran != "") {
 				t.Fatalf("promote %v, but drbdadm ran %q\noutput:\n%s", tc.promote, ran, out)
 			}
 			h, err := ParsePromoteHealthy("pc0", string(out))
@@ -212,4 +191,22 @@ func TestParseEvents2Minors(t *testing.T) {
 	if got := ParseEvents2Minors("pc1", readDay2(t, "40-node1-events2-now.txt")); len(got) != 0 {
 		t.Errorf("another resource: %v", got)
 	}
+}
+
+// runPromotion runs cmd, a one-line promotion script, under the real /bin/sh with dir first on
+// PATH (where a drbdadm stand-in logs its arguments to drbdadm.log), and returns what
+// drbdadm was run with and the script's output.
+func runPromotion(t *testing.T, dir, cmd string) (string, []byte) {
+	t.Helper()
+	if strings.Contains(cmd, "\n") {
+		t.Fatalf("the command spans lines: %q", cmd)
+	}
+	c := exec.Command("/bin/sh", "-c", cmd)
+	c.Env = []string{"PATH=" + dir + ":/usr/bin:/bin"}
+	out, err := c.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	log, _ := os.ReadFile(filepath.Join(dir, "drbdadm.log"))
+	return strings.TrimSpace(string(log)), out
 }

@@ -708,12 +708,7 @@ func progDrbdsetup(c *call) int {
 			c.errf("drbdsetup events2: the simulator answers --now only\n")
 			return 20
 		}
-		res := ""
-		for _, a := range rest {
-			if !strings.HasPrefix(a, "-") {
-				res = a
-			}
-		}
+		res := lastOperand(rest)
 		c.p.mutate(func() {
 			if res != "" && res != c.p.cfg.Resource {
 				c.outf("exists -\n")
@@ -732,12 +727,7 @@ func progDrbdsetup(c *call) int {
 			c.errf("status: unrecognized option '--json'\n%s", usage84)
 			return 20
 		}
-		res := ""
-		for _, a := range rest {
-			if !strings.HasPrefix(a, "-") {
-				res = a
-			}
-		}
+		res := lastOperand(rest)
 		c.p.mutate(func() {
 			n := c.n
 			if !n.up || (res != "" && res != c.p.cfg.Resource) {
@@ -768,6 +758,17 @@ func progDrbdsetup(c *call) int {
 		c.errf("drbdsetup: unknown command '%s'\n", word)
 	}
 	return 20
+}
+
+// lastOperand returns the last argument that is not an option ("" when there is none).
+func lastOperand(args []string) string {
+	res := ""
+	for _, a := range args {
+		if !strings.HasPrefix(a, "-") {
+			res = a
+		}
+	}
+	return res
 }
 
 func firstOr(args []string, def string) string {
