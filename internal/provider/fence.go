@@ -117,8 +117,8 @@ var undoneOnDestroy = map[string]string{
 // last known state with a warning, Delete forgets the resource with a warning saying what
 // was left undone, Create and Update fail naming the fence.
 type fencedResource struct {
-	inner resource.Resource
-	data  *providerData
+	resource.Resource // the wrapped resource: Metadata and Schema are its own
+	data              *providerData
 }
 
 var (
@@ -129,41 +129,33 @@ var (
 
 // ValidateConfig forwards to the wrapped resource when it validates its configuration.
 func (f *fencedResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
-	if v, ok := f.inner.(resource.ResourceWithValidateConfig); ok {
+	if v, ok := f.Resource.(resource.ResourceWithValidateConfig); ok {
 		v.ValidateConfig(ctx, req, resp)
 	}
 }
 
 // withFence wraps a resource constructor.
 func withFence(newResource func() resource.Resource) func() resource.Resource {
-	return func() resource.Resource { return &fencedResource{inner: newResource()} }
-}
-
-func (f *fencedResource) Metadata(ctx context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
-	f.inner.Metadata(ctx, req, resp)
+	return func() resource.Resource { return &fencedResource{Resource: newResource()} }
 }
 
 // name returns the resource type name (the framework builds a new value per call, so it
 // is asked again rather than remembered from Metadata).
 func (f *fencedResource) name(ctx context.Context) string {
 	var resp resource.MetadataResponse
-	f.inner.Metadata(ctx, resource.MetadataRequest{ProviderTypeName: "drbd"}, &resp)
+	f.Metadata(ctx, resource.MetadataRequest{ProviderTypeName: "drbd"}, &resp)
 	return resp.TypeName
-}
-
-func (f *fencedResource) Schema(ctx context.Context, req resource.SchemaRequest, resp *resource.SchemaResponse) {
-	f.inner.Schema(ctx, req, resp)
 }
 
 func (f *fencedResource) Configure(ctx context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
 	f.data = providerDataFrom(req.ProviderData, &resp.Diagnostics)
-	if c, ok := f.inner.(resource.ResourceWithConfigure); ok {
+	if c, ok := f.Resource.(resource.ResourceWithConfigure); ok {
 		c.Configure(ctx, req, resp)
 	}
 }
 
 func (f *fencedResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	if i, ok := f.inner.(resource.ResourceWithImportState); ok {
+	if i, ok := f.Resource.(resource.ResourceWithImportState); ok {
 		i.ImportState(ctx, req, resp)
 		return
 	}
@@ -189,7 +181,7 @@ func (f *fencedResource) Create(ctx context.Context, req resource.CreateRequest,
 			return
 		}
 	}
-	f.inner.Create(ctx, req, resp)
+	f.Resource.Create(ctx, req, resp)
 }
 
 func (f *fencedResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
@@ -200,7 +192,7 @@ func (f *fencedResource) Update(ctx context.Context, req resource.UpdateRequest,
 			return
 		}
 	}
-	f.inner.Update(ctx, req, resp)
+	f.Resource.Update(ctx, req, resp)
 }
 
 func (f *fencedResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -209,7 +201,7 @@ func (f *fencedResource) Read(ctx context.Context, req resource.ReadRequest, res
 			"fenced_hosts (%q). Its last known state is kept.", f.name(ctx), host, entry))
 		return // resp.State still holds the prior state
 	}
-	f.inner.Read(ctx, req, resp)
+	f.Resource.Read(ctx, req, resp)
 }
 
 func (f *fencedResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
@@ -223,40 +215,32 @@ func (f *fencedResource) Delete(ctx context.Context, req resource.DeleteRequest,
 			"back as it was still carries that state.", f.name(ctx), host, entry, undone))
 		return
 	}
-	f.inner.Delete(ctx, req, resp)
+	f.Resource.Delete(ctx, req, resp)
 }
 
 // fencedDataSource refuses to read a data source on a fenced host.
 type fencedDataSource struct {
-	inner datasource.DataSource
-	data  *providerData
+	datasource.DataSource // the wrapped data source: Metadata and Schema are its own
+	data                  *providerData
 }
 
 var _ datasource.DataSourceWithConfigure = (*fencedDataSource)(nil)
 
 // withFenceDS wraps a data source constructor.
 func withFenceDS(newDataSource func() datasource.DataSource) func() datasource.DataSource {
-	return func() datasource.DataSource { return &fencedDataSource{inner: newDataSource()} }
-}
-
-func (f *fencedDataSource) Metadata(ctx context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
-	f.inner.Metadata(ctx, req, resp)
+	return func() datasource.DataSource { return &fencedDataSource{DataSource: newDataSource()} }
 }
 
 // name returns the data source type name.
 func (f *fencedDataSource) name(ctx context.Context) string {
 	var resp datasource.MetadataResponse
-	f.inner.Metadata(ctx, datasource.MetadataRequest{ProviderTypeName: "drbd"}, &resp)
+	f.Metadata(ctx, datasource.MetadataRequest{ProviderTypeName: "drbd"}, &resp)
 	return resp.TypeName
-}
-
-func (f *fencedDataSource) Schema(ctx context.Context, req datasource.SchemaRequest, resp *datasource.SchemaResponse) {
-	f.inner.Schema(ctx, req, resp)
 }
 
 func (f *fencedDataSource) Configure(ctx context.Context, req datasource.ConfigureRequest, resp *datasource.ConfigureResponse) {
 	f.data = providerDataFrom(req.ProviderData, &resp.Diagnostics)
-	if c, ok := f.inner.(datasource.DataSourceWithConfigure); ok {
+	if c, ok := f.DataSource.(datasource.DataSourceWithConfigure); ok {
 		c.Configure(ctx, req, resp)
 	}
 }
@@ -270,5 +254,5 @@ func (f *fencedDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 			return
 		}
 	}
-	f.inner.Read(ctx, req, resp)
+	f.DataSource.Read(ctx, req, resp)
 }
