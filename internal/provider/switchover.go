@@ -59,8 +59,9 @@ func (c *deviceCache) wait(ctx context.Context, h *remoteHost, res drbd.Resource
 	}
 }
 
-func (c *deviceCache) get(h *remoteHost, res drbd.ResourceName) (string, bool) {
-	if e := c.wait(context.Background(), h, res); e != nil && e.device != "" {
+// get returns the device of res on h when it is known.
+func (c *deviceCache) get(ctx context.Context, h *remoteHost, res drbd.ResourceName) (string, bool) {
+	if e := c.wait(ctx, h, res); e != nil && e.device != "" {
 		return e.device, true
 	}
 	return "", false

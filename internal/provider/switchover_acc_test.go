@@ -97,17 +97,17 @@ func TestDeviceCache_forgetHost(t *testing.T) {
 	c.set(a, mustName(t, "pc1"), "/dev/drbd1")
 	c.set(b, mustName(t, "pc0"), "/dev/drbd5")
 	c.set(b, mustName(t, "pc9"), "")
-	if dev, ok := c.get(a, mustName(t, "pc1")); !ok || dev != "/dev/drbd1" {
+	if dev, ok := c.get(context.Background(), a, mustName(t, "pc1")); !ok || dev != "/dev/drbd1" {
 		t.Fatalf("get = %q, %v", dev, ok)
 	}
-	if _, ok := c.get(b, mustName(t, "pc9")); ok {
+	if _, ok := c.get(context.Background(), b, mustName(t, "pc9")); ok {
 		t.Error("an empty device was remembered")
 	}
 	c.forgetHost(a)
-	if _, ok := c.get(a, mustName(t, "pc0")); ok {
+	if _, ok := c.get(context.Background(), a, mustName(t, "pc0")); ok {
 		t.Error("forgetHost kept an entry of the host")
 	}
-	if dev, ok := c.get(b, mustName(t, "pc0")); !ok || dev != "/dev/drbd5" {
+	if dev, ok := c.get(context.Background(), b, mustName(t, "pc0")); !ok || dev != "/dev/drbd5" {
 		t.Errorf("forgetHost dropped another host's entry: %q, %v", dev, ok)
 	}
 }
@@ -137,7 +137,7 @@ func TestWarm_opensOnlyUnfencedConnections(t *testing.T) {
 	if minor, ok := d.devices.minor(context.Background(), h, pc0); !ok || minor != 3 {
 		t.Errorf("the minor learnt ahead of need: %d, %v; want 3", minor, ok)
 	}
-	if dev, ok := d.devices.get(h, pc0); !ok || dev != "/dev/drbd3" {
+	if dev, ok := d.devices.get(context.Background(), h, pc0); !ok || dev != "/dev/drbd3" {
 		t.Errorf("the device learnt ahead of need: %q, %v", dev, ok)
 	}
 	if _, err := pool.Exec(context.Background(), d.target(conn(1)), sshx.Command{Cmd: "true"}); err != nil {
