@@ -267,10 +267,16 @@ echo
 echo "execve per \`ssh HOST true\` (calls / programs started): $bench_user $eb_calls / $eb_started ($exec_progs), root $er_calls / $er_started"
 echo "Machine: $machine"
 
+# The sections "## Lab: ..." come from the real-DRBD lab (make test-lab, see lab/README.md), not
+# from this script: they are printed here and carried over unchanged, at the end.
+lab_section=$(awk '/^## / { keep = ($0 ~ /^## Lab: /) } keep' "$root/BENCHMARKS.md" 2>/dev/null || true)
+if [ -n "$lab_section" ]; then
+	echo
+	echo "Real-DRBD lab figures (make test-lab; carried over in BENCHMARKS.md):"
+	printf '%s\n' "$lab_section" | awk '/^## Lab: / { print } /^\| / && !/^\|---/ && !/^\| (Figure|Start) / && !/^\| \+/ { print }'
+fi
+
 if [ "$write_md" = 1 ]; then
-	# The section "## Lab: switchover unmounted time" comes from the real-DRBD lab (make test-lab,
-	# see lab/README.md), not from this script: it is carried over unchanged, at the end.
-	lab_section=$(awk '/^## Lab: switchover unmounted time/ { keep = 1 } keep && /^## / && !/^## Lab: switchover unmounted time/ { keep = 0 } keep' "$root/BENCHMARKS.md" 2>/dev/null || true)
 	cat >"$root/BENCHMARKS.md" <<MD
 # Benchmarks
 
