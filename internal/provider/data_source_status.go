@@ -88,6 +88,7 @@ func (d *statusDataSource) Schema(_ context.Context, _ datasource.SchemaRequest,
 	}
 }
 
+// drbdResource is the DRBD resource the model acts on (resourceModel).
 func (m statusDataSourceModel) drbdResource() types.String { return m.Resource }
 
 func (d *statusDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {

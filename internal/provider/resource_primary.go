@@ -48,6 +48,7 @@ type primaryResourceModel struct {
 	roleStateModel
 }
 
+// drbdResource is the DRBD resource the model acts on (resourceModel).
 func (m primaryResourceModel) drbdResource() types.String { return m.Resource }
 
 // peer is the connection to peer_host (null when it is not set).

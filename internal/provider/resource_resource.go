@@ -42,6 +42,7 @@ type resourceResourceModel struct {
 	SplitBrainVictim types.Bool `tfsdk:"split_brain_victim"`
 }
 
+// drbdResource is the DRBD resource the model acts on (resourceModel).
 func (m resourceResourceModel) drbdResource() types.String { return m.Name }
 
 func (r *resourceResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {

@@ -215,6 +215,7 @@ func (r *syncResource) Create(ctx context.Context, req resource.CreateRequest, r
 	}
 }
 
+// drbdResource is the DRBD resource the model acts on (resourceModel).
 func (m syncResourceModel) drbdResource() types.String { return m.Resource }
 
 // peer is the connection to peer_host, checked like every host: a pinned peer_host_key,
