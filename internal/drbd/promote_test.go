@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"mvdan.cc/sh/v3/syntax"
 )
 
 func readDay2(t *testing.T, name string) string {
@@ -209,4 +211,44 @@ func runPromotion(t *testing.T, dir, cmd string) (string, []byte) {
 	}
 	log, _ := os.ReadFile(filepath.Join(dir, "drbdadm.log"))
 	return strings.TrimSpace(string(log)), out
+}
+
+// TestSwitchoverCommandsOnlyReadOrPromote: the commands of a switchover's promotion, and the
+// read ahead of need, run no DRBD verb but events2 (a read) and primary; in particular none
+// connects, disconnects, attaches, detaches or brings a resource up or down, whatever state
+// they find.
+func TestSwitchoverCommandsOnlyReadOrPromote(t *testing.T) {
+	allowed := map[string]bool{"drbdsetup events2": true, "drbdadm primary": true}
+	for name, cmd := range map[string]string{
+		"PromoteHealthyCommand":      PromoteHealthyCommand(rn("pc0")),
+		"PromoteHealthyMinorCommand": PromoteHealthyMinorCommand(rn("pc0"), 0),
+		"Events2NowCommand":          Events2NowCommand(rn("pc0")),
+	} {
+		f, err := syntax.NewParser().Parse(strings.NewReader(cmd), "")
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		calls := 0
+		syntax.Walk(f, func(n syntax.Node) bool {
+			call, ok := n.(*syntax.CallExpr)
+			if !ok || len(call.Args) == 0 {
+				return true
+			}
+			switch prog := call.Args[0].Lit(); prog {
+			case "drbdadm", "drbdsetup", "drbdmeta":
+				calls++
+				verb := ""
+				if len(call.Args) > 1 {
+					verb = call.Args[1].Lit()
+				}
+				if !allowed[prog+" "+verb] {
+					t.Errorf("%s runs %s %s", name, prog, verb)
+				}
+			}
+			return true
+		})
+		if calls == 0 {
+			t.Errorf("%s: no DRBD program found (the walk is broken)", name)
+		}
+	}
 }
