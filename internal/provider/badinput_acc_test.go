@@ -191,7 +191,7 @@ func TestAccBadInput_reconfigureCommandIsShell(t *testing.T) {
 		},
 	})
 	var sr fwresource.SchemaResponse
-	NewChefBackendReadyResource().Schema(context.Background(), fwresource.SchemaRequest{}, &sr)
+	(&chefBackendReadyResource{}).Schema(context.Background(), fwresource.SchemaRequest{}, &sr)
 	attr, ok := sr.Schema.Attributes["reconfigure_command"]
 	if !ok {
 		t.Fatal("drbd_chef_backend_ready has no reconfigure_command")

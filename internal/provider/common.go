@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -31,6 +32,30 @@ const (
 	descHostKey            = "Pinned public key line of this host (`ssh-ed25519 AAAA...`, for example from cloud-init output). When set, it is the only key accepted."
 	descHostKeyFingerprint = "SHA256 fingerprint of the host key seen on the last connection. With `host_key_policy = \"accept-new\"` it is recorded on first contact and enforced afterwards."
 )
+
+// computedString is a computed string attribute that keeps its value from the prior state
+// until the step that sets it runs again.
+func computedString(desc string) schema.StringAttribute {
+	return schema.StringAttribute{MarkdownDescription: desc, Computed: true,
+		PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}}
+}
+
+// drbdNameAttribute is the attribute naming the DRBD resource a resource acts on: checked by
+// drbdNameValidator at plan time, and a change replaces the resource.
+func drbdNameAttribute(desc string, required bool) schema.StringAttribute {
+	return schema.StringAttribute{MarkdownDescription: desc, Required: required, Optional: !required,
+		Validators:    []validator.String{drbdNameValidator()},
+		PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()}}
+}
+
+// durationAttribute is an optional Go duration (timetypes.GoDuration) of at least least,
+// def when unset.
+func durationAttribute(desc, def string, least time.Duration) schema.StringAttribute {
+	return schema.StringAttribute{MarkdownDescription: desc, Optional: true, Computed: true,
+		CustomType: timetypes.GoDurationType{},
+		Default:    stringdefault.StaticString(def),
+		Validators: []validator.String{durationValidator(least)}}
+}
 
 // connectionResourceAttributes returns the host/port/user/host_key/host_key_fingerprint
 // attributes of a resource; changing where a resource lives replaces it.
@@ -57,16 +82,8 @@ func connectionResourceAttributes(attrs map[string]schema.Attribute) map[string]
 		Optional:            true,
 		Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
 	}
-	attrs["host_key_fingerprint"] = schema.StringAttribute{
-		MarkdownDescription: descHostKeyFingerprint,
-		Computed:            true,
-		PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
-	}
-	attrs["id"] = schema.StringAttribute{
-		MarkdownDescription: "Identifier, the same as the import ID.",
-		Computed:            true,
-		PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
-	}
+	attrs["host_key_fingerprint"] = computedString(descHostKeyFingerprint)
+	attrs["id"] = computedString("Identifier, the same as the import ID.")
 	return attrs
 }
 

@@ -12,35 +12,8 @@ import (
 	"github.com/seed-a700e435/terraform-provider-drbd/internal/drbd"
 )
 
-var _ datasource.DataSourceWithConfigure = (*statusDataSource)(nil)
-
-// NewStatusDataSource returns the drbd_status data source.
-func NewStatusDataSource() datasource.DataSource {
-	return &statusDataSource{}
-}
-
-type statusDataSource struct {
-	remoteDataSourceBase
-}
-
-type statusDataSourceModel struct {
-	connectionModel
-	Resource   types.String `tfsdk:"resource"`
-	Configured types.Bool   `tfsdk:"configured"`
-	Device     types.String `tfsdk:"device"`
-	roleStateModel
-	SyncPercent  types.Float64 `tfsdk:"sync_percent"`
-	OutOfSyncKiB types.Int64   `tfsdk:"out_of_sync_kib"`
-	InSync       types.Bool    `tfsdk:"in_sync"`
-	DRBDVersion  types.String  `tfsdk:"drbd_version"`
-	UtilsVersion types.String  `tfsdk:"utils_version"`
-	SplitBrain   types.Bool    `tfsdk:"split_brain"`
-	Raw          types.String  `tfsdk:"raw"`
-}
-
-func (d *statusDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
-	resp.TypeName = req.ProviderTypeName + "_status"
-}
+// statusDataSource is the drbd_status data source.
+type statusDataSource struct{ remoteDataSourceBase }
 
 func (d *statusDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
 	str := func(desc string) schema.StringAttribute {
@@ -88,16 +61,9 @@ func (d *statusDataSource) Schema(_ context.Context, _ datasource.SchemaRequest,
 	}
 }
 
-// drbdResource is the DRBD resource the model acts on (resourceModel).
-func (m statusDataSourceModel) drbdResource() types.String { return m.Resource }
-
 func (d *statusDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
-	m, h, name := openResource[statusDataSourceModel](ctx, &d.remoteBase, fromConfig(req.Config), &resp.Diagnostics)
-	if h == nil {
-		return
-	}
-	p, ok := h.probeForRead(ctx, &resp.Diagnostics, "Unable to Read DRBD Status", name)
-	if !ok {
+	m, h, name, p := readResource[statusDataSourceModel](ctx, &d.remoteBase, fromConfig(req.Config), "Unable to Read DRBD Status", &resp.Diagnostics)
+	if p == nil {
 		return
 	}
 	st := p.Status

@@ -12,7 +12,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
-	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 )
 
@@ -91,17 +90,22 @@ func (d *providerData) fencedTarget(host string, port int) (string, bool) {
 	return d.fence.fenced(host, port)
 }
 
-// fenceAttrs reads host and port from a state, plan or config.
-func fenceAttrs(ctx context.Context, get func(context.Context, path.Path, any) diag.Diagnostics) (string, int, bool) {
-	var host types.String
+// attrGetter reads one attribute of a state, plan or config: their GetAttribute.
+type attrGetter func(context.Context, path.Path, any) diag.Diagnostics
+
+// fencedBy reports whether the host and port read with get are fenced: the host as written
+// and the fenced_hosts entry that covers it. Unknown or unreadable attributes are not fenced.
+func (d *providerData) fencedBy(ctx context.Context, get attrGetter) (host, entry string, fenced bool) {
+	var h types.String
 	var port types.Int64
-	if d := get(ctx, path.Root("host"), &host); d.HasError() || host.IsNull() || host.IsUnknown() {
-		return "", 0, false
+	if diags := get(ctx, path.Root("host"), &h); diags.HasError() || h.IsNull() || h.IsUnknown() {
+		return "", "", false
 	}
-	if d := get(ctx, path.Root("port"), &port); d.HasError() {
-		return "", 0, false
+	if diags := get(ctx, path.Root("port"), &port); diags.HasError() {
+		return "", "", false
 	}
-	return host.ValueString(), int(port.ValueInt64()), true
+	entry, fenced = d.fencedTarget(h.ValueString(), int(port.ValueInt64()))
+	return h.ValueString(), entry, fenced
 }
 
 // undoneOnDestroy says what a resource type's Delete would have done on its host.
@@ -113,146 +117,136 @@ var undoneOnDestroy = map[string]string{
 	"drbd_chef_backend_ready": "`stop_command` did not run and the ready file was left as it was",
 }
 
+// remoteResource and remoteDataSource are what the fence wrappers wrap: every resource and
+// data source embeds remoteBase, which knows the type name and, once configured, the provider
+// data.
+type (
+	remoteResource interface {
+		resource.ResourceWithConfigure
+		base() *remoteBase
+	}
+	remoteDataSource interface {
+		datasource.DataSourceWithConfigure
+		base() *remoteBase
+	}
+)
+
+// base returns the embedded remoteBase.
+func (r *remoteBase) base() *remoteBase { return r }
+
+// name is the full type name, e.g. "drbd_primary".
+func (r *remoteBase) name() string { return providerTypeName + "_" + r.typeName }
+
+// refuseFenced reports whether the host read with get is fenced, adding the error that says
+// so: refused (a format of the type name and the host) says what was not done, advice what to
+// do instead.
+func (r *remoteBase) refuseFenced(ctx context.Context, get attrGetter, diags *diag.Diagnostics, refused, advice string) bool {
+	host, entry, fenced := r.data.fencedBy(ctx, get)
+	if fenced {
+		diags.AddError("Host Is Fenced", fmt.Sprintf(refused, r.name(), host)+fmt.Sprintf(": the host is in the "+
+			"provider's fenced_hosts (%q), and the provider never contacts a fenced host.", entry)+advice)
+	}
+	return fenced
+}
+
 // fencedResource wraps a resource so that it never contacts a fenced host: Read keeps the
 // last known state with a warning, Delete forgets the resource with a warning saying what
 // was left undone, Create and Update fail naming the fence.
 type fencedResource struct {
-	resource.Resource // the wrapped resource: Metadata and Schema are its own
-	data              *providerData
+	resource.ResourceWithConfigure // the wrapped resource: Metadata, Schema and Configure are its own
+	inner                          *remoteBase
 }
 
 var (
-	_ resource.ResourceWithConfigure      = (*fencedResource)(nil)
 	_ resource.ResourceWithImportState    = (*fencedResource)(nil)
 	_ resource.ResourceWithValidateConfig = (*fencedResource)(nil)
 )
 
+// withFence returns the constructor of resource type T, named drbd_<typeName>, wrapped in a
+// fencedResource.
+func withFence[T any, R interface {
+	*T
+	remoteResource
+}](typeName string) func() resource.Resource {
+	return func() resource.Resource {
+		r := R(new(T))
+		r.base().typeName = typeName
+		return &fencedResource{r, r.base()}
+	}
+}
+
 // ValidateConfig forwards to the wrapped resource when it validates its configuration.
 func (f *fencedResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
-	if v, ok := f.Resource.(resource.ResourceWithValidateConfig); ok {
+	if v, ok := f.ResourceWithConfigure.(resource.ResourceWithValidateConfig); ok {
 		v.ValidateConfig(ctx, req, resp)
 	}
 }
 
-// withFence wraps a resource constructor.
-func withFence(newResource func() resource.Resource) func() resource.Resource {
-	return func() resource.Resource { return &fencedResource{Resource: newResource()} }
-}
-
-// name returns the resource type name (the framework builds a new value per call, so it
-// is asked again rather than remembered from Metadata).
-func (f *fencedResource) name(ctx context.Context) string {
-	var resp resource.MetadataResponse
-	f.Metadata(ctx, resource.MetadataRequest{ProviderTypeName: "drbd"}, &resp)
-	return resp.TypeName
-}
-
-func (f *fencedResource) Configure(ctx context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
-	f.data = providerDataFrom(req.ProviderData, &resp.Diagnostics)
-	if c, ok := f.Resource.(resource.ResourceWithConfigure); ok {
-		c.Configure(ctx, req, resp)
-	}
-}
-
 func (f *fencedResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	if i, ok := f.Resource.(resource.ResourceWithImportState); ok {
+	if i, ok := f.ResourceWithConfigure.(resource.ResourceWithImportState); ok {
 		i.ImportState(ctx, req, resp)
 		return
 	}
-	resp.Diagnostics.AddError("Import Not Supported", f.name(ctx)+" cannot be imported.")
-}
-
-// fencedBy reports the fenced_hosts entry that covers the host in s, if any.
-func (f *fencedResource) fencedBy(ctx context.Context, s tfsdk.State) (string, string, bool) {
-	host, port, ok := fenceAttrs(ctx, s.GetAttribute)
-	if !ok {
-		return "", "", false
-	}
-	entry, fenced := f.data.fencedTarget(host, port)
-	return host, entry, fenced
+	resp.Diagnostics.AddError("Import Not Supported", f.inner.name()+" cannot be imported.")
 }
 
 func (f *fencedResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
-	if host, port, ok := fenceAttrs(ctx, req.Plan.GetAttribute); ok {
-		if entry, fenced := f.data.fencedTarget(host, port); fenced {
-			resp.Diagnostics.AddError("Host Is Fenced", fmt.Sprintf("%s cannot be created on %s: the host is in the provider's "+
-				"fenced_hosts (%q), and the provider never contacts a fenced host. Remove this resource from the configuration "+
-				"while the host is fenced, or unfence the host once it is back.", f.name(ctx), host, entry))
-			return
-		}
+	if !f.inner.refuseFenced(ctx, req.Plan.GetAttribute, &resp.Diagnostics, "%s cannot be created on %s",
+		" Remove this resource from the configuration while the host is fenced, or unfence the host once it is back.") {
+		f.ResourceWithConfigure.Create(ctx, req, resp)
 	}
-	f.Resource.Create(ctx, req, resp)
 }
 
 func (f *fencedResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	if host, port, ok := fenceAttrs(ctx, req.Plan.GetAttribute); ok {
-		if entry, fenced := f.data.fencedTarget(host, port); fenced {
-			resp.Diagnostics.AddError("Host Is Fenced", fmt.Sprintf("%s on %s cannot be updated: the host is in the provider's "+
-				"fenced_hosts (%q), and the provider never contacts a fenced host.", f.name(ctx), host, entry))
-			return
-		}
+	if !f.inner.refuseFenced(ctx, req.Plan.GetAttribute, &resp.Diagnostics, "%s on %s cannot be updated", "") {
+		f.ResourceWithConfigure.Update(ctx, req, resp)
 	}
-	f.Resource.Update(ctx, req, resp)
 }
 
 func (f *fencedResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	if host, entry, fenced := f.fencedBy(ctx, req.State); fenced {
+	if host, entry, fenced := f.inner.data.fencedBy(ctx, req.State.GetAttribute); fenced {
 		resp.Diagnostics.AddWarning("Host Is Fenced", fmt.Sprintf("%s on %s was not read: the host is in the provider's "+
-			"fenced_hosts (%q). Its last known state is kept.", f.name(ctx), host, entry))
+			"fenced_hosts (%q). Its last known state is kept.", f.inner.name(), host, entry))
 		return // resp.State still holds the prior state
 	}
-	f.Resource.Read(ctx, req, resp)
+	f.ResourceWithConfigure.Read(ctx, req, resp)
 }
 
 func (f *fencedResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
-	if host, entry, fenced := f.fencedBy(ctx, req.State); fenced {
-		undone := undoneOnDestroy[f.name(ctx)]
+	if host, entry, fenced := f.inner.data.fencedBy(ctx, req.State.GetAttribute); fenced {
+		undone := undoneOnDestroy[f.inner.name()]
 		if undone == "" {
 			undone = "its destroy step did not run"
 		}
 		resp.Diagnostics.AddWarning("Host Is Fenced", fmt.Sprintf("%s on %s was removed from the state without contacting "+
 			"the host, which is in the provider's fenced_hosts (%q): %s. A rebuilt host starts clean; a host that comes "+
-			"back as it was still carries that state.", f.name(ctx), host, entry, undone))
+			"back as it was still carries that state.", f.inner.name(), host, entry, undone))
 		return
 	}
-	f.Resource.Delete(ctx, req, resp)
+	f.ResourceWithConfigure.Delete(ctx, req, resp)
 }
 
 // fencedDataSource refuses to read a data source on a fenced host.
 type fencedDataSource struct {
-	datasource.DataSource // the wrapped data source: Metadata and Schema are its own
-	data                  *providerData
+	datasource.DataSourceWithConfigure // the wrapped data source: Metadata, Schema and Configure are its own
+	inner                              *remoteBase
 }
 
-var _ datasource.DataSourceWithConfigure = (*fencedDataSource)(nil)
-
-// withFenceDS wraps a data source constructor.
-func withFenceDS(newDataSource func() datasource.DataSource) func() datasource.DataSource {
-	return func() datasource.DataSource { return &fencedDataSource{DataSource: newDataSource()} }
-}
-
-// name returns the data source type name.
-func (f *fencedDataSource) name(ctx context.Context) string {
-	var resp datasource.MetadataResponse
-	f.Metadata(ctx, datasource.MetadataRequest{ProviderTypeName: "drbd"}, &resp)
-	return resp.TypeName
-}
-
-func (f *fencedDataSource) Configure(ctx context.Context, req datasource.ConfigureRequest, resp *datasource.ConfigureResponse) {
-	f.data = providerDataFrom(req.ProviderData, &resp.Diagnostics)
-	if c, ok := f.DataSource.(datasource.DataSourceWithConfigure); ok {
-		c.Configure(ctx, req, resp)
+// withFenceDS is withFence for data sources.
+func withFenceDS[T any, D interface {
+	*T
+	remoteDataSource
+}](typeName string) func() datasource.DataSource {
+	return func() datasource.DataSource {
+		d := D(new(T))
+		d.base().typeName = typeName
+		return &fencedDataSource{d, d.base()}
 	}
 }
 
 func (f *fencedDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
-	if host, port, ok := fenceAttrs(ctx, req.Config.GetAttribute); ok {
-		if entry, fenced := f.data.fencedTarget(host, port); fenced {
-			resp.Diagnostics.AddError("Host Is Fenced", fmt.Sprintf("data.%s cannot read %s: the host is in the provider's "+
-				"fenced_hosts (%q), and the provider never contacts a fenced host. Drop this data source from the "+
-				"configuration while the host is fenced (for example with the same input that fences it).", f.name(ctx), host, entry))
-			return
-		}
+	if !f.inner.refuseFenced(ctx, req.Config.GetAttribute, &resp.Diagnostics, "data.%s cannot read %s",
+		" Drop this data source from the configuration while the host is fenced (for example with the same input that fences it).") {
+		f.DataSourceWithConfigure.Read(ctx, req, resp)
 	}
-	f.DataSource.Read(ctx, req, resp)
 }

@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
@@ -8,8 +9,8 @@ import (
 	"github.com/seed-a700e435/terraform-provider-drbd/internal/sshx"
 )
 
-// The models shared by several resources and the data source, as the tls provider keeps
-// its shared models in one place.
+// The models of the provider block, every resource and the data source, and the parts they
+// share, in one place as the tls provider keeps them.
 
 // connectionModel holds the connection attributes every resource and data source has. It is
 // embedded in their models.
@@ -123,3 +124,117 @@ type bastionModel struct {
 	Password   types.String `tfsdk:"password"`
 	HostKey    types.String `tfsdk:"host_key"`
 }
+
+// resourceResourceModel is the drbd_resource resource.
+type resourceResourceModel struct {
+	connectionModel
+	Name        types.String `tfsdk:"name"`
+	Config      types.String `tfsdk:"config"`
+	Device      types.String `tfsdk:"device"`
+	Minor       types.Int64  `tfsdk:"minor"`
+	DRBDVersion types.String `tfsdk:"drbd_version"`
+	// SplitBrainVictim makes apply reconnect a split-brained StandAlone node with --discard-my-data.
+	SplitBrainVictim types.Bool `tfsdk:"split_brain_victim"`
+}
+
+// drbdResource is the DRBD resource the model acts on (resourceModel).
+func (m resourceResourceModel) drbdResource() types.String { return m.Name }
+
+// primaryResourceModel is the drbd_primary resource.
+type primaryResourceModel struct {
+	connectionModel
+	Resource               types.String         `tfsdk:"resource"`
+	Force                  types.Bool           `tfsdk:"force"`
+	AllowOverwritePeerData types.Bool           `tfsdk:"allow_overwrite_peer_data"`
+	DemoteOnDestroy        types.Bool           `tfsdk:"demote_on_destroy"`
+	ConnectTimeout         timetypes.GoDuration `tfsdk:"connect_timeout"`
+	PeerHost               types.String         `tfsdk:"peer_host"`
+	PeerPort               types.Int64          `tfsdk:"peer_port"`
+	PeerHostKey            types.String         `tfsdk:"peer_host_key"`
+	SkipInitialSync        types.Bool           `tfsdk:"skip_initial_sync"`
+	roleStateModel
+}
+
+// drbdResource is the DRBD resource the model acts on (resourceModel).
+func (m primaryResourceModel) drbdResource() types.String { return m.Resource }
+
+// peer is the connection to peer_host (null when it is not set).
+func (m primaryResourceModel) peer() connectionModel {
+	return connectionModel{Host: m.PeerHost, Port: m.PeerPort, User: m.User, HostKey: m.PeerHostKey, HostKeyFingerprint: types.StringNull()}
+}
+
+// filesystemResourceModel is the drbd_filesystem resource.
+type filesystemResourceModel struct {
+	connectionModel
+	Device       types.String `tfsdk:"device"`
+	Resource     types.String `tfsdk:"resource"`
+	FSType       types.String `tfsdk:"fs_type"`
+	MkfsOptions  types.String `tfsdk:"mkfs_options"`
+	Mountpoint   types.String `tfsdk:"mountpoint"`
+	MountOptions types.String `tfsdk:"mount_options"`
+	UUID         types.String `tfsdk:"uuid"`
+}
+
+// syncResourceModel is the drbd_sync resource.
+type syncResourceModel struct {
+	connectionModel
+	Resource       types.String         `tfsdk:"resource"`
+	ResyncRate     types.String         `tfsdk:"resync_rate"`
+	PeerHost       types.String         `tfsdk:"peer_host"`
+	PeerPort       types.Int64          `tfsdk:"peer_port"`
+	PeerHostKey    types.String         `tfsdk:"peer_host_key"`
+	PollInterval   timetypes.GoDuration `tfsdk:"poll_interval"`
+	ConnectTimeout timetypes.GoDuration `tfsdk:"connect_timeout"`
+	StallTimeout   timetypes.GoDuration `tfsdk:"stall_timeout"`
+	KeepResyncRate types.Bool           `tfsdk:"keep_resync_rate"`
+	Timeouts       timeouts.Value       `tfsdk:"timeouts"`
+	pairStateModel
+	InSync types.Bool `tfsdk:"in_sync"`
+	// PeerHostFingerprint is the peer's host key fingerprint, recorded like host_key_fingerprint.
+	PeerHostFingerprint types.String `tfsdk:"peer_host_fingerprint"`
+}
+
+// fill sets the pair state and in_sync from a status.
+func (m *syncResourceModel) fill(st drbd.Status) {
+	m.fillPair(st)
+	m.InSync = types.BoolValue(drbd.InSync(st))
+}
+
+// drbdResource is the DRBD resource the model acts on (resourceModel).
+func (m syncResourceModel) drbdResource() types.String { return m.Resource }
+
+// peer is the connection to peer_host, checked like every host: a pinned peer_host_key,
+// known_hosts, and under accept-new the recorded peer_host_fingerprint.
+func (m syncResourceModel) peer() connectionModel {
+	return connectionModel{Host: m.PeerHost, Port: m.PeerPort, User: m.User, HostKey: m.PeerHostKey, HostKeyFingerprint: m.PeerHostFingerprint}
+}
+
+// chefBackendReadyModel is the drbd_chef_backend_ready resource.
+type chefBackendReadyModel struct {
+	connectionModel
+	ReadyFile                types.String   `tfsdk:"ready_file"`
+	Reconfigure              types.Bool     `tfsdk:"reconfigure"`
+	ReconfigureCommand       types.String   `tfsdk:"reconfigure_command"`
+	RemoveReadyFileOnDestroy types.Bool     `tfsdk:"remove_ready_file_on_destroy"`
+	StopCommand              types.String   `tfsdk:"stop_command"`
+	Timeouts                 timeouts.Value `tfsdk:"timeouts"`
+}
+
+// statusDataSourceModel is the drbd_status data source.
+type statusDataSourceModel struct {
+	connectionModel
+	Resource   types.String `tfsdk:"resource"`
+	Configured types.Bool   `tfsdk:"configured"`
+	Device     types.String `tfsdk:"device"`
+	roleStateModel
+	SyncPercent  types.Float64 `tfsdk:"sync_percent"`
+	OutOfSyncKiB types.Int64   `tfsdk:"out_of_sync_kib"`
+	InSync       types.Bool    `tfsdk:"in_sync"`
+	DRBDVersion  types.String  `tfsdk:"drbd_version"`
+	UtilsVersion types.String  `tfsdk:"utils_version"`
+	SplitBrain   types.Bool    `tfsdk:"split_brain"`
+	Raw          types.String  `tfsdk:"raw"`
+}
+
+// drbdResource is the DRBD resource the model acts on (resourceModel).
+func (m statusDataSourceModel) drbdResource() types.String { return m.Resource }

@@ -46,12 +46,15 @@ func New(version string) func() provider.Provider {
 	}
 }
 
+// providerTypeName is the provider's type name, the prefix of every resource and data source type.
+const providerTypeName = "drbd"
+
 type drbdProvider struct {
 	version string
 }
 
 func (p *drbdProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
-	resp.TypeName = "drbd"
+	resp.TypeName = providerTypeName
 	resp.Version = p.version
 }
 
@@ -286,17 +289,17 @@ func (p *drbdProvider) Configure(ctx context.Context, req provider.ConfigureRequ
 
 func (p *drbdProvider) Resources(_ context.Context) []func() resource.Resource {
 	return []func() resource.Resource{
-		withFence(NewResourceResource),
-		withFence(NewPrimaryResource),
-		withFence(NewFilesystemResource),
-		withFence(NewSyncResource),
-		withFence(NewChefBackendReadyResource),
+		withFence[resourceResource]("resource"),
+		withFence[primaryResource]("primary"),
+		withFence[filesystemResource]("filesystem"),
+		withFence[syncResource]("sync"),
+		withFence[chefBackendReadyResource]("chef_backend_ready"),
 	}
 }
 
 func (p *drbdProvider) DataSources(_ context.Context) []func() datasource.DataSource {
 	return []func() datasource.DataSource{
-		withFenceDS(NewStatusDataSource),
+		withFenceDS[statusDataSource]("status"),
 	}
 }
 

@@ -8,7 +8,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
@@ -24,10 +26,16 @@ import (
 // stderrTailLines is how many trailing lines of a failed command's output a diagnostic shows.
 const stderrTailLines = 20
 
-// remoteBase is embedded by every resource and data source: it receives the provider data and
-// opens hosts.
+// remoteBase is embedded by every resource and data source: it names the type, receives the
+// provider data and opens hosts.
 type remoteBase struct {
-	data *providerData
+	typeName string // the type name without the provider's prefix: "primary" for drbd_primary
+	data     *providerData
+}
+
+// Metadata implements resource.Resource for every embedding resource.
+func (r *remoteBase) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_" + r.typeName
 }
 
 // Configure implements resource.ResourceWithConfigure for every embedding resource.
@@ -38,6 +46,11 @@ func (r *remoteBase) Configure(_ context.Context, req resource.ConfigureRequest,
 // remoteDataSourceBase is remoteBase for data sources, whose Configure has other types.
 type remoteDataSourceBase struct {
 	remoteBase
+}
+
+// Metadata implements datasource.DataSource.
+func (r *remoteDataSourceBase) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_" + r.typeName
 }
 
 // Configure implements datasource.DataSourceWithConfigure.
@@ -107,22 +120,50 @@ func fromConfig(c tfsdk.Config) getter {
 // openHost begins a step: it reads the model with get and opens its host; h is nil when
 // either failed (diags say why).
 func openHost[M hostModel](ctx context.Context, r *remoteBase, get getter, diags *diag.Diagnostics) (m M, h *remoteHost) {
-	diags.Append(get(ctx, &m)...)
-	if diags.HasError() {
-		return m, nil
+	if m, ok := readModel[M](ctx, get, diags); ok {
+		return m, r.host(m.connection(), diags)
 	}
-	return m, r.host(m.connection(), diags)
+	return m, nil
+}
+
+// readModel reads a model with get, for the steps that decide something before opening a
+// host (or open none); ok is false when reading failed (diags say why).
+func readModel[M any](ctx context.Context, get getter, diags *diag.Diagnostics) (m M, ok bool) {
+	diags.Append(get(ctx, &m)...)
+	return m, !diags.HasError()
+}
+
+// createDeadline bounds a Create by the resource's timeouts.create, def when unset; ok is
+// false when the value could not be read (diags say why).
+func createDeadline(ctx context.Context, t timeouts.Value, def time.Duration, diags *diag.Diagnostics) (context.Context, context.CancelFunc, bool) {
+	timeout, d := t.Create(ctx, def)
+	diags.Append(d...)
+	if diags.HasError() {
+		return ctx, func() {}, false
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	return ctx, cancel, true
 }
 
 // openResource is openHost for a step on one DRBD resource: it also returns the resource's
 // checked name (resourceHost).
 func openResource[M resourceModel](ctx context.Context, r *remoteBase, get getter, diags *diag.Diagnostics) (m M, h *remoteHost, name drbd.ResourceName) {
-	diags.Append(get(ctx, &m)...)
-	if diags.HasError() {
-		return m, nil, name
+	if m, ok := readModel[M](ctx, get, diags); ok {
+		h, name = r.resourceHost(m.connection(), m.drbdResource(), diags)
+		return m, h, name
 	}
-	h, name = r.resourceHost(m.connection(), m.drbdResource(), diags)
-	return m, h, name
+	return m, nil, name
+}
+
+// readResource begins a Read: openResource, then the resource's status (probeForRead, which
+// may share one status read per host with the other Reads of the same refresh); p is nil when
+// any of it failed (diags say why, under summary).
+func readResource[M resourceModel](ctx context.Context, r *remoteBase, get getter, summary string, diags *diag.Diagnostics) (m M, h *remoteHost, name drbd.ResourceName, p *drbd.Probe) {
+	m, h, name = openResource[M](ctx, r, get, diags)
+	if h != nil {
+		p, _ = h.probeForRead(ctx, diags, summary, name)
+	}
+	return m, h, name, p
 }
 
 // resourceHost is host for the steps on one DRBD resource: it also returns the resource's
@@ -450,10 +491,14 @@ func (h *remoteHost) warnSecondPrimary(diags *diag.Diagnostics, st drbd.Status, 
 		"demote the node whose writes are to be discarded, or fence it.", resource, h, strings.Join(others, " and ")))
 }
 
-// updateFromPlan is the Update of a resource whose changed attributes only matter to later
-// operations: nothing runs on the host, and the plan becomes the state (computed values are
-// carried over from the prior state by UseStateForUnknown).
-func updateFromPlan(_ context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+// planOnlyUpdate is embedded by the resources whose attributes that change in place only
+// matter to later operations (waiting, destroying, creating): their Update runs nothing on
+// the host, and the plan becomes the state (computed values are carried over from the prior
+// state by UseStateForUnknown).
+type planOnlyUpdate struct{}
+
+// Update implements resource.Resource for the embedding resources.
+func (planOnlyUpdate) Update(_ context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
 	resp.State.Raw = req.Plan.Raw
 }
 

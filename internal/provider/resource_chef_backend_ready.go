@@ -24,10 +24,7 @@ import (
 	"github.com/seed-a700e435/terraform-provider-drbd/internal/sshx"
 )
 
-var (
-	_ resource.ResourceWithConfigure   = (*chefBackendReadyResource)(nil)
-	_ resource.ResourceWithImportState = (*chefBackendReadyResource)(nil)
-)
+var _ resource.ResourceWithImportState = (*chefBackendReadyResource)(nil)
 
 const (
 	defaultReadyFile          = "/var/opt/opscode/drbd/drbd_ready"
@@ -37,27 +34,11 @@ const (
 	stopTimeout = 30 * time.Minute
 )
 
-// NewChefBackendReadyResource returns the drbd_chef_backend_ready resource.
-func NewChefBackendReadyResource() resource.Resource {
-	return &chefBackendReadyResource{}
-}
-
+// chefBackendReadyResource is the drbd_chef_backend_ready resource. Its settings matter only at
+// creation or destruction. Update runs nothing on the host.
 type chefBackendReadyResource struct {
 	remoteBase
-}
-
-type chefBackendReadyModel struct {
-	connectionModel
-	ReadyFile                types.String   `tfsdk:"ready_file"`
-	Reconfigure              types.Bool     `tfsdk:"reconfigure"`
-	ReconfigureCommand       types.String   `tfsdk:"reconfigure_command"`
-	RemoveReadyFileOnDestroy types.Bool     `tfsdk:"remove_ready_file_on_destroy"`
-	StopCommand              types.String   `tfsdk:"stop_command"`
-	Timeouts                 timeouts.Value `tfsdk:"timeouts"`
-}
-
-func (r *chefBackendReadyResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
-	resp.TypeName = req.ProviderTypeName + "_chef_backend_ready"
+	planOnlyUpdate
 }
 
 func (r *chefBackendReadyResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
@@ -142,20 +123,13 @@ func (t *lineTail) String() string {
 }
 
 func (r *chefBackendReadyResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
-	var m chefBackendReadyModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	timeout, d := m.Timeouts.Create(ctx, defaultReconfigureTimeout)
-	resp.Diagnostics.Append(d...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	h := r.host(m.connectionModel, &resp.Diagnostics)
+	m, h := openHost[chefBackendReadyModel](ctx, &r.remoteBase, req.Plan.Get, &resp.Diagnostics)
 	if h == nil {
+		return
+	}
+	ctx, cancel, ok := createDeadline(ctx, m.Timeouts, defaultReconfigureTimeout, &resp.Diagnostics)
+	defer cancel()
+	if !ok {
 		return
 	}
 	ready := m.ReadyFile.ValueString()
@@ -238,17 +212,11 @@ func (r *chefBackendReadyResource) Read(ctx context.Context, req resource.ReadRe
 	h.save(ctx, &resp.State, &m, &m.connectionModel, ready, &resp.Diagnostics)
 }
 
-// Update changes only settings that matter at creation or destruction; nothing runs on the host.
-func (r *chefBackendReadyResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	updateFromPlan(ctx, req, resp)
-}
-
 // Delete runs stop_command first, when set, then removes the ready file when asked; a failed
 // stop ends the destroy there.
 func (r *chefBackendReadyResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
-	var m chefBackendReadyModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &m)...)
-	if resp.Diagnostics.HasError() {
+	m, ok := readModel[chefBackendReadyModel](ctx, req.State.Get, &resp.Diagnostics)
+	if !ok {
 		return
 	}
 	stop := m.StopCommand.ValueString()

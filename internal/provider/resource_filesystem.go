@@ -20,10 +20,7 @@ import (
 	"github.com/seed-a700e435/terraform-provider-drbd/internal/sshx"
 )
 
-var (
-	_ resource.ResourceWithConfigure   = (*filesystemResource)(nil)
-	_ resource.ResourceWithImportState = (*filesystemResource)(nil)
-)
+var _ resource.ResourceWithImportState = (*filesystemResource)(nil)
 
 // Defaults of drbd_filesystem, from the Chef HA runbook.
 const (
@@ -32,28 +29,11 @@ const (
 	defaultFSType     = "ext4"
 )
 
-// NewFilesystemResource returns the drbd_filesystem resource.
-func NewFilesystemResource() resource.Resource {
-	return &filesystemResource{}
-}
-
+// filesystemResource is the drbd_filesystem resource. Only mkfs_options (used at creation) can
+// change in place. Update runs nothing on the host.
 type filesystemResource struct {
 	remoteBase
-}
-
-type filesystemResourceModel struct {
-	connectionModel
-	Device       types.String `tfsdk:"device"`
-	Resource     types.String `tfsdk:"resource"`
-	FSType       types.String `tfsdk:"fs_type"`
-	MkfsOptions  types.String `tfsdk:"mkfs_options"`
-	Mountpoint   types.String `tfsdk:"mountpoint"`
-	MountOptions types.String `tfsdk:"mount_options"`
-	UUID         types.String `tfsdk:"uuid"`
-}
-
-func (r *filesystemResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
-	resp.TypeName = req.ProviderTypeName + "_filesystem"
+	planOnlyUpdate
 }
 
 func (r *filesystemResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
@@ -73,12 +53,7 @@ func (r *filesystemResource) Schema(_ context.Context, _ resource.SchemaRequest,
 					stringvalidator.ConflictsWith(path.MatchRoot("resource"))},
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown(), stringplanmodifier.RequiresReplaceIfConfigured()},
 			},
-			"resource": schema.StringAttribute{
-				MarkdownDescription: "DRBD resource whose device is used (looked up with `drbdadm sh-dev`).",
-				Optional:            true,
-				Validators:          []validator.String{drbdNameValidator()},
-				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
-			},
+			"resource": drbdNameAttribute("DRBD resource whose device is used (looked up with `drbdadm sh-dev`).", false),
 			"fs_type": schema.StringAttribute{
 				MarkdownDescription: "Filesystem type: `ext4` (default) or `xfs`.",
 				Optional:            true,
@@ -106,11 +81,7 @@ func (r *filesystemResource) Schema(_ context.Context, _ resource.SchemaRequest,
 				Validators:          []validator.String{mountOptionsValidator()},
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
 			},
-			"uuid": schema.StringAttribute{
-				MarkdownDescription: "UUID of the filesystem.",
-				Computed:            true,
-				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
-			},
+			"uuid": computedString("UUID of the filesystem."),
 		}),
 	}
 }
@@ -230,11 +201,6 @@ func (r *filesystemResource) Read(ctx context.Context, req resource.ReadRequest,
 		m.UUID = types.StringValue(fp.Signature.UUID)
 	}
 	h.save(ctx, &resp.State, &m, &m.connectionModel, mp, &resp.Diagnostics)
-}
-
-// Update has nothing to do on the host: only mkfs_options (used at creation) can change in place.
-func (r *filesystemResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	updateFromPlan(ctx, req, resp)
 }
 
 func (r *filesystemResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {

@@ -10,9 +10,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
@@ -20,63 +17,25 @@ import (
 	"github.com/seed-a700e435/terraform-provider-drbd/internal/sshx"
 )
 
-var (
-	_ resource.ResourceWithConfigure   = (*primaryResource)(nil)
-	_ resource.ResourceWithImportState = (*primaryResource)(nil)
-)
+var _ resource.ResourceWithImportState = (*primaryResource)(nil)
 
-// NewPrimaryResource returns the drbd_primary resource.
-func NewPrimaryResource() resource.Resource {
-	return &primaryResource{}
-}
-
+// primaryResource is the drbd_primary resource. Its flags that change in place matter only to
+// later operations. Update runs nothing on the host.
 type primaryResource struct {
 	remoteBase
-}
-
-type primaryResourceModel struct {
-	connectionModel
-	Resource               types.String         `tfsdk:"resource"`
-	Force                  types.Bool           `tfsdk:"force"`
-	AllowOverwritePeerData types.Bool           `tfsdk:"allow_overwrite_peer_data"`
-	DemoteOnDestroy        types.Bool           `tfsdk:"demote_on_destroy"`
-	ConnectTimeout         timetypes.GoDuration `tfsdk:"connect_timeout"`
-	PeerHost               types.String         `tfsdk:"peer_host"`
-	PeerPort               types.Int64          `tfsdk:"peer_port"`
-	PeerHostKey            types.String         `tfsdk:"peer_host_key"`
-	SkipInitialSync        types.Bool           `tfsdk:"skip_initial_sync"`
-	roleStateModel
-}
-
-// drbdResource is the DRBD resource the model acts on (resourceModel).
-func (m primaryResourceModel) drbdResource() types.String { return m.Resource }
-
-// peer is the connection to peer_host (null when it is not set).
-func (m primaryResourceModel) peer() connectionModel {
-	return connectionModel{Host: m.PeerHost, Port: m.PeerPort, User: m.User, HostKey: m.PeerHostKey, HostKeyFingerprint: types.StringNull()}
+	planOnlyUpdate
 }
 
 // roleStateAttributes adds the computed DRBD state attributes to a resource schema.
 func roleStateAttributes(attrs map[string]schema.Attribute) map[string]schema.Attribute {
-	computed := func(desc string) schema.StringAttribute {
-		return schema.StringAttribute{
-			MarkdownDescription: desc,
-			Computed:            true,
-			PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
-		}
-	}
-	attrs["role"] = computed("Local role as DRBD prints it: `Primary`, `Secondary` or `Unknown`.")
-	attrs["peer_role"] = computed("Peer's role: `Primary`, `Secondary` or `Unknown` (not connected).")
-	attrs["disk_state"] = computed("Local disk state, e.g. `UpToDate`, `Inconsistent`, `Diskless`.")
-	attrs["peer_disk_state"] = computed("Peer's disk state, e.g. `UpToDate`, `Inconsistent`, `DUnknown`.")
-	attrs["connection_state"] = computed("Connection state, e.g. `Connected`, `SyncSource`, `WFConnection`, `StandAlone` " +
+	attrs["role"] = computedString("Local role as DRBD prints it: `Primary`, `Secondary` or `Unknown`.")
+	attrs["peer_role"] = computedString("Peer's role: `Primary`, `Secondary` or `Unknown` (not connected).")
+	attrs["disk_state"] = computedString("Local disk state, e.g. `UpToDate`, `Inconsistent`, `Diskless`.")
+	attrs["peer_disk_state"] = computedString("Peer's disk state, e.g. `UpToDate`, `Inconsistent`, `DUnknown`.")
+	attrs["connection_state"] = computedString("Connection state, e.g. `Connected`, `SyncSource`, `WFConnection`, `StandAlone` " +
 		"(on DRBD 9 the connection's state: `Connected`, `Connecting`, `StandAlone`).")
-	attrs["replication_state"] = computed("DRBD 9 replication state (`Established`, `SyncSource`, ...); empty on DRBD 8.")
+	attrs["replication_state"] = computedString("DRBD 9 replication state (`Established`, `SyncSource`, ...); empty on DRBD 8.")
 	return attrs
-}
-
-func (r *primaryResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
-	resp.TypeName = req.ProviderTypeName + "_primary"
 }
 
 func (r *primaryResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
@@ -92,12 +51,7 @@ func (r *primaryResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 			"connected (DRBD notices a dead peer only after its ping timeout), the promotion waits up to `connect_timeout` " +
 			"for DRBD to drop it. `terraform plan` shows drift when the node is no longer Primary.",
 		Attributes: connectionResourceAttributes(roleStateAttributes(map[string]schema.Attribute{
-			"resource": schema.StringAttribute{
-				MarkdownDescription: "DRBD resource name, e.g. `pc0`.",
-				Required:            true,
-				Validators:          []validator.String{drbdNameValidator()},
-				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
-			},
+			"resource": drbdNameAttribute("DRBD resource name, e.g. `pc0`.", true),
 			"force": schema.BoolAttribute{
 				MarkdownDescription: "Perform the initial-sync promotion of a fresh pair (this node becomes the sync source). Defaults to `false`.",
 				Optional:            true,
@@ -117,14 +71,8 @@ func (r *primaryResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 				Computed:            true,
 				Default:             booldefault.StaticBool(true),
 			},
-			"connect_timeout": schema.StringAttribute{
-				MarkdownDescription: "How long a forced promotion waits for the DRBD peer to connect (the guard needs the peer's disk state), as a Go duration. Defaults to `60s`.",
-				Optional:            true,
-				Computed:            true,
-				CustomType:          timetypes.GoDurationType{},
-				Default:             stringdefault.StaticString("60s"),
-				Validators:          []validator.String{durationValidator(0)},
-			},
+			"connect_timeout": durationAttribute("How long a forced promotion waits for the DRBD peer to connect (the guard needs the peer's disk state), as a Go duration. Defaults to `60s`.",
+				"60s", 0),
 			"peer_host": schema.StringAttribute{
 				MarkdownDescription: "The other node of the pair, as written in its resources' `host`. A failover (promotion while " +
 					"the peer is not connected) needs it in the provider's `fenced_hosts`. The peer is never changed; it is " +
@@ -214,12 +162,8 @@ func (r *primaryResource) ValidateConfig(ctx context.Context, req resource.Valid
 }
 
 func (r *primaryResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	m, h, name := openResource[primaryResourceModel](ctx, &r.remoteBase, fromState(req.State), &resp.Diagnostics)
-	if h == nil {
-		return
-	}
-	p, ok := h.probeForRead(ctx, &resp.Diagnostics, "Unable to Read DRBD Role", name)
-	if !ok {
+	m, h, name, p := readResource[primaryResourceModel](ctx, &r.remoteBase, fromState(req.State), "Unable to Read DRBD Role", &resp.Diagnostics)
+	if p == nil {
 		return
 	}
 	if !p.Status.Configured || p.Status.Role != drbd.RolePrimary {
@@ -237,11 +181,6 @@ func (r *primaryResource) Read(ctx context.Context, req resource.ReadRequest, re
 	h.warnSecondPrimary(&resp.Diagnostics, p.Status, name)
 	m.fill(p.Status)
 	h.save(ctx, &resp.State, &m, &m.connectionModel, name.String(), &resp.Diagnostics)
-}
-
-// Update only changes flags that matter for later operations; nothing runs on the host.
-func (r *primaryResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	updateFromPlan(ctx, req, resp)
 }
 
 func (r *primaryResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {

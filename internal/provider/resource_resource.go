@@ -4,12 +4,12 @@ import (
 	"context"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
@@ -17,37 +17,10 @@ import (
 	"github.com/seed-a700e435/terraform-provider-drbd/internal/sshx"
 )
 
-var (
-	_ resource.ResourceWithConfigure   = (*resourceResource)(nil)
-	_ resource.ResourceWithImportState = (*resourceResource)(nil)
-)
+var _ resource.ResourceWithImportState = (*resourceResource)(nil)
 
-// NewResourceResource returns the drbd_resource resource.
-func NewResourceResource() resource.Resource {
-	return &resourceResource{}
-}
-
-type resourceResource struct {
-	remoteBase
-}
-
-type resourceResourceModel struct {
-	connectionModel
-	Name        types.String `tfsdk:"name"`
-	Config      types.String `tfsdk:"config"`
-	Device      types.String `tfsdk:"device"`
-	Minor       types.Int64  `tfsdk:"minor"`
-	DRBDVersion types.String `tfsdk:"drbd_version"`
-	// SplitBrainVictim makes apply reconnect a split-brained StandAlone node with --discard-my-data.
-	SplitBrainVictim types.Bool `tfsdk:"split_brain_victim"`
-}
-
-// drbdResource is the DRBD resource the model acts on (resourceModel).
-func (m resourceResourceModel) drbdResource() types.String { return m.Name }
-
-func (r *resourceResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
-	resp.TypeName = req.ProviderTypeName + "_resource"
-}
+// resourceResource is the drbd_resource resource.
+type resourceResource struct{ remoteBase }
 
 func (r *resourceResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	resp.Schema = schema.Schema{
@@ -60,12 +33,7 @@ func (r *resourceResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 			"changes are discarded: set `split_brain_victim` on that node's resource. Destroying it runs `drbdadm down`; " +
 			"metadata and data are kept.",
 		Attributes: connectionResourceAttributes(map[string]schema.Attribute{
-			"name": schema.StringAttribute{
-				MarkdownDescription: "DRBD resource name, e.g. `pc0`.",
-				Required:            true,
-				Validators:          []validator.String{drbdNameValidator()},
-				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
-			},
+			"name": drbdNameAttribute("DRBD resource name, e.g. `pc0`.", true),
 			"config": schema.StringAttribute{
 				MarkdownDescription: "Content of `/etc/drbd.d/<name>.res`, written atomically (mode 0600) before the resource is brought up; " +
 					"a change is applied with `drbdadm adjust`. Unset leaves the file alone. Sensitive because it usually holds the " +
@@ -74,11 +42,7 @@ func (r *resourceResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 				Sensitive:  true,
 				Validators: []validator.String{nonBlankValidator()},
 			},
-			"device": schema.StringAttribute{
-				MarkdownDescription: "DRBD device of the resource, e.g. `/dev/drbd0`.",
-				Computed:            true,
-				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
-			},
+			"device": computedString("DRBD device of the resource, e.g. `/dev/drbd0`."),
 			"minor": schema.Int64Attribute{
 				MarkdownDescription: "DRBD minor number of the device.",
 				Computed:            true,
@@ -101,11 +65,7 @@ func (r *resourceResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 				Computed: true,
 				Default:  booldefault.StaticBool(false),
 			},
-			"drbd_version": schema.StringAttribute{
-				MarkdownDescription: "Version of the DRBD kernel module on the host, e.g. `8.4.11`.",
-				Computed:            true,
-				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
-			},
+			"drbd_version": computedString("Version of the DRBD kernel module on the host, e.g. `8.4.11`."),
 		}),
 	}
 }
@@ -149,12 +109,8 @@ func (r *resourceResource) fill(m *resourceResourceModel, p *drbd.Probe) {
 }
 
 func (r *resourceResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	m, h, name := openResource[resourceResourceModel](ctx, &r.remoteBase, fromState(req.State), &resp.Diagnostics)
-	if h == nil {
-		return
-	}
-	p, ok := h.probeForRead(ctx, &resp.Diagnostics, "Unable to Read DRBD Resource", name)
-	if !ok {
+	m, h, name, p := readResource[resourceResourceModel](ctx, &r.remoteBase, fromState(req.State), "Unable to Read DRBD Resource", &resp.Diagnostics)
+	if p == nil {
 		return
 	}
 	// Drift means the step is gone: a resource that is down, or up but StandAlone, is removed
@@ -188,17 +144,15 @@ func (r *resourceResource) Read(ctx context.Context, req resource.ReadRequest, r
 }
 
 func (r *resourceResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	var m, prior resourceResourceModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...)
-	resp.Diagnostics.Append(req.State.Get(ctx, &prior)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	h, name := r.resourceHost(m.connectionModel, m.Name, &resp.Diagnostics)
+	m, h, name := openResource[resourceResourceModel](ctx, &r.remoteBase, req.Plan.Get, &resp.Diagnostics)
 	if h == nil {
 		return
 	}
-	configChanged := !m.Config.IsNull() && !m.Config.Equal(prior.Config)
+	var priorConfig types.String
+	if resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("config"), &priorConfig)...); resp.Diagnostics.HasError() {
+		return
+	}
+	configChanged := !m.Config.IsNull() && !m.Config.Equal(priorConfig)
 	p, written, ok := r.writeAndProbe(ctx, h, name, &m, configChanged, "Unable to Update DRBD Resource", &resp.Diagnostics)
 	if !ok {
 		return

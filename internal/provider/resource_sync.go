@@ -19,7 +19,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/boolplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -29,10 +28,7 @@ import (
 	"github.com/seed-a700e435/terraform-provider-drbd/internal/sshx"
 )
 
-var (
-	_ resource.ResourceWithConfigure   = (*syncResource)(nil)
-	_ resource.ResourceWithImportState = (*syncResource)(nil)
-)
+var _ resource.ResourceWithImportState = (*syncResource)(nil)
 
 const (
 	defaultSyncTimeout     = 24 * time.Hour
@@ -43,47 +39,14 @@ const (
 	restoreCommandsTimeout = 2 * time.Minute
 )
 
-// NewSyncResource returns the drbd_sync resource.
-func NewSyncResource() resource.Resource {
-	return &syncResource{}
-}
-
+// syncResource is the drbd_sync resource. Its settings that change in place are used only while
+// waiting. Update runs nothing on the host.
 type syncResource struct {
 	remoteBase
-}
-
-type syncResourceModel struct {
-	connectionModel
-	Resource       types.String         `tfsdk:"resource"`
-	ResyncRate     types.String         `tfsdk:"resync_rate"`
-	PeerHost       types.String         `tfsdk:"peer_host"`
-	PeerPort       types.Int64          `tfsdk:"peer_port"`
-	PeerHostKey    types.String         `tfsdk:"peer_host_key"`
-	PollInterval   timetypes.GoDuration `tfsdk:"poll_interval"`
-	ConnectTimeout timetypes.GoDuration `tfsdk:"connect_timeout"`
-	StallTimeout   timetypes.GoDuration `tfsdk:"stall_timeout"`
-	KeepResyncRate types.Bool           `tfsdk:"keep_resync_rate"`
-	Timeouts       timeouts.Value       `tfsdk:"timeouts"`
-	pairStateModel
-	InSync types.Bool `tfsdk:"in_sync"`
-	// PeerHostFingerprint is the peer's host key fingerprint, recorded like host_key_fingerprint.
-	PeerHostFingerprint types.String `tfsdk:"peer_host_fingerprint"`
-}
-
-func (m *syncResourceModel) fill(st drbd.Status) {
-	m.fillPair(st)
-	m.InSync = types.BoolValue(drbd.InSync(st))
-}
-
-func (r *syncResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
-	resp.TypeName = req.ProviderTypeName + "_sync"
+	planOnlyUpdate
 }
 
 func (r *syncResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
-	computed := func(desc string) schema.StringAttribute {
-		return schema.StringAttribute{MarkdownDescription: desc, Computed: true,
-			PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}}
-	}
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Waits until the DRBD pair is in sync (`ds:UpToDate/UpToDate`, connected), the runbook's " +
 			"\"this process MUST be allowed to complete\" step. Optionally raises the resync rate on both nodes with each " +
@@ -95,12 +58,7 @@ func (r *syncResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 			"Diskless or Failed disks and a peer that never connects fail fast too. " +
 			"`terraform plan` shows drift when the pair is no longer in sync.",
 		Attributes: connectionResourceAttributes(map[string]schema.Attribute{
-			"resource": schema.StringAttribute{
-				MarkdownDescription: "DRBD resource name, e.g. `pc0`.",
-				Required:            true,
-				Validators:          []validator.String{drbdNameValidator()},
-				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
-			},
+			"resource": drbdNameAttribute("DRBD resource name, e.g. `pc0`.", true),
 			"resync_rate": schema.StringAttribute{
 				MarkdownDescription: "Resync rate to apply while waiting, in DRBD's syntax, e.g. `1100M`. Applied as " +
 					"`--c-plan-ahead=0 --resync-rate=R --c-min-rate=0` (8.4: `disk-options`; 9: `peer-device-options`; " +
@@ -127,50 +85,28 @@ func (r *syncResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 				Optional:            true,
 				Validators:          []validator.String{stringvalidator.AlsoRequires(path.MatchRoot("peer_host"))},
 			},
-			"peer_host_fingerprint": schema.StringAttribute{
-				MarkdownDescription: "SHA256 fingerprint of `peer_host`'s host key, like `host_key_fingerprint`: with " +
-					"`host_key_policy = \"accept-new\"` it is recorded on first contact and a different key is refused afterwards. " +
-					"Null without `peer_host`.",
-				Computed:      true,
-				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
-			},
-			"poll_interval": schema.StringAttribute{
-				MarkdownDescription: "How often the status is read while waiting, as a Go duration. Defaults to `2s`.",
-				Optional:            true,
-				Computed:            true,
-				CustomType:          timetypes.GoDurationType{},
-				Default:             stringdefault.StaticString(defaultPollInterval),
-				Validators:          []validator.String{durationValidator(100 * time.Millisecond)},
-			},
-			"connect_timeout": schema.StringAttribute{
-				MarkdownDescription: "How long the DRBD peer may stay disconnected (never connected, or rebooting mid-sync) before waiting fails, as a Go duration. Defaults to `5m`.",
-				Optional:            true,
-				Computed:            true,
-				CustomType:          timetypes.GoDurationType{},
-				Default:             stringdefault.StaticString(defaultPeerWait),
-				Validators:          []validator.String{durationValidator(time.Second)},
-			},
-			"stall_timeout": schema.StringAttribute{
-				MarkdownDescription: "How long a running resync may go without the out-of-sync amount decreasing, while " +
-					"connected, before the wait fails naming the node, the KiB left and the last speed (a stuck SyncTarget is a " +
-					"known DRBD failure), instead of waiting for `timeouts.create`. A Go duration; defaults to `10m`. A peer " +
-					"that is disconnected is bounded by `connect_timeout` instead.",
-				Optional:   true,
-				Computed:   true,
-				CustomType: timetypes.GoDurationType{},
-				Default:    stringdefault.StaticString(defaultStallTimeout),
-				Validators: []validator.String{durationValidator(time.Second)},
-			},
+			"peer_host_fingerprint": computedString("SHA256 fingerprint of `peer_host`'s host key, like `host_key_fingerprint`: with " +
+				"`host_key_policy = \"accept-new\"` it is recorded on first contact and a different key is refused afterwards. " +
+				"Null without `peer_host`."),
+			"poll_interval": durationAttribute("How often the status is read while waiting, as a Go duration. Defaults to `2s`.",
+				defaultPollInterval, 100*time.Millisecond),
+			"connect_timeout": durationAttribute("How long the DRBD peer may stay disconnected (never connected, or rebooting mid-sync) before waiting fails, as a Go duration. Defaults to `5m`.",
+				defaultPeerWait, time.Second),
+			"stall_timeout": durationAttribute("How long a running resync may go without the out-of-sync amount decreasing, while "+
+				"connected, before the wait fails naming the node, the KiB left and the last speed (a stuck SyncTarget is a "+
+				"known DRBD failure), instead of waiting for `timeouts.create`. A Go duration; defaults to `10m`. A peer "+
+				"that is disconnected is bounded by `connect_timeout` instead.",
+				defaultStallTimeout, time.Second),
 			"keep_resync_rate": schema.BoolAttribute{
 				MarkdownDescription: "Keep the raised resync rate after the sync instead of putting back the values in force before the raise. Defaults to `false`.",
 				Optional:            true,
 				Computed:            true,
 				Default:             booldefault.StaticBool(false),
 			},
-			"connection_state":  computed("Connection state when last read, e.g. `Connected`."),
-			"replication_state": computed("DRBD 9 replication state when last read; empty on DRBD 8."),
-			"disk_state":        computed("Local disk state when last read, e.g. `UpToDate`."),
-			"peer_disk_state":   computed("Peer's disk state when last read, e.g. `UpToDate`."),
+			"connection_state":  computedString("Connection state when last read, e.g. `Connected`."),
+			"replication_state": computedString("DRBD 9 replication state when last read; empty on DRBD 8."),
+			"disk_state":        computedString("Local disk state when last read, e.g. `UpToDate`."),
+			"peer_disk_state":   computedString("Peer's disk state when last read, e.g. `UpToDate`."),
 			"in_sync": schema.BoolAttribute{
 				MarkdownDescription: "Whether the pair was in sync when last read.",
 				Computed:            true,
@@ -184,21 +120,13 @@ func (r *syncResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 }
 
 func (r *syncResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
-	var m syncResourceModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	timeout, d := m.Timeouts.Create(ctx, defaultSyncTimeout)
-	resp.Diagnostics.Append(d...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-
-	h, name := r.resourceHost(m.connectionModel, m.Resource, &resp.Diagnostics)
+	m, h, name := openResource[syncResourceModel](ctx, &r.remoteBase, req.Plan.Get, &resp.Diagnostics)
 	if h == nil {
+		return
+	}
+	ctx, cancel, ok := createDeadline(ctx, m.Timeouts, defaultSyncTimeout, &resp.Diagnostics)
+	defer cancel()
+	if !ok {
 		return
 	}
 	s := &syncStep{m: &m, name: name, h: h, diags: &resp.Diagnostics}
@@ -215,27 +143,14 @@ func (r *syncResource) Create(ctx context.Context, req resource.CreateRequest, r
 	}
 }
 
-// drbdResource is the DRBD resource the model acts on (resourceModel).
-func (m syncResourceModel) drbdResource() types.String { return m.Resource }
-
-// peer is the connection to peer_host, checked like every host: a pinned peer_host_key,
-// known_hosts, and under accept-new the recorded peer_host_fingerprint.
-func (m syncResourceModel) peer() connectionModel {
-	return connectionModel{Host: m.PeerHost, Port: m.PeerPort, User: m.User, HostKey: m.PeerHostKey, HostKeyFingerprint: m.PeerHostFingerprint}
-}
-
 // peerHost returns the peer of a drbd_sync.
 func (r *syncResource) peerHost(m syncResourceModel) *remoteHost {
 	return &remoteHost{pool: r.data.pool, target: r.data.target(m.peer())}
 }
 
 func (r *syncResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	m, h, name := openResource[syncResourceModel](ctx, &r.remoteBase, fromState(req.State), &resp.Diagnostics)
-	if h == nil {
-		return
-	}
-	p, ok := h.probeForRead(ctx, &resp.Diagnostics, "Unable to Read DRBD Sync State", name)
-	if !ok {
+	m, h, name, p := readResource[syncResourceModel](ctx, &r.remoteBase, fromState(req.State), "Unable to Read DRBD Sync State", &resp.Diagnostics)
+	if p == nil {
 		return
 	}
 	peerFence := ""
@@ -281,18 +196,11 @@ func (r *syncResource) checkPeerKey(ctx context.Context, m syncResourceModel, di
 	return true
 }
 
-// Update changes only settings used while waiting; nothing runs on the host.
-func (r *syncResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	updateFromPlan(ctx, req, resp)
-}
-
-// Delete leaves the host alone: a finished sync cannot be undone.
-// Delete changes nothing on the hosts. When the pair is being switched over, the steps that
+// Delete changes nothing on the hosts: a finished sync cannot be undone. When the pair is being switched over, the steps that
 // follow need both hosts: their connections are opened meanwhile (never to a fenced host).
 func (r *syncResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
-	var m syncResourceModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &m)...)
-	if resp.Diagnostics.HasError() {
+	m, ok := readModel[syncResourceModel](ctx, req.State.Get, &resp.Diagnostics)
+	if !ok {
 		return
 	}
 	if name, err := drbd.ParseResourceName(m.Resource.ValueString()); err == nil {

@@ -33,13 +33,13 @@ func codecCases(t testing.TB) []codecCase {
 		return func(raw tftypes.Value) tfsdk.State { return tfsdk.State{Schema: resp.Schema, Raw: raw} }
 	}
 	var ds datasource.SchemaResponse
-	NewStatusDataSource().Schema(ctx, datasource.SchemaRequest{}, &ds)
+	(&statusDataSource{}).Schema(ctx, datasource.SchemaRequest{}, &ds)
 	return []codecCase{
-		{"drbd_resource", rs(NewResourceResource()), func() any { return &resourceResourceModel{} }},
-		{"drbd_primary", rs(NewPrimaryResource()), func() any { return &primaryResourceModel{} }},
-		{"drbd_filesystem", rs(NewFilesystemResource()), func() any { return &filesystemResourceModel{} }},
-		{"drbd_sync", rs(NewSyncResource()), func() any { return &syncResourceModel{} }},
-		{"drbd_chef_backend_ready", rs(NewChefBackendReadyResource()), func() any { return &chefBackendReadyModel{} }},
+		{"drbd_resource", rs(&resourceResource{}), func() any { return &resourceResourceModel{} }},
+		{"drbd_primary", rs(&primaryResource{}), func() any { return &primaryResourceModel{} }},
+		{"drbd_filesystem", rs(&filesystemResource{}), func() any { return &filesystemResourceModel{} }},
+		{"drbd_sync", rs(&syncResource{}), func() any { return &syncResourceModel{} }},
+		{"drbd_chef_backend_ready", rs(&chefBackendReadyResource{}), func() any { return &chefBackendReadyModel{} }},
 		{"drbd_status", func(raw tftypes.Value) tfsdk.State { return tfsdk.State{Schema: ds.Schema, Raw: raw} },
 			func() any { return &statusDataSourceModel{} }},
 	}
