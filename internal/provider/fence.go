@@ -117,19 +117,31 @@ var undoneOnDestroy = map[string]string{
 	"drbd_chef_backend_ready": "`stop_command` did not run and the ready file was left as it was",
 }
 
-// remoteResource and remoteDataSource are what the fence wrappers wrap: every resource and
-// data source embeds remoteBase, which knows the type name and, once configured, the provider
-// data.
+// remoteResource and remoteDataSource are the pointer types of what the fence wrappers wrap:
+// every resource and data source embeds remoteBase, which knows the type name and, once
+// configured, the provider data.
 type (
-	remoteResource interface {
+	remoteResource[T any] interface {
+		*T
 		resource.ResourceWithConfigure
 		base() *remoteBase
 	}
-	remoteDataSource interface {
+	remoteDataSource[T any] interface {
+		*T
 		datasource.DataSourceWithConfigure
 		base() *remoteBase
 	}
 )
+
+// named returns a new T (through its pointer type P) named drbd_<typeName>.
+func named[T any, P interface {
+	*T
+	base() *remoteBase
+}](typeName string) P {
+	p := P(new(T))
+	p.base().typeName = typeName
+	return p
+}
 
 // base returns the embedded remoteBase.
 func (r *remoteBase) base() *remoteBase { return r }
@@ -164,15 +176,8 @@ var (
 
 // withFence returns the constructor of resource type T, named drbd_<typeName>, wrapped in a
 // fencedResource.
-func withFence[T any, R interface {
-	*T
-	remoteResource
-}](typeName string) func() resource.Resource {
-	return func() resource.Resource {
-		r := R(new(T))
-		r.base().typeName = typeName
-		return &fencedResource{r, r.base()}
-	}
+func withFence[T any, R remoteResource[T]](typeName string) func() resource.Resource {
+	return func() resource.Resource { r := named[T, R](typeName); return &fencedResource{r, r.base()} }
 }
 
 // ValidateConfig forwards to the wrapped resource when it validates its configuration.
@@ -233,15 +238,8 @@ type fencedDataSource struct {
 }
 
 // withFenceDS is withFence for data sources.
-func withFenceDS[T any, D interface {
-	*T
-	remoteDataSource
-}](typeName string) func() datasource.DataSource {
-	return func() datasource.DataSource {
-		d := D(new(T))
-		d.base().typeName = typeName
-		return &fencedDataSource{d, d.base()}
-	}
+func withFenceDS[T any, D remoteDataSource[T]](typeName string) func() datasource.DataSource {
+	return func() datasource.DataSource { d := named[T, D](typeName); return &fencedDataSource{d, d.base()} }
 }
 
 func (f *fencedDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
