@@ -84,12 +84,7 @@ func TestAccFault_droppedDuringCreate(t *testing.T) {
 		"drbd_chef_backend_ready": {
 			config: func(e *testEnv) string { return e.readyConfig(0) },
 			drop:   "chef-server-ctl", want: []string{"Unable to Reconfigure Chef Server", "broke while the command was running"},
-			after: func(e *testEnv) error {
-				if !e.node(0).FileExists(defaultReadyFile) {
-					return errors.New("ready file missing after the retry")
-				}
-				return nil
-			},
+			after: func(e *testEnv) error { return e.readyFile(0, true, "ready file missing after the retry") },
 		},
 	}
 	for name, tc := range cases {
@@ -234,10 +229,7 @@ func TestAccFault_slowHostBeyondTimeout(t *testing.T) {
 			config: func(e *testEnv) string { return e.readyConfig(0, "timeouts {\n    create = \"1s\"\n  }") },
 			want:   []string{"Unable to Touch Chef Backend Ready File", "did not finish before the operation's timeout"},
 			check: func(e *testEnv) error {
-				if e.node(0).FileExists(defaultReadyFile) {
-					return errors.New("the ready file was created although the command timed out")
-				}
-				return nil
+				return e.readyFile(0, false, "the ready file was created although the command timed out")
 			},
 		},
 		"drbd_sync": {

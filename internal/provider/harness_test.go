@@ -543,6 +543,19 @@ func planAction(address string, action plancheck.ResourceActionType) resource.Co
 	return resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(address, action)}}
 }
 
+// readyFile checks that node's Chef ready file exists (want) or not; why is the error.
+func (e *testEnv) readyFile(node int, want bool, why string) error {
+	if e.node(node).FileExists(defaultReadyFile) != want {
+		return errors.New(why)
+	}
+	return nil
+}
+
+// checkReadyFile is readyFile as a check (or CheckDestroy).
+func (e *testEnv) checkReadyFile(node int, want bool, why string) resource.TestCheckFunc {
+	return func(*terraform.State) error { return e.readyFile(node, want, why) }
+}
+
 // checkRunbookDone verifies the host side of the runbook on the simulated pair.
 func (e *testEnv) checkRunbookDone() resource.TestCheckFunc {
 	return func(_ *terraform.State) error {

@@ -43,12 +43,7 @@ func TestAccChefBackendReady_basic(t *testing.T) {
 			},
 			e.importStep("drbd_chef_backend_ready.test", 1, defaultReadyFile, "timeouts"),
 		},
-		CheckDestroy: func(_ *terraform.State) error {
-			if !e.node(1).FileExists(defaultReadyFile) {
-				return fmt.Errorf("destroy must leave the host alone by default")
-			}
-			return nil
-		},
+		CheckDestroy: e.checkReadyFile(1, true, "destroy must leave the host alone by default"),
 	})
 }
 
@@ -66,12 +61,7 @@ func TestAccChefBackendReady_removeOnDestroy(t *testing.T) {
 				return nil
 			},
 		}},
-		CheckDestroy: func(_ *terraform.State) error {
-			if e.node(0).FileExists(defaultReadyFile) {
-				return fmt.Errorf("ready file left after destroy with remove_ready_file_on_destroy")
-			}
-			return nil
-		},
+		CheckDestroy: e.checkReadyFile(0, false, "ready file left after destroy with remove_ready_file_on_destroy"),
 	})
 }
 
@@ -118,10 +108,7 @@ func TestAccChefBackendReady_stopCommandRunsFirst(t *testing.T) {
 			if got := e.chefFSNonReads(from); !slices.Equal(got, want) {
 				return fmt.Errorf("destroy ran %q, want %q", got, want)
 			}
-			if e.node(0).FileExists(defaultReadyFile) {
-				return fmt.Errorf("ready file left")
-			}
-			return nil
+			return e.readyFile(0, false, "ready file left")
 		},
 	})
 }
@@ -164,12 +151,7 @@ func TestAccChefBackendReady_stopCommandFails(t *testing.T) {
 				Destroy: true,
 			},
 		},
-		CheckDestroy: func(_ *terraform.State) error {
-			if e.node(0).FileExists(defaultReadyFile) {
-				return fmt.Errorf("ready file left after the stop succeeded")
-			}
-			return nil
-		},
+		CheckDestroy: e.checkReadyFile(0, false, "ready file left after the stop succeeded"),
 	})
 }
 
