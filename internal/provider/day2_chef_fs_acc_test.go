@@ -90,8 +90,7 @@ func TestAccDay2ChefFS_switchoverStopsChefBeforeUnmount(t *testing.T) {
 	e, stop := chefFSPrimaryPair(t)
 	var from int
 	var uuid string
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+	accCase(t, resource.TestCase{
 		Steps: []resource.TestStep{
 			{
 				Config: e.chefFSConfig(0),
@@ -156,8 +155,7 @@ func TestAccDay2ChefFS_busyUnmountNamesHolders(t *testing.T) {
 	testAccPreCheck(t)
 	e := newTestEnv(t, drbdsim.PairConfig{}).promote()
 	cfg := e.filesystemConfig(0)
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+	accCase(t, resource.TestCase{
 		Steps: []resource.TestStep{
 			{
 				Config: cfg,

@@ -511,7 +511,14 @@ func (e *testEnv) exampleEnv() []string {
 // accTest runs steps as one parallel acceptance test case against the in-process provider.
 func accTest(t *testing.T, steps ...resource.TestStep) {
 	t.Helper()
-	resource.ParallelTest(t, resource.TestCase{ProtoV6ProviderFactories: testAccProtoV6ProviderFactories, Steps: steps})
+	accCase(t, resource.TestCase{Steps: steps})
+}
+
+// accCase runs a test case against this provider (in parallel with the other tests).
+func accCase(t *testing.T, tc resource.TestCase) {
+	t.Helper()
+	tc.ProtoV6ProviderFactories = testAccProtoV6ProviderFactories
+	resource.ParallelTest(t, tc)
 }
 
 // idempotentStep applies cfg again: the plan must be empty and no node may run a mutating

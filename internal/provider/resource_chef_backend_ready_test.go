@@ -16,8 +16,7 @@ import (
 func TestAccChefBackendReady_basic(t *testing.T) {
 	testAccPreCheck(t)
 	e := newTestEnv(t, drbdsim.PairConfig{})
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+	accCase(t, resource.TestCase{
 		Steps: []resource.TestStep{
 			{
 				Config: e.readyConfig(1),
@@ -50,8 +49,7 @@ func TestAccChefBackendReady_basic(t *testing.T) {
 func TestAccChefBackendReady_removeOnDestroy(t *testing.T) {
 	testAccPreCheck(t)
 	e := newTestEnv(t, drbdsim.PairConfig{})
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+	accCase(t, resource.TestCase{
 		Steps: []resource.TestStep{{
 			Config: e.readyConfig(0, "remove_ready_file_on_destroy = true", "reconfigure = false"),
 			Check: func(_ *terraform.State) error {
@@ -91,8 +89,7 @@ func TestAccChefBackendReady_stopCommandRunsFirst(t *testing.T) {
 	testAccPreCheck(t)
 	e, stop := newChefFSEnv(t)
 	var from int
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+	accCase(t, resource.TestCase{
 		Steps: []resource.TestStep{{
 			Config: e.readyConfig(0, `stop_command = "chef-server-ctl stop"`, "remove_ready_file_on_destroy = true"),
 			Check: func(_ *terraform.State) error {
@@ -120,8 +117,7 @@ func TestAccChefBackendReady_stopCommandFails(t *testing.T) {
 	e, stop := newChefFSEnv(t)
 	cfg := e.readyConfig(0, `stop_command = "chef-server-ctl stop"`, "remove_ready_file_on_destroy = true", "reconfigure = false")
 	var from int
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+	accCase(t, resource.TestCase{
 		Steps: []resource.TestStep{
 			{
 				Config: cfg,
@@ -161,8 +157,7 @@ func TestAccChefBackendReady_noStopCommand(t *testing.T) {
 	testAccPreCheck(t)
 	e := newTestEnv(t, drbdsim.PairConfig{})
 	var from int
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+	accCase(t, resource.TestCase{
 		Steps: []resource.TestStep{
 			{
 				Config:      e.readyConfig(0, `stop_command = "  "`),

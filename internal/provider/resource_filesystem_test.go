@@ -19,8 +19,7 @@ func TestAccFilesystem_basic(t *testing.T) {
 	testAccPreCheck(t)
 	e := newTestEnv(t, drbdsim.PairConfig{}).promote()
 	var uuid string
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+	accCase(t, resource.TestCase{
 		Steps: []resource.TestStep{
 			{
 				Config: e.filesystemConfig(0, `mkfs_options = "-E nodiscard"`),

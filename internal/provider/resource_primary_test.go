@@ -21,8 +21,7 @@ func TestAccPrimary_force(t *testing.T) {
 	e := newTestEnv(t, drbdsim.PairConfig{})
 	e.pair.BringUp()
 	var before [2]int
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+	accCase(t, resource.TestCase{
 		Steps: []resource.TestStep{
 			{
 				Config: e.primaryConfig(0, "force = true"),
@@ -101,8 +100,7 @@ func TestAccPrimary_allowOverwritePeerData(t *testing.T) {
 	testAccPreCheck(t)
 	e := newTestEnv(t, drbdsim.PairConfig{SyncStepPercent: -1})
 	peerHoldsData(e)
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+	accCase(t, resource.TestCase{
 		Steps: []resource.TestStep{{
 			Config: e.primaryConfig(0, "force = true", "allow_overwrite_peer_data = true", "demote_on_destroy = false"),
 			ConfigStateChecks: []statecheck.StateCheck{

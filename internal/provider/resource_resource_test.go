@@ -19,8 +19,7 @@ import (
 func TestAccResource_basic(t *testing.T) {
 	testAccPreCheck(t)
 	e := newTestEnv(t, drbdsim.PairConfig{})
-	resource.ParallelTest(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+	accCase(t, resource.TestCase{
 		Steps: []resource.TestStep{
 			{
 				Config: e.resourceConfig(0),
