@@ -88,7 +88,7 @@ func (d *statusDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 				"split_brain is false. Read the kernel log as root, or set sudo = true on the provider.", name, h, p.KernelLogError))
 	}
 	m.Raw = types.StringValue(p.Raw)
-	h.save(ctx, &resp.State, &m, &m.connectionModel, name.String(), &resp.Diagnostics)
+	h.save(ctx, &resp.Diagnostics, &resp.State, &m, name.String())
 }
 
 func versionString(v drbd.Version) string {

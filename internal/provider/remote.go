@@ -377,7 +377,7 @@ func isTransportError(err error) bool {
 }
 
 // recordFingerprint stores the host key fingerprint of the live connection in the model.
-func (h *remoteHost) recordFingerprint(ctx context.Context, c *connectionModel, diags *diag.Diagnostics) {
+func (h *remoteHost) recordFingerprint(ctx context.Context, diags *diag.Diagnostics, c *connectionModel) {
 	fp, err := h.pool.Fingerprint(ctx, h.target)
 	if err != nil {
 		diags.AddError("Unable to Read Host Key", transportDetail(ctx, h, "(connect)", err))
@@ -502,13 +502,20 @@ func (planOnlyUpdate) Update(_ context.Context, req resource.UpdateRequest, resp
 	resp.State.Raw = req.Plan.Raw
 }
 
+// savedModel is a pointer to a resource or data source model: its embedded connection
+// attributes are where save sets the ID and the host key fingerprint.
+type savedModel interface{ conn() *connectionModel }
+
+// conn returns the connection attributes (savedModel).
+func (c *connectionModel) conn() *connectionModel { return c }
+
 // save ends a Create, Read or Update that talked to the host: it sets the ID from the
 // connection and rest, records the host key fingerprint of the live connection, and stores
-// model (which embeds c) as the new state (setModel: the framework's conversion, without its
-// per-field cost).
-func (h *remoteHost) save(ctx context.Context, state *tfsdk.State, model any, c *connectionModel, rest string, diags *diag.Diagnostics) {
+// model as the new state (setModel: the framework's conversion, without its per-field cost).
+func (h *remoteHost) save(ctx context.Context, diags *diag.Diagnostics, state *tfsdk.State, model savedModel, rest string) {
+	c := model.conn()
 	c.ID = types.StringValue(formatID(*c, rest))
-	h.recordFingerprint(ctx, c, diags)
+	h.recordFingerprint(ctx, diags, c)
 	diags.Append(setModel(ctx, state, model)...)
 }
 

@@ -148,7 +148,7 @@ func (r *chefBackendReadyResource) Create(ctx context.Context, req resource.Crea
 			return
 		}
 	}
-	h.save(ctx, &resp.State, &m, &m.connectionModel, ready, &resp.Diagnostics)
+	h.save(ctx, &resp.Diagnostics, &resp.State, &m, ready)
 }
 
 // streamedCommand is a raw-shell Chef Server command whose output is streamed to the log.
@@ -209,7 +209,7 @@ func (r *chefBackendReadyResource) Read(ctx context.Context, req resource.ReadRe
 		resp.State.RemoveResource(ctx)
 		return
 	}
-	h.save(ctx, &resp.State, &m, &m.connectionModel, ready, &resp.Diagnostics)
+	h.save(ctx, &resp.Diagnostics, &resp.State, &m, ready)
 }
 
 // Delete runs stop_command first, when set, then removes the ready file when asked; a failed

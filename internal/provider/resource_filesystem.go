@@ -106,7 +106,7 @@ func (r *filesystemResource) Create(ctx context.Context, req resource.CreateRequ
 	}
 	if mounted {
 		m.UUID = types.StringValue(fp.Signature.UUID)
-		h.save(ctx, &resp.State, &m, &m.connectionModel, mp, &resp.Diagnostics)
+		h.save(ctx, &resp.Diagnostics, &resp.State, &m, mp)
 		return
 	}
 	if fp.Mounted && (fp.Mount.Source != dev || fp.Mount.FSType != fsType) {
@@ -159,7 +159,7 @@ func (r *filesystemResource) Create(ctx context.Context, req resource.CreateRequ
 		return
 	}
 	m.UUID = types.StringValue(fp.Signature.UUID)
-	h.save(ctx, &resp.State, &m, &m.connectionModel, mp, &resp.Diagnostics)
+	h.save(ctx, &resp.Diagnostics, &resp.State, &m, mp)
 }
 
 func (r *filesystemResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -200,7 +200,7 @@ func (r *filesystemResource) Read(ctx context.Context, req resource.ReadRequest,
 	if fp.Signature.UUID != "" {
 		m.UUID = types.StringValue(fp.Signature.UUID)
 	}
-	h.save(ctx, &resp.State, &m, &m.connectionModel, mp, &resp.Diagnostics)
+	h.save(ctx, &resp.Diagnostics, &resp.State, &m, mp)
 }
 
 func (r *filesystemResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {

@@ -123,7 +123,7 @@ func (r *primaryResource) Create(ctx context.Context, req resource.CreateRequest
 		if st, done := h.promoteHealthy(ctx, &resp.Diagnostics, summary, name); done {
 			if !resp.Diagnostics.HasError() {
 				m.fill(st)
-				h.save(ctx, &resp.State, &m, &m.connectionModel, name.String(), &resp.Diagnostics)
+				h.save(ctx, &resp.Diagnostics, &resp.State, &m, name.String())
 			}
 			return
 		}
@@ -138,7 +138,7 @@ func (r *primaryResource) Create(ctx context.Context, req resource.CreateRequest
 		}
 	}
 	m.fill(p.Status)
-	h.save(ctx, &resp.State, &m, &m.connectionModel, name.String(), &resp.Diagnostics)
+	h.save(ctx, &resp.Diagnostics, &resp.State, &m, name.String())
 }
 
 // ValidateConfig refuses skip_initial_sync without force and peer_host.
@@ -180,7 +180,7 @@ func (r *primaryResource) Read(ctx context.Context, req resource.ReadRequest, re
 	}
 	h.warnSecondPrimary(&resp.Diagnostics, p.Status, name)
 	m.fill(p.Status)
-	h.save(ctx, &resp.State, &m, &m.connectionModel, name.String(), &resp.Diagnostics)
+	h.save(ctx, &resp.Diagnostics, &resp.State, &m, name.String())
 }
 
 func (r *primaryResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {

@@ -86,7 +86,7 @@ func (r *resourceResource) Create(ctx context.Context, req resource.CreateReques
 		return
 	}
 	r.fill(&m, p)
-	h.save(ctx, &resp.State, &m, &m.connectionModel, name.String(), &resp.Diagnostics)
+	h.save(ctx, &resp.Diagnostics, &resp.State, &m, name.String())
 }
 
 // writeAndProbe writes the resource file when write is set (and its content differs), then
@@ -140,7 +140,7 @@ func (r *resourceResource) Read(ctx context.Context, req resource.ReadRequest, r
 	if m.SplitBrainVictim.IsNull() {
 		m.SplitBrainVictim = types.BoolValue(false)
 	}
-	h.save(ctx, &resp.State, &m, &m.connectionModel, name.String(), &resp.Diagnostics)
+	h.save(ctx, &resp.Diagnostics, &resp.State, &m, name.String())
 }
 
 func (r *resourceResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
@@ -166,7 +166,7 @@ func (r *resourceResource) Update(ctx context.Context, req resource.UpdateReques
 		}
 	}
 	r.fill(&m, p)
-	h.save(ctx, &resp.State, &m, &m.connectionModel, name.String(), &resp.Diagnostics)
+	h.save(ctx, &resp.Diagnostics, &resp.State, &m, name.String())
 }
 
 func (r *resourceResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {

@@ -139,7 +139,7 @@ func (r *syncResource) Create(ctx context.Context, req resource.CreateRequest, r
 	}
 	if p := s.run(ctx); p != nil {
 		m.fill(p.Status)
-		h.save(ctx, &resp.State, &m, &m.connectionModel, s.name.String(), &resp.Diagnostics)
+		h.save(ctx, &resp.Diagnostics, &resp.State, &m, s.name.String())
 	}
 }
 
@@ -176,7 +176,7 @@ func (r *syncResource) Read(ctx context.Context, req resource.ReadRequest, resp 
 		return
 	}
 	m.fill(p.Status)
-	h.save(ctx, &resp.State, &m, &m.connectionModel, name.String(), &resp.Diagnostics)
+	h.save(ctx, &resp.Diagnostics, &resp.State, &m, name.String())
 }
 
 // checkPeerKey verifies the host key of a drbd_sync's peer on refresh, so a changed key
