@@ -3,13 +3,10 @@ package provider
 import (
 	"context"
 	"fmt"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
-	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
@@ -18,7 +15,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
-	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/seed-a700e435/terraform-provider-drbd/internal/hostfs"
 	"github.com/seed-a700e435/terraform-provider-drbd/internal/sshx"
@@ -100,28 +96,6 @@ func (r *chefBackendReadyResource) Schema(ctx context.Context, _ resource.Schema
 	}
 }
 
-// lineTail keeps the last lines of a command's combined output, safe for concurrent callbacks.
-type lineTail struct {
-	mu    sync.Mutex
-	lines []string
-	max   int
-}
-
-func (t *lineTail) add(line string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.lines = append(t.lines, line)
-	if len(t.lines) > t.max {
-		t.lines = t.lines[len(t.lines)-t.max:]
-	}
-}
-
-func (t *lineTail) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return strings.Join(t.lines, "\n")
-}
-
 func (r *chefBackendReadyResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	m, h := openHost[chefBackendReadyModel](ctx, &r.remoteBase, req.Plan.Get, &resp.Diagnostics)
 	if h == nil {
@@ -139,7 +113,7 @@ func (r *chefBackendReadyResource) Create(ctx context.Context, req resource.Crea
 		return
 	}
 	if m.Reconfigure.ValueBool() {
-		if !runStreamed(ctx, h, &resp.Diagnostics, streamedCommand{
+		if !h.runStreamed(ctx, &resp.Diagnostics, streamedCommand{
 			summary: "Unable to Reconfigure Chef Server",
 			what:    "reconfigure",
 			cmd:     m.ReconfigureCommand.ValueString(),
@@ -149,45 +123,6 @@ func (r *chefBackendReadyResource) Create(ctx context.Context, req resource.Crea
 		}
 	}
 	h.save(ctx, &resp.Diagnostics, &resp.State, &m, ready)
-}
-
-// streamedCommand is a raw-shell Chef Server command whose output is streamed to the log.
-type streamedCommand struct {
-	summary string // diagnostic summary on failure
-	what    string // short name for the log: "reconfigure", "stop"
-	cmd     string
-	advice  string // appended to a failure's detail
-}
-
-// runStreamed runs c.cmd, streaming each line of its output to tflog at INFO, and adds an
-// error naming the host, the exit code and the last lines of output when it fails. It
-// reports success.
-func runStreamed(ctx context.Context, h *remoteHost, diags *diag.Diagnostics, c streamedCommand) bool {
-	tail := &lineTail{max: stderrTailLines}
-	logLine := func(stream string) func(string) {
-		return func(line string) {
-			tail.add(line)
-			tflog.Info(ctx, c.what+" output", map[string]any{"host": h.String(), "stream": stream, "line": line})
-		}
-	}
-	tflog.Info(ctx, "running Chef Server "+c.what, map[string]any{"host": h.String(), "command": c.cmd})
-	res, err := h.exec(ctx, sshx.Command{Cmd: c.cmd, OnStdoutLine: logLine("stdout"), OnStderrLine: logLine("stderr")})
-	if err != nil {
-		diags.AddError(c.summary, transportDetail(ctx, h, c.cmd, err)+lastOutput(tail))
-		return false
-	}
-	if res.ExitCode != 0 {
-		diags.AddError(c.summary, fmt.Sprintf("`%s` on %s exited %d.%s\n\n%s", c.cmd, h, res.ExitCode, lastOutput(tail), c.advice))
-		return false
-	}
-	return true
-}
-
-func lastOutput(t *lineTail) string {
-	if s := t.String(); s != "" {
-		return "\n\nLast lines of output:\n" + s
-	}
-	return ""
 }
 
 func (r *chefBackendReadyResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -238,7 +173,7 @@ func (r *chefBackendReadyResource) Delete(ctx context.Context, req resource.Dele
 		if !remove {
 			kept = "is left in place in any case"
 		}
-		if !runStreamed(stopCtx, h, &resp.Diagnostics, streamedCommand{
+		if !h.runStreamed(stopCtx, &resp.Diagnostics, streamedCommand{
 			summary: "Unable to Stop Chef Server",
 			what:    "stop",
 			cmd:     stop,
