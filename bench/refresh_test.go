@@ -89,8 +89,8 @@ func terraform(b *testing.B, tf, dir, tfrc string, args ...string) {
 	}
 }
 
-// devOverride writes a CLI configuration whose dev_overrides make bin the
-// seed-a700e435/drbd provider (as terraform-provider-drbd in a directory of its own).
+// devOverride writes a CLI configuration (scripts/dev-cli-config.sh) whose dev_overrides make
+// bin the seed-a700e435/drbd provider (as terraform-provider-drbd in a directory of its own).
 func devOverride(b *testing.B, dir, name, bin string) string {
 	b.Helper()
 	pdir := filepath.Join(dir, name)
@@ -101,9 +101,8 @@ func devOverride(b *testing.B, dir, name, bin string) string {
 		b.Fatal(err)
 	}
 	tfrc := filepath.Join(dir, name+".tfrc")
-	conf := fmt.Sprintf("provider_installation {\n  dev_overrides {\n    \"seed-a700e435/drbd\" = %q\n  }\n  direct {}\n}\n", pdir)
-	if err := os.WriteFile(tfrc, []byte(conf), 0o600); err != nil {
-		b.Fatal(err)
+	if out, err := exec.Command("../scripts/dev-cli-config.sh", tfrc, pdir).CombinedOutput(); err != nil {
+		b.Fatalf("scripts/dev-cli-config.sh: %v: %s", err, out)
 	}
 	return tfrc
 }

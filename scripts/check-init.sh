@@ -87,14 +87,7 @@ fi
 echo "--- (b) terraform validate with dev_overrides, without terraform init"
 mkdir -p "$tmp/dev/bin"
 cp "$root/bin/terraform-provider-drbd" "$tmp/dev/bin/"
-cat >"$tmp/dev/terraformrc" <<EOF
-provider_installation {
-  dev_overrides {
-    "registry.terraform.io/seed-a700e435/drbd" = "$tmp/dev/bin"
-  }
-  direct {}
-}
-EOF
+"$root/scripts/dev-cli-config.sh" "$tmp/dev/terraformrc" "$tmp/dev/bin"
 cp -R examples/chef-ha-failover "$tmp/dev/work"
 rm -rf "$tmp/dev/work/.terraform" "$tmp/dev/work/.terraform.lock.hcl"
 if out=$(TF_CLI_CONFIG_FILE="$tmp/dev/terraformrc" CHECKPOINT_DISABLE=1 TF_IN_AUTOMATION=1 TF_INPUT=0 \

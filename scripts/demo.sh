@@ -84,14 +84,7 @@ echo "secondary backend: ssh $ssh_opts -p $SECONDARY_PORT root@$SECONDARY_HOST c
 
 # The example runs from a copy, so no state or .terraform directory lands in the checkout.
 cp -R examples/chef-ha-failover "$tmp/work"
-cat >"$tmp/terraformrc" <<EOF
-provider_installation {
-  dev_overrides {
-    "registry.terraform.io/seed-a700e435/drbd" = "$tmp/plugins"
-  }
-  direct {}
-}
-EOF
+scripts/dev-cli-config.sh "$tmp/terraformrc" "$tmp/plugins"
 export TF_CLI_CONFIG_FILE="$tmp/terraformrc" TF_IN_AUTOMATION=1 TF_INPUT=0
 color=()
 [ -t 1 ] || color=(-no-color)

@@ -24,14 +24,7 @@ problem() { echo "FAIL: $*" >&2; fail=1; }
 
 echo "--- building the provider"
 go build -o "$tmp/plugins/terraform-provider-drbd" .
-cat >"$tmp/terraformrc" <<EOF
-provider_installation {
-  dev_overrides {
-    "registry.terraform.io/seed-a700e435/drbd" = "$tmp/plugins"
-  }
-  direct {}
-}
-EOF
+scripts/dev-cli-config.sh "$tmp/terraformrc" "$tmp/plugins"
 export TF_CLI_CONFIG_FILE="$tmp/terraformrc"
 
 echo "--- terraform fmt -check -recursive examples/"

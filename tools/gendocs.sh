@@ -32,14 +32,7 @@ trap 'rm -rf "$work"' EXIT
 # tfplugindocs resolves --provider-name drbd to "drbd" or "registry.terraform.io/hashicorp/drbd"
 # in the schema JSON, so the schema is produced under the implied hashicorp/drbd address.
 (cd "$root" && go build -o "$work/bin/terraform-provider-drbd" .)
-cat >"$work/cli.tfrc" <<CFG
-provider_installation {
-  dev_overrides {
-    "registry.terraform.io/hashicorp/drbd" = "$work/bin"
-  }
-  direct {}
-}
-CFG
+"$root/scripts/dev-cli-config.sh" "$work/cli.tfrc" "$work/bin" registry.terraform.io/hashicorp/drbd
 mkdir "$work/schema"
 printf 'provider "drbd" {}\n' >"$work/schema/main.tf"
 (cd "$work/schema" && TF_CLI_CONFIG_FILE="$work/cli.tfrc" "$tf" providers schema -json) >"$work/schema.json"

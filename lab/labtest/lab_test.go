@@ -174,20 +174,17 @@ func setup() (string, error) {
 	return tmp, nil
 }
 
-// writeCLIConfig writes a Terraform CLI configuration into dir whose dev_overrides point the
-// provider's source address at binDir (the directory holding terraform-provider-drbd), so
-// terraform uses that build without `terraform init` or a registry, and returns its path (for
-// TF_CLI_CONFIG_FILE).
+// writeCLIConfig writes, with scripts/dev-cli-config.sh, a Terraform CLI configuration into
+// dir whose dev_overrides point the provider's source address at binDir (the directory holding
+// terraform-provider-drbd), so terraform uses that build without `terraform init` or a
+// registry, and returns its path (for TF_CLI_CONFIG_FILE).
 func writeCLIConfig(dir, binDir string) (string, error) {
 	path := filepath.Join(dir, "terraformrc")
-	text := fmt.Sprintf(`provider_installation {
-  dev_overrides {
-    %q = %q
-  }
-  direct {}
-}
-`, providerSource, binDir)
-	return path, os.WriteFile(path, []byte(text), 0o644)
+	out, err := exec.Command(filepath.Join(env.root, "scripts", "dev-cli-config.sh"), path, binDir, providerSource).CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("scripts/dev-cli-config.sh: %w: %s", err, out)
+	}
+	return path, nil
 }
 
 func getenv(k, def string) string {
