@@ -238,13 +238,6 @@ func connectionFromImport(id importID) connectionModel {
 	return c
 }
 
-func stringOr(v types.String, def string) string {
-	if v.IsNull() || v.IsUnknown() || v.ValueString() == "" {
-		return def
-	}
-	return v.ValueString()
-}
-
 func int64Or(v types.Int64, def int64) int64 {
 	if v.IsNull() || v.IsUnknown() {
 		return def

@@ -5,8 +5,6 @@ package provider
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
@@ -30,11 +28,11 @@ var (
 	_ provider.ProviderWithValidateConfig = (*drbdProvider)(nil)
 )
 
-// Defaults of the provider block, documented in the schema.
+// Defaults of the provider block that are the provider's own, documented in the schema: for
+// sshx, zero retries and a zero keepalive interval mean none. The other defaults (user, port,
+// connect_timeout, host_key_policy, the bastion's port and user, known_hosts_file) are sshx's,
+// applied there to what the configuration leaves unset.
 const (
-	defaultUser              = "root"
-	defaultPort              = 22
-	defaultConnectTimeout    = 30 * time.Second
 	defaultConnectRetries    = 8
 	defaultKeepaliveInterval = 15 * time.Second
 )
@@ -218,7 +216,7 @@ func (p *drbdProvider) Configure(ctx context.Context, req provider.ConfigureRequ
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	data := &providerData{user: defaultUser, port: defaultPort}
+	data := &providerData{user: sshx.DefaultUser, port: sshx.DefaultPort}
 	resp.ResourceData = data
 	resp.DataSourceData = data
 	if !cfg.FencedHosts.IsUnknown() {
@@ -235,8 +233,8 @@ func (p *drbdProvider) Configure(ctx context.Context, req provider.ConfigureRequ
 	}
 
 	sc := sshx.Config{
-		User:                 stringOr(cfg.User, defaultUser),
-		Port:                 int(int64Or(cfg.Port, defaultPort)),
+		User:                 cfg.User.ValueString(),
+		Port:                 int(cfg.Port.ValueInt64()),
 		PrivateKey:           cfg.PrivateKey.ValueString(),
 		PrivateKeyPassphrase: cfg.PrivateKeyPassphrase.ValueString(),
 		Certificate:          cfg.Certificate.ValueString(),
@@ -244,9 +242,9 @@ func (p *drbdProvider) Configure(ctx context.Context, req provider.ConfigureRequ
 		Agent:                cfg.Agent.ValueBool(),
 		KnownHosts:           cfg.KnownHosts.ValueString(),
 		KnownHostsFile:       cfg.KnownHostsFile.ValueString(),
-		HostKeyPolicy:        stringOr(cfg.HostKeyPolicy, sshx.PolicyStrict),
+		HostKeyPolicy:        cfg.HostKeyPolicy.ValueString(),
 		Sudo:                 cfg.Sudo.ValueBool(),
-		ConnectTimeout:       durationOr(cfg.ConnectTimeout, defaultConnectTimeout, &resp.Diagnostics),
+		ConnectTimeout:       durationOr(cfg.ConnectTimeout, 0, &resp.Diagnostics),
 		ConnectRetries:       int(int64Or(cfg.ConnectRetries, defaultConnectRetries)),
 		KeepaliveInterval:    durationOr(cfg.KeepaliveInterval, defaultKeepaliveInterval, &resp.Diagnostics),
 		Logf: func(format string, args ...any) {
@@ -254,18 +252,13 @@ func (p *drbdProvider) Configure(ctx context.Context, req provider.ConfigureRequ
 		},
 	}
 	if cfg.KnownHostsFile.IsNull() {
-		if home, err := os.UserHomeDir(); err == nil {
-			def := filepath.Join(home, ".ssh", "known_hosts")
-			if _, err := os.Stat(def); err == nil {
-				sc.KnownHostsFile = def
-			}
-		}
+		sc.KnownHostsFile = sshx.DefaultKnownHostsFile()
 	}
 	if b := cfg.Bastion; b != nil && !b.Host.IsNull() {
 		sc.Bastion = &sshx.Bastion{
 			Host:       b.Host.ValueString(),
-			Port:       int(int64Or(b.Port, defaultPort)),
-			User:       stringOr(b.User, sc.User),
+			Port:       int(b.Port.ValueInt64()),
+			User:       b.User.ValueString(),
 			PrivateKey: b.PrivateKey.ValueString(),
 			Password:   b.Password.ValueString(),
 			HostKey:    b.HostKey.ValueString(),
@@ -284,7 +277,8 @@ func (p *drbdProvider) Configure(ctx context.Context, req provider.ConfigureRequ
 		return
 	}
 	data.pool = pool
-	data.user, data.port = sc.User, sc.Port
+	resolved := pool.Resolve(sshx.Target{})
+	data.user, data.port = resolved.User, resolved.Port
 }
 
 func (p *drbdProvider) Resources(_ context.Context) []func() resource.Resource {

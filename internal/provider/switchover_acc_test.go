@@ -123,7 +123,7 @@ func TestWarm_opensOnlyUnfencedConnections(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = pool.Close() })
-	d := &providerData{pool: pool, user: defaultUser, port: defaultPort, fence: newFenceSet([]string{e.hosts[0].Addr()})}
+	d := &providerData{pool: pool, user: sshx.DefaultUser, port: sshx.DefaultPort, fence: newFenceSet([]string{e.hosts[0].Addr()})}
 	conn := func(i int) connectionModel {
 		return connectionModel{Host: types.StringValue(e.hosts[i].Host()), Port: types.Int64Value(int64(e.hosts[i].Port()))}
 	}
@@ -171,7 +171,7 @@ func TestPromoteHealthy_doesNotWaitLongForAMinorBeingRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = pool.Close() })
-	d := &providerData{pool: pool, user: defaultUser, port: defaultPort}
+	d := &providerData{pool: pool, user: sshx.DefaultUser, port: sshx.DefaultPort}
 	h := &remoteHost{pool: pool, devices: &d.devices,
 		target: d.target(connectionModel{Host: types.StringValue(e.hosts[1].Host()), Port: types.Int64Value(int64(e.hosts[1].Port()))})}
 	pc0 := mustName(t, "pc0")

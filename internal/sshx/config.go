@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 )
@@ -55,7 +57,7 @@ type Config struct {
 	AgentSocket string // default $SSH_AUTH_SOCK
 
 	KnownHosts     string // known_hosts content
-	KnownHostsFile string // path; "" = none (the provider resolves the ~/.ssh/known_hosts default)
+	KnownHostsFile string // path; "" = none (DefaultKnownHostsFile gives OpenSSH's default)
 	HostKeyPolicy  string // default strict
 
 	Bastion *Bastion
@@ -167,4 +169,18 @@ func (c *Config) applyDefaults() error {
 		c.Bastion = &b
 	}
 	return nil
+}
+
+// DefaultKnownHostsFile returns ~/.ssh/known_hosts when it exists, else "": the file OpenSSH
+// reads when none is configured.
+func DefaultKnownHostsFile() string {
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return ""
+	}
+	def := filepath.Join(home, ".ssh", "known_hosts")
+	if _, err := os.Stat(def); err != nil {
+		return ""
+	}
+	return def
 }
