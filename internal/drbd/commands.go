@@ -56,6 +56,10 @@ func ParseResourceName(name string) (ResourceName, error) {
 // String returns the name.
 func (n ResourceName) String() string { return n.name }
 
+// ConfigFile is where the resource's configuration is kept: /etc/drbd.d/<name>.res, the
+// file the drbd-utils packages' global configuration includes.
+func (n ResourceName) ConfigFile() string { return "/etc/drbd.d/" + n.name + ".res" }
+
 // quoted returns the name quoted for the shell.
 func (n ResourceName) quoted() string { return shellescape.Quote(n.name) }
 

@@ -153,6 +153,17 @@ func TestValidateResourceName(t *testing.T) {
 	}
 }
 
+func TestResourceName_ConfigFile(t *testing.T) {
+	t.Parallel()
+	n, err := ParseResourceName("pc0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := n.ConfigFile(), "/etc/drbd.d/pc0.res"; got != want {
+		t.Errorf("ConfigFile() = %q, want %q", got, want)
+	}
+}
+
 func TestValidateRate(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

@@ -112,7 +112,7 @@ func (r *resourceResource) reconnectVictim(ctx context.Context, h *remoteHost, c
 		"node's changes unasked.", name, h, cmd, name)
 	if configWritten {
 		detail += fmt.Sprintf("\n\n%s was rewritten but not applied: `drbdadm adjust` would have reconnected without "+
-			"--discard-my-data. Run `drbdadm adjust %s` on %s once the resync has finished.", configPath(name.String()), name, h)
+			"--discard-my-data. Run `drbdadm adjust %s` on %s once the resync has finished.", name.ConfigFile(), name, h)
 	}
 	diags.AddWarning("Discarding Split-Brain Changes on "+h.String(), detail)
 	return true
@@ -219,14 +219,14 @@ func (r *resourceResource) createMetadata(ctx context.Context, h *remoteHost, cm
 // writeConfigIfChanged writes the resource file atomically when its content differs, and reports
 // whether it wrote it and whether it succeeded.
 func (r *resourceResource) writeConfigIfChanged(ctx context.Context, h *remoteHost, name drbd.ResourceName, content string, diags *diag.Diagnostics) (written, ok bool) {
-	current, exists, ok := h.readFile(ctx, diags, "Unable to Read DRBD Configuration", configPath(name.String()))
+	current, exists, ok := h.readFile(ctx, diags, "Unable to Read DRBD Configuration", name.ConfigFile())
 	if !ok {
 		return false, false
 	}
 	if exists && current == content {
 		return false, true
 	}
-	dst := configPath(name.String())
+	dst := name.ConfigFile()
 	h.devices.forgetHost(h) // a new configuration may name other devices
 	_, ok = h.runCommand(ctx, diags, "Unable to Write DRBD Configuration",
 		sshx.Command{Cmd: hostfs.WriteFileCommand(dst, "600"), Stdin: strings.NewReader(content)}, "")

@@ -70,9 +70,6 @@ func (r *resourceResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 	}
 }
 
-// configPath is where drbd_resource writes a resource's configuration.
-func configPath(name string) string { return "/etc/drbd.d/" + name + ".res" }
-
 func (r *resourceResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	m, h, name := openResource[resourceResourceModel](ctx, &r.remoteBase, req.Plan.Get, &resp.Diagnostics)
 	if h == nil {
@@ -127,7 +124,7 @@ func (r *resourceResource) Read(ctx context.Context, req resource.ReadRequest, r
 	}
 	r.fill(&m, p)
 	if !m.Config.IsNull() {
-		content, exists, ok := h.readFile(ctx, &resp.Diagnostics, "Unable to Read DRBD Configuration", configPath(name.String()))
+		content, exists, ok := h.readFile(ctx, &resp.Diagnostics, "Unable to Read DRBD Configuration", name.ConfigFile())
 		if !ok {
 			return
 		}
