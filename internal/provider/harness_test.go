@@ -161,6 +161,16 @@ func (e *testEnv) promote() *testEnv {
 	return e
 }
 
+// healthyAtRest brings the pair up in sync with both nodes Secondary: a switchover's
+// starting point once the old primary has demoted.
+func (e *testEnv) healthyAtRest() *testEnv {
+	e.t.Helper()
+	e.promote()
+	e.pair.CompleteSync()
+	e.sh(0, "drbdadm secondary pc0")
+	return e
+}
+
 // node returns simulated node i.
 func (e *testEnv) node(i int) *drbdsim.Node { return e.pair.Node(i) }
 

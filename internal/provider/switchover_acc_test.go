@@ -15,16 +15,6 @@ import (
 	"github.com/seed-a700e435/terraform-provider-drbd/internal/sshx"
 )
 
-// healthyAtRest brings the pair up in sync with both nodes Secondary: a switchover's
-// starting point once the old primary has demoted.
-func (e *testEnv) healthyAtRest() *testEnv {
-	e.t.Helper()
-	e.promote()
-	e.pair.CompleteSync()
-	e.sh(0, "drbdadm secondary pc0")
-	return e
-}
-
 // TestAccSwitchover_promotionRefusedByDRBD: when DRBD refuses the one-round-trip promotion of
 // a healthy pair, apply fails with DRBD's words and the exit status, and nothing else is
 // tried (no second promotion, no forced one).
