@@ -165,6 +165,8 @@ func ForcePrimaryAllowed(localRole Role, local, peer DiskState) (bool, string) {
 	}
 }
 
+// orUnknown returns s, or "unknown" for prose when no state was read (roles in state use
+// DRBD's own word, RoleUnknown).
 func orUnknown(s string) string {
 	if s == "" {
 		return "unknown"
