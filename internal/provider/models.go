@@ -89,6 +89,35 @@ func roleOrUnknown(r drbd.Role) string {
 	return string(r)
 }
 
+// resourceNameModel is the resource attribute of the steps on one DRBD resource (drbd_primary,
+// drbd_sync, drbd_status).
+type resourceNameModel struct {
+	Resource types.String `tfsdk:"resource"`
+}
+
+// drbdResource is the DRBD resource the model acts on (resourceModel).
+func (m resourceNameModel) drbdResource() types.String { return m.Resource }
+
+// peerModel is peer_host, peer_port and peer_host_key of drbd_primary and drbd_sync: the other
+// node of the pair, reached with the provider's credentials and the resource's user.
+type peerModel struct {
+	PeerHost    types.String `tfsdk:"peer_host"`
+	PeerPort    types.Int64  `tfsdk:"peer_port"`
+	PeerHostKey types.String `tfsdk:"peer_host_key"`
+}
+
+// noPeer is peerModel without a peer: an imported resource's until its configuration says.
+func noPeer() peerModel {
+	return peerModel{PeerHost: types.StringNull(), PeerPort: types.Int64Null(), PeerHostKey: types.StringNull()}
+}
+
+// peerConnection is the connection to peer_host (null when it is not set) as user, checked
+// like every host: a pinned peer_host_key, known_hosts, and under accept-new fingerprint when
+// one was recorded.
+func (p peerModel) peerConnection(user, fingerprint types.String) connectionModel {
+	return connectionModel{Host: p.PeerHost, Port: p.PeerPort, User: user, HostKey: p.PeerHostKey, HostKeyFingerprint: fingerprint}
+}
+
 // probedHost is a host with the status just read from it.
 type probedHost struct {
 	host  *remoteHost
@@ -143,24 +172,20 @@ func (m resourceResourceModel) drbdResource() types.String { return m.Name }
 // primaryResourceModel is the drbd_primary resource.
 type primaryResourceModel struct {
 	connectionModel
-	Resource               types.String         `tfsdk:"resource"`
+	resourceNameModel
 	Force                  types.Bool           `tfsdk:"force"`
 	AllowOverwritePeerData types.Bool           `tfsdk:"allow_overwrite_peer_data"`
 	DemoteOnDestroy        types.Bool           `tfsdk:"demote_on_destroy"`
 	ConnectTimeout         timetypes.GoDuration `tfsdk:"connect_timeout"`
-	PeerHost               types.String         `tfsdk:"peer_host"`
-	PeerPort               types.Int64          `tfsdk:"peer_port"`
-	PeerHostKey            types.String         `tfsdk:"peer_host_key"`
-	SkipInitialSync        types.Bool           `tfsdk:"skip_initial_sync"`
+	peerModel
+	SkipInitialSync types.Bool `tfsdk:"skip_initial_sync"`
 	roleStateModel
 }
 
-// drbdResource is the DRBD resource the model acts on (resourceModel).
-func (m primaryResourceModel) drbdResource() types.String { return m.Resource }
-
-// peer is the connection to peer_host (null when it is not set).
+// peer is the connection to peer_host (null when it is not set); no fingerprint is recorded
+// for it.
 func (m primaryResourceModel) peer() connectionModel {
-	return connectionModel{Host: m.PeerHost, Port: m.PeerPort, User: m.User, HostKey: m.PeerHostKey, HostKeyFingerprint: types.StringNull()}
+	return m.peerConnection(m.User, types.StringNull())
 }
 
 // filesystemResourceModel is the drbd_filesystem resource.
@@ -178,11 +203,9 @@ type filesystemResourceModel struct {
 // syncResourceModel is the drbd_sync resource.
 type syncResourceModel struct {
 	connectionModel
-	Resource       types.String         `tfsdk:"resource"`
-	ResyncRate     types.String         `tfsdk:"resync_rate"`
-	PeerHost       types.String         `tfsdk:"peer_host"`
-	PeerPort       types.Int64          `tfsdk:"peer_port"`
-	PeerHostKey    types.String         `tfsdk:"peer_host_key"`
+	resourceNameModel
+	ResyncRate types.String `tfsdk:"resync_rate"`
+	peerModel
 	PollInterval   timetypes.GoDuration `tfsdk:"poll_interval"`
 	ConnectTimeout timetypes.GoDuration `tfsdk:"connect_timeout"`
 	StallTimeout   timetypes.GoDuration `tfsdk:"stall_timeout"`
@@ -200,13 +223,10 @@ func (m *syncResourceModel) fill(st drbd.Status) {
 	m.InSync = types.BoolValue(drbd.InSync(st))
 }
 
-// drbdResource is the DRBD resource the model acts on (resourceModel).
-func (m syncResourceModel) drbdResource() types.String { return m.Resource }
-
-// peer is the connection to peer_host, checked like every host: a pinned peer_host_key,
-// known_hosts, and under accept-new the recorded peer_host_fingerprint.
+// peer is the connection to peer_host; under accept-new the recorded peer_host_fingerprint is
+// enforced.
 func (m syncResourceModel) peer() connectionModel {
-	return connectionModel{Host: m.PeerHost, Port: m.PeerPort, User: m.User, HostKey: m.PeerHostKey, HostKeyFingerprint: m.PeerHostFingerprint}
+	return m.peerConnection(m.User, m.PeerHostFingerprint)
 }
 
 // chefBackendReadyModel is the drbd_chef_backend_ready resource.
@@ -223,7 +243,7 @@ type chefBackendReadyModel struct {
 // statusDataSourceModel is the drbd_status data source.
 type statusDataSourceModel struct {
 	connectionModel
-	Resource   types.String `tfsdk:"resource"`
+	resourceNameModel
 	Configured types.Bool   `tfsdk:"configured"`
 	Device     types.String `tfsdk:"device"`
 	roleStateModel
@@ -235,6 +255,3 @@ type statusDataSourceModel struct {
 	SplitBrain   types.Bool    `tfsdk:"split_brain"`
 	Raw          types.String  `tfsdk:"raw"`
 }
-
-// drbdResource is the DRBD resource the model acts on (resourceModel).
-func (m statusDataSourceModel) drbdResource() types.String { return m.Resource }

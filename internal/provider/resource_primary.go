@@ -217,14 +217,12 @@ func (r *primaryResource) ImportState(ctx context.Context, req resource.ImportSt
 	}
 	m := primaryResourceModel{
 		connectionModel:        connectionFromImport(id),
-		Resource:               types.StringValue(id.Rest),
+		resourceNameModel:      resourceNameModel{Resource: types.StringValue(id.Rest)},
 		Force:                  types.BoolValue(false),
 		AllowOverwritePeerData: types.BoolValue(false),
 		DemoteOnDestroy:        types.BoolValue(true),
 		ConnectTimeout:         timetypes.NewGoDurationValueFromStringMust("60s"),
-		PeerHost:               types.StringNull(),
-		PeerPort:               types.Int64Null(),
-		PeerHostKey:            types.StringNull(),
+		peerModel:              noPeer(),
 		SkipInitialSync:        types.BoolValue(false),
 		roleStateModel:         unknownRoleState(),
 	}

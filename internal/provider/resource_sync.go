@@ -216,11 +216,9 @@ func (r *syncResource) ImportState(ctx context.Context, req resource.ImportState
 	}
 	m := syncResourceModel{
 		connectionModel:     connectionFromImport(id),
-		Resource:            types.StringValue(id.Rest),
+		resourceNameModel:   resourceNameModel{Resource: types.StringValue(id.Rest)},
 		ResyncRate:          types.StringNull(),
-		PeerHost:            types.StringNull(),
-		PeerPort:            types.Int64Null(),
-		PeerHostKey:         types.StringNull(),
+		peerModel:           noPeer(),
 		PollInterval:        timetypes.NewGoDurationValueFromStringMust(defaultPollInterval),
 		ConnectTimeout:      timetypes.NewGoDurationValueFromStringMust(defaultPeerWait),
 		StallTimeout:        timetypes.NewGoDurationValueFromStringMust(defaultStallTimeout),
