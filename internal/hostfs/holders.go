@@ -162,6 +162,7 @@ func ParseFuser(out string) []Holder {
 	return hs.list
 }
 
+// isFuserAccess reports whether s is a field of fuser access letters.
 func isFuserAccess(s string) bool {
 	for _, r := range s {
 		if _, ok := fuserAccess[r]; !ok && r != '.' {
@@ -198,6 +199,7 @@ type holderSet struct {
 	index map[int]int
 }
 
+// add records pid with its command, merging the access of a PID already seen.
 func (s *holderSet) add(pid int, command string, access ...string) {
 	if s.index == nil {
 		s.index = map[int]int{}

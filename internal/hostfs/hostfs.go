@@ -109,6 +109,7 @@ func ParseFindmnt(stdout string, exitCode int) (Mount, bool, error) {
 	return m, true, nil
 }
 
+// unescape undoes findmnt's escaping of spaces (\x20).
 func unescape(s string) string { return strings.ReplaceAll(s, `\x20`, " ") }
 
 // mkfsOptionPattern is what one mkfs option word may contain.
@@ -287,6 +288,7 @@ func ParseMountIfFormatted(out string) (State, MountAttempt, error) {
 	return parseSections(out)
 }
 
+// parseSections parses the sectioned output of StateCommand and MountIfFormattedCommand.
 func parseSections(out string) (State, MountAttempt, error) {
 	type sec struct {
 		lines []string

@@ -238,6 +238,7 @@ func connectionFromImport(id importID) connectionModel {
 	return c
 }
 
+// int64Or returns v's value, def when it is null or unknown.
 func int64Or(v types.Int64, def int64) int64 {
 	if v.IsNull() || v.IsUnknown() {
 		return def

@@ -91,6 +91,7 @@ func (d *statusDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 	h.save(ctx, &resp.Diagnostics, &resp.State, &m, name.String())
 }
 
+// versionString is v as DRBD prints it, "" when no version was read.
 func versionString(v drbd.Version) string {
 	if v.IsZero() {
 		return ""

@@ -27,6 +27,7 @@ type probeCache struct {
 	group   singleflight.Group
 }
 
+// probeEntry is a status read and when it was read.
 type probeEntry struct {
 	probe *drbd.Probe
 	at    time.Time

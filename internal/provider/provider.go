@@ -47,6 +47,7 @@ func New(version string) func() provider.Provider {
 // providerTypeName is the provider's type name, the prefix of every resource and data source type.
 const providerTypeName = "drbd"
 
+// drbdProvider is the drbd provider; version is the release it reports.
 type drbdProvider struct {
 	version string
 }

@@ -58,6 +58,8 @@ func (r *remoteDataSourceBase) Configure(_ context.Context, req datasource.Confi
 	r.data = providerDataFrom(req.ProviderData, &resp.Diagnostics)
 }
 
+// providerDataFrom returns the provider data a Configure received, nil before the provider
+// is configured; anything else is a bug, reported in diags.
 func providerDataFrom(v any, diags *diag.Diagnostics) *providerData {
 	if v == nil {
 		return nil
@@ -297,6 +299,7 @@ func tailLines(s string, n int) string {
 // unparsable output); everything else readStatus returns is a transport error.
 type statusError struct{ msg string }
 
+// Error returns the explanation.
 func (e *statusError) Error() string { return e.msg }
 
 // statusErrorf makes a statusError; its text is the whole explanation, with no prefix.

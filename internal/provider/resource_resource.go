@@ -99,6 +99,7 @@ func (r *resourceResource) writeAndProbe(ctx context.Context, h *remoteHost, nam
 	return p, written, ok
 }
 
+// fill sets the computed attributes (device, minor, DRBD version) from a probe.
 func (r *resourceResource) fill(m *resourceResourceModel, p *drbd.Probe) {
 	m.DRBDVersion = types.StringValue(versionString(p.Versions.Kernel))
 	m.Device = types.StringValue(p.Device())

@@ -33,6 +33,7 @@ type modelLayout struct {
 	objType tftypes.Object
 }
 
+// modelField is one model field with its attribute name, index path and types.
 type modelField struct {
 	name  string
 	index []int
@@ -64,6 +65,8 @@ func layoutOf(ctx context.Context, t reflect.Type, schema any) *modelLayout {
 	return l
 }
 
+// buildLayout works out layoutOf's answer for t: nil when the schema is not an object or a
+// field cannot be converted here.
 func buildLayout(ctx context.Context, t reflect.Type, schema any) *modelLayout {
 	s, ok := schema.(schemaWithType)
 	if !ok || t.Kind() != reflect.Struct {

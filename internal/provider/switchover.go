@@ -32,12 +32,14 @@ type deviceCache struct {
 	m  map[string]*deviceEntry // target + "/" + resource
 }
 
+// deviceEntry is what deviceCache knows of one resource on one host.
 type deviceEntry struct {
 	ready  chan struct{} // closed once device and minor are set (or the prefetch gave up)
 	device string
 	minor  int // -1: unknown, or more than one volume
 }
 
+// entry returns the entry of res on h, nil when there is none.
 func (c *deviceCache) entry(h *remoteHost, res drbd.ResourceName) *deviceEntry {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -75,6 +77,7 @@ func (c *deviceCache) minor(ctx context.Context, h *remoteHost, res drbd.Resourc
 	return 0, false
 }
 
+// set records dev for res on h, with the minor unknown.
 func (c *deviceCache) set(h *remoteHost, res drbd.ResourceName, dev string) {
 	c.setMinor(h, res, dev, -1)
 }

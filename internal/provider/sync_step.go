@@ -245,6 +245,7 @@ func (t rateTarget) restoreHint(name drbd.ResourceName) string {
 	return fmt.Sprintf("Run on %s: %s", t.host, cmd)
 }
 
+// restoreHints lists, one per line, the commands that put back the rates this step raised.
 func (s *syncStep) restoreHints() string {
 	var b strings.Builder
 	for _, t := range s.raised {

@@ -45,6 +45,7 @@ func errSentence(err error) string {
 	return err.Error() + "."
 }
 
+// hostValidator accepts a host name or an IP address (no port).
 func hostValidator() validator.String {
 	return checkedString{"must be a host name or an IP address", "Invalid Host", func(h string) string {
 		if validHost(h) {
@@ -77,18 +78,21 @@ func durationValidator(minimum time.Duration) validator.String {
 	}}
 }
 
+// drbdNameValidator accepts what drbd.ValidateResourceName accepts.
 func drbdNameValidator() validator.String {
 	return checkedString{"must be a valid DRBD resource name", "Invalid DRBD Resource Name", func(s string) string {
 		return errSentence(drbd.ValidateResourceName(s))
 	}}
 }
 
+// rateValidator accepts a resync rate in DRBD's syntax (drbd.ValidateRate).
 func rateValidator() validator.String {
 	return checkedString{"must be a DRBD rate such as 1100M, 40960K or 100M", "Invalid Resync Rate", func(s string) string {
 		return errSentence(drbd.ValidateRate(s))
 	}}
 }
 
+// nonBlankValidator refuses an empty or white-space value.
 func nonBlankValidator() validator.String {
 	return checkedString{"must not be blank", "Blank Value", func(s string) string {
 		if strings.TrimSpace(s) == "" {
@@ -98,6 +102,7 @@ func nonBlankValidator() validator.String {
 	}}
 }
 
+// mkfsOptionsValidator accepts what hostfs.SplitMkfsOptions accepts.
 func mkfsOptionsValidator() validator.String {
 	return checkedString{"white-space separated mkfs options without shell metacharacters", "Invalid mkfs Options", func(s string) string {
 		_, err := hostfs.SplitMkfsOptions(s)
@@ -105,12 +110,14 @@ func mkfsOptionsValidator() validator.String {
 	}}
 }
 
+// mountOptionsValidator accepts what hostfs.ValidateMountOptions accepts.
 func mountOptionsValidator() validator.String {
 	return checkedString{"comma-separated mount options without shell metacharacters", "Invalid Mount Options", func(s string) string {
 		return errSentence(hostfs.ValidateMountOptions(s))
 	}}
 }
 
+// fenceEntryValidator accepts a fenced_hosts entry (parseFence).
 func fenceEntryValidator() validator.String {
 	return checkedString{"must be a host or host:port (IPv6 as [addr]:port)", "Invalid Fenced Host", func(s string) string {
 		_, _, err := parseFence(s)

@@ -47,6 +47,7 @@ func parsePrivateKey(what, pemText, passphrase string) (ssh.Signer, error) {
 	return s, nil
 }
 
+// newAuthSet parses the configuration's credentials once (keys, certificate, agent).
 func newAuthSet(cfg *Config) (*authSet, error) {
 	a := &authSet{password: cfg.Password}
 	if cfg.PrivateKey != "" {

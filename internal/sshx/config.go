@@ -111,6 +111,7 @@ type Command struct {
 	OnStdoutLine, OnStderrLine func(line string)
 }
 
+// applyDefaults fills the zero fields with the package defaults and checks the ranges.
 func (c *Config) applyDefaults() error {
 	if c.User == "" {
 		c.User = DefaultUser

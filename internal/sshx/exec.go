@@ -206,6 +206,7 @@ func (w *lineWriter) ReadFrom(r io.Reader) (int64, error) {
 	}
 }
 
+// Write keeps b and hands every completed line to onLine.
 func (w *lineWriter) Write(b []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -240,6 +241,7 @@ func (w *lineWriter) finish() {
 	w.pending = nil
 }
 
+// String returns everything written.
 func (w *lineWriter) String() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()

@@ -37,6 +37,7 @@ type HostKeyError struct {
 	Revoked bool
 }
 
+// target names the host as user@host:port.
 func (e *HostKeyError) target() string {
 	return Target{Host: e.Host, Port: e.Port, User: e.User}.String()
 }
@@ -113,6 +114,7 @@ func (db *knownHostsDB) source(k knownhosts.KnownKey) string {
 	return fmt.Sprintf("%s:%d", k.Filename, k.Line)
 }
 
+// newKnownHostsDB reads known_hosts content and a known_hosts file (either may be empty).
 func newKnownHostsDB(content, file string) (*knownHostsDB, error) {
 	var files []string
 	db := &knownHostsDB{}
@@ -241,6 +243,7 @@ type acceptedKeys struct {
 	keys map[string]ssh.PublicKey // "host:port" -> key
 }
 
+// get returns the key accepted for addr, nil when none was.
 func (a *acceptedKeys) get(addr string) ssh.PublicKey {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -258,6 +261,7 @@ func (a *acceptedKeys) remember(addr string, key ssh.PublicKey) ssh.PublicKey {
 	return key
 }
 
+// keysEqual reports whether a and b are the same key.
 func keysEqual(a, b ssh.PublicKey) bool {
 	return a.Type() == b.Type() && string(a.Marshal()) == string(b.Marshal())
 }

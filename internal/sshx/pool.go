@@ -45,6 +45,7 @@ type conn struct {
 	dialerGaveUp bool
 }
 
+// isDead reports whether the connection has been closed or lost.
 func (c *conn) isDead() bool {
 	select {
 	case <-c.dead:
@@ -117,6 +118,7 @@ func NewPool(cfg Config) (*Pool, error) {
 	return p, nil
 }
 
+// bastionTarget is the configured bastion as a target.
 func (p *Pool) bastionTarget() Target {
 	b := p.cfg.Bastion
 	return Target{Host: b.Host, Port: b.Port, User: b.User, HostKey: b.HostKey}
@@ -257,6 +259,7 @@ func (p *Pool) drop(c *conn) {
 	}
 }
 
+// establish dials c (with retries) and publishes the result to everyone waiting on it.
 func (p *Pool) establish(ctx context.Context, c *conn) {
 	client, key, err := p.dialWithRetry(ctx, c.key, c.target)
 	p.mu.Lock()
@@ -340,9 +343,13 @@ func (p *Pool) keepalive(c *conn, interval time.Duration) {
 // retryableError marks dial failures worth another attempt.
 type retryableError struct{ err error }
 
+// Error returns the wrapped error's text.
 func (e *retryableError) Error() string { return e.err.Error() }
+
+// Unwrap returns the wrapped error.
 func (e *retryableError) Unwrap() error { return e.err }
 
+// dialWithRetry dials t, retrying retryable failures ConnectRetries times with a doubling backoff.
 func (p *Pool) dialWithRetry(ctx context.Context, k connKey, t Target) (*ssh.Client, ssh.PublicKey, error) {
 	backoff := min(p.cfg.RetryBackoff, MaxRetryBackoff)
 	attempts := 1 + p.cfg.ConnectRetries
@@ -488,6 +495,7 @@ func (p *Pool) dialViaBastion(ctx, attemptCtx context.Context, t Target) (net.Co
 	}
 }
 
+// isAuthFailure reports whether the server refused every authentication method.
 func isAuthFailure(err error) bool {
 	msg := err.Error()
 	return strings.Contains(msg, "unable to authenticate") || strings.Contains(msg, "no supported methods remain")
@@ -501,6 +509,7 @@ func isTransient(err error) bool {
 		errors.Is(err, net.ErrClosed) || isTimeout(err)
 }
 
+// isTimeout reports network timeouts.
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
