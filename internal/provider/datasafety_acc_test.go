@@ -45,12 +45,9 @@ func TestAccDataSafety_divergentStandAloneNodeKeepsItsData(t *testing.T) {
 	}
 	e.sh(0, "drbdadm secondary pc0")
 	e.sh(1, "drbdadm connect pc0")
-	before := e.mutationCounts()
-	accTest(t, resource.TestStep{
-		Config: e.syncOn(1, `resync_rate = "1100M"`, `connect_timeout = "15s"`),
-		ExpectError: diagRE(e.hosts[0].Addr(), "cannot finish syncing by itself",
-			"StandAlone", "reported a split brain", "Nothing was changed"),
-	})
+	before := e.applyFails(t, e.syncOn(1, `resync_rate = "1100M"`, `connect_timeout = "15s"`),
+		diagRE(e.hosts[0].Addr(), "cannot finish syncing by itself",
+			"StandAlone", "reported a split brain", "Nothing was changed"))
 	e.expectNoMutations(before, "node%d ran %q; nothing may change on a split-brained pair")
 	if got := e.node(0).ConnState(); got != "StandAlone" {
 		t.Errorf("node1 is %s after the failed drbd_sync, want StandAlone (left for the operator)", got)
@@ -66,11 +63,8 @@ func TestAccDataSafety_downPeerStaysDown(t *testing.T) {
 	testAccPreCheck(t)
 	e := newTestEnv(t, drbdsim.PairConfig{SyncStepPercent: -1}).promote()
 	e.sh(1, "drbdadm down pc0")
-	before := e.mutationCounts()
-	accTest(t, resource.TestStep{
-		Config:      e.syncOn(0, `resync_rate = "1100M"`, `connect_timeout = "1s"`),
-		ExpectError: regexp.MustCompile(`(?s)did not connect within\s+connect_timeout`),
-	})
+	before := e.applyFails(t, e.syncOn(0, `resync_rate = "1100M"`, `connect_timeout = "1s"`),
+		regexp.MustCompile(`(?s)did not connect within\s+connect_timeout`))
 	if e.node(1).IsUp() {
 		t.Error("node2's resource was brought up by drbd_sync")
 	}
@@ -133,11 +127,8 @@ func TestAccDataSafety_standAlonePeerFailsFast(t *testing.T) {
 	testAccPreCheck(t)
 	e := newTestEnv(t, drbdsim.PairConfig{SyncStepPercent: -1}).promote()
 	e.sh(1, "drbdadm disconnect pc0")
-	before := e.mutationCounts()
-	accTest(t, resource.TestStep{
-		Config:      e.syncOn(0, `resync_rate = "1100M"`, `connect_timeout = "5m"`),
-		ExpectError: diagRE(e.hosts[1].Addr(), "StandAlone", "no split brain", "Nothing was changed"),
-	})
+	before := e.applyFails(t, e.syncOn(0, `resync_rate = "1100M"`, `connect_timeout = "5m"`),
+		diagRE(e.hosts[1].Addr(), "StandAlone", "no split brain", "Nothing was changed"))
 	e.expectNoMutations(before, "node%d ran %q")
 	if n := e.probes(0); n > 1 {
 		t.Errorf("node1 was read %d times; a StandAlone peer must fail before any poll", n)

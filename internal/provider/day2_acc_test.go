@@ -68,11 +68,8 @@ func TestAccDay2_failoverOntoStaleDiskRefused(t *testing.T) {
 	testAccPreCheck(t)
 	e := deadPrimary(t)
 	e.node(1).SetDiskState("Outdated")
-	before := e.mutationCounts()
-	accTest(t, resource.TestStep{
-		Config:      e.fencedProvider(0) + e.failoverPrimary(),
-		ExpectError: diagRE("Refusing DRBD Failover", "fenced", "disk is Outdated", "not UpToDate", "Nothing was changed"),
-	})
+	before := e.applyFails(t, e.fencedProvider(0)+e.failoverPrimary(),
+		diagRE("Refusing DRBD Failover", "fenced", "disk is Outdated", "not UpToDate", "Nothing was changed"))
 	if got := e.mutations(1)[before[1]:]; len(got) != 0 {
 		t.Errorf("node2 ran %q", got)
 	}
@@ -85,11 +82,8 @@ func TestAccDay2_fencedPeerStillConnected(t *testing.T) {
 	e := newTestEnv(t, drbdsim.PairConfig{SyncStepPercent: -1}).promote()
 	e.pair.CompleteSync()
 	e.sh(0, "drbdadm secondary pc0")
-	before := e.mutationCounts()
-	accTest(t, resource.TestStep{
-		Config:      e.fencedProvider(0) + e.failoverPrimary(),
-		ExpectError: diagRE("Refusing DRBD Failover", "is fenced", "still sees it connected", "check the fence"),
-	})
+	before := e.applyFails(t, e.fencedProvider(0)+e.failoverPrimary(),
+		diagRE("Refusing DRBD Failover", "is fenced", "still sees it connected", "check the fence"))
 	e.expectNoMutations(before, "node%d ran %q")
 }
 

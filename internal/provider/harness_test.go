@@ -524,6 +524,15 @@ func accTest(t *testing.T, steps ...resource.TestStep) {
 	accCase(t, resource.TestCase{Steps: steps})
 }
 
+// applyFails applies cfg, which must fail with an error matching want, and returns the
+// mutation counts of both nodes from before it, for checks of what the failed apply ran.
+func (e *testEnv) applyFails(t *testing.T, cfg string, want *regexp.Regexp) [2]int {
+	t.Helper()
+	before := e.mutationCounts()
+	accTest(t, resource.TestStep{Config: cfg, ExpectError: want})
+	return before
+}
+
 // accCase runs a test case against this provider (in parallel with the other tests).
 func accCase(t *testing.T, tc resource.TestCase) {
 	t.Helper()

@@ -91,11 +91,8 @@ func TestAccSync_failsFast(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			e := newTestEnv(t, drbdsim.PairConfig{SyncStepPercent: -1}).promote()
 			f.inject(e)
-			before := e.mutationCounts()
-			accTest(t, resource.TestStep{
-				Config:      e.syncOn(0, `resync_rate = "1100M"`),
-				ExpectError: regexp.MustCompile(f.want),
-			})
+			before := e.applyFails(t, e.syncOn(0, `resync_rate = "1100M"`),
+				regexp.MustCompile(f.want))
 			e.expectNoMutations(before, "node%d: commands sent although the state was hopeless: %q")
 		})
 	}

@@ -66,11 +66,8 @@ func TestAccPrimary_skipInitialSyncRefused(t *testing.T) {
 	e.node(0).SetDiskState("Outdated") // ...and is Outdated now; node2 is blank (Inconsistent)
 	e.pair.Disconnect()
 	e.pair.Reconnect()
-	before := e.mutationCounts()
-	accTest(t, resource.TestStep{
-		Config:      e.skipSyncConfig(),
-		ExpectError: diagRE("Refusing to Skip the Initial Sync", "not Just Created", "Nothing was changed"),
-	})
+	before := e.applyFails(t, e.skipSyncConfig(),
+		diagRE("Refusing to Skip the Initial Sync", "not Just Created", "Nothing was changed"))
 	e.expectNoMutations(before, "node%d ran %q")
 }
 
