@@ -19,6 +19,9 @@ import (
 
 var _ resource.ResourceWithImportState = (*primaryResource)(nil)
 
+// defaultPromoteWait is connect_timeout's default: how long a forced promotion waits for the peer.
+const defaultPromoteWait = "60s"
+
 // primaryResource is the drbd_primary resource. Its flags that change in place matter only to
 // later operations. Update runs nothing on the host.
 type primaryResource struct {
@@ -72,7 +75,7 @@ func (r *primaryResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 				Default:             booldefault.StaticBool(true),
 			},
 			"connect_timeout": durationAttribute("How long a forced promotion waits for the DRBD peer to connect (the guard needs the peer's disk state), as a Go duration. Defaults to `60s`.",
-				"60s", 0),
+				defaultPromoteWait, 0),
 			"peer_host": schema.StringAttribute{
 				MarkdownDescription: "The other node of the pair, as written in its resources' `host`. A failover (promotion while " +
 					"the peer is not connected) needs it in the provider's `fenced_hosts`. The peer is never changed; it is " +
@@ -221,7 +224,7 @@ func (r *primaryResource) ImportState(ctx context.Context, req resource.ImportSt
 		Force:                  types.BoolValue(false),
 		AllowOverwritePeerData: types.BoolValue(false),
 		DemoteOnDestroy:        types.BoolValue(true),
-		ConnectTimeout:         timetypes.NewGoDurationValueFromStringMust("60s"),
+		ConnectTimeout:         timetypes.NewGoDurationValueFromStringMust(defaultPromoteWait),
 		peerModel:              noPeer(),
 		SkipInitialSync:        types.BoolValue(false),
 		roleStateModel:         unknownRoleState(),
