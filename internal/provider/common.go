@@ -1,10 +1,8 @@
 package provider
 
 import (
-	"fmt"
 	"net"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
@@ -20,8 +18,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
-
-	"github.com/seed-a700e435/terraform-provider-drbd/internal/drbd"
 )
 
 const (
@@ -126,116 +122,6 @@ func validateAbsPath(p string) string {
 		return "must not end with /"
 	}
 	return ""
-}
-
-// importID is a parsed import ID: host[:port]/rest.
-type importID struct {
-	Host string
-	Port int64 // 0 when not given
-	Rest string
-}
-
-// parseImportID splits "host[:port]/rest"; IPv6 hosts are written in brackets ("[::1]:22/pc0").
-// With absRest the rest is a path and keeps its leading slash.
-func parseImportID(id string, absRest bool) (importID, error) {
-	var out importID
-	var hostport string
-	if strings.HasPrefix(id, "[") {
-		end := strings.Index(id, "]")
-		if end < 0 {
-			return out, fmt.Errorf("unterminated [ in %q", id)
-		}
-		slash := strings.Index(id[end:], "/")
-		if slash < 0 {
-			return out, fmt.Errorf("%q has no /", id)
-		}
-		hostport, out.Rest = id[:end+slash], id[end+slash+1:]
-	} else {
-		slash := strings.Index(id, "/")
-		if slash < 0 {
-			return out, fmt.Errorf("%q has no /", id)
-		}
-		hostport, out.Rest = id[:slash], id[slash+1:]
-	}
-	if absRest {
-		out.Rest = "/" + out.Rest
-	}
-	host, port, err := net.SplitHostPort(hostport)
-	if err != nil {
-		host = strings.Trim(hostport, "[]")
-	} else {
-		p, perr := strconv.Atoi(port)
-		if perr != nil || p < 1 || p > 65535 {
-			return out, fmt.Errorf("invalid port %q", port)
-		}
-		out.Port = int64(p)
-	}
-	if host == "" || !validHost(host) {
-		return out, fmt.Errorf("invalid host %q", host)
-	}
-	out.Host = host
-	if strings.Trim(out.Rest, "/") == "" {
-		return out, fmt.Errorf("%q names no resource after the host", id)
-	}
-	return out, nil
-}
-
-// importResourceID parses "host[:port]/resource" for the resources named by a DRBD resource,
-// adding a diagnostic when it is invalid.
-func importResourceID(raw string, diags *diag.Diagnostics) (importID, bool) {
-	id, err := parseImportID(raw, false)
-	if err == nil {
-		err = drbd.ValidateResourceName(id.Rest)
-	}
-	if err != nil {
-		diags.AddError("Invalid Import ID",
-			fmt.Sprintf("Expected host[:port]/resource, e.g. 192.0.2.10/pc0 or backend1:2222/pc0: %s.", err))
-		return id, false
-	}
-	return id, true
-}
-
-// importPathID parses "host[:port]/path" (what names the remote path, example a full ID),
-// adding a diagnostic when it is invalid.
-func importPathID(raw, what, example string, diags *diag.Diagnostics) (importID, bool) {
-	id, err := parseImportID(raw, true)
-	if err == nil {
-		if problem := validateAbsPath(id.Rest); problem != "" {
-			err = fmt.Errorf("%s %q %s", what, id.Rest, problem)
-		}
-	}
-	if err != nil {
-		diags.AddError("Invalid Import ID", fmt.Sprintf("Expected host[:port]/%s, e.g. %s: %s.", what, example, err))
-		return id, false
-	}
-	return id, true
-}
-
-// formatID is the inverse of parseImportID: the port appears only when the model sets one.
-func formatID(c connectionModel, rest string) string {
-	host := c.Host.ValueString()
-	if strings.Contains(host, ":") {
-		host = "[" + host + "]"
-	}
-	if !c.Port.IsNull() && !c.Port.IsUnknown() {
-		host += ":" + strconv.FormatInt(c.Port.ValueInt64(), 10)
-	}
-	return host + "/" + strings.TrimPrefix(rest, "/")
-}
-
-// connectionFromImport returns the connection attributes an import ID gives.
-func connectionFromImport(id importID) connectionModel {
-	c := connectionModel{
-		Host:               types.StringValue(id.Host),
-		Port:               types.Int64Null(),
-		User:               types.StringNull(),
-		HostKey:            types.StringNull(),
-		HostKeyFingerprint: types.StringUnknown(),
-	}
-	if id.Port != 0 {
-		c.Port = types.Int64Value(id.Port)
-	}
-	return c
 }
 
 // int64Or returns v's value, def when it is null or unknown.

@@ -55,17 +55,6 @@ func (s *pairStateModel) fillPair(st drbd.Status) {
 	s.PeerDiskState = types.StringValue(string(st.PeerDiskState))
 }
 
-// unknownPairState is the pair state of an imported resource until its first Read.
-func unknownPairState() pairStateModel {
-	return pairStateModel{ConnectionState: types.StringUnknown(), ReplicationState: types.StringUnknown(),
-		DiskState: types.StringUnknown(), PeerDiskState: types.StringUnknown()}
-}
-
-// unknownRoleState is unknownPairState with unknown roles.
-func unknownRoleState() roleStateModel {
-	return roleStateModel{Role: types.StringUnknown(), PeerRole: types.StringUnknown(), pairStateModel: unknownPairState()}
-}
-
 // roleStateModel is pairStateModel with both roles: the computed attributes of drbd_primary
 // and drbd_status.
 type roleStateModel struct {
@@ -104,11 +93,6 @@ type peerModel struct {
 	PeerHost    types.String `tfsdk:"peer_host"`
 	PeerPort    types.Int64  `tfsdk:"peer_port"`
 	PeerHostKey types.String `tfsdk:"peer_host_key"`
-}
-
-// noPeer is peerModel without a peer: an imported resource's until its configuration says.
-func noPeer() peerModel {
-	return peerModel{PeerHost: types.StringNull(), PeerPort: types.Int64Null(), PeerHostKey: types.StringNull()}
 }
 
 // peerConnection is the connection to peer_host (null when it is not set) as user, checked

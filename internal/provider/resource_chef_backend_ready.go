@@ -189,19 +189,7 @@ func (r *chefBackendReadyResource) Delete(ctx context.Context, req resource.Dele
 }
 
 func (r *chefBackendReadyResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	id, ok := importPathID(req.ID, "ready_file", "192.0.2.10/var/opt/opscode/drbd/drbd_ready", &resp.Diagnostics)
-	if !ok {
-		return
+	if id, ok := importPathID(req.ID, "ready_file", "192.0.2.10/var/opt/opscode/drbd/drbd_ready", &resp.Diagnostics); ok {
+		importState(ctx, resp, id, map[string]attr.Value{"ready_file": types.StringValue(id.Rest)})
 	}
-	m := chefBackendReadyModel{
-		connectionModel:          connectionFromImport(id),
-		ReadyFile:                types.StringValue(id.Rest),
-		Reconfigure:              types.BoolValue(true),
-		ReconfigureCommand:       types.StringValue(defaultReconfigureCommand),
-		RemoveReadyFileOnDestroy: types.BoolValue(false),
-		StopCommand:              types.StringNull(),
-		Timeouts:                 timeouts.Value{Object: types.ObjectNull(map[string]attr.Type{"create": types.StringType})},
-	}
-	m.ID = types.StringValue(formatID(m.connectionModel, id.Rest))
-	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
 }

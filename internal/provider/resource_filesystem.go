@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
@@ -232,19 +233,8 @@ func (r *filesystemResource) ImportState(ctx context.Context, req resource.Impor
 	if !ok {
 		return
 	}
-	m := filesystemResourceModel{
-		connectionModel: connectionFromImport(id),
-		Device:          types.StringValue(defaultDevice),
-		Resource:        types.StringNull(),
-		FSType:          types.StringValue(defaultFSType),
-		MkfsOptions:     types.StringNull(),
-		Mountpoint:      types.StringValue(id.Rest),
-		MountOptions:    types.StringNull(),
-		UUID:            types.StringUnknown(),
-	}
-	// The device is whatever is mounted there; Read checks it against the default and the
-	// lookup below replaces it.
-	h := r.host(m.connectionModel, &resp.Diagnostics)
+	// The device and the filesystem type are whatever is mounted there.
+	h := r.host(connectionFromImport(id), &resp.Diagnostics)
 	if h == nil {
 		return
 	}
@@ -258,8 +248,6 @@ func (r *filesystemResource) ImportState(ctx context.Context, req resource.Impor
 			fmt.Sprintf("Nothing is mounted at %s on %s, so there is no filesystem to import.", id.Rest, h))
 		return
 	}
-	m.Device = types.StringValue(mnt.Source)
-	m.FSType = types.StringValue(mnt.FSType)
-	m.ID = types.StringValue(formatID(m.connectionModel, id.Rest))
-	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+	importState(ctx, resp, id, map[string]attr.Value{"mountpoint": types.StringValue(id.Rest),
+		"device": types.StringValue(mnt.Source), "fs_type": types.StringValue(mnt.FSType)})
 }

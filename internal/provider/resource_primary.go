@@ -3,9 +3,9 @@ package provider
 import (
 	"context"
 
-	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
@@ -214,21 +214,7 @@ func (r *primaryResource) Delete(ctx context.Context, req resource.DeleteRequest
 }
 
 func (r *primaryResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	id, ok := importResourceID(req.ID, &resp.Diagnostics)
-	if !ok {
-		return
+	if id, ok := importResourceID(req.ID, &resp.Diagnostics); ok {
+		importState(ctx, resp, id, map[string]attr.Value{"resource": types.StringValue(id.Rest)})
 	}
-	m := primaryResourceModel{
-		connectionModel:        connectionFromImport(id),
-		resourceNameModel:      resourceNameModel{Resource: types.StringValue(id.Rest)},
-		Force:                  types.BoolValue(false),
-		AllowOverwritePeerData: types.BoolValue(false),
-		DemoteOnDestroy:        types.BoolValue(true),
-		ConnectTimeout:         timetypes.NewGoDurationValueFromStringMust(defaultPromoteWait),
-		peerModel:              noPeer(),
-		SkipInitialSync:        types.BoolValue(false),
-		roleStateModel:         unknownRoleState(),
-	}
-	m.ID = types.StringValue(formatID(m.connectionModel, id.Rest))
-	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
 }

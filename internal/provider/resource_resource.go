@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 
+	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
@@ -186,19 +187,7 @@ func (r *resourceResource) Delete(ctx context.Context, req resource.DeleteReques
 }
 
 func (r *resourceResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	id, ok := importResourceID(req.ID, &resp.Diagnostics)
-	if !ok {
-		return
+	if id, ok := importResourceID(req.ID, &resp.Diagnostics); ok {
+		importState(ctx, resp, id, map[string]attr.Value{"name": types.StringValue(id.Rest)})
 	}
-	m := resourceResourceModel{
-		connectionModel:  connectionFromImport(id),
-		Name:             types.StringValue(id.Rest),
-		Config:           types.StringNull(),
-		Device:           types.StringUnknown(),
-		Minor:            types.Int64Unknown(),
-		DRBDVersion:      types.StringUnknown(),
-		SplitBrainVictim: types.BoolValue(false),
-	}
-	m.ID = types.StringValue(formatID(m.connectionModel, id.Rest))
-	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
 }

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
-	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
@@ -209,25 +208,10 @@ func (r *syncResource) Delete(ctx context.Context, req resource.DeleteRequest, r
 	}
 }
 
+// ImportState imports a finished sync; peer_host_fingerprint stays null until a peer_host is
+// configured.
 func (r *syncResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	id, ok := importResourceID(req.ID, &resp.Diagnostics)
-	if !ok {
-		return
+	if id, ok := importResourceID(req.ID, &resp.Diagnostics); ok {
+		importState(ctx, resp, id, map[string]attr.Value{"resource": types.StringValue(id.Rest), "peer_host_fingerprint": types.StringNull()})
 	}
-	m := syncResourceModel{
-		connectionModel:     connectionFromImport(id),
-		resourceNameModel:   resourceNameModel{Resource: types.StringValue(id.Rest)},
-		ResyncRate:          types.StringNull(),
-		peerModel:           noPeer(),
-		PollInterval:        timetypes.NewGoDurationValueFromStringMust(defaultPollInterval),
-		ConnectTimeout:      timetypes.NewGoDurationValueFromStringMust(defaultPeerWait),
-		StallTimeout:        timetypes.NewGoDurationValueFromStringMust(defaultStallTimeout),
-		KeepResyncRate:      types.BoolValue(false),
-		Timeouts:            timeouts.Value{Object: types.ObjectNull(map[string]attr.Type{"create": types.StringType})},
-		pairStateModel:      unknownPairState(),
-		InSync:              types.BoolUnknown(),
-		PeerHostFingerprint: types.StringNull(),
-	}
-	m.ID = types.StringValue(formatID(m.connectionModel, id.Rest))
-	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
 }
