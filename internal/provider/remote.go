@@ -34,8 +34,8 @@ type remoteBase struct {
 }
 
 // Metadata implements resource.Resource for every embedding resource.
-func (r *remoteBase) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
-	resp.TypeName = req.ProviderTypeName + "_" + r.typeName
+func (r *remoteBase) Metadata(_ context.Context, _ resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = r.name()
 }
 
 // Configure implements resource.ResourceWithConfigure for every embedding resource.
@@ -49,8 +49,8 @@ type remoteDataSourceBase struct {
 }
 
 // Metadata implements datasource.DataSource.
-func (r *remoteDataSourceBase) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
-	resp.TypeName = req.ProviderTypeName + "_" + r.typeName
+func (r *remoteDataSourceBase) Metadata(_ context.Context, _ datasource.MetadataRequest, resp *datasource.MetadataResponse) {
+	resp.TypeName = r.name()
 }
 
 // Configure implements datasource.DataSourceWithConfigure.
