@@ -2,6 +2,8 @@ module github.com/seed-a700e435/terraform-provider-drbd
 
 go 1.26.8
 
+toolchain go1.26.11
+
 require (
 	al.essio.dev/pkg/shellescape v1.6.1
 	github.com/google/go-cmp v0.7.0
@@ -16,7 +18,7 @@ require (
 	github.com/hashicorp/terraform-plugin-testing v1.16.0
 	golang.org/x/crypto v0.59.0
 	golang.org/x/sync v0.25.0
-	google.golang.org/grpc v1.79.3
+	google.golang.org/grpc v1.85.0
 	mvdan.cc/sh/v3 v3.14.1
 )
 
@@ -63,6 +65,6 @@ require (
 	golang.org/x/text v0.44.0 // indirect
 	golang.org/x/tools v0.52.0 // indirect
 	google.golang.org/appengine v1.6.8 // indirect
-	google.golang.org/genproto/googleapis/rpc v0.0.0-20251202230838-ff82c1b0f217 // indirect
-	google.golang.org/protobuf v1.36.11 // indirect
+	google.golang.org/genproto/googleapis/rpc v0.0.0-20260817212433-ac3dfec99bb1 // indirect
+	google.golang.org/protobuf v1.36.12 // indirect
 )

@@ -62,8 +62,10 @@ func (r *chefBackendReadyResource) Schema(ctx context.Context, _ resource.Schema
 			},
 			"reconfigure_command": schema.StringAttribute{
 				MarkdownDescription: "Command run after touching the ready file. Defaults to `chef-server-ctl reconfigure`. " +
-					"**This is the one attribute passed to the remote shell as written** (so pipes, `&&` and environment " +
-					"assignments work); never build it from untrusted input.",
+					"**Passed to the remote shell as written**, like `stop_command` (so pipes, `&&` and environment " +
+					"assignments work); never build it from untrusted input. Never put a secret in it: the command is " +
+					"stored in the state in plain text, written to the provider log and visible to every user of the host " +
+					"in the process list (`ps`) while it runs; read secrets on the host instead (a file, an environment file).",
 				Optional:   true,
 				Computed:   true,
 				Default:    stringdefault.StaticString(defaultReconfigureCommand),
@@ -79,7 +81,8 @@ func (r *chefBackendReadyResource) Schema(ctx context.Context, _ resource.Schema
 					"RabbitMQ) keep it busy, so without a stop command the unmount fails with the processes named. " +
 					"Destroy uses the value in the state: set it in an apply before the switchover that needs it. Unset " +
 					"(the default), nothing is run. Like `reconfigure_command`, it is passed to the remote shell as " +
-					"written; never build it from untrusted input.",
+					"written; never build it from untrusted input, and never put a secret in it (it is in the state, the " +
+					"provider log and the host's process list).",
 				Optional:   true,
 				Validators: []validator.String{nonBlankValidator()},
 			},

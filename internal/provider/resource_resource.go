@@ -38,7 +38,10 @@ func (r *resourceResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 			"config": schema.StringAttribute{
 				MarkdownDescription: "Content of `/etc/drbd.d/<name>.res`, written atomically (mode 0600) before the resource is brought up; " +
 					"a change is applied with `drbdadm adjust`. Unset leaves the file alone. Sensitive because it usually holds the " +
-					"`shared-secret`; it is sent on standard input, never on a command line, but it is stored in the state.",
+					"`shared-secret`; it is sent on standard input, never on a command line, but it is stored in the state. " +
+					"The file is DRBD configuration read by `drbdadm` as root: its `handlers {}` section names commands that " +
+					"DRBD runs as root on the host (on split brain, fencing, resync), so whoever may set `config` may run " +
+					"commands as root there; treat it like `reconfigure_command`.",
 				Optional:   true,
 				Sensitive:  true,
 				Validators: []validator.String{nonBlankValidator()},
