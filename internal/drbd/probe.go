@@ -93,7 +93,10 @@ func (m Metadata) String() string {
 type Probe struct {
 	Versions Versions
 	// Status has Configured false when the resource is not up.
-	Status   Status
+	Status Status
+	// Volumes is every volume and every peer connection of the resource (Status is volume
+	// 0 and the first peer); empty when the resource is not up.
+	Volumes  Volumes
 	Metadata Metadata
 	// Devices lists the devices from sh-dev, one per volume.
 	Devices []string
@@ -323,8 +326,15 @@ func probeFromSections(resource string, sections map[string]ProbeSection, warnin
 			st.Device = dev
 		}
 		p.Status = st
+		if minors, ok := minorsOf(p.Devices); ok && st.Configured {
+			p.Volumes = volumesFromProc(proc, minors)
+		}
 	default:
 		p.Status = unconfiguredStatus(resource, minor, firstOr(p.Devices))
+	}
+
+	if len(p.Volumes.Local) == 0 && p.Status.Configured {
+		p.Volumes = volumesOf(p.Status)
 	}
 
 	// Split brain: only what DRBD itself reported in the kernel log.
@@ -356,6 +366,7 @@ func (p *Probe) status9(resource string, sections map[string]ProbeSection, proc 
 			if st.Minor < 0 {
 				st.Minor, st.Device = minor, firstOr(p.Devices)
 			}
+			p.Volumes = volumesFromJSON([]byte(sec.Output), resource)
 			return st
 		}
 		p.Warnings = append(p.Warnings, "drbdsetup status --json: "+err.Error())
