@@ -72,3 +72,17 @@ func (c Commands) SkipInitialSync(res ResourceName) (string, error) {
 	}
 	return c.drbdadm(res, "--", "--clear-bitmap", "new-current-uuid"), nil
 }
+
+// ParseGIAll parses every generation line of GetGI's output: one per volume of the resource.
+func ParseGIAll(out string) ([]GI, error) {
+	var all []GI
+	for _, line := range strings.Split(out, "\n") {
+		if g, err := ParseGI(line); err == nil {
+			all = append(all, g)
+		}
+	}
+	if len(all) == 0 {
+		return nil, fmt.Errorf("no generation identifiers in the output of drbdadm get-gi: %s", firstLine(out))
+	}
+	return all, nil
+}

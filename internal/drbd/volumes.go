@@ -324,3 +324,26 @@ func minorsOf(devices []string) ([]int, bool) {
 	}
 	return minors, true
 }
+
+// Minors returns the minor of every volume, in volume order (what the guarded commands of
+// DRBD 8.x read in /proc/drbd); nil when one is unknown.
+func (v Volumes) Minors() []int {
+	var minors []int
+	for _, d := range v.Local {
+		if d.Minor < 0 {
+			return nil
+		}
+		minors = append(minors, d.Minor)
+	}
+	return minors
+}
+
+// AnyUpToDate reports whether some local volume is UpToDate.
+func (v Volumes) AnyUpToDate() bool {
+	for _, d := range v.Local {
+		if d.DiskState == DiskUpToDate {
+			return true
+		}
+	}
+	return false
+}

@@ -30,26 +30,37 @@ func (r *primaryResource) promote(ctx context.Context, h *remoteHost, m *primary
 		}
 		st = p.Status
 	}
+	// The rules decide over every volume and every peer connection (p.Volumes); st is volume 0
+	// and the first peer, for the messages that have one state to name.
+	vols := p.Volumes
+	disconnected := vols.Disconnected()
+	allUpToDate, notUpToDate := vols.AllUpToDate()
 	switch {
-	case !peerConnected(st) && !peerFenced && st.DiskState == drbd.DiskUpToDate:
+	case disconnected != "" && len(vols.Peers) > 1 && (peerFenced || vols.AnyUpToDate()):
+		diags.AddError("Refusing DRBD Failover", fmt.Sprintf("%s on %s has %d peer connections and %s, so promoting this node would "+
+			"be a failover, which drbd_primary cannot decide for more than one peer: peer_host names one peer, and whether the "+
+			"others form a majority (quorum) is not known here (%s). Nothing was changed. Promote it by hand after checking "+
+			"every peer, or reconnect the peers.", name, h, len(vols.Peers), disconnected, vols))
+		return nil
+	case disconnected != "" && !peerFenced && vols.AnyUpToDate():
 		// Without UpToDate data DRBD itself refuses a plain promotion, and the forced one has
 		// its own fresh-pair guard below; with it, a promotion now would be a failover.
-		diags.AddError("Refusing DRBD Failover", fmt.Sprintf("The DRBD peer of %s on %s is not connected (connection %s, peer disk %s), "+
+		diags.AddError("Refusing DRBD Failover", fmt.Sprintf("The DRBD peer of %s on %s is not connected (%s; connection %s, peer disk %s), "+
 			"so promoting this node would be a failover, and the peer may still be Primary on the other side of a partition. "+
-			"Nothing was changed.\n\n%s", name, h, st.ConnectionState, st.PeerDiskState, r.peerHint(ctx, *m, name)))
+			"Nothing was changed.\n\n%s", name, h, disconnected, st.ConnectionState, st.PeerDiskState, r.peerHint(ctx, *m, name)))
 		return nil
-	case !peerConnected(st) && peerFenced && st.DiskState != drbd.DiskUpToDate:
-		diags.AddError("Refusing DRBD Failover", fmt.Sprintf("The peer of %s on %s is fenced (%q), but this node's disk is %s, "+
+	case disconnected != "" && peerFenced && !allUpToDate:
+		diags.AddError("Refusing DRBD Failover", fmt.Sprintf("The peer of %s on %s is fenced (%q), but on this node %s, "+
 			"not UpToDate: promoting it would serve data that may be older than what the dead peer last wrote. Nothing was changed. "+
 			"Bring the peer back (unfence it) so the pair resyncs, or recover its data another way.",
-			name, h, fenceEntry, st.DiskState))
+			name, h, fenceEntry, notUpToDate))
 		return nil
-	case !peerConnected(st) && peerFenced:
+	case disconnected != "" && peerFenced:
 		cmd = cmds.Primary(name)
 		hint = "DRBD refused the failover promotion; the kernel log of this node has the details."
 		diags.AddWarning("DRBD Failover", fmt.Sprintf("Promoting %s on %s while its peer is fenced (%q): a failover onto this "+
 			"node's UpToDate data. When the peer returns, unfence it and let it rejoin as Secondary.", name, h, fenceEntry))
-	case st.DiskState == drbd.DiskUpToDate:
+	case allUpToDate:
 		// Local data is good: a plain promotion is safe and needs no force.
 		cmd = cmds.Primary(name)
 		hint = "If the peer is Primary, demote it first: DRBD allows one Primary at a time in this configuration."
@@ -60,25 +71,38 @@ func (r *primaryResource) promote(ctx context.Context, h *remoteHost, m *primary
 			}
 			st = p.Status
 		}
-		allowed, reason := drbd.ForcePrimaryAllowed(st.Role, st.DiskState, st.PeerDiskState)
+		allowed, reason := drbd.ForcePrimaryAllowedAll(p.Volumes)
 		if !allowed {
 			if !m.AllowOverwritePeerData.ValueBool() {
 				diags.AddAttributeError(path.Root("force"), "Refusing to Force DRBD Primary",
 					fmt.Sprintf("Forcing %s primary on %s would make its data the sync source: %s\n\n"+
-						"Nothing was changed. Only a fresh pair (both disks Inconsistent) may be forced. If overwriting the peer's "+
-						"data is really intended, set allow_overwrite_peer_data = true.", name, h, reason))
+						"Nothing was changed. Only a fresh pair (every volume Inconsistent on both sides) may be forced. If "+
+						"overwriting the peer's data is really intended, set allow_overwrite_peer_data = true.", name, h, reason))
 				return nil
 			}
 			diags.AddAttributeWarning(path.Root("allow_overwrite_peer_data"), "Forcing DRBD Primary Over Peer Data",
 				fmt.Sprintf("allow_overwrite_peer_data = true lifted the fresh-pair guard on %s: %s. The peer's data will be overwritten.", h, reason))
 		}
-		cmd, err = cmds.ForcePrimary(name)
 		if m.SkipInitialSync.ValueBool() {
 			if !r.skipInitialSync(ctx, h, m, name, p, diags) {
 				return nil
 			}
 			// Both disks are UpToDate now: the promotion is a plain one, and there is no resync.
 			cmd = cmds.Primary(name)
+			break
+		}
+		if !allowed {
+			cmd, err = cmds.ForcePrimary(name) // the guard lifted: nothing to check again
+			break
+		}
+		// The guard held on the probe: the host checks it again and forces in one shell.
+		var guardedCmd, force string
+		if guardedCmd, err = cmds.ForcePrimaryGuarded(name, p.Volumes.Minors()); err != nil {
+			break
+		}
+		force, _ = cmds.ForcePrimary(name)
+		if !runGuarded(ctx, h, diags, summary, force, name, p.Volumes.Minors(), guardedCmd, drbd.GuardedRun.ForceAllowed) {
+			return nil
 		}
 	default:
 		cmd = cmds.Primary(name)
@@ -88,9 +112,11 @@ func (r *primaryResource) promote(ctx context.Context, h *remoteHost, m *primary
 		diags.AddError(summary, err.Error())
 		return nil
 	}
-	tflog.Info(ctx, "promoting DRBD resource", map[string]any{"host": h.String(), "command": cmd})
-	if _, ok := h.runCommand(ctx, diags, summary, sshx.Command{Cmd: cmd}, hint); !ok {
-		return nil
+	if cmd != "" {
+		tflog.Info(ctx, "promoting DRBD resource", map[string]any{"host": h.String(), "command": cmd})
+		if _, ok := h.runCommand(ctx, diags, summary, sshx.Command{Cmd: cmd}, hint); !ok {
+			return nil
+		}
 	}
 	// Only the new role is needed: the status alone (one program), not another full probe.
 	p, err = h.pollStatus(ctx, name, p)
@@ -107,10 +133,10 @@ func (r *primaryResource) promote(ctx context.Context, h *remoteHost, m *primary
 func (r *primaryResource) skipInitialSync(ctx context.Context, h *remoteHost, m *primaryResourceModel, name drbd.ResourceName, p *drbd.Probe, diags *diag.Diagnostics) bool {
 	const summary = "Refusing to Skip the Initial Sync"
 	st := p.Status
-	disksFresh := st.DiskState == drbd.DiskInconsistent && st.PeerDiskState == drbd.DiskInconsistent
-	if !peerConnected(st) {
+	freshOK, fresh := drbd.SkipInitialSyncAllowed(p.Volumes)
+	if disconnected := p.Volumes.Disconnected(); disconnected != "" {
 		diags.AddAttributeError(path.Root("skip_initial_sync"), summary, fmt.Sprintf("The initial sync of %s can be skipped only on a "+
-			"Connected pair; %s shows connection %s, disks %s/%s. Nothing was changed.", name, h, st.ConnectionState, st.DiskState, st.PeerDiskState))
+			"Connected pair; %s shows %s (connection %s, disks %s/%s). Nothing was changed.", name, h, disconnected, st.ConnectionState, st.DiskState, st.PeerDiskState))
 		return false
 	}
 	if _, fenced := r.peerFenced(*m); fenced || m.PeerHost.IsNull() {
@@ -130,31 +156,85 @@ func (r *primaryResource) skipInitialSync(ctx context.Context, h *remoteHost, m 
 		if !ok {
 			return false
 		}
-		gi, err := drbd.ParseGI(res.Stdout)
+		gis, err := drbd.ParseGIAll(res.Stdout)
 		if err != nil {
 			diags.AddError(summary, fmt.Sprintf("%s on %s: %s", cmd, n.host, err))
 			return false
 		}
-		state := "Just Created"
-		if !gi.JustCreated() {
-			state, just = "not Just Created (it has held data before)", false
+		for i, gi := range gis {
+			state := "Just Created"
+			if !gi.JustCreated() {
+				state, just = "not Just Created (it has held data before)", false
+			}
+			seen = append(seen, fmt.Sprintf("%s volume %d: %s, %s", n.host, i, gi.Raw, state))
 		}
-		seen = append(seen, fmt.Sprintf("%s: %s, %s", n.host, gi.Raw, state))
+		if len(gis) != len(p.Volumes.Local) {
+			just = false
+			seen = append(seen, fmt.Sprintf("%s: %d generation lines for %d volumes", n.host, len(gis), len(p.Volumes.Local)))
+		}
 	}
-	if !just || !disksFresh {
+	if !just || !freshOK {
+		if freshOK {
+			fresh = "every volume is Connected and Inconsistent/Inconsistent"
+		}
 		diags.AddAttributeError(path.Root("skip_initial_sync"), summary, fmt.Sprintf("The initial sync of %s is skipped only when "+
-			"the metadata of both nodes is freshly created and never synced (Just Created) and both disks are Inconsistent. "+
-			"Disks: %s/%s. Generation identifiers (drbdadm get-gi):\n  %s\n\n"+
-			"Nothing was changed. Set skip_initial_sync = false to sync normally.", name, st.DiskState, st.PeerDiskState, strings.Join(seen, "\n  ")))
+			"the metadata of both nodes is freshly created and never synced (Just Created) and every disk on both nodes is "+
+			"Inconsistent. State: %s. Generation identifiers (drbdadm get-gi):\n  %s\n\n"+
+			"Nothing was changed. Set skip_initial_sync = false to sync normally.", name, fresh, strings.Join(seen, "\n  ")))
 		return false
 	}
-	cmd, err := drbd.NewCommands(p.Versions).SkipInitialSync(name)
+	cmds := drbd.NewCommands(p.Versions)
+	cmd, err := cmds.SkipInitialSyncGuarded(name, p.Volumes.Minors())
 	if err != nil {
 		diags.AddError(summary, err.Error())
 		return false
 	}
-	tflog.Info(ctx, "skipping the initial DRBD sync of blank devices", map[string]any{"host": h.String(), "command": cmd, "generations": seen})
-	if _, ok := h.run(ctx, diags, "Unable to Skip the Initial DRBD Sync", cmd); !ok {
+	skip, _ := cmds.SkipInitialSync(name)
+	tflog.Info(ctx, "skipping the initial DRBD sync of blank devices", map[string]any{"host": h.String(), "command": skip, "generations": seen})
+	return runGuarded(ctx, h, diags, "Unable to Skip the Initial DRBD Sync", skip, name, p.Volumes.Minors(), cmd, drbd.GuardedRun.SkipAllowed)
+}
+
+// runGuarded runs cmd, a guarded command of the drbd package (ForcePrimaryGuarded,
+// SkipInitialSyncGuarded) whose action is what, and re-checks the host's decision with
+// check. It reports success; otherwise it records a diagnostic naming the host, what the
+// host saw, the exit code and stderr: when the host ran nothing because the state changed
+// since the probe, when the host and the provider disagree, or when the action failed.
+func runGuarded(ctx context.Context, h *remoteHost, diags *diag.Diagnostics, summary, what string, name drbd.ResourceName, minors []int,
+	cmd string, check func(drbd.GuardedRun) (bool, string, error)) bool {
+	tflog.Info(ctx, "running a guarded DRBD command", map[string]any{"host": h.String(), "command": what})
+	res, err := h.exec(ctx, sshx.Command{Cmd: cmd})
+	if err != nil {
+		diags.AddError(summary, transportDetail(ctx, h, what, err))
+		return false
+	}
+	g, err := drbd.ParseGuarded(name.String(), minors, res.Stdout)
+	if err != nil {
+		diags.AddError(summary, exitDetail(h, what, res, "The check before it printed no state ("+err.Error()+"), so it is unknown whether it ran. "+
+			"Check the resource with `drbdadm status "+name.String()+"` there."))
+		return false
+	}
+	ok, reason, mismatch := check(g)
+	stderr := strings.TrimSpace(res.Stderr)
+	if stderr == "" {
+		stderr = "(empty)"
+	}
+	switch {
+	case mismatch != nil:
+		diags.AddError(summary, fmt.Sprintf("`%s` ran on %s although the state the host read just before does not allow it: %s. "+
+			"The host saw:\n%s\n\nShell exit code %d, stderr: %s. Check the pair now (`drbdadm status %s` on both nodes).",
+			what, h, mismatch, g.Raw, res.ExitCode, stderr, name))
+		return false
+	case !g.Ran:
+		if ok {
+			reason = "the host's own check refused it"
+		}
+		diags.AddError(summary, fmt.Sprintf("The state of %s on %s changed since it was read, so `%s` was not run: %s. "+
+			"The host saw (%s):\n%s\n\nShell exit code %d, stderr: %s. Nothing was changed; apply again to decide on the new state.",
+			name, h, what, reason, g.Seen, g.Raw, res.ExitCode, stderr))
+		return false
+	case g.Result.Exit != 0:
+		diags.AddError(summary, exitDetail(h, what, sshx.Result{ExitCode: g.Result.Exit, Stderr: g.Result.Output},
+			"The state allowed it just before (checked in the same shell); the kernel log of this node has DRBD's reason."))
 		return false
 	}
 	return true
