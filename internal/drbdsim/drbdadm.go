@@ -190,7 +190,12 @@ var admCommands map[string]func(*call, admArgs) int
 
 func init() {
 	admCommands = map[string]func(*call, admArgs) int{
-		"sh-dev":              func(c *call, _ admArgs) int { c.outf("%s\n", c.n.device()); return 0 },
+		"sh-dev": func(c *call, _ admArgs) int {
+			for vol := range c.p.volumes() {
+				c.outf("%s\n", c.n.deviceOf(vol))
+			}
+			return 0
+		},
 		"sh-ll-dev":           func(c *call, _ admArgs) int { c.outf("%s\n", c.p.cfg.BackingDisk); return 0 },
 		"sh-minor":            func(c *call, _ admArgs) int { c.outf("%d\n", c.p.cfg.Minor); return 0 },
 		"sh-md-dev":           func(c *call, _ admArgs) int { c.outf("%s\n", c.p.cfg.BackingDisk); return 0 },

@@ -31,7 +31,9 @@ func admGetGI(c *call, _ admArgs) int {
 	if n.mdDisk == diskUpToDate || n.mdDisk == diskConsistent || n.mdDisk == diskOutdated {
 		consistent = 1
 	}
-	c.outf("%s:%d:%d:%d:%d:0:%d:0\n", cur, consistent, consistent, primary, connected, 1-consistent)
+	for range c.p.volumes() { // one line per volume, as drbdadm runs get-gi on each
+		c.outf("%s:%d:%d:%d:%d:0:%d:0\n", cur, consistent, consistent, primary, connected, 1-consistent)
+	}
 	return 0
 }
 

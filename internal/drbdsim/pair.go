@@ -81,6 +81,8 @@ type PairConfig struct {
 	// "discard-secondary" (the Secondary's changes are discarded and it syncs from
 	// the Primary). "" reads it from the nodes' /etc/drbd.d files, else "disconnect".
 	AfterSB1Pri string
+	// Volumes is the number of volumes of the resource (minors Minor, Minor+1, ...); 0 means 1.
+	Volumes int
 }
 
 func (c *PairConfig) setDefaults() {
@@ -118,6 +120,7 @@ type Pair struct {
 	sync         *resync // running or interrupted resync; nil when none
 	reconfSeq    int
 	klogSeq      int
+	third        *ThirdPeer // DRBD 9's third node (SetThirdPeer), nil for a pair
 }
 
 // resync is a resync between the two nodes, counted in 4 KiB bitmap bits
@@ -440,8 +443,9 @@ type Node struct {
 	up            bool
 	everUp        bool
 	role          string
-	disk          string // current disk state while up
-	mdDisk        string // disk state persisted in the metadata
+	disk          string         // current disk state while up
+	volDisk       map[int]string // volumes whose disk differs from volume 0's (SetVolumeDiskState)
+	mdDisk        string         // disk state persisted in the metadata
 	standAlone    bool
 	discardMyData bool
 	dirtyKiB      int64 // written while disconnected (bitmap)
@@ -462,6 +466,7 @@ type Node struct {
 	reconfRuns  []int
 	faults      map[string]fault
 	blockReconf bool
+	after       []afterHook
 }
 
 func newNode(p *Pair, i int) *Node {
@@ -481,6 +486,7 @@ func (n *Node) peer() *Node { return n.p.nodes[1-n.idx] }
 
 func (n *Node) setDisk(s string) {
 	n.disk = s
+	n.volDisk = nil
 	if s == diskUpToDate {
 		n.everUpToDate = true
 	}

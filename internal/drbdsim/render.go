@@ -53,7 +53,7 @@ func (n *Node) renderProc() string {
 		return b.String()
 	}
 	cs := n.connState()
-	pr, pd := n.peerView()
+	pr, _ := n.peerView()
 	proto := 'C'
 	if cs == csStandAlone {
 		proto = ' '
@@ -62,11 +62,13 @@ func (n *Node) renderProc() string {
 	if n.p.cfg.Version == V83 {
 		wo = 'b'
 	}
-	fmt.Fprintf(&b, "%2d: cs:%s ro:%s/%s ds:%s/%s %c r-----\n", minor, cs, n.role, pr, n.disk, pd, proto)
-	fmt.Fprintf(&b, "    ns:%d nr:%d dw:%d dr:%d al:%d bm:0 lo:0 pe:0 ua:0 ap:0 ep:1 wo:%c oos:%d\n",
-		n.ctr.ns, n.ctr.nr, n.ctr.dw, n.ctr.dr, n.ctr.al, wo, n.oosKiB())
-	if cs == csSyncSource || cs == csSyncTarget {
-		n.renderSyncLines(&b, cs == csSyncTarget)
+	for vol := range n.p.volumes() {
+		fmt.Fprintf(&b, "%2d: cs:%s ro:%s/%s ds:%s/%s %c r-----\n", minor+vol, cs, n.role, pr, n.diskOf(vol), n.peerDiskOf(vol), proto)
+		fmt.Fprintf(&b, "    ns:%d nr:%d dw:%d dr:%d al:%d bm:0 lo:0 pe:0 ua:0 ap:0 ep:1 wo:%c oos:%d\n",
+			n.ctr.ns, n.ctr.nr, n.ctr.dw, n.ctr.dr, n.ctr.al, wo, n.oosKiB())
+		if cs == csSyncSource || cs == csSyncTarget {
+			n.renderSyncLines(&b, cs == csSyncTarget)
+		}
 	}
 	return b.String()
 }
@@ -211,13 +213,28 @@ func (n *Node) renderEvents2Now() string {
 	case csWFConnection:
 		connection = "Connecting"
 	}
-	pr, pd := n.peerView()
+	pr, _ := n.peerView()
 	var b strings.Builder
 	fmt.Fprintf(&b, "exists resource name:%s role:%s suspended:no\n", res, n.role)
 	fmt.Fprintf(&b, "exists connection name:%s peer-node-id:%s%s connection:%s role:%s\n", res, peerID, connName, connection, pr)
-	fmt.Fprintf(&b, "exists device name:%s volume:0 minor:%d disk:%s\n", res, n.p.cfg.Minor, n.disk)
-	fmt.Fprintf(&b, "exists peer-device name:%s peer-node-id:%s%s volume:0 replication:%s peer-disk:%s resync-suspended:no\n",
-		res, peerID, connName, n.replication(), pd)
+	if t := n.thirdPeer(); t != nil {
+		fmt.Fprintf(&b, "exists connection name:%s peer-node-id:2 conn-name:%s connection:%s role:%s\n", res, t.Name, t.Connection, t.Role)
+	}
+	for vol := range n.p.volumes() {
+		fmt.Fprintf(&b, "exists device name:%s volume:%d minor:%d disk:%s\n", res, vol, n.p.minorOf(vol), n.diskOf(vol))
+	}
+	for vol := range n.p.volumes() {
+		fmt.Fprintf(&b, "exists peer-device name:%s peer-node-id:%s%s volume:%d replication:%s peer-disk:%s resync-suspended:no\n",
+			res, peerID, connName, vol, n.replication(), n.peerDiskOf(vol))
+		if t := n.thirdPeer(); t != nil {
+			repl := "Off"
+			if t.Connection == "Connected" {
+				repl = "Established"
+			}
+			fmt.Fprintf(&b, "exists peer-device name:%s peer-node-id:2 conn-name:%s volume:%d replication:%s peer-disk:%s resync-suspended:no\n",
+				res, t.Name, vol, repl, t.Disk)
+		}
+	}
 	b.WriteString("exists -\n")
 	return b.String()
 }
@@ -286,7 +303,11 @@ func (n *Node) renderStatusJSON() string {
 	fmt.Fprintf(&b, "      \"volume\": 0,\n      \"minor\": %d,\n      \"disk-state\": %q,\n", c.Minor, n.disk)
 	fmt.Fprintf(&b, "      \"client\": %t,\n      \"open\": %t,\n      \"quorum\": true,\n", n.disk == diskDiskless, n.devMounted())
 	fmt.Fprintf(&b, "      \"size\": %d,\n      \"read\": %d,\n      \"written\": %d,\n", c.SizeKiB, n.ctr.dr, n.ctr.dw)
-	fmt.Fprintf(&b, "      \"al-writes\": %d,\n      \"bm-writes\": 0,\n      \"upper-pending\": 0,\n      \"lower-pending\": 0\n    } ],\n", n.ctr.al)
+	fmt.Fprintf(&b, "      \"al-writes\": %d,\n      \"bm-writes\": 0,\n      \"upper-pending\": 0,\n      \"lower-pending\": 0\n    }", n.ctr.al)
+	for vol := 1; vol < n.p.volumes(); vol++ {
+		fmt.Fprintf(&b, ",\n    { \"volume\": %d, \"minor\": %d, \"disk-state\": %q, \"client\": false, \"quorum\": true }", vol, n.p.minorOf(vol), n.diskOf(vol))
+	}
+	b.WriteString(" ],\n")
 	cs := n.connState()
 	conn := "Connected"
 	switch cs {
@@ -324,7 +345,26 @@ func (n *Node) renderStatusJSON() string {
 		fmt.Fprintf(&b, "          \"estimated-seconds-to-finish\": %d,\n          \"db/dt [MiB/s]\": %.2f,\n", left/simSpeedKiB, mibps)
 		fmt.Fprintf(&b, "          \"percent-resync-done\": %.2f", n.p.donePercent())
 	}
-	b.WriteString("\n        } ]\n    } ]\n}\n]\n")
+	b.WriteString("\n        }")
+	for vol := 1; vol < n.p.volumes(); vol++ {
+		fmt.Fprintf(&b, ",\n        { \"volume\": %d, \"replication-state\": %q, \"peer-disk-state\": %q }", vol, n.replication(), n.peerDiskOf(vol))
+	}
+	b.WriteString(" ]\n    }")
+	if t := n.thirdPeer(); t != nil {
+		repl := "Off"
+		if t.Connection == "Connected" {
+			repl = "Established"
+		}
+		fmt.Fprintf(&b, ",\n    { \"peer-node-id\": 2, \"name\": %q, \"connection-state\": %q, \"peer-role\": %q, \"peer_devices\": [", t.Name, t.Connection, t.Role)
+		for vol := range n.p.volumes() {
+			if vol > 0 {
+				b.WriteString(",")
+			}
+			fmt.Fprintf(&b, "\n        { \"volume\": %d, \"replication-state\": %q, \"peer-disk-state\": %q }", vol, repl, t.Disk)
+		}
+		b.WriteString(" ] }")
+	}
+	b.WriteString(" ]\n}\n]\n")
 	return b.String()
 }
 

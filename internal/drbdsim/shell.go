@@ -64,7 +64,23 @@ func (n *Node) Handle(ctx context.Context, cmd string, stdin io.Reader, stdout, 
 		defer pr.Close()
 		in = pr
 	}
-	return s.run(ctx, cmd, in, out, errw, nil)
+	code := s.run(ctx, cmd, in, out, errw, nil)
+	var run []func()
+	n.p.view(func() {
+		kept := n.after[:0]
+		for _, h := range n.after {
+			if strings.Contains(cmd, h.substr) {
+				run = append(run, h.fn)
+				continue
+			}
+			kept = append(kept, h)
+		}
+		n.after = kept
+	})
+	for _, fn := range run {
+		fn()
+	}
+	return code
 }
 
 type lockedWriter struct {
