@@ -50,10 +50,14 @@ func (r *primaryResource) promote(ctx context.Context, h *remoteHost, m *primary
 			"Nothing was changed.\n\n%s", name, h, disconnected, st.ConnectionState, st.PeerDiskState, r.peerHint(ctx, *m, name)))
 		return nil
 	case disconnected != "" && peerFenced && !allUpToDate:
-		diags.AddError("Refusing DRBD Failover", fmt.Sprintf("The peer of %s on %s is fenced (%q), but on this node %s, "+
+		disk := "this node's disk is " + string(st.DiskState)
+		if len(vols.Local) > 1 {
+			disk = "on this node " + notUpToDate
+		}
+		diags.AddError("Refusing DRBD Failover", fmt.Sprintf("The peer of %s on %s is fenced (%q), but %s, "+
 			"not UpToDate: promoting it would serve data that may be older than what the dead peer last wrote. Nothing was changed. "+
 			"Bring the peer back (unfence it) so the pair resyncs, or recover its data another way.",
-			name, h, fenceEntry, notUpToDate))
+			name, h, fenceEntry, disk))
 		return nil
 	case disconnected != "" && peerFenced:
 		cmd = cmds.Primary(name)

@@ -46,11 +46,16 @@ func (r *primaryResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 		MarkdownDescription: "Promotes one node of a DRBD pair to Primary. With `force`, the promotion is the " +
 			"initial-sync one (`drbdadm primary --force`, or `drbdadm -- --overwrite-data-of-peer primary` on DRBD 8.3) " +
 			"and it is **refused** unless the pair is fresh: the local disk is not UpToDate and the peer's disk holds no " +
-			"UpToDate, Consistent or Outdated data (or the node is already Primary). A node whose own disk is UpToDate " +
+			"UpToDate, Consistent or Outdated data (or the node is already Primary), on **every volume** of the resource " +
+			"and towards **every peer** (DRBD 9), since `--force` forces them all; the error names the volume or peer that " +
+			"fails. The state is checked again on the host in the same shell that runs `--force`: if it changed since it " +
+			"was read, nothing runs and the error says what the host saw. A node whose own disk is UpToDate on every volume " +
 			"is promoted without force, so `force = true` may stay in the configuration across switchovers and failovers. " +
-			"A promotion while the DRBD peer is not connected (peer disk `DUnknown`) is a **failover**: it is allowed only " +
+			"A promotion while a DRBD peer is not connected (peer disk `DUnknown`) is a **failover**: it is allowed only " +
 			"when `peer_host` is in the provider's `fenced_hosts` (the peer may otherwise still be Primary on the other side " +
-			"of a partition), and only onto a node whose own disk is `UpToDate`. While a fenced peer still shows as " +
+			"of a partition), and only onto a node whose own disk is `UpToDate` on every volume. A failover of a resource " +
+			"with more than one peer (DRBD 9) is refused: one `peer_host` cannot be fenced for all of them, and whether " +
+			"the rest holds a quorum is not decided here. While a fenced peer still shows as " +
 			"connected (DRBD notices a dead peer only after its ping timeout), the promotion waits up to `connect_timeout` " +
 			"for DRBD to drop it. `terraform plan` shows drift when the node is no longer Primary.",
 		Attributes: connectionResourceAttributes(roleStateAttributes(map[string]schema.Attribute{
@@ -98,9 +103,11 @@ func (r *primaryResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 				MarkdownDescription: "Skip the initial full sync of a pair built on blank devices (only with `force` and " +
 					"`peer_host`). When the forced promotion would run, the metadata of **both** nodes is checked (`drbdadm " +
 					"get-gi`, the peer's over SSH) to be DRBD's freshly created, never synced \"Just Created\" generation, with " +
-					"the pair Connected and both disks Inconsistent; then the pair is marked in sync with `new-current-uuid " +
+					"the pair Connected to its one peer and every volume's disks Inconsistent on both nodes; then the pair is " +
+					"marked in sync with `new-current-uuid " +
 					"--clear-bitmap` (8.3/8.4: `drbdadm -- --clear-bitmap new-current-uuid`; 9: `drbdadm new-current-uuid " +
-					"--clear-bitmap`) and this node is promoted without a resync. Otherwise it is refused and nothing changes " +
+					"--clear-bitmap`) and this node is promoted without a resync. The local state and metadata are checked " +
+					"again in the same shell that runs it (the peer's were read just before). Otherwise it is refused and nothing changes " +
 					"(for example this node Outdated with old data and the peer blank). It is ignored when the node is promoted " +
 					"plainly or is already Primary. The trade-off: blocks never written are not compared, so both nodes hold " +
 					"whatever the blank devices held there, and an online verify (`drbdadm verify`) may report those blocks as " +
