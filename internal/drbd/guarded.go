@@ -171,6 +171,8 @@ type GuardedRun struct {
 	Seen Volumes
 	// Raw is that state as printed (the /proc/drbd lines or the events2 output).
 	Raw string
+	// ReadExit is the exit status of the state read (events2; 0 for the /proc/drbd lines).
+	ReadExit int
 	// GI is the get-gi section (SkipInitialSyncGuarded only).
 	GI ProbeSection
 	// Ran is set when the guarded command ran; Result is its output and exit status.
@@ -188,7 +190,7 @@ func ParseGuarded(resource string, minors []int, output string) (GuardedRun, err
 	var g GuardedRun
 	kernel := sections[SectionKernel].Output
 	if e2, ok := sections[SectionEvents2]; ok {
-		g.Raw = strings.TrimSpace(e2.Output)
+		g.Raw, g.ReadExit = strings.TrimSpace(e2.Output), e2.Exit
 		if e2.Exit == 0 {
 			g.Seen = volumesFromEvents2(resource, e2.Output)
 		}

@@ -107,7 +107,7 @@ func TestAccGuards_forceStateChangedAfterProbe(t *testing.T) {
 	e.pair.BringUp()
 	e.node(0).AfterNext("drbdadm dstate", func() { e.node(1).SetDiskState("UpToDate") })
 	before := e.applyFails(t, e.primaryConfig(0, "force = true"),
-		diagRE("Unable to Promote DRBD Resource", "changed since it was read", "primary --force", "UpToDate", "Shell exit code 0", "Nothing was changed"))
+		diagRE("Unable to Promote DRBD Resource", "primary --force", "not run on", "changed since it was read", "UpToDate", "Shell exit code 0", "Nothing was changed"))
 	e.expectNoMutations(before, "node%d ran %q although the state changed")
 	if e.ranProgram(0, "primary", "--force") {
 		t.Error("primary --force ran")
@@ -123,7 +123,7 @@ func TestAccGuards_skipStateChangedAfterChecks(t *testing.T) {
 	e.pair.BringUp()
 	e.node(1).AfterNext("get-gi", func() { e.node(1).SetDiskState("UpToDate") })
 	before := e.applyFails(t, e.skipSyncConfig(),
-		diagRE("Unable to Skip the Initial DRBD Sync", "changed since it was read", "new-current-uuid", "UpToDate", "Nothing was changed"))
+		diagRE("Unable to Skip the Initial DRBD Sync", "new-current-uuid", "not run on", "changed since it was read", "UpToDate", "Nothing was changed"))
 	e.expectNoMutations(before, "node%d ran %q although the state changed")
 	if e.ranProgram(0, "new-current-uuid") {
 		t.Error("new-current-uuid ran")
@@ -131,4 +131,22 @@ func TestAccGuards_skipStateChangedAfterChecks(t *testing.T) {
 	if got := e.mutations(0); slices.ContainsFunc(got, func(c string) bool { return strings.Contains(c, "primary") }) {
 		t.Errorf("node1 promoted: %q", got)
 	}
+}
+
+// TestAccGuards_forceEveryPeerFresh: every peer of a three-node DRBD 9 resource connected
+// and Inconsistent is a fresh resource: forced (the guarded command reads events2).
+func TestAccGuards_forceEveryPeerFresh(t *testing.T) {
+	testAccPreCheck(t)
+	e := newTestEnv(t, drbdsim.PairConfig{Version: drbdsim.V9, SyncStepPercent: -1})
+	e.pair.BringUp()
+	e.pair.SetThirdPeer(drbdsim.ThirdPeer{Connection: "Connected", Role: "Secondary", Disk: "Inconsistent"})
+	accTest(t, resource.TestStep{
+		Config: e.primaryConfig(0, "force = true", "demote_on_destroy = false"),
+		Check: func(*terraform.State) error {
+			if !e.ranCommand(0, "drbdadm", "primary", "--force", "pc0") || !e.ranProgram(0, "events2") {
+				return fmt.Errorf("no guarded forced promotion: %q", e.node(0).Executed())
+			}
+			return nil
+		},
+	})
 }

@@ -229,12 +229,15 @@ func runGuarded(ctx context.Context, h *remoteHost, diags *diag.Diagnostics, sum
 			what, h, mismatch, g.Raw, res.ExitCode, stderr, name))
 		return false
 	case !g.Ran:
-		if ok {
-			reason = "the host's own check refused it"
+		switch {
+		case g.ReadExit != 0:
+			reason = fmt.Sprintf("reading the state exited %d", g.ReadExit)
+		case ok:
+			reason = "the host's own check, stricter than the provider's, refused it"
 		}
-		diags.AddError(summary, fmt.Sprintf("The state of %s on %s changed since it was read, so `%s` was not run: %s. "+
-			"The host saw (%s):\n%s\n\nShell exit code %d, stderr: %s. Nothing was changed; apply again to decide on the new state.",
-			name, h, what, reason, g.Seen, g.Raw, res.ExitCode, stderr))
+		diags.AddError(summary, fmt.Sprintf("`%s` was not run on %s: the host re-checked the state of %s in the same shell, and it "+
+			"changed since it was read: %s. The host saw (%s):\n%s\n\nShell exit code %d, stderr: %s. Nothing was changed; "+
+			"apply again to decide on the new state.", what, h, name, reason, g.Seen, g.Raw, res.ExitCode, stderr))
 		return false
 	case g.Result.Exit != 0:
 		diags.AddError(summary, exitDetail(h, what, sshx.Result{ExitCode: g.Result.Exit, Stderr: g.Result.Output},
