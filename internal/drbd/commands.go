@@ -168,7 +168,8 @@ func (c Commands) needFamily(what string) error {
 
 // ForcePrimary returns the initial-sync promotion: 8.3
 // `drbdadm -- --overwrite-data-of-peer primary RES`, 8.4 and 9
-// `drbdadm primary --force RES`. Check ForcePrimaryAllowed first.
+// `drbdadm primary --force RES`. Check ForcePrimaryAllowedAll first, and prefer
+// ForcePrimaryGuarded, which checks again in the shell that forces.
 func (c Commands) ForcePrimary(res ResourceName) (string, error) {
 	if err := c.needFamily("forced primary"); err != nil {
 		return "", err

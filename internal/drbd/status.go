@@ -7,7 +7,8 @@ import (
 )
 
 // Status is the normalised state of one DRBD resource (one minor/volume and,
-// on DRBD 9, its first peer connection) as seen from one node.
+// on DRBD 9, its first peer connection) as seen from one node; Probe.Volumes has
+// every volume and every peer.
 type Status struct {
 	Resource string
 	// Configured reports whether the resource/minor exists in the kernel (it is "up").
@@ -125,7 +126,8 @@ func nameOr(res string) string {
 	return strconv.Quote(res)
 }
 
-// ForcePrimaryAllowed decides whether a forced promotion (`primary --force`,
+// ForcePrimaryAllowed decides for one volume and one peer (ForcePrimaryAllowedAll for
+// every volume and peer of a resource) whether a forced promotion (`primary --force`,
 // the initial-sync promotion that declares the local data good and overwrites
 // the peer) is safe. Per DESIGN.md it is allowed only when the local node is
 // already Primary (nothing to do), or when the local disk is not UpToDate and

@@ -347,3 +347,18 @@ func (v Volumes) AnyUpToDate() bool {
 	}
 	return false
 }
+
+// StandAlone reports whether some peer connection is StandAlone (it will not connect by itself).
+func (v Volumes) StandAlone() bool {
+	for _, p := range v.Peers {
+		if p.ConnectionState == ConnStandAlone {
+			return true
+		}
+		for _, d := range p.Disks {
+			if d.ConnectionState == ConnStandAlone {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -150,3 +150,22 @@ func TestAccGuards_forceEveryPeerFresh(t *testing.T) {
 		},
 	})
 }
+
+// TestAccGuards_forceWaitsForEveryPeer: the forced promotion waits (connect_timeout) for every
+// peer to connect, not only the first: node3 connects after the first status read, and the
+// promotion then decides on it.
+func TestAccGuards_forceWaitsForEveryPeer(t *testing.T) {
+	testAccPreCheck(t)
+	e := newTestEnv(t, drbdsim.PairConfig{Version: drbdsim.V9, SyncStepPercent: -1})
+	e.pair.BringUp()
+	e.pair.SetThirdPeer(drbdsim.ThirdPeer{Connection: "Connecting", Role: "Unknown", Disk: "DUnknown"})
+	e.node(0).AfterNext("drbdadm dstate", func() {
+		e.pair.SetThirdPeer(drbdsim.ThirdPeer{Connection: "Connected", Role: "Secondary", Disk: "Inconsistent"})
+	})
+	accTest(t, resource.TestStep{
+		Config: e.primaryConfig(0, "force = true", `connect_timeout = "30s"`, "demote_on_destroy = false"),
+		ConfigStateChecks: []statecheck.StateCheck{
+			statecheck.ExpectKnownValue("drbd_primary.test", tfjsonpath.New("role"), knownvalue.StringExact("Primary")),
+		},
+	})
+}

@@ -69,7 +69,7 @@ func (r *primaryResource) promote(ctx context.Context, h *remoteHost, m *primary
 		cmd = cmds.Primary(name)
 		hint = "If the peer is Primary, demote it first: DRBD allows one Primary at a time in this configuration."
 	case m.Force.ValueBool():
-		if st.PeerDiskState == drbd.DiskDUnknown && st.ConnectionState != drbd.ConnStandAlone {
+		if disconnected != "" && !vols.StandAlone() {
 			if p = waitForPeer(ctx, h, name, p, durationOr(m.ConnectTimeout, time.Minute, diags), diags); p == nil {
 				return nil
 			}
@@ -291,10 +291,10 @@ const peerHintTimeout = 10 * time.Second
 // holds or timeout passes, and returns the last probe and whether done held. It returns nil
 // only on errors (cancellation, a failed read), with a diagnostic.
 func pollPeer(ctx context.Context, h *remoteHost, name drbd.ResourceName, first *drbd.Probe, timeout time.Duration, waitingFor string,
-	done func(drbd.Status) bool, diags *diag.Diagnostics) (*drbd.Probe, bool) {
+	done func(*drbd.Probe) bool, diags *diag.Diagnostics) (*drbd.Probe, bool) {
 	deadline := time.Now().Add(timeout)
 	p := first
-	for !done(p.Status) {
+	for !done(p) {
 		if time.Now().After(deadline) {
 			return p, false
 		}
@@ -319,7 +319,7 @@ func pollPeer(ctx context.Context, h *remoteHost, name drbd.ResourceName, first 
 // waitForPeerGone waits until DRBD no longer sees its fenced peer, or fails after timeout.
 func waitForPeerGone(ctx context.Context, h *remoteHost, name drbd.ResourceName, first *drbd.Probe, timeout time.Duration, entry string, diags *diag.Diagnostics) *drbd.Probe {
 	p, gone := pollPeer(ctx, h, name, first, timeout, "DRBD to notice that the fenced peer is gone",
-		func(st drbd.Status) bool { return !peerConnected(st) }, diags)
+		func(p *drbd.Probe) bool { return !peerConnected(p.Status) }, diags)
 	if p != nil && !gone {
 		diags.AddError("Refusing DRBD Failover", fmt.Sprintf("The peer of %s on %s is fenced (%q), but DRBD on %s still sees it connected "+
 			"(connection %s, peer %s/%s) after connect_timeout (%s). A fenced host must be off or cut off; check the fence. "+
@@ -329,12 +329,12 @@ func waitForPeerGone(ctx context.Context, h *remoteHost, name drbd.ResourceName,
 	return p
 }
 
-// waitForPeer waits until the DRBD peer's disk state is known (or the node is StandAlone) or
-// timeout passes; then it returns the last probe (the caller's guard decides). It returns nil
-// only on errors.
+// waitForPeer waits until the disk state of every DRBD peer of every volume is known (or a
+// connection is StandAlone) or timeout passes; then it returns the last probe (the caller's
+// guard decides). It returns nil only on errors.
 func waitForPeer(ctx context.Context, h *remoteHost, name drbd.ResourceName, first *drbd.Probe, timeout time.Duration, diags *diag.Diagnostics) *drbd.Probe {
-	p, _ := pollPeer(ctx, h, name, first, timeout, "the DRBD peer to connect", func(st drbd.Status) bool {
-		return st.PeerDiskState != drbd.DiskDUnknown || st.ConnectionState == drbd.ConnStandAlone
+	p, _ := pollPeer(ctx, h, name, first, timeout, "the DRBD peers to connect", func(p *drbd.Probe) bool {
+		return p.Volumes.Disconnected() == "" || p.Volumes.StandAlone()
 	}, diags)
 	return p
 }
