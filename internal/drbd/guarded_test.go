@@ -3,8 +3,11 @@ package drbd
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"mvdan.cc/sh/v3/syntax"
 )
 
 // guardedCase is one state a guarded command is run against under the real /bin/sh.
@@ -185,5 +188,46 @@ func TestGuardedCommands_oneLine(t *testing.T) {
 	}
 	if _, err := NewCommands(v84).ForcePrimaryGuarded(rn("pc0"), nil); err == nil {
 		t.Error("8.4 without minors accepted")
+	}
+}
+
+// TestGuardedCommands_runOnlyTheirReadsAndAction: the guarded commands start no DRBD program
+// but their state reads (events2, get-gi) and the one guarded action, whatever the version.
+func TestGuardedCommands_runOnlyTheirReadsAndAction(t *testing.T) {
+	for _, v := range []Versions{v83, v84, v9} {
+		cmds := NewCommands(v)
+		force, _ := cmds.ForcePrimaryGuarded(rn("pc0"), []int{0, 1})
+		skip, _ := cmds.SkipInitialSyncGuarded(rn("pc0"), []int{0, 1})
+		for name, tc := range map[string]struct {
+			cmd     string
+			allowed []string
+		}{
+			"force": {force, []string{"drbdsetup events2", "drbdadm primary", "drbdadm --"}},
+			"skip":  {skip, []string{"drbdsetup events2", "drbdadm get-gi", "drbdadm new-current-uuid", "drbdadm --"}},
+		} {
+			f, err := syntax.NewParser().Parse(strings.NewReader(tc.cmd), "")
+			if err != nil {
+				t.Fatalf("%v %s: %v", v, name, err)
+			}
+			var progs []string
+			syntax.Walk(f, func(n syntax.Node) bool {
+				call, ok := n.(*syntax.CallExpr)
+				if !ok || len(call.Args) < 2 {
+					return true
+				}
+				if prog := call.Args[0].Lit(); strings.HasPrefix(prog, "drbd") {
+					progs = append(progs, prog+" "+call.Args[1].Lit())
+				}
+				return true
+			})
+			if len(progs) == 0 {
+				t.Errorf("%v %s: no DRBD program found", v, name)
+			}
+			for _, p := range progs {
+				if !slices.Contains(tc.allowed, p) {
+					t.Errorf("%v %s runs %s", v, name, p)
+				}
+			}
+		}
 	}
 }
