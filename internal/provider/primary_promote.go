@@ -73,7 +73,6 @@ func (r *primaryResource) promote(ctx context.Context, h *remoteHost, m *primary
 			if p = waitForPeer(ctx, h, name, p, durationOr(m.ConnectTimeout, time.Minute, diags), diags); p == nil {
 				return nil
 			}
-			st = p.Status
 		}
 		allowed, reason := drbd.ForcePrimaryAllowedAll(p.Volumes)
 		if !allowed {
