@@ -19,6 +19,11 @@
 // finish after a few polls. Tests can also drive it with [Pair.Advance] and
 // [Pair.CompleteSync].
 //
+// Guards that decide over every volume and every peer are tested with
+// PairConfig.Volumes (more volumes, set apart with [Node.SetVolumeDiskState])
+// and a DRBD 9 third node ([Pair.SetThirdPeer]); [Node.AfterNext] changes the
+// state between two commands of a client, as another operator could.
+//
 // Everything is safe for concurrent use: one mutex on the Pair guards all
 // state, and it is never held while output is written or while a program
 // blocks.
