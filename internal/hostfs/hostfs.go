@@ -116,18 +116,37 @@ func unescape(s string) string { return strings.ReplaceAll(s, `\x20`, " ") }
 var mkfsOptionPattern = regexp.MustCompile(`^[A-Za-z0-9_.,=:/+-]+$`)
 
 // SplitMkfsOptions splits space-separated mkfs options and rejects shell syntax, including
-// line breaks and tabs.
+// line breaks and tabs, and any option that forces mkfs (checkMkfsOption).
 func SplitMkfsOptions(s string) ([]string, error) {
 	if strings.ContainsAny(s, "\t\n\r\v\f") {
 		return nil, fmt.Errorf("mkfs options %q must be separated by spaces only (no tabs or line breaks)", s)
 	}
 	words := strings.Fields(s)
 	for _, w := range words {
-		if !mkfsOptionPattern.MatchString(w) {
-			return nil, fmt.Errorf("mkfs option %q may contain only letters, digits and _ . , = : / + -", w)
+		if err := checkMkfsOption(w); err != nil {
+			return nil, err
 		}
 	}
 	return words, nil
+}
+
+// checkMkfsOption accepts one mkfs option word without shell syntax that does not force mkfs:
+// no -f (mkfs.xfs), -F (mke2fs), --force, nor a group of short flags holding f or F (-qF).
+// A forced mkfs overwrites an existing filesystem that it would otherwise refuse to, and
+// that refusal is the second guard behind the blank-device check. A short option's value
+// holding f or F must therefore be a word of its own (-L chef, not -Lchef).
+func checkMkfsOption(w string) error {
+	if !mkfsOptionPattern.MatchString(w) {
+		return fmt.Errorf("mkfs option %q may contain only letters, digits and _ . , = : / + -", w)
+	}
+	long, isLong := strings.CutPrefix(w, "--")
+	short, isShort := strings.CutPrefix(w, "-")
+	if (isLong && (long == "force" || strings.HasPrefix(long, "force="))) || (!isLong && isShort && strings.ContainsAny(short, "fF")) {
+		return fmt.Errorf("mkfs option %q would force mkfs to overwrite an existing filesystem (-f, -F and --force are "+
+			"refused, also within a group of short flags such as -qF; write a value holding f or F as a word of its own, "+
+			"such as -L chef)", w)
+	}
+	return nil
 }
 
 // mountOptionsPattern is a comma-separated list of mount options.
@@ -151,15 +170,16 @@ func ValidateFSType(fsType string) error {
 	return fmt.Errorf("unsupported filesystem type %q (supported: %s)", fsType, strings.Join(FSTypes, ", "))
 }
 
-// MkfsCommand formats dev quietly. It never adds a force flag: mkfs.xfs then refuses to overwrite
-// an existing filesystem by itself, a second guard behind the blkid check.
+// MkfsCommand formats dev quietly. It never adds a force flag and refuses options that force
+// (checkMkfsOption): mkfs.xfs then refuses to overwrite an existing filesystem by itself, a
+// second guard behind the blkid check.
 func MkfsCommand(fsType, dev string, options []string) (string, error) {
 	if err := ValidateFSType(fsType); err != nil {
 		return "", err
 	}
 	for _, o := range options {
-		if !mkfsOptionPattern.MatchString(o) {
-			return "", fmt.Errorf("invalid mkfs option %q", o)
+		if err := checkMkfsOption(o); err != nil {
+			return "", err
 		}
 	}
 	args := append([]string{"mkfs." + fsType, "-q"}, options...)

@@ -47,10 +47,12 @@ func (r *filesystemResource) Schema(_ context.Context, _ resource.SchemaRequest,
 			"stop before the unmount. `terraform plan` warns and plans a new mount when the filesystem is no longer mounted there.",
 		Attributes: connectionResourceAttributes(map[string]schema.Attribute{
 			"device": schema.StringAttribute{
-				MarkdownDescription: "DRBD device to format and mount. Defaults to the device of `resource` (`drbdadm sh-dev`), or `/dev/drbd0`.",
-				Optional:            true,
-				Computed:            true,
-				Validators: []validator.String{absPathValidator(),
+				MarkdownDescription: "DRBD device to format and mount: `/dev/drbdN`, or a link DRBD's udev rules make to it, " +
+					"`/dev/drbd/by-res/RESOURCE[/VOLUME]` or `/dev/drbd/by-disk/DISK`; any other device is refused at plan time. " +
+					"Defaults to the device of `resource` (`drbdadm sh-dev`), or `/dev/drbd0`.",
+				Optional: true,
+				Computed: true,
+				Validators: []validator.String{absPathValidator(), drbdDeviceValidator(),
 					stringvalidator.ConflictsWith(path.MatchRoot("resource"))},
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown(), stringplanmodifier.RequiresReplaceIfConfigured()},
 			},
@@ -64,9 +66,11 @@ func (r *filesystemResource) Schema(_ context.Context, _ resource.SchemaRequest,
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
 			},
 			"mkfs_options": schema.StringAttribute{
-				MarkdownDescription: "Extra `mkfs` options, white-space separated, e.g. `-E nodiscard` or `-L chef -m 0`. Used only when a filesystem is created; changing it later changes nothing on the host.",
-				Optional:            true,
-				Validators:          []validator.String{mkfsOptionsValidator()},
+				MarkdownDescription: "Extra `mkfs` options, white-space separated, e.g. `-E nodiscard` or `-L chef -m 0`. Used only when a filesystem is created; changing it later changes nothing on the host. " +
+					"Options that force mkfs (`-f`, `-F`, `--force`, or a group of short flags holding one, such as `-qF`) are refused at plan time: " +
+					"mkfs's own refusal to overwrite a filesystem is a second guard behind the blank-device check. Write a value holding `f` or `F` as a word of its own (`-L chef`, not `-Lchef`).",
+				Optional:   true,
+				Validators: []validator.String{mkfsOptionsValidator()},
 			},
 			"mountpoint": schema.StringAttribute{
 				MarkdownDescription: "Where the filesystem is mounted (created with `mkdir -p`). Defaults to `/var/opt/opscode/drbd/data`.",
