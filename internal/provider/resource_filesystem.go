@@ -128,18 +128,7 @@ func (r *filesystemResource) Create(ctx context.Context, req resource.CreateRequ
 		resp.Diagnostics.AddError(summary, fmt.Sprintf("%s on %s could not be probed for an existing filesystem, so nothing was changed: %s.%s", dev, h, fp.SigErr, hint))
 		return
 	case fp.Signature.Empty():
-		opts, err := hostfs.SplitMkfsOptions(m.MkfsOptions.ValueString())
-		if err == nil {
-			var cmd string
-			if cmd, err = hostfs.MkfsCommand(fsType, dev, opts); err == nil {
-				tflog.Info(ctx, "creating filesystem", map[string]any{"host": h.String(), "command": cmd})
-				if _, ok := h.run(ctx, &resp.Diagnostics, summary, cmd); !ok {
-					return
-				}
-			}
-		}
-		if err != nil {
-			resp.Diagnostics.AddError(summary, err.Error())
+		if !h.mkfsIfBlank(ctx, &resp.Diagnostics, summary, &m) {
 			return
 		}
 	case fp.Signature.Type != fsType:
@@ -151,20 +140,29 @@ func (r *filesystemResource) Create(ctx context.Context, req resource.CreateRequ
 		tflog.Info(ctx, "device already carries the filesystem; not formatting", map[string]any{"host": h.String(), "device": dev, "uuid": fp.Signature.UUID})
 	}
 	if !fp.Mounted {
-		cmd, err := hostfs.MountCommand(fsType, dev, mp, m.MountOptions.ValueString())
-		if err != nil {
-			resp.Diagnostics.AddError(summary, err.Error())
+		// The same checked mount as above: only a filesystem of the type, on a free, canonical
+		// mountpoint.
+		if fp, mounted, ok = h.mountIfFormatted(ctx, &resp.Diagnostics, summary, &m); !ok {
 			return
 		}
-		if _, ok := h.run(ctx, &resp.Diagnostics, summary, cmd); !ok {
+		if !mounted && (!fp.Mounted || fp.Mount.Source != dev || fp.Mount.FSType != fsType) {
+			resp.Diagnostics.AddAttributeError(path.Root("mountpoint"), summary, fmt.Sprintf(
+				"%s on %s was not mounted on %s: the mount runs only when the device carries exactly a %s filesystem and "+
+					"%s is a free directory that is its own canonical path (no symbolic link on the way). Seen: %s signature "+
+					"on the device, %s. No data was changed.", dev, h, mp, fsType, mp, fp.Signature.Describe(), describeMount(fp)))
 			return
 		}
-	}
-	if fp, ok = h.fsState(ctx, &resp.Diagnostics, summary, dev, mp); !ok {
-		return
 	}
 	m.UUID = types.StringValue(fp.Signature.UUID)
 	h.save(ctx, &resp.Diagnostics, &resp.State, &m, mp)
+}
+
+// describeMount says what fsState or mountIfFormatted saw mounted at the mountpoint.
+func describeMount(fp hostfs.State) string {
+	if !fp.Mounted {
+		return "nothing mounted there"
+	}
+	return fmt.Sprintf("%s (%s) mounted there", fp.Mount.Source, fp.Mount.FSType)
 }
 
 func (r *filesystemResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
