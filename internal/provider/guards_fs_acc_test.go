@@ -39,3 +39,43 @@ func TestAccFilesystem_stateChangesBeforeMkfs(t *testing.T) {
 		})
 	}
 }
+
+// TestAccResource_stateChangesBeforeCreateMD: between the probe that found no metadata and
+// the create-md, the backing disk changes (metadata created by someone else, a filesystem
+// written): create-md does not run over it, and the error says what was seen.
+func TestAccResource_stateChangesBeforeCreateMD(t *testing.T) {
+	testAccPreCheck(t)
+	for _, tc := range []struct {
+		name   string
+		change func(e *testEnv)
+		want   *regexp.Regexp
+	}{
+		{"metadata created", func(e *testEnv) { e.sh(0, "drbdadm -- --force create-md pc0") },
+			diagRE("Refusing to Create DRBD Metadata", "pc0", "/dev/vdb", "TYPE=drbd", "Nothing was run")},
+		{"filesystem written", func(e *testEnv) { e.node(0).PutBackingFilesystem("xfs") },
+			diagRE("Refusing to Create DRBD Metadata", "/dev/vdb", "TYPE=xfs", "Nothing was run")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var (
+				e    *testEnv
+				once sync.Once
+			)
+			e = newEnvWith(t, drbdsim.PairConfig{}, envOptions{hook: func(node int, cmd string) {
+				if node == 0 && strings.Contains(cmd, "create-md") {
+					once.Do(func() { tc.change(e) })
+				}
+			}})
+			e.applyFails(t, e.resourceConfig(0), tc.want)
+			want := 0
+			if tc.name == "metadata created" {
+				want = 1 // the out-of-band one
+			}
+			if n := countArgv(e.node(0).Executed(), "drbdadm", "--", "--force", "create-md") + countArgv(e.node(0).Executed(), "drbdadm", "create-md"); n != want {
+				t.Errorf("create-md ran %d times, want %d (only the out-of-band one)", n, want)
+			}
+			if e.node(0).IsUp() {
+				t.Error("the resource was brought up over the changed disk")
+			}
+		})
+	}
+}
