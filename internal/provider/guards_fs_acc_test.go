@@ -79,3 +79,37 @@ func TestAccResource_stateChangesBeforeCreateMD(t *testing.T) {
 		})
 	}
 }
+
+// TestAccResource_stateChangesBeforeVictimConnect: between the probe that found the node a
+// StandAlone Secondary in split brain and the connect --discard-my-data, it changes (promoted,
+// or reconnected and so no longer StandAlone): its changes are not discarded, and the error
+// says what was seen.
+func TestAccResource_stateChangesBeforeVictimConnect(t *testing.T) {
+	testAccPreCheck(t)
+	for _, tc := range []struct {
+		name, change string
+		want         *regexp.Regexp
+	}{
+		{"promoted", "drbdadm primary pc0", diagRE("Refusing to Discard", "pc0", "Primary", "not Secondary", "Nothing was run")},
+		{"reconnected", "drbdadm connect pc0", diagRE("Refusing to Discard", "pc0", "WFConnection", "not StandAlone", "Nothing was run")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var (
+				e    *testEnv
+				once sync.Once
+			)
+			e = newEnvWith(t, drbdsim.PairConfig{SyncStepPercent: -1}, envOptions{hook: func(node int, cmd string) {
+				if node == 1 && strings.Contains(cmd, "discard-my-data") {
+					once.Do(func() { e.sh(1, tc.change) })
+				}
+			}})
+			e.promote()
+			e.pair.CompleteSync()
+			e.pair.SplitBrain()
+			e.applyFails(t, e.resourceConfig(1, "split_brain_victim = true"), tc.want)
+			if n := countArgv(e.node(1).Executed(), "drbdadm", "connect", "--discard-my-data"); n != 0 {
+				t.Errorf("connect --discard-my-data ran %d times after the node changed", n)
+			}
+		})
+	}
+}

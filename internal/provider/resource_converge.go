@@ -100,7 +100,37 @@ func (r *resourceResource) reconnectVictim(ctx context.Context, h *remoteHost, c
 		diags.AddError(summary, err.Error())
 		return false
 	}
-	if _, ok := h.run(ctx, diags, summary, cmd); !ok {
+	// The split brain the decision rests on, looked for again right before the connect.
+	line := drbd.LastSplitBrainLine(p.Sections[drbd.SectionKernelLog].Output, name.String(), p.Devices)
+	checked, err := cmds.ConnectDiscardMyDataIfSplitBrain(name, p.Devices, line)
+	if err != nil {
+		diags.AddError(summary, fmt.Sprintf("DRBD resource %s on %s: %s. Nothing was run.", name, h, err))
+		return false
+	}
+	res, ok := h.run(ctx, diags, summary, checked)
+	if !ok {
+		return false
+	}
+	v, err := drbd.ParseConnectDiscardMyData(res.Stdout, name.String(), p.Devices, line)
+	switch {
+	case err != nil && v.Attempted:
+		diags.AddError(summary, fmt.Sprintf("The checked `%s` on %s ran although %s (exit %d: %s). Check the pair by hand.",
+			cmd, h, strings.TrimPrefix(err.Error(), "connect --discard-my-data ran although "), v.Connect.Exit, strings.TrimSpace(v.Connect.Output)))
+		return false
+	case err != nil:
+		diags.AddError(summary, fmt.Sprintf("Reconnecting DRBD resource %s on %s gave unexpected output (exit %d, stderr %q): %s. "+
+			"Nothing is known to have run.", name, h, res.ExitCode, strings.TrimSpace(res.Stderr), err))
+		return false
+	case !v.Attempted:
+		diags.AddError("Refusing to Discard Split-Brain Changes", fmt.Sprintf(
+			"DRBD resource %s on %s was a StandAlone Secondary after a split brain DRBD reported when it was probed, but right "+
+				"before `%s` the check saw that %s. This node's changes are discarded only while it is still StandAlone and "+
+				"Secondary in that split brain. Nothing was run (exit %d, stderr %q).\n\nApply again to decide on the new state.",
+			name, h, cmd, v.Refusal(name.String(), p.Devices, line), res.ExitCode, strings.TrimSpace(res.Stderr)))
+		return false
+	case !v.Connected():
+		diags.AddError(summary, exitDetail(h, cmd, sshx.Result{ExitCode: v.Connect.Exit, Stderr: v.Connect.Output},
+			"The node was a StandAlone Secondary in the split brain when the connect started."))
 		return false
 	}
 	tflog.Warn(ctx, "reconnected a split-brain victim with --discard-my-data", map[string]any{"host": h.String(), "resource": name.String()})
