@@ -40,7 +40,9 @@ type filesystemResource struct {
 func (r *filesystemResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Creates a filesystem on the DRBD device of the Primary and mounts it. `mkfs` runs only when " +
-			"the device carries no signature at all (`blkid -p`); an existing filesystem of the same type is reused and one " +
+			"the device is Primary and carries no signature at all (`blkid -p`), both read in the same command as `mkfs`, " +
+			"and is never forced; the mount runs only on a free mountpoint that is its own canonical path (no symbolic link " +
+			"on the way), in the command that checks the filesystem. An existing filesystem of the same type is reused and one " +
 			"of another type (or any other signature) is an error, never overwritten. Destroying it unmounts only: data is never wiped. " +
 			"When the unmount fails because the filesystem is busy, the error names the processes using it (`fuser -vm`, or " +
 			"`/proc` on hosts without psmisc); for Chef Server, set `stop_command` on `drbd_chef_backend_ready` so its services " +
