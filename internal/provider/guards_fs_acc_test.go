@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+
 	"github.com/seed-a700e435/terraform-provider-drbd/internal/drbdsim"
 )
 
@@ -111,5 +113,38 @@ func TestAccResource_stateChangesBeforeVictimConnect(t *testing.T) {
 				t.Errorf("connect --discard-my-data ran %d times after the node changed", n)
 			}
 		})
+	}
+}
+
+// TestAccFilesystem_mountAfterMkfsIsChecked: the mount that follows mkfs is sent as the
+// checked mount (the kernel's mount table and the mountpoint's canonical path read in the same
+// command), like the mount of an existing filesystem, never as a plain mount.
+func TestAccFilesystem_mountAfterMkfsIsChecked(t *testing.T) {
+	testAccPreCheck(t)
+	var (
+		mu     sync.Mutex
+		mounts []string
+	)
+	e := newEnvWith(t, drbdsim.PairConfig{}, envOptions{hook: func(node int, cmd string) {
+		if node == 0 && strings.Contains(cmd, "mount -t ext4") {
+			mu.Lock()
+			mounts = append(mounts, cmd)
+			mu.Unlock()
+		}
+	}})
+	e.promote()
+	accTest(t, resource.TestStep{Config: e.filesystemConfig(0)})
+	if n := countArgv(e.node(0).Executed(), "mkfs.ext4"); n != 1 {
+		t.Fatalf("mkfs.ext4 ran %d times, want 1", n)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(mounts) == 0 {
+		t.Fatal("no mount was sent")
+	}
+	for _, cmd := range mounts {
+		if !strings.Contains(cmd, "cd -P") || !strings.Contains(cmd, "/proc/self/mounts") {
+			t.Errorf("a mount without the mountpoint check was sent: %q", cmd)
+		}
 	}
 }
