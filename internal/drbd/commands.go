@@ -111,6 +111,51 @@ func RateKiB(rate string) (int64, error) {
 	return kib, nil
 }
 
+// maxMinor is the largest DRBD minor number (2^20 - 1).
+const maxMinor = 1<<20 - 1
+
+// ValidateDRBDDevice accepts only the names of a DRBD device: /dev/drbdN (N a minor without
+// leading zeros), and the links DRBD's udev rules make to it, /dev/drbd/by-res/RES and
+// /dev/drbd/by-res/RES/VOL (RES a valid resource name, VOL a volume number) and
+// /dev/drbd/by-disk/PATH (PATH the backing disk below /dev, clean components of
+// [A-Za-z0-9_.-]). Anything else, a disk or a partition included, is refused, so that a
+// typo cannot point mkfs or mount at another block device.
+func ValidateDRBDDevice(dev string) error {
+	bad := fmt.Errorf("%q is not a DRBD device: use /dev/drbdN, /dev/drbd/by-res/RESOURCE[/VOLUME] or /dev/drbd/by-disk/DISK", dev)
+	if m, ok := strings.CutPrefix(dev, "/dev/drbd"); ok && m != "" && m[0] != '/' {
+		if n, err := strconv.Atoi(m); err != nil || n < 0 || n > maxMinor || strconv.Itoa(n) != m {
+			return bad
+		}
+		return nil
+	}
+	if rest, ok := strings.CutPrefix(dev, "/dev/drbd/by-res/"); ok {
+		res, vol, hasVol := strings.Cut(rest, "/")
+		if ValidateResourceName(res) != nil {
+			return bad
+		}
+		if hasVol {
+			if n, err := strconv.Atoi(vol); err != nil || n < 0 || strconv.Itoa(n) != vol {
+				return bad
+			}
+		}
+		return nil
+	}
+	if rest, ok := strings.CutPrefix(dev, "/dev/drbd/by-disk/"); ok {
+		for _, part := range strings.Split(rest, "/") {
+			if part == "" || part == "." || part == ".." {
+				return bad
+			}
+			for i := 0; i < len(part); i++ {
+				if !isNameByte(part[i]) {
+					return bad
+				}
+			}
+		}
+		return nil
+	}
+	return bad
+}
+
 // ValidateDevice accepts a DRBD device path such as /dev/drbd0 or
 // /dev/drbd/by-res/pc0/0: absolute, under /dev/, no "..", and only
 // [A-Za-z0-9_./-] characters.

@@ -229,3 +229,22 @@ func TestParseResourceName(t *testing.T) {
 		t.Errorf("ParseResourceName(r.0_x-1) = %v, %v", n, err)
 	}
 }
+
+// TestValidateDRBDDevice accepts only the names DRBD and its udev rules give a DRBD device.
+func TestValidateDRBDDevice(t *testing.T) {
+	t.Parallel()
+	for _, dev := range []string{"/dev/drbd0", "/dev/drbd12", "/dev/drbd1048575", "/dev/drbd/by-res/pc0", "/dev/drbd/by-res/pc0/0",
+		"/dev/drbd/by-res/r.1_a-b/12", "/dev/drbd/by-disk/vdb", "/dev/drbd/by-disk/mapper/vg-lv", "/dev/drbd/by-disk/vg0/data"} {
+		if err := ValidateDRBDDevice(dev); err != nil {
+			t.Errorf("ValidateDRBDDevice(%q): %v", dev, err)
+		}
+	}
+	for _, dev := range []string{"/dev/sda", "/dev/vdb1", "/dev/mapper/vg-lv", "/dev/drbd", "/dev/drbdx", "/dev/drbd01", "/dev/drbd-1",
+		"/dev/drbd1048576", "/dev/drbd0p1", "/dev/drbd/by-res/", "/dev/drbd/by-res/pc0/x", "/dev/drbd/by-res/pc0/0/1",
+		"/dev/drbd/by-res/all", "/dev/drbd/by-disk/", "/dev/drbd/by-disk/../sda", "/dev/drbd/by-disk/a//b", "/dev/drbd/other/pc0",
+		"/dev/drbd0/", "/tmp/drbd0", "drbd0", "/dev/drbd/by-res/pc0 /dev/sda", "/dev/drbd/by-disk/./vdb"} {
+		if err := ValidateDRBDDevice(dev); err == nil {
+			t.Errorf("ValidateDRBDDevice(%q) accepted it", dev)
+		}
+	}
+}

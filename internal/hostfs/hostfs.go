@@ -116,18 +116,37 @@ func unescape(s string) string { return strings.ReplaceAll(s, `\x20`, " ") }
 var mkfsOptionPattern = regexp.MustCompile(`^[A-Za-z0-9_.,=:/+-]+$`)
 
 // SplitMkfsOptions splits space-separated mkfs options and rejects shell syntax, including
-// line breaks and tabs.
+// line breaks and tabs, and any option that forces mkfs (checkMkfsOption).
 func SplitMkfsOptions(s string) ([]string, error) {
 	if strings.ContainsAny(s, "\t\n\r\v\f") {
 		return nil, fmt.Errorf("mkfs options %q must be separated by spaces only (no tabs or line breaks)", s)
 	}
 	words := strings.Fields(s)
 	for _, w := range words {
-		if !mkfsOptionPattern.MatchString(w) {
-			return nil, fmt.Errorf("mkfs option %q may contain only letters, digits and _ . , = : / + -", w)
+		if err := checkMkfsOption(w); err != nil {
+			return nil, err
 		}
 	}
 	return words, nil
+}
+
+// checkMkfsOption accepts one mkfs option word without shell syntax that does not force mkfs:
+// no -f (mkfs.xfs), -F (mke2fs), --force, nor a group of short flags holding f or F (-qF).
+// A forced mkfs overwrites an existing filesystem that it would otherwise refuse to, and
+// that refusal is the second guard behind the blank-device check. A short option's value
+// holding f or F must therefore be a word of its own (-L chef, not -Lchef).
+func checkMkfsOption(w string) error {
+	if !mkfsOptionPattern.MatchString(w) {
+		return fmt.Errorf("mkfs option %q may contain only letters, digits and _ . , = : / + -", w)
+	}
+	long, isLong := strings.CutPrefix(w, "--")
+	short, isShort := strings.CutPrefix(w, "-")
+	if (isLong && (long == "force" || strings.HasPrefix(long, "force="))) || (!isLong && isShort && strings.ContainsAny(short, "fF")) {
+		return fmt.Errorf("mkfs option %q would force mkfs to overwrite an existing filesystem (-f, -F and --force are "+
+			"refused, also within a group of short flags such as -qF; write a value holding f or F as a word of its own, "+
+			"such as -L chef)", w)
+	}
+	return nil
 }
 
 // mountOptionsPattern is a comma-separated list of mount options.
@@ -151,15 +170,16 @@ func ValidateFSType(fsType string) error {
 	return fmt.Errorf("unsupported filesystem type %q (supported: %s)", fsType, strings.Join(FSTypes, ", "))
 }
 
-// MkfsCommand formats dev quietly. It never adds a force flag: mkfs.xfs then refuses to overwrite
-// an existing filesystem by itself, a second guard behind the blkid check.
+// MkfsCommand formats dev quietly. It never adds a force flag and refuses options that force
+// (checkMkfsOption): mkfs.xfs then refuses to overwrite an existing filesystem by itself, a
+// second guard behind the blkid check.
 func MkfsCommand(fsType, dev string, options []string) (string, error) {
 	if err := ValidateFSType(fsType); err != nil {
 		return "", err
 	}
 	for _, o := range options {
-		if !mkfsOptionPattern.MatchString(o) {
-			return "", fmt.Errorf("invalid mkfs option %q", o)
+		if err := checkMkfsOption(o); err != nil {
+			return "", err
 		}
 	}
 	args := append([]string{"mkfs." + fsType, "-q"}, options...)
@@ -202,7 +222,74 @@ const (
 	markRC    = "@@hostfs-rc "
 	// markMounted starts the section of the mount MountIfFormattedCommand ran.
 	markMounted = "@@hostfs mount"
+	// markMkfs starts the section of the mkfs MkfsIfBlankCommand ran.
+	markMkfs = "@@hostfs mkfs"
+	// markPrecondition is the exit status of MkfsIfBlankCommand's precondition.
+	markPrecondition = "@@hostfs precondition"
 )
+
+// MkfsIfBlankCommand formats dev with MkfsCommand in the same shell that checks, right
+// before, that precondition holds (a POSIX sh command list; its exit status 0 means "may
+// format", for example that the DRBD device is Primary; it prints what it saw itself) and
+// that dev carries no signature at all (`blkid -p` exits 2 and prints nothing: an error
+// message, such as a Secondary's "Wrong medium type", is not blank). In any other state it
+// runs nothing more. ParseMkfsIfBlank reads what it saw and did. A signature written between
+// an earlier read and this command is therefore seen, and mkfs is never the judge of
+// whether a device is blank.
+func MkfsIfBlankCommand(fsType, dev string, options []string, precondition string) (string, error) {
+	mkfs, err := MkfsCommand(fsType, dev, options)
+	if err != nil {
+		return "", err
+	}
+	return "if { " + precondition + "; }; then hostfs_pre=0; else hostfs_pre=1; fi; " +
+		"echo " + sshx.Quote(markPrecondition) + "; echo \"" + markRC + "$hostfs_pre\"; " +
+		"hostfs_b=$(" + BlkidCommand(dev) + " 2>&1); hostfs_b_rc=$?; echo " + sshx.Quote(markBlkid) + "; " +
+		"printf '%s\\n' \"$hostfs_b\"; echo \"" + markRC + "$hostfs_b_rc\"; " +
+		"if test \"$hostfs_pre\" = 0 && test \"$hostfs_b_rc\" = 2 && test -z \"$hostfs_b\"; then echo " + sshx.Quote(markMkfs) + "; " +
+		mkfs + " </dev/null 2>&1; echo \"" + markRC + "$?\"; fi", nil
+}
+
+// MkfsAttempt is what MkfsIfBlankCommand saw and did.
+type MkfsAttempt struct {
+	// PreconditionHeld is set when the precondition exited 0.
+	PreconditionHeld bool
+	// Signature and SigErr are what blkid saw, as in State.
+	Signature Signature
+	SigErr    error
+	// Ran is set when mkfs ran; Exit and Output are its exit status and merged output.
+	Ran    bool
+	Exit   int
+	Output string
+}
+
+// Formatted reports whether mkfs ran and succeeded.
+func (a MkfsAttempt) Formatted() bool { return a.Ran && a.Exit == 0 }
+
+// Blank reports whether the device was seen without any signature and readable.
+func (a MkfsAttempt) Blank() bool { return a.SigErr == nil && a.Signature.Empty() }
+
+// ParseMkfsIfBlank parses the output of MkfsIfBlankCommand. An mkfs that ran although the
+// state read before it does not allow it (precondition failed, or blkid saw anything) is
+// reported as an error: the shell check and this package disagree.
+func ParseMkfsIfBlank(out string) (MkfsAttempt, error) {
+	secs := splitSections(out)
+	pre, b, mk := secs[markPrecondition], secs[markBlkid], secs[markMkfs]
+	if pre == nil || b == nil || !pre.done || !b.done {
+		return MkfsAttempt{}, fmt.Errorf("not the output of a checked mkfs: %.200q", out)
+	}
+	a := MkfsAttempt{PreconditionHeld: pre.rc == 0}
+	a.Signature, a.SigErr = parseBlkidSection(b)
+	if mk != nil {
+		a.Ran, a.Exit, a.Output = true, mk.rc, strings.TrimSpace(strings.Join(mk.lines, "\n"))
+		if !mk.done {
+			a.Exit = -1
+		}
+		if !a.PreconditionHeld || !a.Blank() {
+			return a, fmt.Errorf("mkfs ran on a device that was not blank or not allowed (%s signature, precondition exit %d)", a.Signature.Describe(), pre.rc)
+		}
+	}
+	return a, nil
+}
 
 // StateCommand reads the signature of dev and the mount at mountpoint in one round trip. Each
 // command's stderr is merged into its section: blkid prints nothing at all when it finds no
@@ -288,30 +375,48 @@ func ParseMountIfFormatted(out string) (State, MountAttempt, error) {
 	return parseSections(out)
 }
 
-// parseSections parses the sectioned output of StateCommand and MountIfFormattedCommand.
-func parseSections(out string) (State, MountAttempt, error) {
-	type sec struct {
-		lines []string
-		rc    int
-		done  bool
-	}
-	secs := map[string]*sec{}
-	var cur *sec
+// section is one section of a sectioned output: its lines and its exit status.
+type section struct {
+	lines []string
+	rc    int
+	done  bool // the exit status line was seen
+}
+
+// splitSections splits the sectioned output of this package's commands by their marks. A
+// section whose exit status line cannot be read stays not done.
+func splitSections(out string) map[string]*section {
+	secs := map[string]*section{}
+	var cur *section
 	for _, line := range strings.Split(out, "\n") {
 		switch {
-		case line == markBlkid || line == markMount || line == markMounted:
-			cur = &sec{}
+		case line == markBlkid || line == markMount || line == markMounted || line == markMkfs || line == markPrecondition:
+			cur = &section{}
 			secs[line] = cur
 		case cur == nil || cur.done:
 		case strings.HasPrefix(line, markRC):
-			if _, err := fmt.Sscanf(strings.TrimPrefix(line, markRC), "%d", &cur.rc); err != nil {
-				return State{}, MountAttempt{}, fmt.Errorf("bad exit status line %q", line)
+			if _, err := fmt.Sscanf(strings.TrimPrefix(line, markRC), "%d", &cur.rc); err == nil {
+				cur.done = true
 			}
-			cur.done = true
 		default:
 			cur.lines = append(cur.lines, line)
 		}
 	}
+	return secs
+}
+
+// parseBlkidSection interprets a blkid section, whose stderr is merged into it.
+func parseBlkidSection(b *section) (Signature, error) {
+	text := strings.Join(b.lines, "\n")
+	if b.rc == 0 {
+		return ParseBlkid(text, "", 0)
+	}
+	return ParseBlkid("", text, b.rc)
+}
+
+// parseSections parses the sectioned output of StateCommand and MountIfFormattedCommand.
+func parseSections(out string) (State, MountAttempt, error) {
+	type sec = section
+	secs := splitSections(out)
 	b, m, mt := secs[markBlkid], secs[markMount], secs[markMounted]
 	if mt != nil && m == nil {
 		m = &sec{rc: 1, done: true} // MountIfFormattedCommand mounted: nothing was mounted there before
@@ -327,12 +432,7 @@ func parseSections(out string) (State, MountAttempt, error) {
 		}
 	}
 	var p State
-	text := strings.Join(b.lines, "\n")
-	if b.rc == 0 {
-		p.Signature, p.SigErr = ParseBlkid(text, "", 0)
-	} else {
-		p.Signature, p.SigErr = ParseBlkid("", text, b.rc)
-	}
+	p.Signature, p.SigErr = parseBlkidSection(b)
 	var err error
 	p.Mount, p.Mounted, err = ParseFindmnt(strings.Join(m.lines, "\n"), m.rc)
 	if err != nil {

@@ -2,6 +2,7 @@ package hostfs
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -100,5 +101,25 @@ func TestParseState(t *testing.T) {
 	}
 	if _, err := ParseState("@@hostfs blkid\n@@hostfs-rc 0\n@@hostfs findmnt\n"); err == nil {
 		t.Error("truncated output (no findmnt exit status) accepted")
+	}
+}
+
+// TestSplitMkfsOptions_refusesForce checks that no word that forces mkfs past its own refusal
+// to overwrite a filesystem gets through: -f (mkfs.xfs), -F (mke2fs), --force, and a short
+// flag combined with them.
+func TestSplitMkfsOptions_refusesForce(t *testing.T) {
+	t.Parallel()
+	for _, opts := range []string{"-F", "-f", "--force", "--force=yes", "-qF", "-Fq", "-L data -F", "-FF", "-vf", "-m 0 -qf"} {
+		if words, err := SplitMkfsOptions(opts); err == nil || !strings.Contains(err.Error(), "force") {
+			t.Errorf("SplitMkfsOptions(%q) = %q, %v; want a refusal naming force", opts, words, err)
+		}
+		if _, err := MkfsCommand("ext4", "/dev/drbd0", strings.Fields(opts)); err == nil {
+			t.Errorf("MkfsCommand accepted %q", opts)
+		}
+	}
+	for _, opts := range []string{"-E nodiscard", "-L chef -m 0", "-m crc=1,finobt=1", "-i size=512", "-E lazy_itable_init=0", "-q", "-L f"} {
+		if _, err := SplitMkfsOptions(opts); err != nil {
+			t.Errorf("SplitMkfsOptions(%q): %v", opts, err)
+		}
 	}
 }

@@ -6,8 +6,10 @@ package provider
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/seed-a700e435/terraform-provider-drbd/internal/drbd"
@@ -88,6 +90,64 @@ func (h *remoteHost) mountIfFormatted(ctx context.Context, diags *diag.Diagnosti
 		return fp, false, false
 	}
 	return fp, attempt.Mounted(), true
+}
+
+// mkfsIfBlank formats the device in the round trip that checks, right before, that it is a
+// Primary DRBD device carrying no signature at all (hostfs.MkfsIfBlankCommand with
+// drbd.DeviceRoleCommand as its precondition). It reports whether mkfs ran and succeeded;
+// anything else is an error naming what was seen.
+func (h *remoteHost) mkfsIfBlank(ctx context.Context, diags *diag.Diagnostics, summary string, m *filesystemResourceModel) bool {
+	fsType, dev := m.FSType.ValueString(), m.Device.ValueString()
+	opts, err := hostfs.SplitMkfsOptions(m.MkfsOptions.ValueString())
+	if err != nil {
+		diags.AddError(summary, err.Error())
+		return false
+	}
+	role, err := drbd.DeviceRoleCommand(dev)
+	if err != nil {
+		diags.AddAttributeError(path.Root("device"), summary, errSentence(err))
+		return false
+	}
+	cmd, err := hostfs.MkfsIfBlankCommand(fsType, dev, opts, role)
+	if err != nil {
+		diags.AddError(summary, err.Error())
+		return false
+	}
+	mkfs, _ := hostfs.MkfsCommand(fsType, dev, opts)
+	tflog.Info(ctx, "creating filesystem if the device is still blank", map[string]any{"host": h.String(), "command": mkfs})
+	res, ok := h.run(ctx, diags, summary, cmd)
+	if !ok {
+		return false
+	}
+	seenRole, _ := drbd.ParseDeviceRole(res.Stdout)
+	a, err := hostfs.ParseMkfsIfBlank(res.Stdout)
+	switch {
+	case err != nil && a.Ran:
+		diags.AddError(summary, fmt.Sprintf("The checked mkfs of %s on %s ran although what it read before does not allow it (%s; %s, %s signature), mkfs exit %d: %s. "+
+			"Check the device by hand before using it.", dev, h, err, seenRole, a.Signature.Describe(), a.Exit, a.Output))
+		return false
+	case err != nil:
+		diags.AddError(summary, fmt.Sprintf("Formatting %s on %s gave unexpected output (exit %d, stderr %q): %s. Nothing is known to have run.",
+			dev, h, res.ExitCode, strings.TrimSpace(res.Stderr), err))
+		return false
+	case !a.Ran:
+		seen := seenRole.String()
+		if a.SigErr != nil {
+			seen += ", and the device could not be probed: " + a.SigErr.Error()
+		} else if !a.Signature.Empty() {
+			seen += fmt.Sprintf(", and the device carries a %s signature (%s)", a.Signature.Describe(), strings.ReplaceAll(a.Signature.Raw, "\n", " "))
+		}
+		diags.AddError("Refusing to Format DRBD Device", fmt.Sprintf(
+			"%s on %s was blank when it was first read, but right before mkfs the check saw: %s. mkfs runs only on a Primary "+
+				"device carrying no signature at all. Nothing was run (exit %d, stderr %q).\n\nFind out what changed the device "+
+				"(another node or person) and apply again.", dev, h, seen, res.ExitCode, strings.TrimSpace(res.Stderr)))
+		return false
+	case !a.Formatted():
+		diags.AddError(summary, exitDetail(h, mkfs, sshx.Result{ExitCode: a.Exit, Stderr: a.Output},
+			"The device was Primary and blank when mkfs started."))
+		return false
+	}
+	return true
 }
 
 // maxHoldersShown is how many processes a busy-unmount diagnostic names.

@@ -19,7 +19,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/seed-a700e435/terraform-provider-drbd/internal/drbd"
-	"github.com/seed-a700e435/terraform-provider-drbd/internal/hostfs"
 	"github.com/seed-a700e435/terraform-provider-drbd/internal/sshx"
 )
 
@@ -397,22 +396,6 @@ func (h *remoteHost) requireUp(diags *diag.Diagnostics, summary string, p *drbd.
 	diags.AddError(summary, fmt.Sprintf("DRBD resource %q is not up on %s (no minor is configured in the kernel). "+
 		"Manage it with a drbd_resource on this host and reference it, so that it is brought up first.", res, h))
 	return false
-}
-
-// probeSignature reads the blkid signature of a block device.
-func (h *remoteHost) signature(ctx context.Context, diags *diag.Diagnostics, summary, dev string) (hostfs.Signature, bool) {
-	cmd := hostfs.BlkidCommand(dev)
-	res, err := h.exec(ctx, sshx.Command{Cmd: cmd})
-	if err != nil {
-		diags.AddError(summary, transportDetail(ctx, h, cmd, err))
-		return hostfs.Signature{}, false
-	}
-	sig, err := hostfs.ParseBlkid(res.Stdout, res.Stderr, res.ExitCode)
-	if err != nil {
-		diags.AddError(summary, exitDetail(h, cmd, res, "The device could not be probed for an existing filesystem, so nothing was changed."))
-		return hostfs.Signature{}, false
-	}
-	return sig, true
 }
 
 // primaryRegistry remembers which hosts reported a resource Primary without a connected

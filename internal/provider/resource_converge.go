@@ -100,7 +100,37 @@ func (r *resourceResource) reconnectVictim(ctx context.Context, h *remoteHost, c
 		diags.AddError(summary, err.Error())
 		return false
 	}
-	if _, ok := h.run(ctx, diags, summary, cmd); !ok {
+	// The split brain the decision rests on, looked for again right before the connect.
+	line := drbd.LastSplitBrainLine(p.Sections[drbd.SectionKernelLog].Output, name.String(), p.Devices)
+	checked, err := cmds.ConnectDiscardMyDataIfSplitBrain(name, p.Devices, line)
+	if err != nil {
+		diags.AddError(summary, fmt.Sprintf("DRBD resource %s on %s: %s. Nothing was run.", name, h, err))
+		return false
+	}
+	res, ok := h.run(ctx, diags, summary, checked)
+	if !ok {
+		return false
+	}
+	v, err := drbd.ParseConnectDiscardMyData(res.Stdout, name.String(), p.Devices, line)
+	switch {
+	case err != nil && v.Attempted:
+		diags.AddError(summary, fmt.Sprintf("The checked `%s` on %s ran although %s (exit %d: %s). Check the pair by hand.",
+			cmd, h, strings.TrimPrefix(err.Error(), "connect --discard-my-data ran although "), v.Connect.Exit, strings.TrimSpace(v.Connect.Output)))
+		return false
+	case err != nil:
+		diags.AddError(summary, fmt.Sprintf("Reconnecting DRBD resource %s on %s gave unexpected output (exit %d, stderr %q): %s. "+
+			"Nothing is known to have run.", name, h, res.ExitCode, strings.TrimSpace(res.Stderr), err))
+		return false
+	case !v.Attempted:
+		diags.AddError("Refusing to Discard Split-Brain Changes", fmt.Sprintf(
+			"DRBD resource %s on %s was a StandAlone Secondary after a split brain DRBD reported when it was probed, but right "+
+				"before `%s` the check saw that %s. This node's changes are discarded only while it is still StandAlone and "+
+				"Secondary in that split brain. Nothing was run (exit %d, stderr %q).\n\nApply again to decide on the new state.",
+			name, h, cmd, v.Refusal(name.String(), p.Devices, line), res.ExitCode, strings.TrimSpace(res.Stderr)))
+		return false
+	case !v.Connected():
+		diags.AddError(summary, exitDetail(h, cmd, sshx.Result{ExitCode: v.Connect.Exit, Stderr: v.Connect.Output},
+			"The node was a StandAlone Secondary in the split brain when the connect started."))
 		return false
 	}
 	tflog.Warn(ctx, "reconnected a split-brain victim with --discard-my-data", map[string]any{"host": h.String(), "resource": name.String()})
@@ -186,34 +216,40 @@ func standAloneDrift(h *remoteHost, name drbd.ResourceName, p *drbd.Probe) strin
 	}
 }
 
-// createMetadata runs create-md after checking that the backing disk carries no filesystem.
+// createMetadata runs create-md in the round trip that checks, right before, that every
+// volume's backing disk is blank and has no metadata (drbd.Commands.CreateMDIfBlank); in any
+// other state nothing runs and the error names what was seen.
 func (r *resourceResource) createMetadata(ctx context.Context, h *remoteHost, cmds drbd.Commands, name drbd.ResourceName, diags *diag.Diagnostics) bool {
 	const summary = "Unable to Create DRBD Metadata"
-	res, ok := h.run(ctx, diags, summary, cmds.ShLLDev(name))
+	res, ok := h.run(ctx, diags, summary, cmds.CreateMDIfBlank(name))
 	if !ok {
 		return false
 	}
-	disks := strings.Fields(res.Stdout)
-	if len(disks) == 0 {
-		diags.AddError(summary, fmt.Sprintf("`drbdadm sh-ll-dev %s` on %s named no backing disk.", name, h))
+	md, err := drbd.ParseCreateMDIfBlank(res.Stdout)
+	switch {
+	case err != nil && md.Attempted:
+		diags.AddError(summary, fmt.Sprintf("The checked create-md of DRBD resource %s on %s ran although %s (create-md exit %d: %s). "+
+			"Check the backing disks by hand before bringing the resource up.", name, h, strings.TrimPrefix(err.Error(), "create-md ran although "),
+			md.CreateMD.Exit, strings.TrimSpace(md.CreateMD.Output)))
+		return false
+	case err != nil:
+		diags.AddError(summary, fmt.Sprintf("Creating the metadata of DRBD resource %s on %s gave unexpected output (exit %d, stderr %q): %s. "+
+			"Nothing is known to have run.", name, h, res.ExitCode, strings.TrimSpace(res.Stderr), err))
+		return false
+	case !md.Attempted:
+		diags.AddError("Refusing to Create DRBD Metadata", fmt.Sprintf(
+			"DRBD resource %s on %s had no metadata when it was probed, but right before create-md the check saw that %s. "+
+				"create-md runs only when every volume's backing disk carries no signature at all and no metadata; creating "+
+				"metadata over anything else could destroy data, so nothing was changed. Nothing was run (exit %d, stderr %q).\n\n"+
+				"If a backing disk really is disposable, wipe it by hand (for example `wipefs -a DISK`) and apply again.",
+			name, h, md.Refusal(), res.ExitCode, strings.TrimSpace(res.Stderr)))
+		return false
+	case !md.Created():
+		diags.AddError(summary, exitDetail(h, cmds.CreateMD(name), sshx.Result{ExitCode: md.CreateMD.Exit, Stderr: md.CreateMD.Output},
+			"Every backing disk was blank and without metadata when create-md started."))
 		return false
 	}
-	for _, disk := range disks {
-		sig, ok := h.signature(ctx, diags, summary, disk)
-		if !ok {
-			return false
-		}
-		if !sig.Empty() {
-			diags.AddError("Refusing to Create DRBD Metadata",
-				fmt.Sprintf("The backing disk %s of DRBD resource %q on %s carries a %s signature (%s). "+
-					"Creating internal metadata on it could destroy that data, so nothing was changed.\n\n"+
-					"If the disk really is disposable, wipe it by hand (for example `wipefs -a %s`) and apply again.",
-					disk, name, h, sig.Describe(), sig.Raw, disk))
-			return false
-		}
-	}
-	_, ok = h.run(ctx, diags, summary, cmds.CreateMD(name))
-	return ok
+	return true
 }
 
 // writeConfigIfChanged writes the resource file atomically when its content differs, and reports

@@ -40,17 +40,21 @@ type filesystemResource struct {
 func (r *filesystemResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Creates a filesystem on the DRBD device of the Primary and mounts it. `mkfs` runs only when " +
-			"the device carries no signature at all (`blkid -p`); an existing filesystem of the same type is reused and one " +
+			"the device is Primary and carries no signature at all (`blkid -p`), both read in the same command as `mkfs`, " +
+			"and is never forced; the mount runs only on a free mountpoint that is its own canonical path (no symbolic link " +
+			"on the way), in the command that checks the filesystem. An existing filesystem of the same type is reused and one " +
 			"of another type (or any other signature) is an error, never overwritten. Destroying it unmounts only: data is never wiped. " +
 			"When the unmount fails because the filesystem is busy, the error names the processes using it (`fuser -vm`, or " +
 			"`/proc` on hosts without psmisc); for Chef Server, set `stop_command` on `drbd_chef_backend_ready` so its services " +
 			"stop before the unmount. `terraform plan` warns and plans a new mount when the filesystem is no longer mounted there.",
 		Attributes: connectionResourceAttributes(map[string]schema.Attribute{
 			"device": schema.StringAttribute{
-				MarkdownDescription: "DRBD device to format and mount. Defaults to the device of `resource` (`drbdadm sh-dev`), or `/dev/drbd0`.",
-				Optional:            true,
-				Computed:            true,
-				Validators: []validator.String{absPathValidator(),
+				MarkdownDescription: "DRBD device to format and mount: `/dev/drbdN`, or a link DRBD's udev rules make to it, " +
+					"`/dev/drbd/by-res/RESOURCE[/VOLUME]` or `/dev/drbd/by-disk/DISK`; any other device is refused at plan time. " +
+					"Defaults to the device of `resource` (`drbdadm sh-dev`), or `/dev/drbd0`.",
+				Optional: true,
+				Computed: true,
+				Validators: []validator.String{absPathValidator(), drbdDeviceValidator(),
 					stringvalidator.ConflictsWith(path.MatchRoot("resource"))},
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown(), stringplanmodifier.RequiresReplaceIfConfigured()},
 			},
@@ -64,9 +68,11 @@ func (r *filesystemResource) Schema(_ context.Context, _ resource.SchemaRequest,
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
 			},
 			"mkfs_options": schema.StringAttribute{
-				MarkdownDescription: "Extra `mkfs` options, white-space separated, e.g. `-E nodiscard` or `-L chef -m 0`. Used only when a filesystem is created; changing it later changes nothing on the host.",
-				Optional:            true,
-				Validators:          []validator.String{mkfsOptionsValidator()},
+				MarkdownDescription: "Extra `mkfs` options, white-space separated, e.g. `-E nodiscard` or `-L chef -m 0`. Used only when a filesystem is created; changing it later changes nothing on the host. " +
+					"Options that force mkfs (`-f`, `-F`, `--force`, or a group of short flags holding one, such as `-qF`) are refused at plan time: " +
+					"mkfs's own refusal to overwrite a filesystem is a second guard behind the blank-device check. Write a value holding `f` or `F` as a word of its own (`-L chef`, not `-Lchef`).",
+				Optional:   true,
+				Validators: []validator.String{mkfsOptionsValidator()},
 			},
 			"mountpoint": schema.StringAttribute{
 				MarkdownDescription: "Where the filesystem is mounted (created with `mkdir -p`). Defaults to `/var/opt/opscode/drbd/data`.",
@@ -124,18 +130,7 @@ func (r *filesystemResource) Create(ctx context.Context, req resource.CreateRequ
 		resp.Diagnostics.AddError(summary, fmt.Sprintf("%s on %s could not be probed for an existing filesystem, so nothing was changed: %s.%s", dev, h, fp.SigErr, hint))
 		return
 	case fp.Signature.Empty():
-		opts, err := hostfs.SplitMkfsOptions(m.MkfsOptions.ValueString())
-		if err == nil {
-			var cmd string
-			if cmd, err = hostfs.MkfsCommand(fsType, dev, opts); err == nil {
-				tflog.Info(ctx, "creating filesystem", map[string]any{"host": h.String(), "command": cmd})
-				if _, ok := h.run(ctx, &resp.Diagnostics, summary, cmd); !ok {
-					return
-				}
-			}
-		}
-		if err != nil {
-			resp.Diagnostics.AddError(summary, err.Error())
+		if !h.mkfsIfBlank(ctx, &resp.Diagnostics, summary, &m) {
 			return
 		}
 	case fp.Signature.Type != fsType:
@@ -147,20 +142,29 @@ func (r *filesystemResource) Create(ctx context.Context, req resource.CreateRequ
 		tflog.Info(ctx, "device already carries the filesystem; not formatting", map[string]any{"host": h.String(), "device": dev, "uuid": fp.Signature.UUID})
 	}
 	if !fp.Mounted {
-		cmd, err := hostfs.MountCommand(fsType, dev, mp, m.MountOptions.ValueString())
-		if err != nil {
-			resp.Diagnostics.AddError(summary, err.Error())
+		// The same checked mount as above: only a filesystem of the type, on a free, canonical
+		// mountpoint.
+		if fp, mounted, ok = h.mountIfFormatted(ctx, &resp.Diagnostics, summary, &m); !ok {
 			return
 		}
-		if _, ok := h.run(ctx, &resp.Diagnostics, summary, cmd); !ok {
+		if !mounted && (!fp.Mounted || fp.Mount.Source != dev || fp.Mount.FSType != fsType) {
+			resp.Diagnostics.AddAttributeError(path.Root("mountpoint"), summary, fmt.Sprintf(
+				"%s on %s was not mounted on %s: the mount runs only when the device carries exactly a %s filesystem and "+
+					"%s is a free directory that is its own canonical path (no symbolic link on the way). Seen: %s signature "+
+					"on the device, %s. No data was changed.", dev, h, mp, fsType, mp, fp.Signature.Describe(), describeMount(fp)))
 			return
 		}
-	}
-	if fp, ok = h.fsState(ctx, &resp.Diagnostics, summary, dev, mp); !ok {
-		return
 	}
 	m.UUID = types.StringValue(fp.Signature.UUID)
 	h.save(ctx, &resp.Diagnostics, &resp.State, &m, mp)
+}
+
+// describeMount says what fsState or mountIfFormatted saw mounted at the mountpoint.
+func describeMount(fp hostfs.State) string {
+	if !fp.Mounted {
+		return "nothing mounted there"
+	}
+	return fmt.Sprintf("%s (%s) mounted there", fp.Mount.Source, fp.Mount.FSType)
 }
 
 func (r *filesystemResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {

@@ -130,6 +130,11 @@ func TestAccFilesystem_badInput(t *testing.T) {
 		`fs_type = "ntfs"`:                      `value must be one of`,
 		`device = "/dev/drbd0 /dev/sda"`:        `shell metacharacters`,
 		"mount_options = \"noatime\\nreboot\"":  `mount options`,
+		`device = "/dev/sda"`:                   `not a DRBD device`,
+		`device = "/dev/drbd/by-res/pc0/x"`:     `not a DRBD device`,
+		`mkfs_options = "-F"`:                   `force`,
+		`mkfs_options = "-L chef -qf"`:          `force`,
+		`mkfs_options = "--force"`:              `force`,
 	}
 	for attr, want := range cases {
 		t.Run(attr, func(t *testing.T) {

@@ -26,7 +26,8 @@ type resourceResource struct{ remoteBase }
 func (r *resourceResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Brings a DRBD resource up on one node and keeps it connected: writes its configuration file " +
-			"(optional), creates the metadata only when none exists (and refuses when the backing disk holds a filesystem), " +
+			"(optional), creates the metadata only when none exists (and refuses when a backing disk holds a filesystem or any other " +
+			"signature; the check reads every volume's backing disk and DRBD's answer in the same command as `create-md`), " +
 			"then `drbdadm up`, or `drbdadm adjust` when it is already up, which also reconnects a StandAlone node.\n\n" +
 			"A resource found down or StandAlone is drift: it is removed from the state, so the plan proposes to create it " +
 			"again, with a warning that names the host and what was seen (down, or StandAlone and whether DRBD reported a " +
@@ -58,7 +59,9 @@ func (r *resourceResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 					"`drbdadm connect --discard-my-data` (DRBD 8.3: `drbdadm -- --discard-my-data connect`) instead of " +
 					"`drbdadm adjust`. **This node's changes since the split brain are thrown away**: it becomes SyncTarget " +
 					"and receives those blocks from its peer. Apply refuses, and runs nothing, while this node is Primary: " +
-					"unmount its device and demote it first.\n\n" +
+					"unmount its device and demote it first. The connect runs in the command that checks, right before it, " +
+					"that the node is still StandAlone and Secondary and still in the split brain seen by the plan's read; " +
+					"otherwise nothing runs and the error says what was seen.\n\n" +
 					"On a node that is not in split brain it does nothing, so it may stay set until the apply after the " +
 					"recovery; remove it then, so that a later split brain does not discard this node's changes unasked. " +
 					"Without it, a split-brained node is reconnected plainly and DRBD keeps it StandAlone until a victim is " +

@@ -102,6 +102,17 @@ func nonBlankValidator() validator.String {
 	}}
 }
 
+// drbdDeviceValidator accepts what drbd.ValidateDRBDDevice accepts, after absPathValidator's
+// checks.
+func drbdDeviceValidator() validator.String {
+	return checkedString{"a DRBD device: /dev/drbdN, /dev/drbd/by-res/RESOURCE[/VOLUME] or /dev/drbd/by-disk/DISK", "Invalid DRBD Device", func(p string) string {
+		if validateAbsPath(p) != "" {
+			return "" // absPathValidator says why
+		}
+		return errSentence(drbd.ValidateDRBDDevice(p))
+	}}
+}
+
 // mkfsOptionsValidator accepts what hostfs.SplitMkfsOptions accepts.
 func mkfsOptionsValidator() validator.String {
 	return checkedString{"white-space separated mkfs options without shell metacharacters", "Invalid mkfs Options", func(s string) string {
