@@ -625,3 +625,69 @@ func TestPool_reusedConnectionEnforcesRecordedFingerprint(t *testing.T) {
 		t.Errorf("handshakes = %d, want 1 (the refusal reuses the pooled connection's key)", got)
 	}
 }
+
+// TestPool_reusedConnectionSatisfiesTargetRules: a pooled connection opened for one target
+// carries another target's commands only when its host key satisfies that target's own
+// rules (its pinned host_key, known_hosts under strict); otherwise the other target is
+// refused with a host key error, and no command runs for it. A target the key satisfies
+// reuses the connection: no second handshake.
+func TestPool_reusedConnectionSatisfiesTargetRules(t *testing.T) {
+	t.Parallel()
+	otherLine := strings.TrimSpace(string(marshalKey(newKey(t).signer.PublicKey())))
+	tests := []struct {
+		name        string
+		policy      string
+		knownHosts  bool // the host's key is in known_hosts
+		first, then string
+		// first and then are host_key values: "" (unpinned), "host" (the host's key),
+		// "other" (another key).
+		wantErr string // "" when the second target reuses the connection
+	}{
+		{name: "accept-new: unpinned, then pinned to another key", policy: sshx.PolicyAcceptNew, then: "other", wantErr: "pinned host_key"},
+		{name: "strict: unpinned, then pinned to another key", policy: sshx.PolicyStrict, knownHosts: true, then: "other", wantErr: "pinned host_key"},
+		{name: "accept-new: pinned, then pinned to another key", policy: sshx.PolicyAcceptNew, first: "host", then: "other", wantErr: "pinned host_key"},
+		{name: "strict: pinned, then unpinned and not in known_hosts", policy: sshx.PolicyStrict, first: "host", wantErr: "unknown ssh-ed25519 key"},
+		{name: "accept-new: unpinned, then matching pin", policy: sshx.PolicyAcceptNew, then: "host"},
+		{name: "strict: unpinned, then matching pin", policy: sshx.PolicyStrict, knownHosts: true, then: "host"},
+		{name: "accept-new: pinned, then unpinned", policy: sshx.PolicyAcceptNew, first: "host"},
+		{name: "strict: pinned, then unpinned and in known_hosts", policy: sshx.PolicyStrict, knownHosts: true, first: "host"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, testhost.Config{})
+			pin := map[string]string{"": "", "host": f.host.AuthorizedKeyLine(), "other": otherLine}
+			cfg := f.cfg
+			cfg.HostKeyPolicy = tt.policy
+			if !tt.knownHosts {
+				cfg.KnownHosts = ""
+			}
+			p := newPool(t, cfg)
+			ctx := testCtx(t)
+			first := f.target()
+			first.HostKey = pin[tt.first]
+			if _, _, _, err := p.Run(ctx, first, "echo first"); err != nil {
+				t.Fatalf("first target: %v", err)
+			}
+			then := f.target()
+			then.HostKey = pin[tt.then]
+			_, _, _, err := p.Run(ctx, then, "echo then")
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("second target refused: %v", err)
+				}
+			} else {
+				var hk *sshx.HostKeyError
+				if !errors.As(err, &hk) || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), f.host.Fingerprint()) {
+					t.Fatalf("err = %v, want a host key error (%q) naming the offered key", err, tt.wantErr)
+				}
+				if got := f.host.Commands(); len(got) != 1 {
+					t.Errorf("commands run = %q, want only the first target's", got)
+				}
+			}
+			if got := p.Stats().Handshakes; got != 1 {
+				t.Errorf("Stats().Handshakes = %d, want 1 (the pooled connection's key is checked, no second handshake)", got)
+			}
+		})
+	}
+}
