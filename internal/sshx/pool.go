@@ -115,7 +115,26 @@ func NewPool(cfg Config) (*Pool, error) {
 	if p.known, err = newKnownHostsDB(cfg.KnownHosts, cfg.KnownHostsFile); err != nil {
 		return nil, fmt.Errorf("ssh configuration: %w", err)
 	}
+	if err := p.checkBastionKnown(); err != nil {
+		return nil, fmt.Errorf("ssh configuration: %w", err)
+	}
 	return p, nil
+}
+
+// checkBastionKnown refuses a bastion whose key nothing vouches for under accept-new: no
+// state records the bastion's key, so trusting its first key would trust whatever key it
+// offers on every run. It must be pinned (Bastion.HostKey) or in known_hosts.
+func (p *Pool) checkBastionKnown() error {
+	if p.cfg.Bastion == nil || p.cfg.HostKeyPolicy != PolicyAcceptNew || len(p.bastionPins) > 0 {
+		return nil
+	}
+	bt := p.bastionTarget()
+	if len(p.known.knownKeys(bt.addr())) > 0 {
+		return nil
+	}
+	return fmt.Errorf("bastion %s: host_key_policy %q does not apply to the bastion, because no state records its key "+
+		"(every run would trust whatever key it offers); set host_key in the bastion block to its public key line, "+
+		"or add its key to known_hosts or known_hosts_file", bt, PolicyAcceptNew)
 }
 
 // bastionTarget is the configured bastion as a target.
@@ -259,7 +278,7 @@ func (p *Pool) hostKeyCheck(k connKey, t Target) (*hostKeyCheck, error) {
 			return nil, fmt.Errorf("connect to %s: %w", t, err)
 		}
 	}
-	return &hostKeyCheck{policy: p.cfg.HostKeyPolicy, target: t, pinned: pins, db: p.known, accepted: p.accepted, logf: p.logf}, nil
+	return &hostKeyCheck{policy: p.cfg.HostKeyPolicy, target: t, bastion: k.bastion, pinned: pins, db: p.known, accepted: p.accepted, logf: p.logf}, nil
 }
 
 // drop forgets c (if it is still the pooled connection for its key) and closes it.

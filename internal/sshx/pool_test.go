@@ -464,6 +464,82 @@ func TestPool_bastion(t *testing.T) {
 	}
 }
 
+// TestPool_bastionAcceptNewNeedsKnownKey: nothing records the bastion's key in any state,
+// so host_key_policy = "accept-new" would trust whatever key it offers on every run. Under
+// accept-new the bastion must be pinned (Bastion.HostKey) or in known_hosts; otherwise
+// NewPool fails naming the bastion and both remedies, before anything is contacted.
+func TestPool_bastionAcceptNewNeedsKnownKey(t *testing.T) {
+	t.Parallel()
+	target := newFixture(t, testhost.Config{})
+	bastion := testhost.New(t, testhost.Config{
+		AuthorizedKeys:  []ssh.PublicKey{target.key.signer.PublicKey()},
+		AllowForwarding: true,
+	})
+	tests := []struct {
+		name       string
+		policy     string
+		knownHosts string
+		hostKey    string
+		wantErr    bool
+	}{
+		{name: "accept-new, unknown bastion", policy: sshx.PolicyAcceptNew, wantErr: true},
+		{name: "accept-new, pinned bastion", policy: sshx.PolicyAcceptNew, hostKey: bastion.AuthorizedKeyLine()},
+		{name: "accept-new, bastion in known_hosts", policy: sshx.PolicyAcceptNew, knownHosts: bastion.KnownHostsLine()},
+		// Under strict the dial itself refuses an unknown bastion (TestPool_hostKeyPolicies).
+		{name: "strict, unknown bastion", policy: sshx.PolicyStrict},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cfg := target.cfg
+			cfg.HostKeyPolicy = tt.policy
+			cfg.KnownHosts = tt.knownHosts
+			cfg.Bastion = &sshx.Bastion{Host: bastion.Host(), Port: bastion.Port(), HostKey: tt.hostKey}
+			p, err := sshx.NewPool(cfg)
+			if tt.wantErr {
+				bt := "root@" + bastion.Addr()
+				if err == nil {
+					_ = p.Close()
+					t.Fatalf("NewPool accepted a bastion no source knows under accept-new")
+				}
+				for _, want := range []string{"bastion " + bt, "accept-new", "host_key", "known_hosts"} {
+					if !strings.Contains(err.Error(), want) {
+						t.Errorf("error lacks %q:\n%v", want, err)
+					}
+				}
+				if bastion.Handshakes() != 0 {
+					t.Errorf("the bastion was contacted")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("NewPool: %v", err)
+			}
+			_ = p.Close()
+		})
+	}
+}
+
+// TestPool_bastionKeyErrorNamesBastionBlock: a host key error for the bastion tells to fix
+// the provider's bastion block, not a resource's host_key.
+func TestPool_bastionKeyErrorNamesBastionBlock(t *testing.T) {
+	t.Parallel()
+	target := newFixture(t, testhost.Config{})
+	bastion := testhost.New(t, testhost.Config{
+		AuthorizedKeys:  []ssh.PublicKey{target.key.signer.PublicKey()},
+		AllowForwarding: true,
+	})
+	cfg := target.cfg
+	cfg.Bastion = &sshx.Bastion{Host: bastion.Host(), Port: bastion.Port()}
+	p := newPool(t, cfg)
+	_, _, _, err := p.Run(testCtx(t), target.target(), "echo via bastion")
+	var hk *sshx.HostKeyError
+	if !errors.As(err, &hk) || !hk.Bastion || !strings.Contains(err.Error(), "in the provider's bastion block") ||
+		strings.Contains(err.Error(), "on the resource") || strings.Contains(err.Error(), "accept-new") {
+		t.Fatalf("err = %v, want a bastion host key error pointing at the bastion block", err)
+	}
+}
+
 func TestPool_bastionRedial(t *testing.T) {
 	t.Parallel()
 	target := newFixture(t, testhost.Config{})
