@@ -32,6 +32,25 @@ provider "drbd" {
 provider "drbd" {
   port = 70000
 }`, `(?s)port.*between 1 and 65535`},
+		// Nothing records the bastion's key in any state: under accept-new it must be pinned or
+		// in known_hosts, or every run would trust whatever key it offers.
+		"bastionUnknownUnderAcceptNew": {`
+provider "drbd" {
+  password         = "x"
+  host_key_policy  = "accept-new"
+  known_hosts_file = "/dev/null"
+  bastion {
+    host = "bastion.example.invalid"
+  }
+}`, diagRE("Invalid SSH Configuration", "bastion root@bastion.example.invalid:22", "accept-new", "host_key in the bastion block", "known_hosts").String()},
+		"bastionRevokedMarker": {`
+provider "drbd" {
+  password = "x"
+  bastion {
+    host     = "bastion.example.invalid"
+    host_key = "@revoked * ` + e.hosts[0].AuthorizedKeyLine() + `"
+  }
+}`, diagRE("Invalid Host Key", "@revoked").String()},
 		"passphraseWithoutKey": {`
 provider "drbd" {
   private_key_passphrase = "x"

@@ -92,7 +92,7 @@ func (r *primaryResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 			"peer_host_key": schema.StringAttribute{
 				MarkdownDescription: "Pinned public key line of `peer_host`, like `host_key`.",
 				Optional:            true,
-				Validators:          []validator.String{stringvalidator.AlsoRequires(path.MatchRoot("peer_host"))},
+				Validators:          []validator.String{hostKeyValidator(), stringvalidator.AlsoRequires(path.MatchRoot("peer_host"))},
 			},
 			"skip_initial_sync": schema.BoolAttribute{
 				MarkdownDescription: "Skip the initial full sync of a pair built on blank devices (only with `force` and " +
