@@ -84,7 +84,8 @@ func (r *primaryResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 			"peer_host": schema.StringAttribute{
 				MarkdownDescription: "The other node of the pair, as written in its resources' `host`. A failover (promotion while " +
 					"the peer is not connected) needs it in the provider's `fenced_hosts`. The peer is never changed; it is " +
-					"contacted only to explain a refused failover, and never when fenced.",
+					"contacted to check and record its host key (`peer_host_fingerprint`), for `skip_initial_sync` and to explain a " +
+					"refused failover, and never when fenced.",
 				Optional:   true,
 				Validators: []validator.String{hostValidator()},
 			},
@@ -102,8 +103,8 @@ func (r *primaryResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 			"peer_host_fingerprint": schema.StringAttribute{
 				MarkdownDescription: "SHA256 fingerprint of `peer_host`'s host key, like `host_key_fingerprint`: recorded when the " +
 					"resource is created (before anything changes) and by each refresh that reaches the peer; with " +
-					"`host_key_policy = \"accept-new\"` a different key is refused afterwards. Null without `peer_host`, while the " +
-					"peer is fenced or unreachable, and after `peer_host` or `peer_port` changes, until a refresh reaches the new peer.",
+					"`host_key_policy = \"accept-new\"` a different key is refused afterwards. Null without `peer_host`, and when the " +
+					"peer was fenced or unreachable at creation or `peer_host` or `peer_port` changed, until a refresh reaches the peer.",
 				Computed:      true,
 				PlanModifiers: []planmodifier.String{samePeerFingerprint{}},
 			},
