@@ -201,3 +201,37 @@ func TestAccBadInput_reconfigureCommandIsShell(t *testing.T) {
 		t.Errorf("reconfigure_command's description does not document the exception: %q", desc)
 	}
 }
+
+// TestAccBadInput_hostKeyMarkers: a known_hosts line with a marker in host_key or
+// peer_host_key is refused at plan time. Taken as a plain pin, "@revoked * KEY" would trust
+// exactly the revoked key and "@cert-authority PATTERN KEY" the CA's key.
+func TestAccBadInput_hostKeyMarkers(t *testing.T) {
+	testAccPreCheck(t)
+	e := newTestEnv(t, drbdsim.PairConfig{})
+	host := e.hostArgs(0)
+	key := e.hosts[0].AuthorizedKeyLine()
+	values := map[string]*regexp.Regexp{
+		"@revoked * " + key:                    diagRE("Invalid Host Key", "@revoked", "known_hosts"),
+		"@cert-authority *.example.com " + key: diagRE("Invalid Host Key", "@cert-authority", "certificates are not supported"),
+		key + "\n@revoked backend1 " + key:     diagRE("Invalid Host Key", "line 2", "@revoked"),
+		"ssh-ed25519 !!!":                      diagRE("Invalid Host Key", "cannot parse"),
+		" \n":                                  diagRE("Invalid Host Key", "holds no key"),
+	}
+	targets := []struct{ block, base, attr string }{
+		{`resource "drbd_resource" "test"`, host + "\n  name = \"pc0\"", "host_key"},
+		{`resource "drbd_primary" "test"`, host + "\n  resource = \"pc0\"", "host_key"},
+		{`resource "drbd_primary" "test"`, host + "\n  resource = \"pc0\"\n  " + e.peerArgs(1), "peer_host_key"},
+		{`resource "drbd_filesystem" "test"`, host + "\n  resource = \"pc0\"", "host_key"},
+		{`resource "drbd_sync" "test"`, host + "\n  resource = \"pc0\"", "host_key"},
+		{`resource "drbd_sync" "test"`, host + "\n  resource = \"pc0\"\n  " + e.peerArgs(1), "peer_host_key"},
+		{`resource "drbd_chef_backend_ready" "test"`, host, "host_key"},
+		{`data "drbd_status" "test"`, host + "\n  resource = \"pc0\"", "host_key"},
+	}
+	var cases []badInputCase
+	for _, tg := range targets {
+		for v, want := range values {
+			cases = append(cases, badInputCase{tg.block, tg.base, tg.attr, v, want})
+		}
+	}
+	runBadInputCases(t, e, cases)
+}

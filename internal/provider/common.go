@@ -23,9 +23,12 @@ import (
 const (
 	descHost = "Address of the DRBD node to reach over SSH. Values unknown at plan time (for example the IP " +
 		"of a VM created in the same apply) are fine: the connection is opened at apply time."
-	descPort               = "SSH port of this host; overrides the provider's `port`."
-	descUser               = "SSH user on this host; overrides the provider's `user`."
-	descHostKey            = "Pinned public key line of this host (`ssh-ed25519 AAAA...`, for example from cloud-init output). When set, it is the only key accepted."
+	descPort    = "SSH port of this host; overrides the provider's `port`."
+	descUser    = "SSH user on this host; overrides the provider's `user`."
+	descHostKey = "Pinned public key line of this host (`ssh-ed25519 AAAA...`, for example from cloud-init output; a known_hosts " +
+		"line works too, one key per line). When set, it is the only key accepted, also on a connection another resource opened " +
+		"to the same host. A known_hosts line with a `@revoked` or `@cert-authority` marker is refused at plan time (put " +
+		"`@revoked` lines in `known_hosts`)."
 	descHostKeyFingerprint = "SHA256 fingerprint of the host key seen on the last connection. With `host_key_policy = \"accept-new\"` it is recorded on first contact and enforced afterwards."
 )
 
@@ -76,7 +79,7 @@ func connectionResourceAttributes(attrs map[string]schema.Attribute) map[string]
 	attrs["host_key"] = schema.StringAttribute{
 		MarkdownDescription: descHostKey,
 		Optional:            true,
-		Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
+		Validators:          []validator.String{hostKeyValidator()},
 	}
 	attrs["host_key_fingerprint"] = computedString(descHostKeyFingerprint)
 	attrs["id"] = computedString("Identifier, the same as the import ID.")
@@ -88,7 +91,7 @@ func connectionDataSourceAttributes(attrs map[string]dsschema.Attribute) map[str
 	attrs["host"] = dsschema.StringAttribute{MarkdownDescription: descHost, Required: true, Validators: []validator.String{hostValidator()}}
 	attrs["port"] = dsschema.Int64Attribute{MarkdownDescription: descPort, Optional: true, Validators: []validator.Int64{int64validator.Between(1, 65535)}}
 	attrs["user"] = dsschema.StringAttribute{MarkdownDescription: descUser, Optional: true, Validators: []validator.String{stringvalidator.LengthAtLeast(1)}}
-	attrs["host_key"] = dsschema.StringAttribute{MarkdownDescription: descHostKey, Optional: true, Validators: []validator.String{stringvalidator.LengthAtLeast(1)}}
+	attrs["host_key"] = dsschema.StringAttribute{MarkdownDescription: descHostKey, Optional: true, Validators: []validator.String{hostKeyValidator()}}
 	attrs["host_key_fingerprint"] = dsschema.StringAttribute{MarkdownDescription: descHostKeyFingerprint, Computed: true}
 	attrs["id"] = dsschema.StringAttribute{MarkdownDescription: "Identifier: `host[:port]/resource`.", Computed: true}
 	return attrs

@@ -10,10 +10,14 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+	"golang.org/x/crypto/ssh"
 
 	"github.com/seed-a700e435/terraform-provider-drbd/internal/drbdsim"
+	"github.com/seed-a700e435/terraform-provider-drbd/internal/sshx"
+	"github.com/seed-a700e435/terraform-provider-drbd/internal/testhost"
 )
 
 // These tests reproduce what drbd_sync did on real DRBD 8.4.11 before it stopped using
@@ -198,5 +202,91 @@ func TestAccDataSafety_peerHostKeyPinnedLikeAnyOther(t *testing.T) {
 			PreConfig: func() { e.rekey(1, first) },
 			Config:    cfg,
 		},
+	)
+}
+
+// TestAccDataSafety_primaryPeerHostKeyRecordedAndEnforced: drbd_primary records its peer's
+// key as peer_host_fingerprint (accept-new), and a different key is refused on the next
+// plan naming the peer, like drbd_sync's peer and any host.
+func TestAccDataSafety_primaryPeerHostKeyRecordedAndEnforced(t *testing.T) {
+	testAccPreCheck(t)
+	e := newTestEnv(t, drbdsim.PairConfig{}).healthyAtRest()
+	first, second := e.newHostKeys(1)
+	firstFP := e.hosts[1].Fingerprint()
+	// node1 is trusted through known_hosts; node2, the peer, only through accept-new.
+	cfg := e.providerBlock(fmt.Sprintf("known_hosts     = %q", e.hosts[0].KnownHostsLine()), `host_key_policy = "accept-new"`, "connect_retries = 0") +
+		block(`resource "drbd_primary" "test"`, e.hostArgs(0), `resource  = "pc0"`, e.peerArgs(1))
+	var before [2]int
+	accTest(t,
+		resource.TestStep{
+			Config: cfg,
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue("drbd_primary.test", tfjsonpath.New("role"), knownvalue.StringExact("Primary")),
+				statecheck.ExpectKnownValue("drbd_primary.test", tfjsonpath.New("peer_host_fingerprint"), knownvalue.StringExact(firstFP)),
+			},
+		},
+		resource.TestStep{
+			PreConfig: func() {
+				e.rekey(1, second)
+				before = e.mutationCounts()
+			},
+			Config:      cfg,
+			ExpectError: diagRE("HOST KEY MISMATCH", "root"+e.hostPort(1), firstFP, "is this drbd_primary's peer_host"),
+		},
+		resource.TestStep{
+			PreConfig: func() {
+				e.expectNoMutations(before, "node%d ran %q while its peer's host key was refused")
+				e.rekey(1, first)
+			},
+			Config: cfg,
+		},
+	)
+}
+
+// TestAccDataSafety_primaryPeerHostKeyPinned: drbd_primary's peer_host_key is enforced,
+// also when another resource opened the connection to the peer without a pin: the
+// promotion is refused before anything changes.
+func TestAccDataSafety_primaryPeerHostKeyPinned(t *testing.T) {
+	testAccPreCheck(t)
+	e := newTestEnv(t, drbdsim.PairConfig{}).healthyAtRest()
+	other, _ := e.newHostKeys(0) // a key that is not node2's; node1 keeps it
+	otherLine := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(other.PublicKey())))
+	cfg := e.providerBlock(fmt.Sprintf("known_hosts     = %q", e.hosts[0].KnownHostsLine()), `host_key_policy = "accept-new"`, "connect_retries = 0") +
+		e.statusBlock(1, "peer") +
+		block(`resource "drbd_primary" "test"`, e.hostArgs(0), `resource  = "pc0"`, e.peerArgs(1),
+			fmt.Sprintf("peer_host_key = %q", otherLine), "depends_on = [data.drbd_status.peer]")
+	before := e.applyFails(t, cfg, diagRE("HOST KEY MISMATCH", "root"+e.hostPort(1), sshx.Fingerprint(other.PublicKey())+" (pinned host_key)"))
+	e.expectNoMutations(before, "node%d ran %q although the peer's key contradicts peer_host_key")
+}
+
+// TestAccDataSafety_primaryNewPeerNotHeldToOldKey: peer_host changes in place on
+// drbd_primary, and the recorded key is the old peer's: the plan sets peer_host_fingerprint
+// to null, and the next refresh records the new peer's key instead of refusing it.
+func TestAccDataSafety_primaryNewPeerNotHeldToOldKey(t *testing.T) {
+	testAccPreCheck(t)
+	e := newTestEnv(t, drbdsim.PairConfig{}).healthyAtRest()
+	signer, err := ssh.ParsePrivateKey([]byte(e.keyPEM))
+	if err != nil {
+		t.Fatal(err)
+	}
+	third := testhost.New(t, testhost.Config{AuthorizedKeys: []ssh.PublicKey{signer.PublicKey()}})
+	provider := e.providerBlock(fmt.Sprintf("known_hosts     = %q", e.hosts[0].KnownHostsLine()), `host_key_policy = "accept-new"`, "connect_retries = 0")
+	primary := func(peer string) string {
+		return block(`resource "drbd_primary" "test"`, e.hostArgs(0), `resource  = "pc0"`, peer)
+	}
+	fp := func(want string) []statecheck.StateCheck {
+		return []statecheck.StateCheck{statecheck.ExpectKnownValue("drbd_primary.test", tfjsonpath.New("peer_host_fingerprint"), knownvalue.StringExact(want))}
+	}
+	accTest(t,
+		resource.TestStep{Config: provider + primary(e.peerArgs(1)), ConfigStateChecks: fp(e.hosts[1].Fingerprint())},
+		resource.TestStep{
+			Config: provider + primary(fmt.Sprintf("peer_host = %q\n  peer_port = %d", third.Host(), third.Port())),
+			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+				plancheck.ExpectResourceAction("drbd_primary.test", plancheck.ResourceActionUpdate),
+				plancheck.ExpectKnownValue("drbd_primary.test", tfjsonpath.New("peer_host_fingerprint"), knownvalue.Null()),
+			}},
+		},
+		// The next refresh reaches the new peer and records its key.
+		resource.TestStep{Config: provider + primary(fmt.Sprintf("peer_host = %q\n  peer_port = %d", third.Host(), third.Port())), ConfigStateChecks: fp(third.Fingerprint())},
 	)
 }

@@ -164,12 +164,14 @@ type primaryResourceModel struct {
 	peerModel
 	SkipInitialSync types.Bool `tfsdk:"skip_initial_sync"`
 	roleStateModel
+	// PeerHostFingerprint is the peer's host key fingerprint, recorded like host_key_fingerprint.
+	PeerHostFingerprint types.String `tfsdk:"peer_host_fingerprint"`
 }
 
-// peer is the connection to peer_host (null when it is not set); no fingerprint is recorded
-// for it.
+// peer is the connection to peer_host (null when it is not set); under accept-new the
+// recorded peer_host_fingerprint is enforced.
 func (m primaryResourceModel) peer() connectionModel {
-	return m.peerConnection(m.User, types.StringNull())
+	return m.peerConnection(m.User, m.PeerHostFingerprint)
 }
 
 // filesystemResourceModel is the drbd_filesystem resource.

@@ -179,8 +179,11 @@ func (p *drbdProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp 
 						Sensitive:           true,
 					},
 					"host_key": schema.StringAttribute{
-						MarkdownDescription: "Pinned public key line of the bastion (`ssh-ed25519 AAAA...`). Without it the provider's known_hosts and `host_key_policy` apply.",
-						Optional:            true,
+						MarkdownDescription: "Pinned public key line of the bastion (`ssh-ed25519 AAAA...`). Without it the bastion's key must be in " +
+							"`known_hosts` or `known_hosts_file`: nothing records the bastion's key in the state, so `host_key_policy = \"accept-new\"` " +
+							"does not apply to it, and a bastion neither pinned nor in known_hosts fails the provider configuration under `accept-new`.",
+						Optional:   true,
+						Validators: []validator.String{hostKeyValidator()},
 					},
 				},
 			},

@@ -1,12 +1,16 @@
 package provider
 
 import (
+	"fmt"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"golang.org/x/crypto/ssh"
 
 	"github.com/seed-a700e435/terraform-provider-drbd/internal/drbdsim"
+	"github.com/seed-a700e435/terraform-provider-drbd/internal/sshx"
 )
 
 func TestAccProvider_badConfig(t *testing.T) {
@@ -32,6 +36,25 @@ provider "drbd" {
 provider "drbd" {
   port = 70000
 }`, `(?s)port.*between 1 and 65535`},
+		// Nothing records the bastion's key in any state: under accept-new it must be pinned or
+		// in known_hosts, or every run would trust whatever key it offers.
+		"bastionUnknownUnderAcceptNew": {`
+provider "drbd" {
+  password         = "x"
+  host_key_policy  = "accept-new"
+  known_hosts_file = "/dev/null"
+  bastion {
+    host = "bastion.example.invalid"
+  }
+}`, diagRE("Invalid SSH Configuration", "bastion root@bastion.example.invalid:22", "accept-new", "host_key in the bastion block", "known_hosts").String()},
+		"bastionRevokedMarker": {`
+provider "drbd" {
+  password = "x"
+  bastion {
+    host     = "bastion.example.invalid"
+    host_key = "@revoked * ` + e.hosts[0].AuthorizedKeyLine() + `"
+  }
+}`, diagRE("Invalid Host Key", "@revoked").String()},
 		"passphraseWithoutKey": {`
 provider "drbd" {
   private_key_passphrase = "x"
@@ -86,4 +109,30 @@ func TestAccProvider_acceptNewRecordsAndEnforces(t *testing.T) {
 			Config:    cfg,
 		},
 	)
+}
+
+// TestAccProvider_pinEnforcedOnReusedConnection: a drbd_status without a pin (accept-new)
+// opens the connection to the host; a second drbd_status on the same host pinned to another
+// key, read after it on that pooled connection, is refused naming the pin, and nothing runs
+// for it.
+func TestAccProvider_pinEnforcedOnReusedConnection(t *testing.T) {
+	testAccPreCheck(t)
+	e := newTestEnv(t, drbdsim.PairConfig{})
+	other, _ := e.newHostKeys(1) // a key that is not node1's
+	otherLine := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(other.PublicKey())))
+	cfg := e.providerBlock(`host_key_policy = "accept-new"`, "connect_retries = 0") +
+		e.statusBlock(0, "open") +
+		block(`data "drbd_status" "pinned"`, e.hostArgs(0), `resource   = "pc0"`, fmt.Sprintf("host_key   = %q", otherLine),
+			"depends_on = [data.drbd_status.open]")
+	accTest(t, resource.TestStep{
+		Config:      cfg,
+		PlanOnly:    true,
+		ExpectError: diagRE("HOST KEY MISMATCH", e.hosts[0].Fingerprint(), sshx.Fingerprint(other.PublicKey())+" (pinned host_key)"),
+	})
+	if got, want := e.probes(0), 1; got != want {
+		t.Errorf("status reads on node1 = %d, want %d (the unpinned data source's only)", got, want)
+	}
+	if got := e.hosts[0].Handshakes(); got != 1 {
+		t.Errorf("handshakes with node1 = %d, want 1", got)
+	}
 }

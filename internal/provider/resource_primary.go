@@ -2,16 +2,21 @@ package provider
 
 import (
 	"context"
+	"errors"
+	"fmt"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/seed-a700e435/terraform-provider-drbd/internal/drbd"
 	"github.com/seed-a700e435/terraform-provider-drbd/internal/sshx"
@@ -84,7 +89,8 @@ func (r *primaryResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 			"peer_host": schema.StringAttribute{
 				MarkdownDescription: "The other node of the pair, as written in its resources' `host`. A failover (promotion while " +
 					"the peer is not connected) needs it in the provider's `fenced_hosts`. The peer is never changed; it is " +
-					"contacted only to explain a refused failover, and never when fenced.",
+					"contacted to check and record its host key (`peer_host_fingerprint`), for `skip_initial_sync` and to explain a " +
+					"refused failover, and never when fenced.",
 				Optional:   true,
 				Validators: []validator.String{hostValidator()},
 			},
@@ -97,7 +103,15 @@ func (r *primaryResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 			"peer_host_key": schema.StringAttribute{
 				MarkdownDescription: "Pinned public key line of `peer_host`, like `host_key`.",
 				Optional:            true,
-				Validators:          []validator.String{stringvalidator.AlsoRequires(path.MatchRoot("peer_host"))},
+				Validators:          []validator.String{hostKeyValidator(), stringvalidator.AlsoRequires(path.MatchRoot("peer_host"))},
+			},
+			"peer_host_fingerprint": schema.StringAttribute{
+				MarkdownDescription: "SHA256 fingerprint of `peer_host`'s host key, like `host_key_fingerprint`: recorded when the " +
+					"resource is created (before anything changes) and by each refresh that reaches the peer; with " +
+					"`host_key_policy = \"accept-new\"` a different key is refused afterwards. Null without `peer_host`, and when the " +
+					"peer was fenced or unreachable at creation or `peer_host` or `peer_port` changed, until a refresh reaches the peer.",
+				Computed:      true,
+				PlanModifiers: []planmodifier.String{samePeerFingerprint{}},
 			},
 			"skip_initial_sync": schema.BoolAttribute{
 				MarkdownDescription: "Skip the initial full sync of a pair built on blank devices (only with `force` and " +
@@ -127,6 +141,9 @@ func (r *primaryResource) Create(ctx context.Context, req resource.CreateRequest
 		return
 	}
 	const summary = "Unable to Promote DRBD Resource"
+	if !r.recordPeerKey(ctx, &m, &resp.Diagnostics) {
+		return
+	}
 	if _, fenced := r.peerFenced(m); !fenced {
 		// A healthy pair at rest (a switchover) is promoted in one round trip; anything else
 		// takes the guarded path below, nothing having changed.
@@ -173,7 +190,7 @@ func (r *primaryResource) ValidateConfig(ctx context.Context, req resource.Valid
 
 func (r *primaryResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	m, h, name, p := readResource[primaryResourceModel](ctx, &r.remoteBase, fromState(req.State), "Unable to Read DRBD Role", &resp.Diagnostics)
-	if p == nil {
+	if p == nil || !r.checkPeerKey(ctx, &m, &resp.Diagnostics) {
 		return
 	}
 	if !p.Status.Configured || p.Status.Role != drbd.RolePrimary {
@@ -222,6 +239,116 @@ func (r *primaryResource) Delete(ctx context.Context, req resource.DeleteRequest
 
 func (r *primaryResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
 	if id, ok := importResourceID(req.ID, &resp.Diagnostics); ok {
-		importState(ctx, resp, id, map[string]attr.Value{"resource": types.StringValue(id.Rest)})
+		importState(ctx, resp, id, map[string]attr.Value{"resource": types.StringValue(id.Rest), "peer_host_fingerprint": types.StringNull()})
+	}
+}
+
+// peerHost is the peer_host of m, checked under accept-new against the recorded
+// peer_host_fingerprint.
+func (r *primaryResource) peerHost(m primaryResourceModel) *remoteHost {
+	return &remoteHost{pool: r.data.pool, target: r.data.target(m.peer())}
+}
+
+// recordPeerKey reads the host key of peer_host, checked like any host's (peer_host_key,
+// known_hosts, the policy), into peer_host_fingerprint before the promotion changes
+// anything, so the later looks at the peer (skip_initial_sync's metadata check, a refused
+// failover's hint) and later runs use a recorded key. A refused key fails the step. A
+// fenced peer is never contacted; one not reached within peerHintTimeout leaves the
+// fingerprint null, with a warning, for a later refresh to record.
+func (r *primaryResource) recordPeerKey(ctx context.Context, m *primaryResourceModel, diags *diag.Diagnostics) bool {
+	m.PeerHostFingerprint = types.StringNull()
+	if m.PeerHost.IsNull() || m.PeerHost.IsUnknown() {
+		return true
+	}
+	if _, fenced := r.peerFenced(*m); fenced {
+		return true
+	}
+	peer := r.peerHost(*m)
+	pctx, cancel := context.WithTimeout(ctx, peerHintTimeout)
+	defer cancel()
+	fp, err := peer.pool.Fingerprint(pctx, peer.target)
+	var hk *sshx.HostKeyError
+	switch {
+	case errors.As(err, &hk):
+		diags.AddError("Unable to Read Host Key of the Peer", peerKeyDetail(ctx, peer, err))
+		return false
+	case err != nil:
+		diags.AddAttributeWarning(path.Root("peer_host_fingerprint"), "Peer Host Key Not Recorded",
+			fmt.Sprintf("The peer %s could not be reached within %s, so its host key was not recorded in peer_host_fingerprint; "+
+				"the next refresh that reaches it records it: %s", peer, peerHintTimeout, err))
+		return true
+	}
+	m.PeerHostFingerprint = types.StringValue(fp)
+	return true
+}
+
+// checkPeerKey verifies peer_host's key on refresh, so a changed key is refused like that of
+// any host, and records it in peer_host_fingerprint. A fenced peer is not contacted (its
+// recorded key is kept); an unreachable one is only logged: a dead peer must not fail every
+// plan.
+func (r *primaryResource) checkPeerKey(ctx context.Context, m *primaryResourceModel, diags *diag.Diagnostics) bool {
+	if m.PeerHostFingerprint.IsUnknown() {
+		m.PeerHostFingerprint = types.StringNull() // imported
+	}
+	if m.PeerHost.IsNull() || m.PeerHost.IsUnknown() {
+		m.PeerHostFingerprint = types.StringNull()
+		return true
+	}
+	if _, fenced := r.peerFenced(*m); fenced {
+		return true
+	}
+	peer := r.peerHost(*m)
+	fp, err := peer.pool.Fingerprint(ctx, peer.target)
+	var hk *sshx.HostKeyError
+	switch {
+	case errors.As(err, &hk):
+		diags.AddError("Unable to Read DRBD Role", peerKeyDetail(ctx, peer, err))
+		return false
+	case err != nil:
+		tflog.Warn(ctx, "drbd_primary peer unreachable on refresh", map[string]any{"peer": peer.String(), "error": err.Error()})
+		return true
+	}
+	m.PeerHostFingerprint = types.StringValue(fp)
+	return true
+}
+
+// peerKeyDetail explains a refused host key of peer_host, naming the attributes that hold
+// the peer's keys (the host key error speaks of host_key and host_key_fingerprint).
+func peerKeyDetail(ctx context.Context, peer *remoteHost, err error) string {
+	return transportDetail(ctx, peer, "(connect)", err) + fmt.Sprintf("\n\n%s is this drbd_primary's peer_host: its pinned key "+
+		"is peer_host_key, and its recorded key peer_host_fingerprint.", peer)
+}
+
+// samePeerFingerprint plans drbd_primary's peer_host_fingerprint: the recorded value while
+// peer_host and peer_port stay the same, null when either changes (the recorded key is the
+// old peer's; a refresh that reaches the new peer records its key).
+type samePeerFingerprint struct{}
+
+// Description implements planmodifier.String.
+func (samePeerFingerprint) Description(context.Context) string {
+	return "Keeps the recorded fingerprint while peer_host and peer_port stay the same."
+}
+
+// MarkdownDescription implements planmodifier.String.
+func (m samePeerFingerprint) MarkdownDescription(ctx context.Context) string {
+	return m.Description(ctx)
+}
+
+// PlanModifyString implements planmodifier.String.
+func (samePeerFingerprint) PlanModifyString(ctx context.Context, req planmodifier.StringRequest, resp *planmodifier.StringResponse) {
+	if req.State.Raw.IsNull() || !req.PlanValue.IsUnknown() {
+		return // Create records it.
+	}
+	var before, after peerModel
+	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("peer_host"), &before.PeerHost)...)
+	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("peer_port"), &before.PeerPort)...)
+	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("peer_host"), &after.PeerHost)...)
+	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("peer_port"), &after.PeerPort)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	resp.PlanValue = types.StringNull()
+	if before.PeerHost.Equal(after.PeerHost) && before.PeerPort.Equal(after.PeerPort) {
+		resp.PlanValue = req.StateValue
 	}
 }

@@ -82,7 +82,7 @@ func (r *syncResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 			"peer_host_key": schema.StringAttribute{
 				MarkdownDescription: "Pinned public key line of `peer_host`, like `host_key`.",
 				Optional:            true,
-				Validators:          []validator.String{stringvalidator.AlsoRequires(path.MatchRoot("peer_host"))},
+				Validators:          []validator.String{hostKeyValidator(), stringvalidator.AlsoRequires(path.MatchRoot("peer_host"))},
 			},
 			"peer_host_fingerprint": computedString("SHA256 fingerprint of `peer_host`'s host key, like `host_key_fingerprint`: with " +
 				"`host_key_policy = \"accept-new\"` it is recorded on first contact and a different key is refused afterwards. " +

@@ -10,6 +10,7 @@ import (
 
 	"github.com/seed-a700e435/terraform-provider-drbd/internal/drbd"
 	"github.com/seed-a700e435/terraform-provider-drbd/internal/hostfs"
+	"github.com/seed-a700e435/terraform-provider-drbd/internal/sshx"
 )
 
 // checkedString is the provider's one plan-time string validator: a description and a check
@@ -52,6 +53,14 @@ func hostValidator() validator.String {
 			return ""
 		}
 		return fmt.Sprintf("%q must be a host name or an IP address (put the port in the port attribute, not in host).", h)
+	}}
+}
+
+// hostKeyValidator accepts what the SSH pool accepts as a pinned key (sshx.ValidateHostKey):
+// public key lines, without a known_hosts marker such as @revoked or @cert-authority.
+func hostKeyValidator() validator.String {
+	return checkedString{"one public key line per key (`ssh-ed25519 AAAA...`, or a known_hosts line without a marker)", "Invalid Host Key", func(s string) string {
+		return errSentence(sshx.ValidateHostKey(s))
 	}}
 }
 

@@ -35,11 +35,18 @@ type HostKeyError struct {
 	User string
 	// Revoked is set when known_hosts marks the offered key @revoked.
 	Revoked bool
+	// Bastion is set when the host is the configured bastion, whose key is pinned in the
+	// provider's bastion block rather than on a resource.
+	Bastion bool
 }
 
-// target names the host as user@host:port.
+// target names the host as user@host:port, prefixed with "bastion" for the bastion.
 func (e *HostKeyError) target() string {
-	return Target{Host: e.Host, Port: e.Port, User: e.User}.String()
+	t := Target{Host: e.Host, Port: e.Port, User: e.User}.String()
+	if e.Bastion {
+		return "bastion " + t
+	}
+	return t
 }
 
 // KnownHostsLine returns the known_hosts line that trusts the offered key for this host.
@@ -65,6 +72,15 @@ func (e *HostKeyError) Error() string {
 		fmt.Fprintf(&b, "Offered key: %s\n", e.KeyLine)
 		b.WriteString("To trust it after verifying the fingerprint out of band, ")
 	}
+	if e.Bastion {
+		// Nothing records the bastion's key, so accept-new does not apply to it.
+		fmt.Fprintf(&b, "add `%s` to known_hosts, or set host_key = %q in the provider's bastion block", e.KnownHostsLine(), e.KeyLine)
+		if e.Mismatch {
+			b.WriteString(" (and remove the stale known_hosts entry)")
+		}
+		b.WriteString(".")
+		return b.String()
+	}
 	fmt.Fprintf(&b, "add `%s` to known_hosts, or set host_key = %q on the resource", e.KnownHostsLine(), e.KeyLine)
 	if e.Mismatch {
 		b.WriteString(" (and remove the stale known_hosts entry or recorded host_key_fingerprint).")
@@ -74,14 +90,30 @@ func (e *HostKeyError) Error() string {
 	return b.String()
 }
 
+// ValidateHostKey checks a pinned host key value (a host_key attribute) as the pool parses
+// it, so a configuration error shows at plan time.
+func ValidateHostKey(text string) error {
+	if strings.TrimSpace(text) == "" {
+		return fmt.Errorf("host key %q holds no key", text)
+	}
+	_, err := parseHostKeyLines(text)
+	return err
+}
+
 // parseHostKeyLines parses pinned keys: authorized_keys lines ("ssh-ed25519 AAAA... comment")
-// or known_hosts lines with a leading host pattern, one per line.
+// or known_hosts lines with a leading host pattern, one per line. A known_hosts line with a
+// marker is refused: @revoked and @cert-authority do not name a key to trust.
 func parseHostKeyLines(text string) ([]ssh.PublicKey, error) {
 	var keys []ssh.PublicKey
+	n := 0
 	for line := range strings.SplitSeq(text, "\n") {
+		n++
 		line = strings.TrimSpace(line)
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
+		}
+		if strings.HasPrefix(line, "@") {
+			return nil, markerError(n, line)
 		}
 		if k, _, _, _, err := ssh.ParseAuthorizedKey([]byte(line)); err == nil {
 			keys = append(keys, k)
@@ -97,6 +129,21 @@ func parseHostKeyLines(text string) ([]ssh.PublicKey, error) {
 		return nil, fmt.Errorf("host key %q holds no key", text)
 	}
 	return keys, nil
+}
+
+// markerError explains why the known_hosts line number n with a marker cannot pin a key.
+func markerError(n int, line string) error {
+	marker, _, _ := strings.Cut(line, " ")
+	switch marker {
+	case "@revoked":
+		return fmt.Errorf("host key line %d is a known_hosts @revoked line, but a pinned host key lists keys to trust, "+
+			"so it would trust exactly the revoked key; put @revoked lines in known_hosts or known_hosts_file, where they refuse the key", n)
+	case "@cert-authority":
+		return fmt.Errorf("host key line %d is a known_hosts @cert-authority line, but host certificates are not supported; "+
+			"pin the host's own public key (from ssh-keyscan or cloud-init output) instead", n)
+	}
+	return fmt.Errorf("host key line %d starts with %q, a known_hosts marker a pinned host key does not support; "+
+		"give the host's public key line (ssh-ed25519 AAAA...)", n, marker)
 }
 
 // knownHostsDB wraps knownhosts for the pool: content and file are parsed once at NewPool.
@@ -221,6 +268,7 @@ func hostKeyAlgorithms(known []ssh.PublicKey) []string {
 type hostKeyCheck struct {
 	policy   string
 	target   Target
+	bastion  bool // target is the configured bastion
 	pinned   []ssh.PublicKey
 	db       *knownHostsDB
 	accepted *acceptedKeys
@@ -297,7 +345,7 @@ func (h *hostKeyCheck) callback(hostname string, remote net.Addr, key ssh.Public
 		Host: h.target.Host, Port: h.target.Port, User: h.target.User,
 		KeyType: key.Type(), Fingerprint: fp,
 		KeyLine: strings.TrimSpace(string(ssh.MarshalAuthorizedKey(key))),
-		Policy:  h.policy,
+		Policy:  h.policy, Bastion: h.bastion,
 	}
 	matched := false
 	var expected []string

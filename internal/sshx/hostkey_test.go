@@ -287,3 +287,62 @@ func portOf(f *fixture) string {
 	_, port, _ := strings.Cut(f.host.Addr(), ":")
 	return port
 }
+
+// TestValidateHostKey_markers: a pinned host_key is a list of keys to trust. A known_hosts
+// line with a marker means something else (@revoked: never trust this key;
+// @cert-authority: trust host certificates this CA signed), so it is refused instead of
+// becoming a plain pin, which for @revoked would trust exactly the revoked key.
+func TestValidateHostKey_markers(t *testing.T) {
+	t.Parallel()
+	line := strings.TrimSpace(string(marshalKey(newKey(t).signer.PublicKey())))
+	tests := []struct {
+		name, value, wantErr string
+	}{
+		{name: "authorized_keys line", value: line + " host@example"},
+		{name: "known_hosts line", value: "[127.0.0.1]:2222 " + line},
+		{name: "two keys and a comment", value: "# old and new\n" + line + "\nbackend1 " + line},
+		{name: "revoked", value: "@revoked * " + line, wantErr: "@revoked"},
+		{name: "cert-authority", value: "@cert-authority *.example.com " + line, wantErr: "@cert-authority"},
+		{name: "revoked among plain keys", value: line + "\n@revoked backend1 " + line, wantErr: "line 2"},
+		{name: "garbage", value: "ssh-ed25519 !!!", wantErr: "cannot parse host key"},
+		{name: "blank", value: " \n", wantErr: "holds no key"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := sshx.ValidateHostKey(tt.value)
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Fatalf("ValidateHostKey: %v", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Fatalf("err = %v, want it to contain %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+// TestPool_hostKeyMarkerRefused: a marker line in a target's or the bastion's host_key is
+// refused before any connection, never used as a pin.
+func TestPool_hostKeyMarkerRefused(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, testhost.Config{})
+	revoked := "@revoked * " + f.host.AuthorizedKeyLine()
+	cfg := f.cfg
+	cfg.KnownHosts = ""
+	p := newPool(t, cfg)
+	tg := f.target()
+	tg.HostKey = revoked
+	if _, _, _, err := p.Run(testCtx(t), tg, "echo ok"); err == nil || !strings.Contains(err.Error(), "@revoked") {
+		t.Fatalf("err = %v, want the @revoked marker refused", err)
+	}
+	if got := f.host.Handshakes(); got != 0 {
+		t.Errorf("host handshakes = %d, want 0", got)
+	}
+	cfg.Bastion = &sshx.Bastion{Host: f.host.Host(), Port: f.host.Port(), HostKey: revoked}
+	if bp, err := sshx.NewPool(cfg); err == nil || !strings.Contains(err.Error(), "@revoked") || !strings.Contains(err.Error(), "bastion") {
+		if bp != nil {
+			_ = bp.Close()
+		}
+		t.Fatalf("NewPool err = %v, want the bastion's @revoked marker refused", err)
+	}
+}

@@ -115,7 +115,26 @@ func NewPool(cfg Config) (*Pool, error) {
 	if p.known, err = newKnownHostsDB(cfg.KnownHosts, cfg.KnownHostsFile); err != nil {
 		return nil, fmt.Errorf("ssh configuration: %w", err)
 	}
+	if err := p.checkBastionKnown(); err != nil {
+		return nil, fmt.Errorf("ssh configuration: %w", err)
+	}
 	return p, nil
+}
+
+// checkBastionKnown refuses a bastion whose key nothing vouches for under accept-new: no
+// state records the bastion's key, so trusting its first key would trust whatever key it
+// offers on every run. It must be pinned (Bastion.HostKey) or in known_hosts.
+func (p *Pool) checkBastionKnown() error {
+	if p.cfg.Bastion == nil || p.cfg.HostKeyPolicy != PolicyAcceptNew || len(p.bastionPins) > 0 {
+		return nil
+	}
+	bt := p.bastionTarget()
+	if len(p.known.knownKeys(bt.addr())) > 0 {
+		return nil
+	}
+	return fmt.Errorf("bastion %s: host_key_policy %q does not apply to the bastion, because no state records its key "+
+		"(every run would trust whatever key it offers); set host_key in the bastion block to its public key line, "+
+		"or add its key to known_hosts or known_hosts_file", bt, PolicyAcceptNew)
 }
 
 // bastionTarget is the configured bastion as a target.
@@ -224,27 +243,42 @@ func (p *Pool) conn(ctx context.Context, k connKey, t Target) (*conn, error) {
 			p.drop(c)
 			continue
 		}
-		if err := p.checkRecorded(c, t); err != nil {
+		if err := p.checkReused(c, t); err != nil {
 			return nil, err
 		}
 		return c, nil
 	}
 }
 
-// checkRecorded refuses a pooled connection, dialled for another resource, whose host
-// key differs from the fingerprint t has recorded (host_key_policy = "accept-new"): every
-// target's recorded key is enforced, not only that of the first one to connect.
-func (p *Pool) checkRecorded(c *conn, t Target) error {
-	want := strings.TrimSpace(t.KnownFingerprint)
-	if p.cfg.HostKeyPolicy != PolicyAcceptNew || want == "" || t.HostKey != "" || want == c.fingerprint {
+// checkReused refuses a pooled connection, dialled for another target to the same host,
+// port and user, whose host key does not satisfy t's own rules: the key goes through the
+// same check as at dial time with t's pinned host_key, its recorded fingerprint (under
+// accept-new), known_hosts and the policy. A connection that would not have been accepted
+// for t is never used for it. The bastion connection has one target, checked when dialled.
+func (p *Pool) checkReused(c *conn, t Target) error {
+	if c.key.bastion {
 		return nil
 	}
-	return &HostKeyError{
-		Host: t.Host, Port: t.Port, User: t.User,
-		KeyType: c.hostKey.Type(), Fingerprint: c.fingerprint,
-		KeyLine:  strings.TrimSpace(string(ssh.MarshalAuthorizedKey(c.hostKey))),
-		Expected: want + " (recorded host_key_fingerprint)", Mismatch: true, Policy: p.cfg.HostKeyPolicy,
+	check, err := p.hostKeyCheck(c.key, t)
+	if err != nil {
+		return err
 	}
+	// The client's remote address is the one the dial's check saw (ssh.NewClientConn passes
+	// the connection's RemoteAddr to the callback).
+	return check.callback(t.addr(), c.client.RemoteAddr(), c.hostKey)
+}
+
+// hostKeyCheck returns the host key decision for connecting to t: the bastion's pins for
+// the bastion, t's pinned host_key otherwise.
+func (p *Pool) hostKeyCheck(k connKey, t Target) (*hostKeyCheck, error) {
+	pins := p.bastionPins
+	if !k.bastion {
+		var err error
+		if pins, err = parseHostKeyLines(t.HostKey); err != nil {
+			return nil, fmt.Errorf("connect to %s: %w", t, err)
+		}
+	}
+	return &hostKeyCheck{policy: p.cfg.HostKeyPolicy, target: t, bastion: k.bastion, pinned: pins, db: p.known, accepted: p.accepted, logf: p.logf}, nil
 }
 
 // drop forgets c (if it is still the pooled connection for its key) and closes it.
@@ -390,20 +424,18 @@ func (p *Pool) dialWithRetry(ctx context.Context, k connKey, t Target) (*ssh.Cli
 // dialOnce makes one connection attempt, bounded by ConnectTimeout. Errors worth retrying
 // come back as *retryableError.
 func (p *Pool) dialOnce(ctx context.Context, k connKey, t Target) (*ssh.Client, ssh.PublicKey, error) {
-	auth, pins := p.auth, []ssh.PublicKey(nil)
+	auth := p.auth
 	if k.bastion {
-		auth, pins = p.bastionAuth, p.bastionPins
-	} else if t.HostKey != "" {
-		var err error
-		if pins, err = parseHostKeyLines(t.HostKey); err != nil {
-			return nil, nil, fmt.Errorf("connect to %s: %w", t, err)
-		}
+		auth = p.bastionAuth
+	}
+	check, err := p.hostKeyCheck(k, t)
+	if err != nil {
+		return nil, nil, err
 	}
 
 	attemptCtx, cancel := context.WithTimeout(ctx, p.cfg.ConnectTimeout)
 	defer cancel()
 	var nc net.Conn
-	var err error
 	if p.cfg.Bastion != nil && !k.bastion {
 		if nc, err = p.dialViaBastion(ctx, attemptCtx, t); err != nil {
 			return nil, nil, err
@@ -416,7 +448,6 @@ func (p *Pool) dialOnce(ctx context.Context, k connKey, t Target) (*ssh.Client, 
 		}
 	}
 
-	check := &hostKeyCheck{policy: p.cfg.HostKeyPolicy, target: t, pinned: pins, db: p.known, accepted: p.accepted, logf: p.logf}
 	methods, cleanup := auth.methods(p.logf)
 	defer cleanup()
 	config := &ssh.ClientConfig{

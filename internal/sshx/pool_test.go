@@ -464,6 +464,82 @@ func TestPool_bastion(t *testing.T) {
 	}
 }
 
+// TestPool_bastionAcceptNewNeedsKnownKey: nothing records the bastion's key in any state,
+// so host_key_policy = "accept-new" would trust whatever key it offers on every run. Under
+// accept-new the bastion must be pinned (Bastion.HostKey) or in known_hosts; otherwise
+// NewPool fails naming the bastion and both remedies, before anything is contacted.
+func TestPool_bastionAcceptNewNeedsKnownKey(t *testing.T) {
+	t.Parallel()
+	target := newFixture(t, testhost.Config{})
+	bastion := testhost.New(t, testhost.Config{
+		AuthorizedKeys:  []ssh.PublicKey{target.key.signer.PublicKey()},
+		AllowForwarding: true,
+	})
+	tests := []struct {
+		name       string
+		policy     string
+		knownHosts string
+		hostKey    string
+		wantErr    bool
+	}{
+		{name: "accept-new, unknown bastion", policy: sshx.PolicyAcceptNew, wantErr: true},
+		{name: "accept-new, pinned bastion", policy: sshx.PolicyAcceptNew, hostKey: bastion.AuthorizedKeyLine()},
+		{name: "accept-new, bastion in known_hosts", policy: sshx.PolicyAcceptNew, knownHosts: bastion.KnownHostsLine()},
+		// Under strict the dial itself refuses an unknown bastion (TestPool_hostKeyPolicies).
+		{name: "strict, unknown bastion", policy: sshx.PolicyStrict},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cfg := target.cfg
+			cfg.HostKeyPolicy = tt.policy
+			cfg.KnownHosts = tt.knownHosts
+			cfg.Bastion = &sshx.Bastion{Host: bastion.Host(), Port: bastion.Port(), HostKey: tt.hostKey}
+			p, err := sshx.NewPool(cfg)
+			if tt.wantErr {
+				bt := "root@" + bastion.Addr()
+				if err == nil {
+					_ = p.Close()
+					t.Fatalf("NewPool accepted a bastion no source knows under accept-new")
+				}
+				for _, want := range []string{"bastion " + bt, "accept-new", "host_key", "known_hosts"} {
+					if !strings.Contains(err.Error(), want) {
+						t.Errorf("error lacks %q:\n%v", want, err)
+					}
+				}
+				if bastion.Handshakes() != 0 {
+					t.Errorf("the bastion was contacted")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("NewPool: %v", err)
+			}
+			_ = p.Close()
+		})
+	}
+}
+
+// TestPool_bastionKeyErrorNamesBastionBlock: a host key error for the bastion tells to fix
+// the provider's bastion block, not a resource's host_key.
+func TestPool_bastionKeyErrorNamesBastionBlock(t *testing.T) {
+	t.Parallel()
+	target := newFixture(t, testhost.Config{})
+	bastion := testhost.New(t, testhost.Config{
+		AuthorizedKeys:  []ssh.PublicKey{target.key.signer.PublicKey()},
+		AllowForwarding: true,
+	})
+	cfg := target.cfg
+	cfg.Bastion = &sshx.Bastion{Host: bastion.Host(), Port: bastion.Port()}
+	p := newPool(t, cfg)
+	_, _, _, err := p.Run(testCtx(t), target.target(), "echo via bastion")
+	var hk *sshx.HostKeyError
+	if !errors.As(err, &hk) || !hk.Bastion || !strings.Contains(err.Error(), "in the provider's bastion block") ||
+		strings.Contains(err.Error(), "on the resource") || strings.Contains(err.Error(), "accept-new") {
+		t.Fatalf("err = %v, want a bastion host key error pointing at the bastion block", err)
+	}
+}
+
 func TestPool_bastionRedial(t *testing.T) {
 	t.Parallel()
 	target := newFixture(t, testhost.Config{})
@@ -623,5 +699,71 @@ func TestPool_reusedConnectionEnforcesRecordedFingerprint(t *testing.T) {
 	}
 	if got := f.host.Handshakes(); got != 1 {
 		t.Errorf("handshakes = %d, want 1 (the refusal reuses the pooled connection's key)", got)
+	}
+}
+
+// TestPool_reusedConnectionSatisfiesTargetRules: a pooled connection opened for one target
+// carries another target's commands only when its host key satisfies that target's own
+// rules (its pinned host_key, known_hosts under strict); otherwise the other target is
+// refused with a host key error, and no command runs for it. A target the key satisfies
+// reuses the connection: no second handshake.
+func TestPool_reusedConnectionSatisfiesTargetRules(t *testing.T) {
+	t.Parallel()
+	otherLine := strings.TrimSpace(string(marshalKey(newKey(t).signer.PublicKey())))
+	tests := []struct {
+		name        string
+		policy      string
+		knownHosts  bool // the host's key is in known_hosts
+		first, then string
+		// first and then are host_key values: "" (unpinned), "host" (the host's key),
+		// "other" (another key).
+		wantErr string // "" when the second target reuses the connection
+	}{
+		{name: "accept-new: unpinned, then pinned to another key", policy: sshx.PolicyAcceptNew, then: "other", wantErr: "pinned host_key"},
+		{name: "strict: unpinned, then pinned to another key", policy: sshx.PolicyStrict, knownHosts: true, then: "other", wantErr: "pinned host_key"},
+		{name: "accept-new: pinned, then pinned to another key", policy: sshx.PolicyAcceptNew, first: "host", then: "other", wantErr: "pinned host_key"},
+		{name: "strict: pinned, then unpinned and not in known_hosts", policy: sshx.PolicyStrict, first: "host", wantErr: "unknown ssh-ed25519 key"},
+		{name: "accept-new: unpinned, then matching pin", policy: sshx.PolicyAcceptNew, then: "host"},
+		{name: "strict: unpinned, then matching pin", policy: sshx.PolicyStrict, knownHosts: true, then: "host"},
+		{name: "accept-new: pinned, then unpinned", policy: sshx.PolicyAcceptNew, first: "host"},
+		{name: "strict: pinned, then unpinned and in known_hosts", policy: sshx.PolicyStrict, knownHosts: true, first: "host"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, testhost.Config{})
+			pin := map[string]string{"": "", "host": f.host.AuthorizedKeyLine(), "other": otherLine}
+			cfg := f.cfg
+			cfg.HostKeyPolicy = tt.policy
+			if !tt.knownHosts {
+				cfg.KnownHosts = ""
+			}
+			p := newPool(t, cfg)
+			ctx := testCtx(t)
+			first := f.target()
+			first.HostKey = pin[tt.first]
+			if _, _, _, err := p.Run(ctx, first, "echo first"); err != nil {
+				t.Fatalf("first target: %v", err)
+			}
+			then := f.target()
+			then.HostKey = pin[tt.then]
+			_, _, _, err := p.Run(ctx, then, "echo then")
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("second target refused: %v", err)
+				}
+			} else {
+				var hk *sshx.HostKeyError
+				if !errors.As(err, &hk) || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), f.host.Fingerprint()) {
+					t.Fatalf("err = %v, want a host key error (%q) naming the offered key", err, tt.wantErr)
+				}
+				if got := f.host.Commands(); len(got) != 1 {
+					t.Errorf("commands run = %q, want only the first target's", got)
+				}
+			}
+			if got := p.Stats().Handshakes; got != 1 {
+				t.Errorf("Stats().Handshakes = %d, want 1 (the pooled connection's key is checked, no second handshake)", got)
+			}
+		})
 	}
 }
