@@ -197,8 +197,13 @@ func TestAccBadInput_reconfigureCommandIsShell(t *testing.T) {
 		t.Fatal("drbd_chef_backend_ready has no reconfigure_command")
 	}
 	desc := attr.GetMarkdownDescription()
-	if !strings.Contains(desc, "passed to the remote shell as written") || !strings.Contains(desc, "never build it from untrusted input") {
-		t.Errorf("reconfigure_command's description does not document the exception: %q", desc)
+	for _, want := range []string{"Passed to the remote shell as written", "never build it from untrusted input", "Never put a secret in it"} {
+		if !strings.Contains(desc, want) {
+			t.Errorf("reconfigure_command's description does not say %q: %q", want, desc)
+		}
+	}
+	if sa := sr.Schema.Attributes["stop_command"].GetMarkdownDescription(); !strings.Contains(sa, "never put a secret in it") {
+		t.Errorf("stop_command's description does not say it must carry no secret: %q", sa)
 	}
 }
 
