@@ -27,20 +27,29 @@ func kernelLogSection() string {
 }
 
 // connectedRE matches a kernel state-change message whose new connection (8.x)
-// or replication (9) state means that the handshake with the peer succeeded.
+// or replication (9) state means that the handshake with the peer succeeded:
+// Connected, or a resync that started. Only a transition ("conn( A -> B )" or
+// "repl( A -> B )") counts: the "wanted = { cs:WFBitMapS ... }" line of a state
+// change that DRBD refused does not match.
 var connectedRE = regexp.MustCompile(`\b(?:conn|repl)\( \S+ -> (?:Connected|Established|WFBitMapS|WFBitMapT|WFSyncUUID|` +
 	`StartingSyncS|StartingSyncT|SyncSource|SyncTarget|PausedSyncS|PausedSyncT|VerifyS|VerifyT|Ahead|Behind) \)`)
 
 // SplitBrainReported reports whether the kernel log (dmesg text, oldest line
-// first) shows that DRBD detected a split brain on resource since it last
-// connected to its peer: a "Split-Brain detected" message that DRBD did not
-// resolve itself ("... automatically solved" and "... manually solved" are
-// resolutions, after which the resync starts) with no successful handshake
-// after it. Lines are attributed to the resource by DRBD's message prefixes:
-// "drbd RES:" and "block drbdMINOR:" (8.x), "drbd RES PEER:" and
-// "drbd RES/VOL drbdMINOR PEER:" (9). minor < 0 matches no device lines. A
-// StandAlone connection left by `drbdadm disconnect` logs no such message, so
-// it is not reported.
+// first) shows that DRBD detected a split brain on resource since its last
+// successful handshake with that peer: a "Split-Brain detected" message,
+// whatever words follow it, with no successful handshake (connectedRE) after
+// it. "... automatically solved" and "... manually solved" count as a
+// resolution only when the resync actually started afterwards: with both
+// nodes Primary, DRBD 8.4.11 logs "automatically solved. Sync from this node",
+// then refuses the resync ("State change failed: Multiple primaries not
+// allowed by config") and goes StandAlone, and DRBD 9.2 logs the same words
+// before "conn( Connecting -> Disconnecting ) [connect-failed]".
+//
+// Lines are attributed to the resource by DRBD's message prefixes: "drbd RES:"
+// and "block drbdMINOR:" (8.x), "drbd RES PEER:" and "drbd RES/VOL drbdMINOR
+// PEER:" (9); on DRBD 9 a handshake with one peer does not clear a split brain
+// with another. minor < 0 matches no device lines. A StandAlone connection left
+// by `drbdadm disconnect` logs no such message, so it is not reported.
 func SplitBrainReported(log, resource string, minor int) bool {
 	if resource == "" {
 		return false
@@ -49,26 +58,54 @@ func SplitBrainReported(log, resource string, minor int) bool {
 	if minor >= 0 {
 		prefixes = append(prefixes, "block drbd"+strconv.Itoa(minor)+":")
 	}
-	reported := false
+	reported := map[string]bool{} // by peer name; "" on 8.x
 	for _, line := range strings.Split(log, "\n") {
-		if !containsAny(line, prefixes) {
+		i := indexAny(line, prefixes)
+		if i < 0 {
 			continue
 		}
 		switch {
 		case strings.Contains(line, "Split-Brain detected"):
-			reported = !strings.Contains(line, "automatically solved") && !strings.Contains(line, "manually solved")
+			reported[peerOf(line[i:], resource)] = true
 		case connectedRE.MatchString(line):
-			reported = false
+			reported[peerOf(line[i:], resource)] = false
 		}
 	}
-	return reported
-}
-
-func containsAny(s string, subs []string) bool {
-	for _, sub := range subs {
-		if strings.Contains(s, sub) {
+	for _, r := range reported {
+		if r {
 			return true
 		}
 	}
 	return false
+}
+
+// peerOf returns the peer name of a DRBD 9 kernel message that starts with one
+// of the resource's prefixes ("drbd RES PEER: ..." or "drbd RES/VOL drbdMINOR
+// PEER: ..."), and "" for 8.x messages, which name no peer.
+func peerOf(msg, resource string) string {
+	head, _, ok := strings.Cut(msg, ": ")
+	if !ok {
+		return ""
+	}
+	f := strings.Fields(head)
+	if len(f) < 3 || f[0] != "drbd" {
+		return ""
+	}
+	if f[1] == resource && len(f) == 3 {
+		return f[2]
+	}
+	if strings.HasPrefix(f[1], resource+"/") && len(f) == 4 {
+		return f[3]
+	}
+	return ""
+}
+
+// indexAny returns the index in s of the first of subs found, or -1.
+func indexAny(s string, subs []string) int {
+	for _, sub := range subs {
+		if i := strings.Index(s, sub); i >= 0 {
+			return i
+		}
+	}
+	return -1
 }

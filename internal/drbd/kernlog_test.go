@@ -31,6 +31,27 @@ func TestSplitBrainReported(t *testing.T) {
 			"[  60.3] drbd pc0 node2: conn( Connected -> Disconnecting ) peer( Secondary -> Unknown )\n" +
 			"[  60.4] drbd pc0 node2: conn( Disconnecting -> StandAlone )\n"
 		reconnect9 = "[  70.1] drbd pc0/0 drbd0 node2: repl( Off -> Established )\n"
+		// twoPrimaries84 is the survivor's log of issue 19 (real 8.4.11, both nodes Primary at
+		// reconnect, after-sb-2pri call-pri-lost-after-sb): DRBD says it solved the split brain,
+		// then refuses the resync's state change and drops the connection.
+		twoPrimaries84 = "[  80.1] drbd pc0: conn( WFConnection -> WFReportParams )\n" +
+			"[  80.2] block drbd0: Split-Brain detected, 2 primaries, automatically solved. Sync from this node\n" +
+			"[  80.3] block drbd0: State change failed: Multiple primaries not allowed by config\n" +
+			"[  80.4] block drbd0:   state = { cs:WFReportParams ro:Primary/Unknown ds:UpToDate/DUnknown r----- }\n" +
+			"[  80.5] block drbd0:  wanted = { cs:WFBitMapS ro:Primary/Primary ds:UpToDate/Consistent r----- }\n" +
+			"[  80.6] drbd pc0: conn( WFReportParams -> Disconnecting )\n" +
+			"[  80.7] drbd pc0: conn( Disconnecting -> StandAlone )\n"
+		// manuallySolvedFailed84 is a --discard-my-data resolution whose resync never started.
+		manuallySolvedFailed84 = "[  85.1] block drbd0: Split-Brain detected, manually solved. Sync from peer node\n" +
+			"[  85.2] drbd pc0: conn( WFReportParams -> Disconnecting )\n" +
+			"[  85.3] drbd pc0: conn( Disconnecting -> StandAlone )\n"
+		// twoPrimaries9 is node1's log of issue 19 on DRBD 9.2.12 (see testdata/drbd9/README.md).
+		twoPrimaries9 = "[  90.1] drbd pc0/0 drbd0 node2: Split-Brain detected, 2 primaries, automatically solved. Sync from this node\n" +
+			"[  90.2] drbd pc0 node2: conn( Connecting -> Disconnecting ) [connect-failed]\n" +
+			"[  90.3] drbd pc0 node2: conn( Disconnecting -> StandAlone )\n"
+		// otherPeer9 is a handshake with a third node, which says nothing about node2.
+		otherPeer9 = "[  95.1] drbd pc0 node3: conn( Connecting -> Connected ) peer( Unknown -> Secondary )\n" +
+			"[  95.2] drbd pc0/0 drbd0 node3: repl( Off -> Established )\n"
 	)
 	tests := []struct {
 		name  string
@@ -54,6 +75,12 @@ func TestSplitBrainReported(t *testing.T) {
 		{"drbd 9 reconnected", splitBrain9 + reconnect9, "pc0", 0, false},
 		{"resource name prefix of another", strings.ReplaceAll(splitBrain9, "pc0", "pc01"), "pc0", 5, false},
 		{"no resource", splitBrain84, "", 0, false},
+		{"2 primaries 'automatically solved', resync refused", connect84 + twoPrimaries84, "pc0", 0, true},
+		{"2 primaries, then a real reconnect", connect84 + twoPrimaries84 + autoSolved84, "pc0", 0, false},
+		{"'manually solved', resync never started", splitBrain84 + manuallySolvedFailed84, "pc0", 0, true},
+		{"drbd 9.2 2 primaries 'automatically solved', connect failed", twoPrimaries9, "pc0", 0, true},
+		{"drbd 9.2 split brain with node2, then node3 connects", twoPrimaries9 + otherPeer9, "pc0", 0, true},
+		{"drbd 9.2 split brain with node2, then node2 connects", twoPrimaries9 + reconnect9, "pc0", 0, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -121,5 +148,28 @@ func TestStateProbeCommandHasNoKernelLog(t *testing.T) {
 	}
 	if state := StateProbeCommand(rn("pc0")); strings.Contains(state, "dmesg") || !strings.Contains(state, "cat /proc/drbd") {
 		t.Fatalf("StateProbeCommand = %q; want the status sections without dmesg", state)
+	}
+}
+
+// TestProbeSplitBrainOnlyStandAlone: a split brain in the kernel log is reported only while
+// the node is StandAlone; a node that connects again after it (WFConnection, waiting for its
+// peer) is not in split brain by itself.
+func TestProbeSplitBrainOnlyStandAlone(t *testing.T) {
+	t.Parallel()
+	out := "@@drbd-probe version\nDRBDADM_VERSION_CODE=0x091600\nDRBDADM_VERSION=9.22.0\nDRBD_KERNEL_VERSION_CODE=0x08040b\nDRBD_KERNEL_VERSION=8.4.11\n@@drbd-rc 0\n" +
+		"@@drbd-probe proc\nversion: 8.4.11 (api:1/proto:86-101)\nsrcversion: F73C670A7EC572DB9CF3E5B \n" +
+		" 0: cs:WFConnection ro:Primary/Unknown ds:UpToDate/DUnknown C r-----\n" +
+		"    ns:0 nr:0 dw:4096 dr:0 al:1 bm:0 lo:0 pe:0 ua:0 ap:0 ep:1 wo:f oos:4096\n@@drbd-rc 0\n" +
+		"@@drbd-probe shdev\n/dev/drbd0\n@@drbd-rc 0\n" +
+		"@@drbd-probe dstate\nUpToDate/DUnknown\n@@drbd-rc 0\n" +
+		"@@drbd-probe kernlog\n[ 1.0] block drbd0: Split-Brain detected but unresolved, dropping connection!\n" +
+		"[ 1.1] drbd pc0: conn( Disconnecting -> StandAlone )\n[ 2.0] drbd pc0: conn( StandAlone -> Unconnected )\n" +
+		"[ 2.1] drbd pc0: conn( Unconnected -> WFConnection )\n@@drbd-rc 0\n"
+	p, err := ParseProbe("pc0", out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := p.Status; st.ConnectionState != ConnWFConnection || st.SplitBrain {
+		t.Fatalf("status = %+v, want WFConnection without split brain", st)
 	}
 }

@@ -337,10 +337,12 @@ func probeFromSections(resource string, sections map[string]ProbeSection, warnin
 		p.Volumes = volumesOf(p.Status)
 	}
 
-	// Split brain: only what DRBD itself reported in the kernel log.
+	// Split brain: only what DRBD itself reported in the kernel log, and only while the node is
+	// StandAlone (a node that connects again after it is waiting for its peer, not split).
 	if sec, ok := sections[SectionKernelLog]; ok {
 		if sec.Exit == 0 {
-			p.Status.SplitBrain = p.Status.Configured && SplitBrainReported(sec.Output, resource, p.Status.Minor)
+			p.Status.SplitBrain = p.Status.Configured && p.Status.ConnectionState == ConnStandAlone &&
+				SplitBrainReported(sec.Output, resource, p.Status.Minor)
 		} else {
 			p.KernelLogError = fmt.Sprintf("dmesg exited %d: %s", sec.Exit, firstLine(sec.Output))
 			p.Status.SplitBrainUnknown = p.Status.Configured

@@ -28,10 +28,12 @@ type Status struct {
 	OutOfSyncKiB int64
 	SpeedKiBps   int64         // 0 when unknown
 	ETA          time.Duration // 0 when unknown
-	// SplitBrain reports that DRBD itself detected a split brain on this node
-	// since the resource last connected (SplitBrainReported on the kernel
-	// log). It is false for a StandAlone connection left by `drbdadm
-	// disconnect`, and false when the kernel log was not read.
+	// SplitBrain reports that the node is StandAlone and DRBD itself detected a
+	// split brain on it since its last successful handshake (SplitBrainReported
+	// on the kernel log), whatever words followed ("automatically solved" counts
+	// only when the resync then started). It is false for a StandAlone
+	// connection left by `drbdadm disconnect`, and false when the kernel log was
+	// not read.
 	SplitBrain bool
 	// SplitBrainUnknown is set when the kernel log could not be read, so a
 	// StandAlone connection cannot be told apart (see Probe.KernelLogError).
