@@ -60,23 +60,28 @@ func word9(cs string) string {
 	return cs
 }
 
-// afterSBPolicyRE reads an after-sb-1pri policy from a resource file.
-var afterSBPolicyRE = regexp.MustCompile(`after-sb-1pri\s+([a-z-]+)\s*;`)
+// afterSBPolicyRE reads the after-sb-0pri, -1pri and -2pri policies from a resource file.
+var afterSBPolicyRE = regexp.MustCompile(`after-sb-([012]pri)\s+([a-z-]+)\s*;`)
 
-// afterSB1Pri returns the after-sb-1pri policy of the pair: PairConfig.AfterSB1Pri,
-// else the one written in a node's /etc/drbd.d files, else DRBD's default
-// "disconnect". Callers hold mu.
-func (p *Pair) afterSB1Pri() string {
-	if p.cfg.AfterSB1Pri != "" {
-		return p.cfg.AfterSB1Pri
+// afterSB1Pri returns the after-sb-1pri policy of the pair (afterSB). Callers hold mu.
+func (p *Pair) afterSB1Pri() string { return p.afterSB("1pri", p.cfg.AfterSB1Pri) }
+
+// afterSB returns the pair's after-sb-KIND policy (KIND "0pri", "1pri" or "2pri"):
+// configured when not "", else the one written in a node's /etc/drbd.d files, else
+// DRBD's default "disconnect". Callers hold mu.
+func (p *Pair) afterSB(kind, configured string) string {
+	if configured != "" {
+		return configured
 	}
 	for _, n := range p.nodes {
 		for path, e := range n.files {
 			if e.dir || !strings.HasPrefix(path, "/etc/drbd.d/") {
 				continue
 			}
-			if m := afterSBPolicyRE.FindSubmatch(e.data); m != nil {
-				return string(m[1])
+			for _, m := range afterSBPolicyRE.FindAllSubmatch(e.data, -1) {
+				if string(m[1]) == kind {
+					return string(m[2])
+				}
 			}
 		}
 	}

@@ -83,6 +83,13 @@ type PairConfig struct {
 	AfterSB1Pri string
 	// Volumes is the number of volumes of the resource (minors Minor, Minor+1, ...); 0 means 1.
 	Volumes int
+	// AfterSB0Pri and AfterSB2Pri are the after-sb-0pri and after-sb-2pri policies, read
+	// like AfterSB1Pri. The simulator models one two-primaries recovery, the lab's
+	// "after-sb-2pri call-pri-lost-after-sb" with "after-sb-0pri discard-younger-primary":
+	// DRBD picks the node that became Primary while apart as the victim, which must give up
+	// the Primary role, and the other node must sync to it; with both still Primary, DRBD
+	// 8.4.11 logs "automatically solved", refuses the resync and drops the connection.
+	AfterSB0Pri, AfterSB2Pri string
 }
 
 func (c *PairConfig) setDefaults() {
@@ -176,6 +183,11 @@ func (p *Pair) settle() {
 		p.handshake()
 		up = p.linkUp()
 	}
+	if !up && p.wasConnected {
+		for _, n := range p.nodes {
+			n.primaryAtSplit = n.role == rolePrimary
+		}
+	}
 	if !up && p.sync != nil && !p.syncValid() {
 		p.sync = nil
 	}
@@ -226,6 +238,9 @@ func (p *Pair) handshake() {
 			if n.role == rolePrimary {
 				primaries = append(primaries, n)
 			}
+		}
+		if len(primaries) == 2 && p.twoPrimaries() {
+			return
 		}
 		if len(primaries) == 1 && p.afterSB1Pri() == "discard-secondary" {
 			survivor := primaries[0]
@@ -281,6 +296,53 @@ func (p *Pair) handshake() {
 		}
 	}
 	a.dirtyKiB, b.dirtyKiB = 0, 0
+}
+
+// twoPrimaries applies "after-sb-2pri call-pri-lost-after-sb" to a split brain found with
+// both nodes Primary, as DRBD 8.4.11 does (the lab capture in internal/drbd's
+// testdata/drbd-8.4.11/splitbrain-2pri): the after-sb-0pri policy
+// (discard-younger-primary: the node that was not Primary when the link went down) picks
+// the victim, which tries to become Secondary. A victim whose device is held open cannot:
+// DRBD calls the pri-lost-after-sb handler and leaves the split brain unresolved. The
+// survivor logs "automatically solved. Sync from this node", but cannot sync to a peer it
+// last saw Primary ("Multiple primaries not allowed by config") and drops the connection:
+// both nodes end StandAlone and nothing is discarded. It returns false, changing nothing,
+// for the other policies and when no victim can be picked. Callers hold mu.
+func (p *Pair) twoPrimaries() bool {
+	if p.cfg.Version == V9 || p.afterSB("2pri", p.cfg.AfterSB2Pri) != "call-pri-lost-after-sb" ||
+		p.afterSB("0pri", p.cfg.AfterSB0Pri) != "discard-younger-primary" {
+		return false
+	}
+	a, b := p.nodes[0], p.nodes[1]
+	if a.primaryAtSplit == b.primaryAtSplit {
+		return false
+	}
+	survivor, victim := a, b
+	if b.primaryAtSplit {
+		survivor, victim = b, a
+	}
+	if victim.devMounted() {
+		victim.klogDev("State change failed: Device is held open by someone")
+		victim.klogDev(fmt.Sprintf("  state = { cs:WFReportParams ro:Primary/Unknown ds:%s/DUnknown r----- }", victim.disk))
+		victim.klogDev(fmt.Sprintf(" wanted = { cs:WFReportParams ro:Secondary/Unknown ds:%s/DUnknown r----- }", victim.disk))
+		victim.klogDev(fmt.Sprintf("helper command: /sbin/drbdadm pri-lost-after-sb minor-%d", p.cfg.Minor))
+		victim.klogDev("Split-Brain detected but unresolved, dropping connection!")
+		victim.klogDev(fmt.Sprintf("helper command: /sbin/drbdadm split-brain minor-%d", p.cfg.Minor))
+	} else {
+		victim.klogDev("Successfully gave up primary role.")
+		victim.role = roleSecondary
+		victim.klogDev("Split-Brain detected, 2 primaries, automatically solved. Sync from peer node")
+	}
+	survivor.klogDev("Split-Brain detected, 2 primaries, automatically solved. Sync from this node")
+	survivor.klogDev("State change failed: Multiple primaries not allowed by config")
+	survivor.klogDev(fmt.Sprintf("  state = { cs:WFReportParams ro:Primary/Unknown ds:%s/DUnknown r----- }", survivor.disk))
+	survivor.klogDev(fmt.Sprintf(" wanted = { cs:WFBitMapS ro:Primary/Primary ds:%s/Consistent r----- }", survivor.disk))
+	for _, n := range p.nodes {
+		n.klogConn("conn( WFReportParams -> Disconnecting )")
+		n.klogConnState("Disconnecting", csStandAlone)
+		n.standAlone = true
+	}
+	return true
 }
 
 // discard throws this node's changes since the split away: the peer resyncs
@@ -458,6 +520,9 @@ type Node struct {
 	discardedKiB  int64
 	// everUpToDate is false from create-md until the node first holds UpToDate data.
 	everUpToDate bool
+	// primaryAtSplit is whether the node was Primary when the connection was last lost
+	// (DRBD keeps it in the bitmap UUID; after-sb-0pri discard-younger-primary reads it).
+	primaryAtSplit bool
 	// dmesgRestricted makes dmesg fail (a non-root user under dmesg_restrict).
 	dmesgRestricted bool
 

@@ -340,6 +340,59 @@ func TestReplicationScenarios(t *testing.T) {
 			t.Errorf("secondary %s, want SyncTarget", got)
 		}
 	})
+	t.Run("split brain with two primaries, after-sb-2pri call-pri-lost-after-sb", func(t *testing.T) {
+		t.Parallel()
+		// The real 8.4.11 sequence (testdata/drbd-8.4.11/splitbrain-2pri in internal/drbd):
+		// node1 Primary all along, node2 promoted while apart and still Primary with its
+		// device mounted at the reconnect. DRBD picks node2 (the younger primary) as the
+		// victim but cannot demote it, and node1 cannot sync to a Primary: both StandAlone,
+		// nothing discarded.
+		p := pairAt(t, V84, mountedN1)
+		p.mutate(func() { p.cfg.AfterSB0Pri, p.cfg.AfterSB2Pri = "discard-younger-primary", "call-pri-lost-after-sb" })
+		mustRun(t, p.Node(0), "drbdadm disconnect pc0")
+		mustRun(t, p.Node(1), "drbdadm disconnect pc0")
+		p.Node(0).WriteData(1024)
+		mustRun(t, p.Node(1), "drbdadm primary pc0 && mkdir -p /mnt/sb && mount /dev/drbd0 /mnt/sb")
+		p.Node(1).WriteData(2048)
+		mustRun(t, p.Node(1), "drbdadm connect pc0")
+		mustRun(t, p.Node(0), "drbdadm connect pc0")
+		if a, b := p.Node(0).ConnState(), p.Node(1).ConnState(); a != csStandAlone || b != csStandAlone {
+			t.Fatalf("conn states %s %s, want both StandAlone", a, b)
+		}
+		if a, b := p.Node(0).Role(), p.Node(1).Role(); a != rolePrimary || b != rolePrimary {
+			t.Errorf("roles %s %s, want both Primary", a, b)
+		}
+		for i := range 2 {
+			if got := p.Node(i).DiscardedKiB(); got != 0 {
+				t.Errorf("node%d discarded %d KiB", i+1, got)
+			}
+		}
+		want := [2][]string{{
+			"block drbd0: Split-Brain detected, 2 primaries, automatically solved. Sync from this node",
+			"block drbd0: State change failed: Multiple primaries not allowed by config",
+			"block drbd0:   state = { cs:WFReportParams ro:Primary/Unknown ds:UpToDate/DUnknown r----- }",
+			"block drbd0:  wanted = { cs:WFBitMapS ro:Primary/Primary ds:UpToDate/Consistent r----- }",
+			"drbd pc0: conn( WFReportParams -> Disconnecting )",
+			"drbd pc0: conn( Disconnecting -> StandAlone )",
+		}, {
+			"block drbd0: State change failed: Device is held open by someone",
+			"block drbd0: helper command: /sbin/drbdadm pri-lost-after-sb minor-0",
+			"block drbd0: Split-Brain detected but unresolved, dropping connection!",
+			"drbd pc0: conn( Disconnecting -> StandAlone )",
+		}}
+		for i := range 2 {
+			log := strings.Join(p.Node(i).KernelLog(), "\n")
+			last := 0
+			for _, w := range want[i] {
+				j := strings.Index(log[last:], w)
+				if j < 0 {
+					t.Errorf("node%d kernel log lacks %q after offset %d:\n%s", i+1, w, last, log)
+					break
+				}
+				last += j + len(w)
+			}
+		}
+	})
 	t.Run("admin disconnect logs no split brain", func(t *testing.T) {
 		t.Parallel()
 		p := pairAt(t, V84, inSync)
