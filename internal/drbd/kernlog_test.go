@@ -45,7 +45,8 @@ func TestSplitBrainReported(t *testing.T) {
 		manuallySolvedFailed84 = "[  85.1] block drbd0: Split-Brain detected, manually solved. Sync from peer node\n" +
 			"[  85.2] drbd pc0: conn( WFReportParams -> Disconnecting )\n" +
 			"[  85.3] drbd pc0: conn( Disconnecting -> StandAlone )\n"
-		// twoPrimaries9 is node1's log of issue 19 on DRBD 9.2.12 (see testdata/drbd9/README.md).
+		// twoPrimaries9 is node1's log of issue 19 on DRBD 9.2.12 with timestamps
+		// (testdata/drbd9/kernlog-9.2.12-2pri-node1.log and its README).
 		twoPrimaries9 = "[  90.1] drbd pc0/0 drbd0 node2: Split-Brain detected, 2 primaries, automatically solved. Sync from this node\n" +
 			"[  90.2] drbd pc0 node2: conn( Connecting -> Disconnecting ) [connect-failed]\n" +
 			"[  90.3] drbd pc0 node2: conn( Disconnecting -> StandAlone )\n"
@@ -79,6 +80,7 @@ func TestSplitBrainReported(t *testing.T) {
 		{"2 primaries, then a real reconnect", connect84 + twoPrimaries84 + autoSolved84, "pc0", 0, false},
 		{"'manually solved', resync never started", splitBrain84 + manuallySolvedFailed84, "pc0", 0, true},
 		{"drbd 9.2 2 primaries 'automatically solved', connect failed", twoPrimaries9, "pc0", 0, true},
+		{"drbd 9.2.12 real log, node1", readTestdata(t, "drbd9/kernlog-9.2.12-2pri-node1.log"), "pc0", 0, true},
 		{"drbd 9.2 split brain with node2, then node3 connects", twoPrimaries9 + otherPeer9, "pc0", 0, true},
 		{"drbd 9.2 split brain with node2, then node2 connects", twoPrimaries9 + reconnect9, "pc0", 0, false},
 	}
@@ -171,5 +173,62 @@ func TestProbeSplitBrainOnlyStandAlone(t *testing.T) {
 	}
 	if st := p.Status; st.ConnectionState != ConnWFConnection || st.SplitBrain {
 		t.Fatalf("status = %+v, want WFConnection without split brain", st)
+	}
+}
+
+// TestSplitBrainTwoPrimariesLab reads the lab capture of issue 19's split brain (real DRBD
+// 8.4.11, testdata/drbd-8.4.11/splitbrain-2pri/README.md): both nodes Primary at the
+// reconnect with after-sb-2pri call-pri-lost-after-sb. node1 logged "automatically solved.
+// Sync from this node", yet DRBD refused the resync and both nodes are StandAlone: a split
+// brain on both, until the recovery's resync started.
+func TestSplitBrainTwoPrimariesLab(t *testing.T) {
+	t.Parallel()
+	sb := func(name string) string { return readTestdata(t, "drbd-8.4.11/splitbrain-2pri/"+name) }
+	tests := []struct {
+		name string
+		log  string
+		want bool
+	}{
+		{"node1 (survivor), the reconnect only", sb("06-node1-dmesg-drbd-after-connect.txt"), true},
+		{"node2 (victim, mounted), the reconnect only", sb("06-node2-dmesg-drbd-after-connect.txt"), true},
+		{"node1, whole log since boot", sb("11-node1-dmesg-drbd-full.txt"), true},
+		{"node2, whole log since boot", sb("11-node2-dmesg-drbd-full.txt"), true},
+		{"node1 after the recovery resync", sb("11-node1-dmesg-drbd-full.txt") + sb("23-node1-dmesg-drbd-after-recovery.txt"), false},
+		{"node2 after the recovery resync", sb("11-node2-dmesg-drbd-full.txt") + sb("23-node2-dmesg-drbd-after-recovery.txt"), false},
+		{"node1, victim Primary but unmounted", sb("34-node1-dmesg-drbd-after-connect.txt"), true},
+		{"node2, Primary but unmounted", sb("34-node2-dmesg-drbd-after-connect.txt"), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := SplitBrainReported(tt.log, "pc0", 0); got != tt.want {
+				t.Errorf("SplitBrainReported = %v, want %v", got, tt.want)
+			}
+		})
+	}
+
+	probe := func(proc, dstate, kernlog string) string {
+		return "@@drbd-probe version\nDRBDADM_VERSION_CODE=0x091600\nDRBDADM_VERSION=9.22.0\nDRBD_KERNEL_VERSION_CODE=0x08040b\nDRBD_KERNEL_VERSION=8.4.11\n@@drbd-rc 0\n" +
+			"@@drbd-probe proc\n" + proc + "@@drbd-rc 0\n" +
+			"@@drbd-probe shdev\n/dev/drbd0\n@@drbd-rc 0\n" +
+			"@@drbd-probe dstate\n" + dstate + "@@drbd-rc 0\n" +
+			"@@drbd-probe kernlog\n" + kernlog + "@@drbd-rc 0\n"
+	}
+	for _, n := range []string{"node1", "node2"} {
+		p, err := ParseProbe("pc0", probe(sb("07-"+n+"-proc-drbd-standalone.txt"), sb("09-"+n+"-dstate.txt"), sb("11-"+n+"-dmesg-drbd-full.txt")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st := p.Status; st.ConnectionState != ConnStandAlone || st.Role != RolePrimary || !st.SplitBrain {
+			t.Errorf("%s: status = %+v, want StandAlone Primary with a split brain", n, st)
+		}
+		p, err = ParseProbe("pc0", probe(sb("24-"+n+"-proc-drbd-recovered.txt"), "UpToDate/UpToDate\n",
+			sb("11-"+n+"-dmesg-drbd-full.txt")+sb("23-"+n+"-dmesg-drbd-after-recovery.txt")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st := p.Status; st.ConnectionState != ConnConnected || st.SplitBrain {
+			t.Errorf("%s after the recovery: status = %+v, want Connected without a split brain", n, st)
+		}
 	}
 }

@@ -299,15 +299,16 @@ func (p *Pair) handshake() {
 }
 
 // twoPrimaries applies "after-sb-2pri call-pri-lost-after-sb" to a split brain found with
-// both nodes Primary, as DRBD 8.4.11 does (the lab capture in internal/drbd's
+// both nodes Primary, as DRBD 8.4.11 did in the lab (internal/drbd's
 // testdata/drbd-8.4.11/splitbrain-2pri): the after-sb-0pri policy
 // (discard-younger-primary: the node that was not Primary when the link went down) picks
-// the victim, which tries to become Secondary. A victim whose device is held open cannot:
-// DRBD calls the pri-lost-after-sb handler and leaves the split brain unresolved. The
-// survivor logs "automatically solved. Sync from this node", but cannot sync to a peer it
-// last saw Primary ("Multiple primaries not allowed by config") and drops the connection:
-// both nodes end StandAlone and nothing is discarded. It returns false, changing nothing,
-// for the other policies and when no victim can be picked. Callers hold mu.
+// the victim. The survivor logs "automatically solved. Sync from this node", but cannot sync
+// to a peer it sees Primary ("Multiple primaries not allowed by config") and drops the
+// connection. The victim cannot give up the Primary role (with its device mounted DRBD says
+// why, without it the lab showed no reason), runs the pri-lost-after-sb handler and leaves
+// the split brain unresolved. Both nodes end StandAlone and Primary, nothing is discarded.
+// It returns false, changing nothing, for the other policies and when no victim can be
+// picked. Callers hold mu.
 func (p *Pair) twoPrimaries() bool {
 	if p.cfg.Version == V9 || p.afterSB("2pri", p.cfg.AfterSB2Pri) != "call-pri-lost-after-sb" ||
 		p.afterSB("0pri", p.cfg.AfterSB0Pri) != "discard-younger-primary" {
@@ -321,27 +322,25 @@ func (p *Pair) twoPrimaries() bool {
 	if b.primaryAtSplit {
 		survivor, victim = b, a
 	}
-	if victim.devMounted() {
-		victim.klogDev("State change failed: Device is held open by someone")
-		victim.klogDev(fmt.Sprintf("  state = { cs:WFReportParams ro:Primary/Unknown ds:%s/DUnknown r----- }", victim.disk))
-		victim.klogDev(fmt.Sprintf(" wanted = { cs:WFReportParams ro:Secondary/Unknown ds:%s/DUnknown r----- }", victim.disk))
-		victim.klogDev(fmt.Sprintf("helper command: /sbin/drbdadm pri-lost-after-sb minor-%d", p.cfg.Minor))
-		victim.klogDev("Split-Brain detected but unresolved, dropping connection!")
-		victim.klogDev(fmt.Sprintf("helper command: /sbin/drbdadm split-brain minor-%d", p.cfg.Minor))
-	} else {
-		victim.klogDev("Successfully gave up primary role.")
-		victim.role = roleSecondary
-		victim.klogDev("Split-Brain detected, 2 primaries, automatically solved. Sync from peer node")
-	}
 	survivor.klogDev("Split-Brain detected, 2 primaries, automatically solved. Sync from this node")
 	survivor.klogDev("State change failed: Multiple primaries not allowed by config")
 	survivor.klogDev(fmt.Sprintf("  state = { cs:WFReportParams ro:Primary/Unknown ds:%s/DUnknown r----- }", survivor.disk))
 	survivor.klogDev(fmt.Sprintf(" wanted = { cs:WFBitMapS ro:Primary/Primary ds:%s/Consistent r----- }", survivor.disk))
-	for _, n := range p.nodes {
-		n.klogConn("conn( WFReportParams -> Disconnecting )")
-		n.klogConnState("Disconnecting", csStandAlone)
-		n.standAlone = true
+	survivor.klogConn("conn( WFReportParams -> Disconnecting )")
+	survivor.klogConnState("Disconnecting", csStandAlone)
+	victim.klogConn("meta connection shut down by peer.")
+	victim.klogConn("conn( WFReportParams -> NetworkFailure )")
+	if victim.devMounted() {
+		victim.klogDev("State change failed: Device is held open by someone")
+		victim.klogDev(fmt.Sprintf("  state = { cs:NetworkFailure ro:Primary/Unknown ds:%s/DUnknown r----- }", victim.disk))
+		victim.klogDev(fmt.Sprintf(" wanted = { cs:NetworkFailure ro:Secondary/Unknown ds:%s/DUnknown r----- }", victim.disk))
 	}
+	victim.klogDev(fmt.Sprintf("helper command: /sbin/drbdadm pri-lost-after-sb minor-%d", p.cfg.Minor))
+	victim.klogDev("Split-Brain detected but unresolved, dropping connection!")
+	victim.klogDev(fmt.Sprintf("helper command: /sbin/drbdadm split-brain minor-%d", p.cfg.Minor))
+	victim.klogConn("conn( NetworkFailure -> Disconnecting )")
+	victim.klogConnState("Disconnecting", csStandAlone)
+	a.standAlone, b.standAlone = true, true
 	return true
 }
 

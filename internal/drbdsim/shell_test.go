@@ -375,9 +375,13 @@ func TestReplicationScenarios(t *testing.T) {
 			"drbd pc0: conn( WFReportParams -> Disconnecting )",
 			"drbd pc0: conn( Disconnecting -> StandAlone )",
 		}, {
+			"drbd pc0: conn( WFReportParams -> NetworkFailure )",
 			"block drbd0: State change failed: Device is held open by someone",
+			"block drbd0:   state = { cs:NetworkFailure ro:Primary/Unknown ds:UpToDate/DUnknown r----- }",
+			"block drbd0:  wanted = { cs:NetworkFailure ro:Secondary/Unknown ds:UpToDate/DUnknown r----- }",
 			"block drbd0: helper command: /sbin/drbdadm pri-lost-after-sb minor-0",
 			"block drbd0: Split-Brain detected but unresolved, dropping connection!",
+			"drbd pc0: conn( NetworkFailure -> Disconnecting )",
 			"drbd pc0: conn( Disconnecting -> StandAlone )",
 		}}
 		for i := range 2 {
