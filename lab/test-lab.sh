@@ -7,9 +7,11 @@
 #                          across re-apply, destroy keeps the data
 #   --scenario crash       long sync (mkfs -E nodiscard on 1 GiB), progress logged, the
 #                          secondary's plug pulled mid-sync and the node rebooted, the apply completes
-#   --scenario splitbrain  a real split brain (node1 StandAlone Secondary with divergent data,
-#                          node2 Primary WFConnection); drbd_sync fails at once naming node1 and
-#                          changes nothing (node1's data, kernel log, resync settings)
+#   --scenario splitbrain  both nodes Primary at the reconnect: drbd_status split_brain = true,
+#                          recovery with split_brain_victim keeps node1's data; then a real split
+#                          brain (node1 StandAlone Secondary with divergent data, node2 Primary
+#                          WFConnection): drbd_sync fails at once naming node1 and changes
+#                          nothing (node1's data, kernel log, resync settings)
 #   --scenario day2        the day-2 operations on one lab: switchover and back, the switchover
 #                          benchmark (provider vs by hand), failover from a crashed primary,
 #                          rejoin, replacing a backend with a blank disk, split-brain recovery
@@ -25,7 +27,7 @@ set -euo pipefail
 # shellcheck source=lab/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-usage() { sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; }
 
 SCENARIO=all
 KEEP=0

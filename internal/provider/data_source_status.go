@@ -46,11 +46,15 @@ func (d *statusDataSource) Schema(_ context.Context, _ datasource.SchemaRequest,
 			"drbd_version":    str("Version of the DRBD kernel module, e.g. `8.4.11`."),
 			"utils_version":   str("Version of drbd-utils (`drbdadm`), e.g. `9.22.0`; empty when unknown."),
 			"split_brain": schema.BoolAttribute{
-				MarkdownDescription: "Whether DRBD itself reported a split brain on this node since the resource last connected. " +
-					"It is decided from the kernel log, read in the same round trip as the status (`dmesg`; with `sudo = true` " +
-					"it runs under sudo like every command): true when the last `Split-Brain detected` message for this resource " +
-					"that DRBD did not resolve itself comes after its last successful handshake (a connection state change to " +
-					"`Connected`, `WFBitMapS/T`, `SyncSource/Target`, ...; on DRBD 9 also `repl( ... -> Established )`). A StandAlone " +
+				MarkdownDescription: "Whether the node is StandAlone and DRBD itself reported a split brain on it since its last " +
+					"successful handshake. It is decided from the kernel log, read in the same round trip as the status (`dmesg`; " +
+					"with `sudo = true` it runs under sudo like every command): true when the node is StandAlone and a " +
+					"`Split-Brain detected` message for this resource, whatever words follow it, comes after its last successful " +
+					"handshake (a connection state change to `Connected`, `WFBitMapS/T`, `SyncSource/Target`, ...; on DRBD 9 also " +
+					"`repl( ... -> Established )`, per peer). \"Automatically solved\" or \"manually solved\" counts as a " +
+					"resolution only when such a state change follows: with both nodes Primary, DRBD 8.4.11 logs " +
+					"`Split-Brain detected, 2 primaries, automatically solved. Sync from this node`, then refuses the resync " +
+					"(`State change failed: Multiple primaries not allowed by config`) and goes StandAlone. A StandAlone " +
 					"connection left by `drbdadm disconnect` is not a split brain. When the kernel log cannot be read (a non-root " +
 					"user without sudo under `kernel.dmesg_restrict`), it is false and a warning says so; when the kernel's ring " +
 					"buffer has overwritten the message, it is false too.",

@@ -5,6 +5,7 @@ package labtest
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -76,6 +77,8 @@ func splitBrain(t *testing.T) {
 	s.expectState(2, drbd.ConnConnected, drbd.RoleSecondary, drbd.DiskUpToDate, drbd.DiskUpToDate)
 	s.checkMounted()
 	s.pass("example applied: Connected, node1 Primary, UpToDate/UpToDate")
+
+	s.twoPrimaries()
 
 	// lab/guest/pc0.res sets after-sb-1pri discard-secondary (and the 0pri/2pri policies), with
 	// which DRBD resolves a one-primary split brain by itself. The incident had DRBD's default,
@@ -270,6 +273,173 @@ func splitBrain(t *testing.T) {
 	}
 	s.pass("resync settings unchanged on both nodes (no raised rate)")
 	s.logf("the lab stays split (node1 StandAlone); the next lab up or lab down starts from fresh disks")
+}
+
+// statusTF reads drbd_status on both nodes (node1, node2) and outputs their split_brain and
+// connection_state.
+const statusTF = `terraform {
+  required_providers {
+    drbd = {
+      source = "seed-a700e435/drbd"
+    }
+  }
+}
+
+variable "private_key" {
+  type      = string
+  sensitive = true
+}
+
+variable "known_hosts" {
+  type = string
+}
+
+provider "drbd" {
+  user            = "root"
+  private_key     = var.private_key
+  known_hosts     = var.known_hosts
+  host_key_policy = "strict"
+}
+
+data "drbd_status" "node1" {
+  host     = "127.0.0.1"
+  port     = %d
+  resource = "%s"
+}
+
+data "drbd_status" "node2" {
+  host     = "127.0.0.1"
+  port     = %d
+  resource = "%s"
+}
+
+output "split_brain" {
+  value = [data.drbd_status.node1.split_brain, data.drbd_status.node2.split_brain]
+}
+
+output "connection_state" {
+  value = [data.drbd_status.node1.connection_state, data.drbd_status.node2.connection_state]
+}
+`
+
+// twoPrimaries is issue 19's split brain: both nodes Primary at the reconnect, with the lab's
+// after-sb policies (after-sb-2pri call-pri-lost-after-sb, after-sb-0pri
+// discard-younger-primary). DRBD 8.4.11 logs "Split-Brain detected, 2 primaries,
+// automatically solved. Sync from this node" on node1, then refuses the resync ("Multiple
+// primaries not allowed by config") and both nodes end StandAlone: drbd_status must say
+// split_brain = true on node1 (and node2). Then the recovery with split_brain_victim =
+// backend2 (node2 unmounted and demoted first): node1 keeps its data, node2's write is gone.
+// It starts and ends with the example applied: Connected, node1 Primary and mounted.
+func (s *scenario) twoPrimaries() {
+	s.t.Helper()
+	s.step("two primaries: the lab's after-sb policies stay; drbdadm disconnect pc0 on both nodes")
+	for n := 1; n <= 2; n++ {
+		s.must(n, "grep -q 'after-sb-2pri call-pri-lost-after-sb' /etc/drbd.d/pc0.res")
+	}
+	s.must(1, "drbdadm disconnect "+resName)
+	s.must(2, "drbdadm disconnect "+resName)
+	s.waitForStates("both nodes StandAlone", 60*time.Second, map[int]drbd.ConnState{1: drbd.ConnStandAlone, 2: drbd.ConnStandAlone})
+
+	s.step("two primaries: node1 (Primary, mounted) writes lab-2pri-node1; node2 is promoted, mounts /mnt/sb, writes lab-2pri-node2 and stays Primary and mounted")
+	sum1 := field0(s.must(1, fmt.Sprintf("head -c 4M /dev/urandom >%[1]s/lab-2pri-node1 && sync && sha256sum %[1]s/lab-2pri-node1", dataDir)))
+	sum2 := field0(s.must(2, "drbdadm primary "+resName+" && mkdir -p /mnt/sb && mount /dev/drbd0 /mnt/sb && "+
+		"head -c 4M /dev/urandom >/mnt/sb/lab-2pri-node2 && sync && sha256sum /mnt/sb/lab-2pri-node2"))
+	s.logf("node1 lab-2pri-node1 sha256 %s; node2 lab-2pri-node2 sha256 %s", sum1, sum2)
+	var before [3]int
+	for n := 1; n <= 2; n++ {
+		before[n] = len(grepLines(s.must(n, "dmesg"), "drbd"))
+	}
+
+	s.step("two primaries: drbdadm connect pc0 on both nodes while both are Primary")
+	t0 := time.Now()
+	s.must(2, "drbdadm connect "+resName)
+	s.must(1, "drbdadm connect "+resName)
+	s.waitForStates("both nodes StandAlone after the handshake", 90*time.Second, map[int]drbd.ConnState{1: drbd.ConnStandAlone, 2: drbd.ConnStandAlone})
+	metric("splitbrain_2pri_standalone_s", secs(time.Since(t0)))
+	var klog [3]string
+	for n := 1; n <= 2; n++ {
+		klog[n] = s.must(n, "dmesg")
+		lines := grepLines(klog[n], "drbd")
+		for _, l := range lines[min(before[n], len(lines)):] {
+			s.logf("  node%d kernel: %s", n, strings.TrimSpace(l))
+		}
+	}
+	for _, want := range []string{"Split-Brain detected, 2 primaries, automatically solved. Sync from this node",
+		"State change failed: Multiple primaries not allowed by config", "conn( Disconnecting -> StandAlone )"} {
+		if !strings.Contains(klog[1], want) {
+			s.fail("node1's kernel log lacks %q", want)
+		}
+	}
+	if !drbd.SplitBrainReported(klog[1], resName, minor) {
+		s.fail("drbd.SplitBrainReported is false on node1's kernel log")
+	}
+	s.pass("DRBD said \"automatically solved\" on node1, refused the resync, and node1 is StandAlone")
+
+	s.step("two primaries: data.drbd_status on both nodes")
+	dir := filepath.Join(s.dir, "status")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		s.fail("%v", err)
+	}
+	tf := fmt.Sprintf(statusTF, env.port[1], resName, env.port[2], resName)
+	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(tf), 0o644); err != nil {
+		s.fail("%v", err)
+	}
+	example := s.tfEnv
+	s.tfEnv = append(baseTFEnv(), s.labSecrets()...)
+	if rc := s.tf(dir, "status-2pri", "apply", "-auto-approve", "-input=false"); rc != 0 {
+		s.fail("terraform apply of the drbd_status configuration exited %d", rc)
+	}
+	sb := s.tfOutputIn(dir, "split_brain")
+	cs := s.tfOutputIn(dir, "connection_state")
+	s.tfEnv = example
+	s.logf("drbd_status: split_brain %s, connection_state %s (node1, node2)", sb, cs)
+	if sb != "[true,true]" || cs != `["StandAlone","StandAlone"]` {
+		s.fail("drbd_status says split_brain %s, connection_state %s; want [true,true] and both StandAlone", sb, cs)
+	}
+	s.pass("drbd_status: split_brain = true on the StandAlone survivor node1 (and on node2)")
+
+	s.step("two primaries: recovery: node2 unmounted and demoted, then the example with split_brain_victim = backend2")
+	s.must(2, "umount /mnt/sb && drbdadm secondary "+resName)
+	s.setVar("split_brain_victim", "backend2")
+	t0 = time.Now()
+	rc := s.tf(s.dir, "splitbrain-2pri-recovery", "apply", "-auto-approve", "-input=false")
+	metric("splitbrain_2pri_recovery_s", secs(time.Since(t0)))
+	if rc != 0 {
+		s.fail("split-brain recovery apply exited %d", rc)
+	}
+	s.waitInSync(1, 120*time.Second)
+	if got := field0(s.must(1, "sha256sum "+dataDir+"/lab-2pri-node1")); got != sum1 {
+		s.fail("node1: lab-2pri-node1 sha256 %s, want %s", got, sum1)
+	}
+	if got := s.debugfsSum(1, "lab-2pri-node2"); got != "absent" {
+		s.fail("node2's divergent lab-2pri-node2 is on node1's disk (debugfs: %s)", got)
+	}
+	s.must(1, "sync")
+	if got := s.debugfsSum(2, "lab-2pri-node2"); got != "absent" {
+		s.fail("node2's divergent lab-2pri-node2 is still on its disk (debugfs: %s)", got)
+	}
+	if got := s.debugfsSum(2, "lab-2pri-node1"); got != sum1 {
+		s.fail("node2's disk: lab-2pri-node1 sha256 %s, want node1's %s", got, sum1)
+	}
+	s.checkMounted()
+	s.pass("recovered in %ss: node1 kept lab-2pri-node1, node2's write is gone from its disk, Connected UpToDate/UpToDate", secs(time.Since(t0)))
+	s.setVar("split_brain_victim", "")
+	if rc := s.tf(s.dir, "splitbrain-2pri-novictim", "apply", "-auto-approve", "-input=false"); rc != 0 {
+		s.fail("apply without split_brain_victim exited %d", rc)
+	}
+	s.waitInSync(1, 60*time.Second)
+}
+
+// tfOutputIn returns `terraform output -json NAME` in dir, without spaces or newlines.
+func (s *scenario) tfOutputIn(dir, name string) string {
+	s.t.Helper()
+	cmd := exec.Command(env.terraform, "output", "-json", name)
+	cmd.Dir, cmd.Env = dir, s.tfEnv
+	out, err := cmd.Output()
+	if err != nil {
+		s.fail("terraform output -json %s: %v", name, err)
+	}
+	return strings.Join(strings.Fields(string(out)), "")
 }
 
 // expectState checks node n's minor 0: connection state, role and disk states; it returns the
