@@ -231,4 +231,22 @@ func TestSplitBrainTwoPrimariesLab(t *testing.T) {
 			t.Errorf("%s after the recovery: status = %+v, want Connected without a split brain", n, st)
 		}
 	}
+
+	// The race (section 4): node2 dropped the connection first; node1 logged "automatically
+	// solved" and went back to WFConnection. Its log still reports the split brain, but a node
+	// waiting for its peer is not in split brain; node2, StandAlone, is.
+	for n, want := range map[string]bool{"node1": false, "node2": true} {
+		log := sb("40-" + n + "-dmesg-tail-race.txt")
+		if !SplitBrainReported(log, "pc0", 0) {
+			t.Errorf("%s race: SplitBrainReported = false, want true", n)
+		}
+		proc := sb("41-" + n + "-proc-drbd-race.txt")
+		p, err := ParseProbe("pc0", probe(proc, "UpToDate/DUnknown\n", log))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st := p.Status; st.SplitBrain != want {
+			t.Errorf("%s race: status = %+v, want split brain %v", n, st, want)
+		}
+	}
 }
