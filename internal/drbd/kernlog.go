@@ -109,3 +109,7 @@ func indexAny(s string, subs []string) int {
 	}
 	return -1
 }
+
+func containsAny(s string, subs []string) bool {
+	return indexAny(s, subs) >= 0
+}
