@@ -90,6 +90,11 @@ type PairConfig struct {
 	// the Primary role, and the other node must sync to it; with both still Primary, DRBD
 	// 8.4.11 logs "automatically solved", refuses the resync and drops the connection.
 	AfterSB0Pri, AfterSB2Pri string
+	// VictimDropsFirst is the other outcome of that race, also seen on real DRBD 8.4.11: the
+	// victim drops the connection before the survivor refuses the resync, so the survivor
+	// logs "automatically solved" after the connection is gone and goes back to
+	// WFConnection (still Primary) instead of StandAlone.
+	VictimDropsFirst bool
 }
 
 func (c *PairConfig) setDefaults() {
@@ -306,7 +311,8 @@ func (p *Pair) handshake() {
 // to a peer it sees Primary ("Multiple primaries not allowed by config") and drops the
 // connection. The victim cannot give up the Primary role (with its device mounted DRBD says
 // why, without it the lab showed no reason), runs the pri-lost-after-sb handler and leaves
-// the split brain unresolved. Both nodes end StandAlone and Primary, nothing is discarded.
+// the split brain unresolved. Both nodes end StandAlone and Primary (with VictimDropsFirst the
+// survivor ends in WFConnection), nothing is discarded.
 // It returns false, changing nothing, for the other policies and when no victim can be
 // picked. Callers hold mu.
 func (p *Pair) twoPrimaries() bool {
@@ -322,25 +328,39 @@ func (p *Pair) twoPrimaries() bool {
 	if b.primaryAtSplit {
 		survivor, victim = b, a
 	}
+	// victimCS is the victim's connection state when it gives up: NetworkFailure when the
+	// survivor closed the connection first.
+	victimCS := "NetworkFailure"
+	if p.cfg.VictimDropsFirst {
+		victimCS = "WFReportParams"
+		survivor.klogConn("meta connection shut down by peer.")
+		survivor.klogConn("conn( WFReportParams -> NetworkFailure )")
+	}
 	survivor.klogDev("Split-Brain detected, 2 primaries, automatically solved. Sync from this node")
-	survivor.klogDev("State change failed: Multiple primaries not allowed by config")
-	survivor.klogDev(fmt.Sprintf("  state = { cs:WFReportParams ro:Primary/Unknown ds:%s/DUnknown r----- }", survivor.disk))
-	survivor.klogDev(fmt.Sprintf(" wanted = { cs:WFBitMapS ro:Primary/Primary ds:%s/Consistent r----- }", survivor.disk))
-	survivor.klogConn("conn( WFReportParams -> Disconnecting )")
-	survivor.klogConnState("Disconnecting", csStandAlone)
-	victim.klogConn("meta connection shut down by peer.")
-	victim.klogConn("conn( WFReportParams -> NetworkFailure )")
+	if p.cfg.VictimDropsFirst {
+		survivor.klogConn("conn( NetworkFailure -> Unconnected )")
+		survivor.klogConnState("Unconnected", csWFConnection)
+	} else {
+		survivor.klogDev("State change failed: Multiple primaries not allowed by config")
+		survivor.klogDev(fmt.Sprintf("  state = { cs:WFReportParams ro:Primary/Unknown ds:%s/DUnknown r----- }", survivor.disk))
+		survivor.klogDev(fmt.Sprintf(" wanted = { cs:WFBitMapS ro:Primary/Primary ds:%s/Consistent r----- }", survivor.disk))
+		survivor.klogConn("conn( WFReportParams -> Disconnecting )")
+		survivor.klogConnState("Disconnecting", csStandAlone)
+		survivor.standAlone = true
+		victim.klogConn("meta connection shut down by peer.")
+		victim.klogConn("conn( WFReportParams -> NetworkFailure )")
+	}
 	if victim.devMounted() {
 		victim.klogDev("State change failed: Device is held open by someone")
-		victim.klogDev(fmt.Sprintf("  state = { cs:NetworkFailure ro:Primary/Unknown ds:%s/DUnknown r----- }", victim.disk))
-		victim.klogDev(fmt.Sprintf(" wanted = { cs:NetworkFailure ro:Secondary/Unknown ds:%s/DUnknown r----- }", victim.disk))
+		victim.klogDev(fmt.Sprintf("  state = { cs:%s ro:Primary/Unknown ds:%s/DUnknown r----- }", victimCS, victim.disk))
+		victim.klogDev(fmt.Sprintf(" wanted = { cs:%s ro:Secondary/Unknown ds:%s/DUnknown r----- }", victimCS, victim.disk))
 	}
 	victim.klogDev(fmt.Sprintf("helper command: /sbin/drbdadm pri-lost-after-sb minor-%d", p.cfg.Minor))
 	victim.klogDev("Split-Brain detected but unresolved, dropping connection!")
 	victim.klogDev(fmt.Sprintf("helper command: /sbin/drbdadm split-brain minor-%d", p.cfg.Minor))
-	victim.klogConn("conn( NetworkFailure -> Disconnecting )")
+	victim.klogConn("conn( " + victimCS + " -> Disconnecting )")
 	victim.klogConnState("Disconnecting", csStandAlone)
-	a.standAlone, b.standAlone = true, true
+	victim.standAlone = true
 	return true
 }
 

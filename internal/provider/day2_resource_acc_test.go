@@ -334,62 +334,76 @@ func TestAccDay2Resource_victimNeedsAReportedSplitBrain(t *testing.T) {
 // sequence in internal/drbd/testdata/drbd-8.4.11/splitbrain-2pri): node2 promoted and
 // written while apart, both nodes Primary at the reconnect with the lab's after-sb-2pri
 // call-pri-lost-after-sb. node1's kernel log says "automatically solved. Sync from this node",
-// but DRBD refused the resync and both nodes are StandAlone: drbd_status says split_brain =
-// true on both. With node2 unmounted and demoted and split_brain_victim = true on it, the
-// apply discards node2's changes, and only those: node1 stays Primary, mounted, and resyncs
-// to node2.
+// but no resync starts. Usually node1 refuses it and both nodes are StandAlone: drbd_status
+// says split_brain = true on both. When node2 drops the connection first (a race, also seen
+// in the lab), node1 goes back to WFConnection: not in split brain by itself (false), node2
+// is (true). Either way, with node2 unmounted and demoted and split_brain_victim = true on it,
+// the apply discards node2's changes, and only those: node1 stays Primary, mounted, and
+// resyncs to node2.
 func TestAccDay2Resource_twoPrimariesSplitBrain(t *testing.T) {
-	d := newDay2Env(t, drbdsim.PairConfig{SyncStepPercent: -1})
-	d.promote()
-	d.sh(0, "mkfs.ext4 -q /dev/drbd0 && mkdir -p /data && mount /dev/drbd0 /data")
-	d.pair.CompleteSync()
-	d.write(bothNodes, nil)
-	d.h.writeFile("status.tf", d.statusBlock(0, "n1")+d.statusBlock(1, "n2")+
-		"\noutput \"split_brain\" {\n  value = [data.drbd_status.n1.split_brain, data.drbd_status.n2.split_brain]\n}\n")
-	d.apply()
-	d.expectConn("Connected", "Connected")
+	for _, tc := range []struct {
+		name          string
+		victimFirst   bool
+		conn          [2]string
+		splitBrain    string
+		node1Recovery []string
+	}{
+		{"node1 StandAlone", false, [2]string{"StandAlone", "StandAlone"}, "[true,true]", []string{"drbdadm adjust pc0"}},
+		{"node2 drops first", true, [2]string{"WFConnection", "StandAlone"}, "[false,true]", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := newDay2Env(t, drbdsim.PairConfig{SyncStepPercent: -1, VictimDropsFirst: tc.victimFirst})
+			d.promote()
+			d.sh(0, "mkfs.ext4 -q /dev/drbd0 && mkdir -p /data && mount /dev/drbd0 /data")
+			d.pair.CompleteSync()
+			d.write(bothNodes, nil)
+			d.h.writeFile("status.tf", d.statusBlock(0, "n1")+d.statusBlock(1, "n2")+
+				"\noutput \"split_brain\" {\n  value = [data.drbd_status.n1.split_brain, data.drbd_status.n2.split_brain]\n}\n")
+			d.apply()
+			d.expectConn("Connected", "Connected")
 
-	d.sh(0, "drbdadm disconnect pc0")
-	d.sh(1, "drbdadm disconnect pc0")
-	d.node(0).WriteData(1024)
-	d.sh(1, "drbdadm primary pc0 && mkdir -p /mnt/sb && mount /dev/drbd0 /mnt/sb")
-	d.node(1).WriteData(2048)
-	d.sh(1, "drbdadm connect pc0")
-	d.sh(0, "drbdadm connect pc0")
-	d.expectConn("StandAlone", "StandAlone")
-	if log := strings.Join(d.node(0).KernelLog(), "\n"); !strings.Contains(log,
-		"Split-Brain detected, 2 primaries, automatically solved. Sync from this node") ||
-		!strings.Contains(log, "State change failed: Multiple primaries not allowed by config") {
-		t.Fatalf("setup: node1's kernel log lacks the two-primaries sequence:\n%s", log)
-	}
+			d.sh(0, "drbdadm disconnect pc0")
+			d.sh(1, "drbdadm disconnect pc0")
+			d.node(0).WriteData(1024)
+			d.sh(1, "drbdadm primary pc0 && mkdir -p /mnt/sb && mount /dev/drbd0 /mnt/sb")
+			d.node(1).WriteData(2048)
+			d.sh(1, "drbdadm connect pc0")
+			d.sh(0, "drbdadm connect pc0")
+			d.expectConn(tc.conn[:]...)
+			if log := strings.Join(d.node(0).KernelLog(), "\n"); !strings.Contains(log,
+				"Split-Brain detected, 2 primaries, automatically solved. Sync from this node") {
+				t.Fatalf("setup: node1's kernel log lacks the two-primaries message:\n%s", log)
+			}
 
-	d.h.mustRun("apply", "-refresh-only", "-auto-approve", "-input=false")
-	if out := strings.Join(strings.Fields(d.h.mustRun("output", "-json", "split_brain")), ""); out != "[true,true]" {
-		t.Errorf("drbd_status split_brain on node1, node2 = %s, want [true,true]", out)
-	}
+			d.h.mustRun("apply", "-refresh-only", "-auto-approve", "-input=false")
+			if out := strings.Join(strings.Fields(d.h.mustRun("output", "-json", "split_brain")), ""); out != tc.splitBrain {
+				t.Errorf("drbd_status split_brain on node1, node2 = %s, want %s", out, tc.splitBrain)
+			}
 
-	d.sh(1, "umount /mnt/sb && drbdadm secondary pc0")
-	d.write(bothNodes, []int{1})
-	before := d.mutationCounts()
-	out := d.apply()
-	d.expectMutations(before, [2][]string{{"drbdadm adjust pc0"}, {"drbdadm connect --discard-my-data pc0"}})
-	d.expectOutput("apply", out, []string{"Warning: Discarding Split-Brain Changes on", d.hostPort(1)})
-	d.expectConn("SyncSource", "SyncTarget")
-	if got := d.node(1).DiscardedKiB(); got != 2048 {
-		t.Errorf("node2 (the victim) discarded %d KiB, want its 2048", got)
-	}
-	if got := d.node(0).DiscardedKiB(); got != 0 {
-		t.Errorf("node1 (the survivor) discarded %d KiB", got)
-	}
-	if got := d.node(0).Role(); got != "Primary" {
-		t.Errorf("node1 is %s, want Primary", got)
-	}
-	if dev, _, ok := d.node(0).MountedAt("/data"); !ok || dev != "/dev/drbd0" {
-		t.Errorf("node1: /data is not /dev/drbd0 any more (%q, %v)", dev, ok)
-	}
-	d.pair.CompleteSync()
-	d.h.mustRun("apply", "-refresh-only", "-auto-approve", "-input=false")
-	if out := strings.Join(strings.Fields(d.h.mustRun("output", "-json", "split_brain")), ""); out != "[false,false]" {
-		t.Errorf("after the recovery: split_brain = %s, want [false,false]", out)
+			d.sh(1, "umount /mnt/sb && drbdadm secondary pc0")
+			d.write(bothNodes, []int{1})
+			before := d.mutationCounts()
+			out := d.apply()
+			d.expectMutations(before, [2][]string{tc.node1Recovery, {"drbdadm connect --discard-my-data pc0"}})
+			d.expectOutput("apply", out, []string{"Warning: Discarding Split-Brain Changes on", d.hostPort(1)})
+			d.expectConn("SyncSource", "SyncTarget")
+			if got := d.node(1).DiscardedKiB(); got != 2048 {
+				t.Errorf("node2 (the victim) discarded %d KiB, want its 2048", got)
+			}
+			if got := d.node(0).DiscardedKiB(); got != 0 {
+				t.Errorf("node1 (the survivor) discarded %d KiB", got)
+			}
+			if got := d.node(0).Role(); got != "Primary" {
+				t.Errorf("node1 is %s, want Primary", got)
+			}
+			if dev, _, ok := d.node(0).MountedAt("/data"); !ok || dev != "/dev/drbd0" {
+				t.Errorf("node1: /data is not /dev/drbd0 any more (%q, %v)", dev, ok)
+			}
+			d.pair.CompleteSync()
+			d.h.mustRun("apply", "-refresh-only", "-auto-approve", "-input=false")
+			if out := strings.Join(strings.Fields(d.h.mustRun("output", "-json", "split_brain")), ""); out != "[false,false]" {
+				t.Errorf("after the recovery: split_brain = %s, want [false,false]", out)
+			}
+		})
 	}
 }
