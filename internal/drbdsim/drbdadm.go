@@ -214,6 +214,7 @@ func init() {
 		"connect":             admConnect,
 		"disconnect":          admDisconnect,
 		"invalidate":          admInvalidate,
+		"verify":              admVerify,
 		"disk-options":        admOptions,
 		"peer-device-options": admOptions,
 		"net-options":         admNetOptions,
@@ -267,7 +268,7 @@ func admCState(c *call, _ admArgs) int {
 		switch cs {
 		case csWFConnection:
 			cs = csConnecting
-		case csSyncSource, csSyncTarget:
+		case csSyncSource, csSyncTarget, csVerifyS, csVerifyT:
 			cs = csConnected
 		}
 	}
@@ -608,13 +609,20 @@ func drbdsetupShow(c *call) int {
 	opts := slices.Sorted(maps.Keys(n.resyncOpts))
 	if cfg.Version == V83 {
 		c.outf("disk {\n}\nsyncer {\n")
+		if cfg.VerifyAlg != "" {
+			c.outf("\tverify-alg\t\"%s\";\n", cfg.VerifyAlg)
+		}
 		if r, ok := n.resyncOpts["resync-rate"]; ok {
 			c.outf("\trate\t\t%s;\n", r)
 		}
 		c.outf("}\n_this_host {\n\tdevice\t\t\tminor %d;\n\tdisk\t\t\t\"%s\";\n\tmeta-disk\t\tinternal;\n}\n", cfg.Minor, cfg.BackingDisk)
 		return 0
 	}
-	c.outf("resource %s {\n    options {\n    }\n    net {\n    }\n", cfg.Resource)
+	c.outf("resource %s {\n    options {\n    }\n    net {\n", cfg.Resource)
+	if cfg.VerifyAlg != "" {
+		c.outf("        verify-alg       \t\"%s\";\n", cfg.VerifyAlg)
+	}
+	c.outf("    }\n")
 	c.outf("    _this_host {\n        volume 0 {\n            device\t\t\tminor %d;\n            disk\t\t\t\"%s\";\n"+
 		"            meta-disk\t\t\tinternal;\n            disk {\n", cfg.Minor, cfg.BackingDisk)
 	for _, k := range opts {

@@ -54,7 +54,7 @@ func word9(cs string) string {
 	switch cs {
 	case csWFConnection:
 		return csConnecting
-	case csSyncSource, csSyncTarget:
+	case csSyncSource, csSyncTarget, csVerifyS, csVerifyT:
 		return csConnected
 	}
 	return cs

@@ -95,6 +95,9 @@ type PairConfig struct {
 	// logs "automatically solved" after the connection is gone and goes back to
 	// WFConnection (still Primary) instead of StandAlone.
 	VictimDropsFirst bool
+	// VerifyAlg is the net option verify-alg in force on both nodes, e.g. "sha256". ""
+	// (DRBD's default) means none: `drbdadm verify` is refused.
+	VerifyAlg string
 }
 
 func (c *PairConfig) setDefaults() {
@@ -133,6 +136,9 @@ type Pair struct {
 	reconfSeq    int
 	klogSeq      int
 	third        *ThirdPeer // DRBD 9's third node (SetThirdPeer), nil for a pair
+	verify       *verifyRun // running online verify; nil when none
+	divergentKiB int64      // blocks that differ without DRBD knowing (InjectOutOfSync)
+	foundKiB     int64      // blocks online verify marked out of sync on both nodes
 }
 
 // resync is a resync between the two nodes, counted in 4 KiB bitmap bits
@@ -195,6 +201,9 @@ func (p *Pair) settle() {
 	}
 	if !up && p.sync != nil && !p.syncValid() {
 		p.sync = nil
+	}
+	if !up {
+		p.verify = nil // a lost connection ends online verify
 	}
 	p.wasConnected = up
 	close(p.changed)
@@ -278,6 +287,18 @@ func (p *Pair) handshake() {
 		return
 	}
 	p.sync = nil
+	if p.foundKiB > 0 {
+		// Blocks online verify found resync from a Primary (it made a new current UUID when
+		// the connection went); between two Secondaries DRBD resyncs nothing.
+		if pi := p.primaryIndex(); pi >= 0 && a.disk == diskUpToDate && b.disk == diskUpToDate {
+			p.nodes[pi].dirtyKiB += p.foundKiB
+			p.foundKiB = 0
+		} else {
+			for _, n := range p.nodes {
+				n.klogDev(fmt.Sprintf("No resync, but %d bits in bitmap!", p.foundKiB/4))
+			}
+		}
+	}
 	for i, n := range p.nodes {
 		peer := p.nodes[1-i]
 		if n.disk != diskUpToDate {
@@ -406,6 +427,10 @@ func (p *Pair) syncActive() bool { return p.sync != nil && p.linkUp() }
 
 // advance moves a running resync forward by percent of its total. Callers hold mu.
 func (p *Pair) advance(percent float64) {
+	if p.verify != nil && p.linkUp() && percent > 0 {
+		p.advanceVerify(percent)
+		return
+	}
 	if !p.syncActive() || percent <= 0 {
 		return
 	}
@@ -626,6 +651,10 @@ func (n *Node) connState() string {
 		return csSyncSource
 	case p.sync != nil:
 		return csSyncTarget
+	case p.verify != nil && p.verify.source == n.idx:
+		return csVerifyS
+	case p.verify != nil:
+		return csVerifyT
 	default:
 		return csConnected
 	}
@@ -651,7 +680,7 @@ func (n *Node) oosKiB() int64 {
 	if n.disk == diskInconsistent {
 		return p.cfg.SizeKiB
 	}
-	return n.dirtyKiB
+	return n.dirtyKiB + p.foundKiB
 }
 
 // hasUpToDateAccess reports whether the node can serve I/O from up-to-date data. Callers hold mu.

@@ -66,8 +66,11 @@ func (n *Node) renderProc() string {
 		fmt.Fprintf(&b, "%2d: cs:%s ro:%s/%s ds:%s/%s %c r-----\n", minor+vol, cs, n.role, pr, n.diskOf(vol), n.peerDiskOf(vol), proto)
 		fmt.Fprintf(&b, "    ns:%d nr:%d dw:%d dr:%d al:%d bm:0 lo:0 pe:0 ua:0 ap:0 ep:1 wo:%c oos:%d\n",
 			n.ctr.ns, n.ctr.nr, n.ctr.dw, n.ctr.dr, n.ctr.al, wo, n.oosKiB())
-		if cs == csSyncSource || cs == csSyncTarget {
+		switch cs {
+		case csSyncSource, csSyncTarget:
 			n.renderSyncLines(&b, cs == csSyncTarget)
+		case csVerifyS, csVerifyT:
+			n.renderProgressLines(&b, "verified:", n.p.verify.leftBits, n.p.verify.totalBits, cs == csVerifyS)
 		}
 	}
 	return b.String()
@@ -86,7 +89,13 @@ func perMilDone(leftBits, totalBits int64) int64 {
 
 // renderSyncLines renders the two TAB-indented progress lines of drbd_syncer_progress().
 func (n *Node) renderSyncLines(b *strings.Builder, target bool) {
-	s := n.p.sync
+	n.renderProgressLines(b, "sync'ed:", n.p.sync.leftBits, n.p.sync.totalBits, target)
+}
+
+// renderProgressLines renders the progress lines of a resync or an online verify (label
+// "sync'ed:" or "verified:"); want is printed on SyncTarget and VerifyS.
+func (n *Node) renderProgressLines(b *strings.Builder, label string, leftBits, totalBits int64, want bool) {
+	s := struct{ leftBits, totalBits int64 }{leftBits, totalBits}
 	res := perMilDone(s.leftBits, s.totalBits)
 	x := res / 50
 	b.WriteString("\t[")
@@ -97,7 +106,7 @@ func (n *Node) renderSyncLines(b *strings.Builder, target bool) {
 	for i := int64(0); i < 20-x; i++ {
 		b.WriteByte('.')
 	}
-	fmt.Fprintf(b, "] sync'ed:%3d.%d%% ", res/10, res%10)
+	fmt.Fprintf(b, "] %s%3d.%d%% ", label, res/10, res%10)
 	if s.totalBits > 1<<20 {
 		fmt.Fprintf(b, "(%d/%d)M\n\t", (s.leftBits>>10)*4, (s.totalBits>>10)*4)
 	} else {
@@ -106,7 +115,7 @@ func (n *Node) renderSyncLines(b *strings.Builder, target bool) {
 	rt := s.leftBits * 4 / simSpeedKiB
 	fmt.Fprintf(b, "finish: %d:%02d:%02d speed: %s (%s)", rt/3600, rt%3600/60, rt%60,
 		groupThousands(simSpeedKiB), groupThousands(simSpeedKiB))
-	if target {
+	if want {
 		fmt.Fprintf(b, " want: %s", groupThousands(n.wantKiB()))
 	}
 	b.WriteString(" K/sec\n")
@@ -176,6 +185,8 @@ func (n *Node) replication() string {
 		return csSyncSource
 	case csSyncTarget:
 		return csSyncTarget
+	case csVerifyS, csVerifyT:
+		return n.connState()
 	case csConnected:
 		return "Established"
 	}
