@@ -678,6 +678,12 @@ func (m *ProcMinor) status() Status {
 	case m.Sync.Present && !m.Sync.Verify:
 		s.OutOfSyncKiB = m.Sync.LeftKiB
 	}
+	switch {
+	case m.Sync.Present && m.Sync.Verify:
+		s.VerifyPercent = m.Sync.Percent
+	case m.ConnState == ConnVerifyS || m.ConnState == ConnVerifyT:
+		s.VerifyPercent = -1
+	}
 	if m.Sync.Present && !m.Sync.Verify {
 		s.SyncPercent = m.Sync.Percent
 		s.SpeedKiBps = m.Sync.SpeedKiBps

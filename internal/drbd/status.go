@@ -26,8 +26,11 @@ type Status struct {
 	// SyncPercent is 0..100, 100 when in sync; meaningful with Syncing or InSync.
 	SyncPercent  float64
 	OutOfSyncKiB int64
-	SpeedKiBps   int64         // 0 when unknown
-	ETA          time.Duration // 0 when unknown
+	// VerifyPercent is the progress of a running online verify (Verifying), 0..100, from the
+	// "verified:" line of /proc/drbd on 8.x; -1 when DRBD does not print it (DRBD 9's status).
+	VerifyPercent float64
+	SpeedKiBps    int64         // 0 when unknown
+	ETA           time.Duration // 0 when unknown
 	// SplitBrain reports that the node is StandAlone and DRBD itself detected a
 	// split brain on it since its last successful handshake (SplitBrainReported
 	// on the kernel log), whatever words followed ("automatically solved" counts

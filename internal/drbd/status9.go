@@ -114,6 +114,9 @@ func (r *jsonResource) status() Status {
 		s.ReplicationState = pd.ReplicationState
 		s.PeerDiskState = normDisk(pd.PeerDiskState)
 		s.Syncing = syncingState(s.ReplicationState)
+		if s.ReplicationState == ReplVerifyS || s.ReplicationState == ReplVerifyT {
+			s.VerifyPercent = -1
+		}
 		if pd.OutOfSync != nil && *pd.OutOfSync >= 0 {
 			s.OutOfSyncKiB = *pd.OutOfSync
 		}

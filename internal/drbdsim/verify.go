@@ -96,7 +96,12 @@ func (p *Pair) advanceVerify(percent float64) {
 	p.foundKiB += found
 	for _, x := range p.nodes {
 		if found > 0 {
-			x.klogDev(fmt.Sprintf("Online verify found %d 4k block out of sync!", found/4))
+			// DRBD 9 says "blocks", 8.4 "block".
+			plural := ""
+			if p.cfg.Version == V9 {
+				plural = "s"
+			}
+			x.klogDev(fmt.Sprintf("Online verify found %d 4k block%s out of sync!", found/4, plural))
 		}
 		x.klogDev(fmt.Sprintf("Online verify done (total 1 sec; paused 0 sec; %d K/sec)", simSpeedKiB))
 		to := csVerifyT
