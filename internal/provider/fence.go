@@ -114,6 +114,7 @@ var undoneOnDestroy = map[string]string{
 	"drbd_primary":            "the node was not demoted (`drbdadm secondary`)",
 	"drbd_filesystem":         "the filesystem was not unmounted",
 	"drbd_sync":               "nothing (destroying drbd_sync never changes a host)",
+	"drbd_verify":             "nothing (destroying drbd_verify never changes a host)",
 	"drbd_chef_backend_ready": "`stop_command` did not run and the ready file was left as it was",
 }
 

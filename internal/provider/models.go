@@ -215,6 +215,29 @@ func (m syncResourceModel) peer() connectionModel {
 	return m.peerConnection(m.User, m.PeerHostFingerprint)
 }
 
+// verifyResourceModel is the drbd_verify resource.
+type verifyResourceModel struct {
+	connectionModel
+	resourceNameModel
+	Triggers        types.Map  `tfsdk:"triggers"`
+	ResyncOutOfSync types.Bool `tfsdk:"resync_out_of_sync"`
+	peerModel
+	PollInterval timetypes.GoDuration `tfsdk:"poll_interval"`
+	StallTimeout timetypes.GoDuration `tfsdk:"stall_timeout"`
+	Timeouts     timeouts.Value       `tfsdk:"timeouts"`
+	OutOfSyncKiB types.Int64          `tfsdk:"out_of_sync_kib"`
+	VerifiedAt   types.String         `tfsdk:"verified_at"`
+	VerifyAlg    types.String         `tfsdk:"verify_alg"`
+	// PeerHostFingerprint is the peer's host key fingerprint, recorded like host_key_fingerprint.
+	PeerHostFingerprint types.String `tfsdk:"peer_host_fingerprint"`
+}
+
+// peer is the connection to peer_host; under accept-new the recorded peer_host_fingerprint is
+// enforced.
+func (m verifyResourceModel) peer() connectionModel {
+	return m.peerConnection(m.User, m.PeerHostFingerprint)
+}
+
 // chefBackendReadyModel is the drbd_chef_backend_ready resource.
 type chefBackendReadyModel struct {
 	connectionModel

@@ -291,6 +291,7 @@ func (p *drbdProvider) Resources(_ context.Context) []func() resource.Resource {
 		withFence[primaryResource]("primary"),
 		withFence[filesystemResource]("filesystem"),
 		withFence[syncResource]("sync"),
+		withFence[verifyResource]("verify"),
 		withFence[chefBackendReadyResource]("chef_backend_ready"),
 	}
 }
