@@ -227,3 +227,43 @@ func TestAccVerify_refused(t *testing.T) {
 		})
 	}
 }
+
+// healthCheck is the documented health check: a check block with a scoped drbd_status of
+// node i asserting a healthy pair.
+func (e *testEnv) healthCheck(i int) string {
+	return fmt.Sprintf(`
+check "pc0_healthy" {
+  data "drbd_status" "n" {
+    %s
+    resource = "pc0"
+  }
+
+  assert {
+    condition = alltrue([
+      data.drbd_status.n.connection_state == "Connected",
+      data.drbd_status.n.disk_state == "UpToDate",
+      data.drbd_status.n.peer_disk_state == "UpToDate",
+      data.drbd_status.n.out_of_sync_kib == 0,
+      !data.drbd_status.n.split_brain,
+    ])
+    error_message = "DRBD pc0 is degraded: ${data.drbd_status.n.connection_state}."
+  }
+}
+`, e.hostArgs(i))
+}
+
+// TestAccStatus_healthCheckDegraded: the health check of the guide reads a healthy pair, and
+// a degraded, StandAlone or down pair does not fail the plan or the apply (a failed check is
+// a warning), so HCP Terraform's health assessments can report it.
+func TestAccStatus_healthCheckDegraded(t *testing.T) {
+	testAccPreCheck(t)
+	e := newTestEnv(t, drbdsim.PairConfig{}).promote()
+	e.pair.CompleteSync()
+	cfg := e.providerConfig() + e.healthCheck(1)
+	// A scoped data source is read on every plan, so no plan of a check block is empty.
+	accTest(t,
+		resource.TestStep{Config: cfg, ExpectNonEmptyPlan: true},
+		resource.TestStep{PreConfig: func() { e.sh(1, "drbdadm disconnect pc0") }, Config: cfg, ExpectNonEmptyPlan: true},
+		resource.TestStep{PreConfig: func() { e.sh(1, "drbdadm down pc0") }, Config: cfg, ExpectNonEmptyPlan: true},
+	)
+}
