@@ -129,7 +129,7 @@ func TestAccVerify_clean(t *testing.T) {
 // warning naming the amount; nothing but the verify runs (no resync unless asked for).
 func TestAccVerify_findsBlocks(t *testing.T) {
 	testAccPreCheck(t)
-	for _, v := range []drbdsim.Version{drbdsim.V84, drbdsim.V9} {
+	for _, v := range []drbdsim.Version{drbdsim.V84, drbdsim.V9, drbdsim.V83} {
 		t.Run(v.String(), func(t *testing.T) {
 			e := verifyPair(t, v)
 			e.pair.InjectOutOfSync(40)
@@ -184,6 +184,34 @@ func TestAccVerify_resyncOutOfSync(t *testing.T) {
 					return nil
 				},
 			})
+		})
+	}
+}
+
+// TestAccVerify_stalls: a verify whose progress stops fails after stall_timeout on 8.4 (the
+// verified: percentage), and is bounded by timeouts.create on DRBD 9 (no progress printed);
+// both name the node and leave the verify to the kernel, running nothing else.
+func TestAccVerify_stalls(t *testing.T) {
+	testAccPreCheck(t)
+	cases := map[string]struct {
+		v     drbdsim.Version
+		attrs []string
+		want  *regexp.Regexp
+	}{
+		"8.4": {drbdsim.V84, []string{`stall_timeout = "1s"`},
+			diagRE("Online verify of DRBD resource pc0 on", "stalled at", "(stall_timeout)", "goes on in the kernel")},
+		"9": {drbdsim.V9, []string{`stall_timeout = "1s"`, "timeouts {\n    create = \"3s\"\n  }"},
+			diagRE("Waiting for the online verify of DRBD resource pc0 on", "ended (timeouts.create or cancelled)",
+				"Last state: Connected/VerifyS")},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			e := newTestEnv(t, drbdsim.PairConfig{Version: tc.v, VerifyAlg: "sha256", SyncStepPercent: -1}).promote()
+			e.pair.CompleteSync()
+			before := e.applyFails(t, e.verifyConfig(0, tc.attrs...), tc.want)
+			if err := e.checkMutations(before, [2][]string{{"drbdadm verify pc0"}, nil}); err != nil {
+				t.Error(err)
+			}
 		})
 	}
 }
