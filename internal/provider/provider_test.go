@@ -21,7 +21,7 @@ func TestProvider_schemaValid(t *testing.T) {
 	for _, d := range resp.Diagnostics {
 		t.Errorf("schema diagnostic: %s: %s", d.Summary, d.Detail)
 	}
-	want := []string{"drbd_resource", "drbd_primary", "drbd_filesystem", "drbd_sync", "drbd_chef_backend_ready"}
+	want := []string{"drbd_resource", "drbd_primary", "drbd_filesystem", "drbd_sync", "drbd_verify", "drbd_chef_backend_ready"}
 	for _, name := range want {
 		if _, ok := resp.ResourceSchemas[name]; !ok {
 			t.Errorf("resource %s missing", name)
