@@ -176,3 +176,54 @@ func BenchmarkSyncReturn(b *testing.B) {
 	b.ReportMetric(float64(mean)/float64(poll), "mean/poll")
 	b.ReportMetric(float64(maxD)/float64(poll), "max/poll")
 }
+
+// BenchmarkVerifyReturn measures the delay between the simulated kernel finishing an online
+// verify and drbd_verify's Create returning, with poll_interval = 500ms; the verify finishes
+// at a random phase of the poll cycle. Reported as ms and as a fraction of the poll interval:
+// below 1 means the wait adds at most one poll to the verify itself.
+func BenchmarkVerifyReturn(b *testing.B) {
+	benchGate(b)
+	const poll = 500 * time.Millisecond
+	var delays []time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		e := newTestEnv(b, drbdsim.PairConfig{SyncStepPercent: -1, VerifyAlg: "sha256"}).promote()
+		e.pair.CompleteSync()
+		h := newCLIHarness(b)
+		h.writeFile("main.tf", e.providerConfig()+
+			block(`resource "drbd_verify" "test"`, e.hostArgs(0), `resource      = "pc0"`, fmt.Sprintf("poll_interval = %q", poll)))
+		h.init()
+		var completedAt atomic.Int64
+		returned := make(chan time.Time, 1)
+		h.onApplied(func(string) { returned <- time.Now() })
+		done := make(chan error, 1)
+		go func() { _, err := h.run("apply", "-auto-approve", "-input=false"); done <- err }()
+		waitUntil(b, "the online verify to start", time.Minute, func() bool { running, _ := e.pair.Verifying(); return running })
+		// A random phase of the poll cycle.
+		time.Sleep(time.Duration(rand.Int64N(int64(poll))))
+		e.pair.CompleteVerify()
+		completedAt.Store(time.Now().UnixNano())
+		var at time.Time
+		select {
+		case at = <-returned:
+		case <-time.After(time.Minute):
+			b.Fatal("drbd_verify did not return")
+		}
+		if err := <-done; err != nil {
+			b.Fatalf("apply: %v", err)
+		}
+		delays = append(delays, at.Sub(time.Unix(0, completedAt.Load())))
+		b.StartTimer()
+	}
+	sort.Slice(delays, func(i, j int) bool { return delays[i] < delays[j] })
+	var sum time.Duration
+	for _, d := range delays {
+		sum += d
+	}
+	mean := sum / time.Duration(len(delays))
+	maxD := delays[len(delays)-1]
+	b.ReportMetric(float64(mean)/float64(time.Millisecond), "mean-ms")
+	b.ReportMetric(float64(maxD)/float64(time.Millisecond), "max-ms")
+	b.ReportMetric(float64(mean)/float64(poll), "mean/poll")
+	b.ReportMetric(float64(maxD)/float64(poll), "max/poll")
+}
