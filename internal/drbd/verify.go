@@ -3,6 +3,8 @@ package drbd
 import (
 	"fmt"
 	"regexp"
+	"strconv"
+	"strings"
 )
 
 // Verify returns `drbdadm verify RES`, the same on DRBD 8.3, 8.4 and 9: it starts an online
@@ -76,4 +78,58 @@ func verifyWord(s Status) string {
 		return s.ReplicationState
 	}
 	return string(s.ConnectionState)
+}
+
+// VerifyResult is what the kernel logged about the last online verify of a resource.
+type VerifyResult struct {
+	// FoundKiB is what "Online verify found N 4k block(s) out of sync!" names, in KiB; 0
+	// when the verify found nothing (DRBD then logs no such line).
+	FoundKiB int64
+	// Lines are the kernel's result lines, "found" (when logged) then "done", for quoting.
+	Lines []string
+}
+
+// verifyFoundRE matches DRBD's "Online verify found N 4k block out of sync!" (9: "blocks").
+var verifyFoundRE = regexp.MustCompile(`Online verify found (\d+) (\d+)k blocks? out of sync!`)
+
+// VerifyKernelResult returns the result of the last finished online verify of resource in
+// the kernel log (dmesg text, oldest line first), ok false when none finished since the last
+// start. Lines are attributed to the resource as by SplitBrainReported: 8.x "block drbdMINOR:",
+// DRBD 9 "drbd RES..." prefixes. A verify starts with "Starting Online Verify from sector"
+// (or, on the VerifyT side, "Online Verify start sector") and ends with "Online verify done";
+// a verify cut off by a lost connection logs no "done".
+func VerifyKernelResult(log, resource string, minor int) (VerifyResult, bool) {
+	prefixes := []string{"drbd " + resource + ":", "drbd " + resource + " ", "drbd " + resource + "/"}
+	if minor >= 0 {
+		prefixes = append(prefixes, "block drbd"+strconv.Itoa(minor)+":")
+	}
+	var (
+		cur, last VerifyResult
+		ok        bool
+	)
+	for _, line := range strings.Split(log, "\n") {
+		i := indexAny(line, prefixes)
+		if i < 0 {
+			continue
+		}
+		msg := strings.TrimSpace(line[i:])
+		switch {
+		case strings.Contains(msg, "Starting Online Verify") || strings.Contains(msg, "Online Verify start sector"):
+			cur = VerifyResult{}
+			ok = false
+		case verifyFoundRE.MatchString(msg):
+			m := verifyFoundRE.FindStringSubmatch(msg)
+			n, err1 := strconv.ParseInt(m[1], 10, 64)
+			k, err2 := strconv.ParseInt(m[2], 10, 64)
+			if err1 == nil && err2 == nil {
+				cur.FoundKiB = n * k
+			}
+			cur.Lines = append(cur.Lines, msg)
+		case strings.Contains(msg, "Online verify done"):
+			cur.Lines = append(cur.Lines, msg)
+			last, ok = cur, true
+			cur = VerifyResult{}
+		}
+	}
+	return last, ok
 }

@@ -102,3 +102,40 @@ func TestVerifyStatusParsed(t *testing.T) {
 		t.Errorf("9 verify status = %+v", s)
 	}
 }
+
+// TestVerifyKernelResult reads the result of the last online verify from the kernel log:
+// DRBD 8.4's "block drbdN:" lines and DRBD 9's "drbd RES/VOL drbdN PEER:" lines, "block"
+// and "blocks", a run without blocks found, and lines of another resource ignored.
+func TestVerifyKernelResult(t *testing.T) {
+	t.Parallel()
+	log84 := "[  10.1] block drbd0: conn( Connected -> VerifyS )\n" +
+		"[  10.2] block drbd0: Starting Online Verify from sector 0\n" +
+		"[  11.0] block drbd0: Online verify found 3 4k block out of sync!\n" +
+		"[  11.1] block drbd0: Online verify done (total 1 sec; paused 0 sec; 34132 K/sec)\n" +
+		"[  11.2] block drbd0: conn( VerifyS -> Connected )\n" +
+		"[  20.0] block drbd1: Online verify found 9 4k block out of sync!\n"
+	log9 := "[  5.0] drbd pc0/0 drbd0 node2: repl( Established -> VerifyS )\n" +
+		"[  5.1] drbd pc0/0 drbd0 node2: Starting Online Verify from sector 0\n" +
+		"[  6.0] drbd pc0/0 drbd0 node2: Online verify found 2 4k blocks out of sync!\n" +
+		"[  6.1] drbd pc0/0 drbd0 node2: Online verify done (total 1 sec; paused 0 sec; 34132 K/sec)\n" +
+		"[  7.0] drbd pc0/0 drbd0 node2: Starting Online Verify from sector 0\n" +
+		"[  8.0] drbd pc0/0 drbd0 node2: Online verify done (total 1 sec; paused 0 sec; 34132 K/sec)\n"
+	tests := []struct {
+		name, log string
+		minor     int
+		wantKiB   int64
+		wantOK    bool
+		wantLines string
+	}{
+		{"8.4 blocks found", log84, 0, 12, true, "Online verify found 3 4k block out of sync!"},
+		{"9 last run clean", log9, 0, 0, true, "Online verify done (total 1 sec"},
+		{"no verify", "[ 1.0] block drbd0: conn( WFConnection -> Connected )\n", 0, 0, false, ""},
+		{"running, not done", "[ 1.0] block drbd0: Starting Online Verify from sector 0\n", 0, 0, false, ""},
+	}
+	for _, tc := range tests {
+		r, ok := VerifyKernelResult(tc.log, "pc0", tc.minor)
+		if ok != tc.wantOK || r.FoundKiB != tc.wantKiB || !strings.Contains(strings.Join(r.Lines, "\n"), tc.wantLines) {
+			t.Errorf("%s: VerifyKernelResult = %+v, %v; want %d KiB, %v, lines with %q", tc.name, r, ok, tc.wantKiB, tc.wantOK, tc.wantLines)
+		}
+	}
+}

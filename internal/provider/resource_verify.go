@@ -219,19 +219,21 @@ func (v *verifyStep) run(ctx context.Context) bool {
 	v.m.OutOfSyncKiB = types.Int64Value(oos)
 	v.m.VerifiedAt = types.StringValue(time.Now().UTC().Format(time.RFC3339))
 	v.m.VerifyAlg = types.StringValue(alg)
+	kernel := v.kernelLines(ctx)
 	tflog.Info(ctx, "DRBD online verify done", map[string]any{"host": v.h.String(), "resource": v.name.String(),
-		"out_of_sync_kib": strconv.FormatInt(oos, 10)})
+		"out_of_sync_kib": strconv.FormatInt(oos, 10), "kernel": kernel})
 	if oos == 0 {
 		return true
 	}
 	if !v.m.ResyncOutOfSync.ValueBool() {
 		v.diags.AddWarning("DRBD Online Verify Found Out-of-Sync Blocks", fmt.Sprintf("Online verify of DRBD resource %s "+
-			"on %s (verify-alg %s) found %d KiB out of sync. DRBD keeps them marked but does not copy them until the "+
+			"on %s (verify-alg %s) found %d KiB out of sync.%s DRBD keeps them marked but does not copy them until the "+
 			"connection is made again: set resync_out_of_sync = true and replace this resource, or run `drbdadm disconnect %s` "+
-			"then `drbdadm connect %s` on the Secondary. out_of_sync_kib records the amount.", v.name, v.h, alg, oos, v.name, v.name))
+			"then `drbdadm connect %s` on the Secondary. out_of_sync_kib records the amount.", v.name, v.h, alg, oos,
+			kernelQuote(kernel), v.name, v.name))
 		return true
 	}
-	return v.resync(ctx, oos, alg)
+	return v.resync(ctx, oos, alg, kernel)
 }
 
 // verifyAlg reads the verify-alg in force on the node; none is an error naming the option.
@@ -378,7 +380,7 @@ func (v *verifyStep) resyncNode(p, pp *drbd.Probe) (*remoteHost, bool) {
 // resync disconnects and reconnects the Secondary so that DRBD resyncs the blocks the verify
 // marked, then waits for UpToDate/UpToDate. It checks the pair again first: never on a
 // StandAlone or split-brained pair.
-func (v *verifyStep) resync(ctx context.Context, oos int64, alg string) bool {
+func (v *verifyStep) resync(ctx context.Context, oos int64, alg, kernel string) bool {
 	p, ok := v.h.probe(ctx, v.diags, verifySummary, v.name)
 	if !ok {
 		return false
@@ -423,8 +425,37 @@ func (v *verifyStep) resync(ctx context.Context, oos int64, alg string) bool {
 		return false
 	}
 	v.diags.AddWarning("DRBD Online Verify Found Out-of-Sync Blocks", fmt.Sprintf("Online verify of DRBD resource %s on %s "+
-		"(verify-alg %s) found %d KiB out of sync; they were resynced from the Primary by disconnecting and reconnecting %s, "+
+		"(verify-alg %s) found %d KiB out of sync.%s They were resynced from the Primary by disconnecting and reconnecting %s, "+
 		"and the pair is UpToDate/UpToDate again. Find out why the disks differed (a failing disk, writes that bypassed DRBD) "+
-		"before trusting them.", v.name, v.h, alg, oos, node))
+		"before trusting them.", v.name, v.h, alg, oos, kernelQuote(kernel), node))
 	return true
+}
+
+// kernelLines returns the kernel's result lines of the verify just finished on the node
+// ("Online verify found ..." and "Online verify done ..."), joined by "; ", or "" when the
+// kernel log cannot be read or shows no finished verify (best effort: out_of_sync_kib comes
+// from the status).
+func (v *verifyStep) kernelLines(ctx context.Context) string {
+	p, err := v.h.readStatus(ctx, v.name)
+	if err != nil {
+		tflog.Debug(ctx, "kernel log not read after online verify", map[string]any{"host": v.h.String(), "error": err.Error()})
+		return ""
+	}
+	sec, ok := p.Sections[drbd.SectionKernelLog]
+	if !ok || sec.Exit != 0 {
+		return ""
+	}
+	r, ok := drbd.VerifyKernelResult(sec.Output, v.name.String(), p.Status.Minor)
+	if !ok {
+		return ""
+	}
+	return strings.Join(r.Lines, "; ")
+}
+
+// kernelQuote quotes the kernel's verify lines for a diagnostic, "" without them.
+func kernelQuote(lines string) string {
+	if lines == "" {
+		return ""
+	}
+	return " The kernel logged: " + lines + "."
 }

@@ -145,7 +145,8 @@ func TestAccVerify_findsBlocks(t *testing.T) {
 							return err
 						}
 						want := diagRE("DRBD Online Verify Found Out-of-Sync Blocks: Online verify of DRBD resource pc0 on",
-							e.hostPort(0), "(verify-alg sha256) found 40 KiB out of sync", "resync_out_of_sync = true")
+							e.hostPort(0), "(verify-alg sha256) found 40 KiB out of sync.",
+							"The kernel logged:", "Online verify found 10 4k block", "out of sync!; ", "Online verify done", "resync_out_of_sync = true")
 						if !slices.ContainsFunc(w.all(), want.MatchString) {
 							return fmt.Errorf("no warning matches %s: %q", want, w.all())
 						}
