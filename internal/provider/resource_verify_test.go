@@ -189,6 +189,30 @@ func TestAccVerify_resyncOutOfSync(t *testing.T) {
 	}
 }
 
+// TestAccVerify_resyncOnSecondaryHost: when host is the Secondary, it is the node verified
+// from and the node disconnected and reconnected; the Primary runs nothing and no peer_host is
+// needed.
+func TestAccVerify_resyncOnSecondaryHost(t *testing.T) {
+	testAccPreCheck(t)
+	e := verifyPair(t, drbdsim.V84)
+	e.pair.InjectOutOfSync(8)
+	before := e.mutationCounts()
+	accTest(t, resource.TestStep{
+		Config:            e.verifyConfig(1, "resync_out_of_sync = true"),
+		ConfigStateChecks: verifiedState(8),
+		Check: func(*terraform.State) error {
+			if err := e.checkMutations(before, [2][]string{nil,
+				{"drbdadm verify pc0", "drbdadm disconnect pc0", "drbdadm connect pc0"}}); err != nil {
+				return err
+			}
+			if cs, ds := e.node(1).ConnState(), e.node(1).DiskState(); cs != "Connected" || ds != "UpToDate" {
+				return fmt.Errorf("after the apply node2 is %s/%s, want Connected/UpToDate", cs, ds)
+			}
+			return nil
+		},
+	})
+}
+
 // TestAccVerify_stalls: a verify whose progress stops fails after stall_timeout on 8.4 (the
 // verified: percentage), and is bounded by timeouts.create on DRBD 9 (no progress printed);
 // both name the node and leave the verify to the kernel, running nothing else.
