@@ -168,7 +168,8 @@ func (v *verifyStep) run(ctx context.Context) bool {
 	}
 	if err := drbd.VerifyRefusal(p.Status); err != nil {
 		v.diags.AddError(verifySummary, fmt.Sprintf("Online verify of DRBD resource %s was not started on %s: %s. "+
-			"DRBD verifies only a Connected pair with both disks UpToDate; wait for it (drbd_sync) and apply again. "+
+			"DRBD verifies only a Connected pair with both disks UpToDate: let a running resync finish (drbd_sync waits "+
+			"for it), reconnect a StandAlone node (drbd_resource, or split-brain recovery), then apply again. "+
 			"Nothing was run.", v.name, v.h, err))
 		return false
 	}
