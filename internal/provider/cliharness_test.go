@@ -19,9 +19,28 @@ import (
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6/tf6server"
 )
 
-// providerAddress is the provider's registry address, as the examples' required_providers
-// spell it.
-const providerAddress = "registry.terraform.io/seed-a700e435/drbd"
+// providerAddressesFile lists the provider's addresses, one a line: Terraform resolves the
+// examples' source "seed-a700e435/drbd" to the first, OpenTofu to the second.
+const providerAddressesFile = "../../scripts/provider-addresses"
+
+// providerAddresses reads the provider's addresses from providerAddressesFile.
+func providerAddresses(t testing.TB) []string {
+	t.Helper()
+	b, err := os.ReadFile(providerAddressesFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var addrs []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+			addrs = append(addrs, line)
+		}
+	}
+	if len(addrs) == 0 {
+		t.Fatalf("%s lists no address", providerAddressesFile)
+	}
+	return addrs
+}
 
 // observedServer wraps the provider server to report when ApplyResourceChange returns.
 type observedServer struct {
@@ -73,6 +92,7 @@ func newCLIHarness(t testing.TB) *cliHarness {
 		}
 		tfPath = p
 	}
+	addrs := providerAddresses(t)
 	h := &cliHarness{
 		t: t, dir: t.TempDir(), terraform: tfPath,
 		server: &observedServer{ProviderServer: providerserver.NewProtocol6(New("test")())()},
@@ -90,7 +110,7 @@ func newCLIHarness(t testing.TB) *cliHarness {
 	opts = append(opts, tf6server.WithLoggingSink(sinkT{t}))
 	served := make(chan error, 1)
 	go func() {
-		served <- tf6server.Serve(providerAddress, func() tfprotov6.ProviderServer { return h.server }, opts...)
+		served <- tf6server.Serve(addrs[0], func() tfprotov6.ProviderServer { return h.server }, opts...)
 	}()
 	var rc *plugin.ReattachConfig
 	select {
@@ -106,10 +126,15 @@ func newCLIHarness(t testing.TB) *cliHarness {
 		cancel()
 		<-closeCh
 	})
-	b, err := json.Marshal(map[string]any{providerAddress: map[string]any{
-		"Protocol": string(rc.Protocol), "ProtocolVersion": rc.ProtocolVersion, "Pid": rc.Pid, "Test": true,
-		"Addr": map[string]string{"Network": rc.Addr.Network(), "String": rc.Addr.String()},
-	}})
+	// The same server under every address, so that terraform and tofu both find it.
+	reattach := map[string]any{}
+	for _, a := range addrs {
+		reattach[a] = map[string]any{
+			"Protocol": string(rc.Protocol), "ProtocolVersion": rc.ProtocolVersion, "Pid": rc.Pid, "Test": true,
+			"Addr": map[string]string{"Network": rc.Addr.Network(), "String": rc.Addr.String()},
+		}
+	}
+	b, err := json.Marshal(reattach)
 	if err != nil {
 		t.Fatal(err)
 	}

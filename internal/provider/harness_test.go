@@ -38,11 +38,38 @@ var testAccProtoV6ProviderFactories = map[string]func() (tfprotov6.ProviderServe
 
 // TestMain registers the in-process provider under its real source address, so that test
 // configurations (and the examples they load) use `source = "seed-a700e435/drbd"` as users do.
+// TF_ACC_PROVIDER_HOST picks the registry host of that address (registry.opentofu.org for
+// tofu); terraform-plugin-testing reads it.
 func TestMain(m *testing.M) {
+	os.Exit(runTests(m))
+}
+
+// runTests is TestMain's body, so that its deferred cleanup runs before the exit.
+func runTests(m *testing.M) int {
 	if os.Getenv(resource.EnvTfAccProviderNamespace) == "" {
 		_ = os.Setenv(resource.EnvTfAccProviderNamespace, "seed-a700e435")
 	}
-	os.Exit(m.Run())
+	// A TF_CLI_CONFIG_FILE naming a missing file means no CLI configuration to both CLIs, but
+	// tofu then prints its "Unable to open CLI configuration file" warning on standard output,
+	// where terraform-plugin-testing's version check cannot parse it. An empty file means the
+	// same and makes neither CLI warn.
+	if f := os.Getenv("TF_CLI_CONFIG_FILE"); f != "" {
+		if _, err := os.Stat(f); errors.Is(err, os.ErrNotExist) {
+			dir, err := os.MkdirTemp("", "drbd-acc-cli-config-")
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 1
+			}
+			defer func() { _ = os.RemoveAll(dir) }()
+			empty := filepath.Join(dir, "empty.tfrc")
+			if err := os.WriteFile(empty, nil, 0o600); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 1
+			}
+			_ = os.Setenv("TF_CLI_CONFIG_FILE", empty)
+		}
+	}
+	return m.Run()
 }
 
 // requiredProviders pins the provider's source address in inline test configurations.

@@ -30,8 +30,6 @@ const (
 	runsLog   = "/var/log/chef-server-ctl.runs"
 	resName   = "pc0"
 	minor     = 0
-	// providerSource is the provider's address in the example's required_providers.
-	providerSource = "registry.terraform.io/seed-a700e435/drbd"
 )
 
 // labEnv is the lab's configuration, read once by TestMain.
@@ -174,13 +172,13 @@ func setup() (string, error) {
 	return tmp, nil
 }
 
-// writeCLIConfig writes, with scripts/dev-cli-config.sh, a Terraform CLI configuration into
-// dir whose dev_overrides point the provider's source address at binDir (the directory holding
-// terraform-provider-drbd), so terraform uses that build without `terraform init` or a
-// registry, and returns its path (for TF_CLI_CONFIG_FILE).
+// writeCLIConfig writes, with scripts/dev-cli-config.sh, a CLI configuration into dir whose
+// dev_overrides point the provider's addresses (Terraform's and OpenTofu's) at binDir (the
+// directory holding terraform-provider-drbd), so terraform or tofu uses that build without
+// `init` or a registry, and returns its path (for TF_CLI_CONFIG_FILE).
 func writeCLIConfig(dir, binDir string) (string, error) {
 	path := filepath.Join(dir, "terraformrc")
-	out, err := exec.Command(filepath.Join(env.root, "scripts", "dev-cli-config.sh"), path, binDir, providerSource).CombinedOutput()
+	out, err := exec.Command(filepath.Join(env.root, "scripts", "dev-cli-config.sh"), path, binDir).CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("scripts/dev-cli-config.sh: %w: %s", err, out)
 	}
