@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,12 +24,11 @@ import (
 // examples' source "seed-a700e435/drbd" to the first, OpenTofu to the second.
 const providerAddressesFile = "../../scripts/provider-addresses"
 
-// providerAddresses reads the provider's addresses from providerAddressesFile.
-func providerAddresses(t testing.TB) []string {
-	t.Helper()
+// readProviderAddresses reads the provider's addresses from providerAddressesFile.
+func readProviderAddresses() ([]string, error) {
 	b, err := os.ReadFile(providerAddressesFile)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	var addrs []string
 	for _, line := range strings.Split(string(b), "\n") {
@@ -36,8 +36,18 @@ func providerAddresses(t testing.TB) []string {
 			addrs = append(addrs, line)
 		}
 	}
-	if len(addrs) == 0 {
-		t.Fatalf("%s lists no address", providerAddressesFile)
+	if len(addrs) < 2 {
+		return nil, fmt.Errorf("%s lists %d addresses, not Terraform's and OpenTofu's", providerAddressesFile, len(addrs))
+	}
+	return addrs, nil
+}
+
+// providerAddresses is readProviderAddresses that fails the test on error.
+func providerAddresses(t testing.TB) []string {
+	t.Helper()
+	addrs, err := readProviderAddresses()
+	if err != nil {
+		t.Fatal(err)
 	}
 	return addrs
 }

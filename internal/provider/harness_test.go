@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -38,8 +39,8 @@ var testAccProtoV6ProviderFactories = map[string]func() (tfprotov6.ProviderServe
 
 // TestMain registers the in-process provider under its real source address, so that test
 // configurations (and the examples they load) use `source = "seed-a700e435/drbd"` as users do.
-// TF_ACC_PROVIDER_HOST picks the registry host of that address (registry.opentofu.org for
-// tofu); terraform-plugin-testing reads it.
+// terraform-plugin-testing takes the address's host from TF_ACC_PROVIDER_HOST; when that is
+// unset and TF_ACC_TERRAFORM_PATH is OpenTofu, TestMain sets it to OpenTofu's registry host.
 func TestMain(m *testing.M) {
 	os.Exit(runTests(m))
 }
@@ -69,7 +70,34 @@ func runTests(m *testing.M) int {
 			_ = os.Setenv("TF_CLI_CONFIG_FILE", empty)
 		}
 	}
+	if err := setProviderHost(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	return m.Run()
+}
+
+// setProviderHost sets TF_ACC_PROVIDER_HOST to the host of OpenTofu's address in
+// scripts/provider-addresses (the second) when the acceptance tests run with OpenTofu and it is
+// unset. Terraform's host is terraform-plugin-testing's default.
+func setProviderHost() error {
+	cli := os.Getenv("TF_ACC_TERRAFORM_PATH")
+	if os.Getenv("TF_ACC") == "" || cli == "" || os.Getenv(resource.EnvTfAccProviderHost) != "" {
+		return nil
+	}
+	out, err := exec.Command(cli, "version").Output()
+	if err != nil {
+		return fmt.Errorf("%s version: %w", cli, err)
+	}
+	if !strings.Contains(string(out), "OpenTofu v") {
+		return nil
+	}
+	addrs, err := readProviderAddresses()
+	if err != nil {
+		return err
+	}
+	host, _, _ := strings.Cut(addrs[1], "/")
+	return os.Setenv(resource.EnvTfAccProviderHost, host)
 }
 
 // requiredProviders pins the provider's source address in inline test configurations.
