@@ -18,7 +18,7 @@
 # Its sessions log in as the bench user drbdbench (created when missing: login shell /bin/sh,
 # empty home /var/lib/drbdbench), so no rc file of a login shell runs per command; strace
 # (installed when missing) counts the execve calls per command for that user and for root.
-# The system sshd and ~/.ssh are never touched. Needs terraform (TF_ACC_TERRAFORM_PATH or PATH).
+# The system sshd and ~/.ssh are never touched. Needs terraform or tofu (TERRAFORM, TF_ACC_TERRAFORM_PATH or PATH).
 #
 # Rounds: BENCH_SSH_ROUNDS (20, BENCH_SSH_PER_ROUND commands each, default 5),
 # BENCH_START_ROUNDS (20), BENCH_REFRESH_ROUNDS (10), BENCH_PAIRS (50).
@@ -31,8 +31,9 @@ write_md=1
 case ${1:-} in -h | --help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
 
 export CHECKPOINT_DISABLE=1
-export TF_ACC_TERRAFORM_PATH=${TF_ACC_TERRAFORM_PATH:-$(command -v terraform || echo /usr/local/bin/terraform)}
-[ -x "$TF_ACC_TERRAFORM_PATH" ] || { echo "bench: terraform not found (set TF_ACC_TERRAFORM_PATH)" >&2; exit 1; }
+# The CLI: TERRAFORM (terraform or tofu), else TF_ACC_TERRAFORM_PATH, else terraform on PATH.
+export TF_ACC_TERRAFORM_PATH=${TERRAFORM:-${TF_ACC_TERRAFORM_PATH:-$(command -v terraform || echo /usr/local/bin/terraform)}}
+[ -x "$TF_ACC_TERRAFORM_PATH" ] || { echo "bench: terraform not found (set TERRAFORM=/path/to/terraform or tofu)" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || { echo "bench: the OpenSSH comparison runs sshd as root and needs a bench user; run as root" >&2; exit 1; }
 
 ssh_rounds=${BENCH_SSH_ROUNDS:-20}
@@ -238,7 +239,7 @@ read -r er_calls er_started <<<"$exec_root"
 
 cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 mem=$(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
-tfv=$("$TF_ACC_TERRAFORM_PATH" version 2>/dev/null | head -n 1)
+tfv=$("$TF_ACC_TERRAFORM_PATH" version 2>/dev/null | grep -m1 -E "^(Terraform|OpenTofu) v")
 sshv=$(ssh -V 2>&1)
 
 table=$(

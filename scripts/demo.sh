@@ -3,7 +3,8 @@
 # HA runbook example (examples/chef-ha-failover) applied against them with a freshly built
 # provider, then destroyed. Nothing leaves loopback; no registry is contacted (dev_overrides).
 #
-# Environment: TERRAFORM (default: `command -v terraform`, then /usr/local/bin/terraform),
+# Environment: TERRAFORM, the CLI: terraform or tofu (default: `command -v terraform`, then
+# /usr/local/bin/terraform),
 # DEMO_DRBD (simulated DRBD version: 8.4 (default), 9 or 8.3), DEMO_SYNC (how long the simulated
 # initial resync takes, default 15s), KEEP_DEMO_DIR=1 (keep the temporary directory).
 set -euo pipefail
@@ -11,7 +12,8 @@ cd "$(dirname "$0")/.."
 
 tf=${TERRAFORM:-$(command -v terraform 2>/dev/null || true)}
 tf=${tf:-/usr/local/bin/terraform}
-[ -x "$tf" ] || { echo "demo: no terraform binary (set TERRAFORM=/path/to/terraform)" >&2; exit 1; }
+[ -x "$tf" ] || { echo "demo: no terraform binary (set TERRAFORM=/path/to/terraform or tofu)" >&2; exit 1; }
+cli=$(basename "$tf") # what the messages call it: terraform or tofu
 export CHECKPOINT_DISABLE=1
 
 t0=$(date +%s)
@@ -90,7 +92,7 @@ color=()
 [ -t 1 ] || color=(-no-color)
 tfw() { "$tf" -chdir="$tmp/work" "$1" "${color[@]}" "${@:2}"; }
 
-say "terraform apply examples/chef-ha-failover (TF_LOG_PROVIDER=INFO, showing the DRBD sync progress lines)"
+say "$cli apply examples/chef-ha-failover (TF_LOG_PROVIDER=INFO, showing the DRBD sync progress lines)"
 : >"$tmp/provider.log"
 # Provider logs go to a file so that Terraform's own errors stay on stderr; the sync progress
 # lines are picked out of it as they are written (tail stops by itself when apply exits) and
@@ -134,7 +136,7 @@ after)
   ;;
 esac
 
-say "drbd_status data source outputs (terraform output)"
+say "drbd_status data source outputs ($cli output)"
 tfw output primary_status
 tfw output secondary_status
 tfw output filesystem_uuid
@@ -145,7 +147,7 @@ tfw plan -detailed-exitcode -var-file="$tmp/env/demo.tfvars.json" >/dev/null && 
 say "DRBD status of both simulated nodes after the runbook"
 sim_status
 
-say "terraform destroy (unmount, demote, drbdadm down; metadata and data are kept)"
+say "$cli destroy (unmount, demote, drbdadm down; metadata and data are kept)"
 tfw destroy -auto-approve -var-file="$tmp/env/demo.tfvars.json"
 
 say "final DRBD status of both simulated nodes"
