@@ -107,10 +107,17 @@ func runbook(t *testing.T) {
 	s.logf("after destroy: mounts at %s on node1: %s", dataDir, mnt)
 	for n := 1; n <= 2; n++ {
 		// Internal metadata sits at the end of the backing disk, so the filesystem can be read
-		// from /dev/vdb directly, read-only, whatever DRBD's state (down after destroy).
-		out, err := s.on(n, `set -e; mkdir -p /mnt/check; mount -o ro,noload /dev/vdb /mnt/check 2>/dev/null ||
-			{ drbdadm up pc0 2>/dev/null || true; drbdadm primary pc0; mount -o ro /dev/drbd0 /mnt/check; };
-			sha256sum /mnt/check/lab-canary; umount /mnt/check`)
+		// from /dev/vdb directly, read-only, whatever DRBD's state (down after destroy). The
+		// type is named: blkid also finds the DRBD metadata there, and mount does not guess
+		// between two signatures. The fallback through DRBD takes the resource down again, so
+		// that node1 left Primary cannot refuse node2's promotion.
+		out, err := s.on(n, `set -e; mkdir -p /mnt/check
+			if mount -t ext4 -o ro,noload /dev/vdb /mnt/check 2>/dev/null; then
+				sha256sum /mnt/check/lab-canary; umount /mnt/check
+			else
+				drbdadm up pc0 2>/dev/null || true; drbdadm primary pc0; mount -o ro /dev/drbd0 /mnt/check
+				sha256sum /mnt/check/lab-canary; umount /mnt/check; drbdadm down pc0
+			fi`)
 		if err != nil {
 			s.fail("node%d: cannot read the canary after destroy: %v", n, err)
 		}
