@@ -108,8 +108,8 @@ func runbook(t *testing.T) {
 	for n := 1; n <= 2; n++ {
 		// Internal metadata sits at the end of the backing disk, so the filesystem can be read
 		// from /dev/vdb directly, read-only, whatever DRBD's state (down after destroy). The
-		// type is named: blkid also finds the DRBD metadata there, and mount does not guess
-		// between two signatures. The fallback through DRBD takes the resource down again, so
+		// type is named: libblkid reports the disk as TYPE="drbd" (it probes DRBD's metadata
+		// before filesystems), so an untyped mount fails. The fallback through DRBD takes the resource down again, so
 		// that node1 left Primary cannot refuse node2's promotion.
 		out, err := s.on(n, `set -e; mkdir -p /mnt/check
 			if mount -t ext4 -o ro,noload /dev/vdb /mnt/check 2>/dev/null; then
