@@ -185,3 +185,10 @@ func DefaultKnownHostsFile() string {
 	}
 	return def
 }
+
+// MaxOutputBytes caps what Exec keeps of each of a command's standard output and standard
+// error; a command that prints more is stopped and fails with ErrOutputTooLarge.
+const MaxOutputBytes = 4 << 20
+
+// ErrOutputTooLarge is wrapped by the error of a command whose output exceeded MaxOutputBytes.
+var ErrOutputTooLarge = errors.New("command output exceeds the limit")

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -16,6 +17,44 @@ import (
 // cancelGrace bounds how long a cancelled command waits for the host to close its session
 // before Exec returns anyway.
 const cancelGrace = 2 * time.Second
+
+// KillGrace is how long a command that outlived its deadline on the host has after SIGTERM
+// before timeout(1) sends SIGKILL.
+const KillGrace = 5 * time.Second
+
+// deadlinePrefix starts every command run under a deadline: timeout(1), where the host has it,
+// runs the command in a process group of its own and ends that group at the deadline (SIGTERM,
+// then SIGKILL after KillGrace), and passes on a signal the session receives. The command is
+// handed over as a parameter, so it is quoted once. Hosts without timeout(1) run it as is.
+const deadlinePrefix = `exec sh -c 'command -v timeout >/dev/null 2>&1 && exec timeout -k ` +
+	`"$1" "$2" sh -c "$3"; exec sh -c "$3"' sh `
+
+// WithDeadline returns cmd as Exec sends it when the remaining time is left: under timeout(1)
+// with that many seconds (rounded up), so the host ends it by itself even when the client's
+// cancel never arrives.
+func WithDeadline(cmd string, left time.Duration) string {
+	secs := max(int64((left+time.Second-1)/time.Second), 1)
+	return deadlinePrefix + strconv.Itoa(int(KillGrace/time.Second)) + " " + strconv.FormatInt(secs, 10) + " " + Quote(cmd)
+}
+
+// ParseDeadline is the inverse of WithDeadline, for hosts simulated in-process: the command
+// as written and its time limit, ok false when cmd is not wrapped.
+func ParseDeadline(cmd string) (inner string, limit time.Duration, ok bool) {
+	rest, ok := strings.CutPrefix(cmd, deadlinePrefix)
+	if !ok {
+		return "", 0, false
+	}
+	f := strings.SplitN(rest, " ", 3)
+	if len(f) != 3 {
+		return "", 0, false
+	}
+	secs, err := strconv.ParseInt(f[1], 10, 64)
+	if err != nil {
+		return "", 0, false
+	}
+	inner, ok = unquote(f[2])
+	return inner, time.Duration(secs) * time.Second, ok
+}
 
 // Run runs cmd on t and returns its output and exit code; see Exec.
 func (p *Pool) Run(ctx context.Context, t Target, cmd string) (stdout, stderr string, exitCode int, err error) {
@@ -33,6 +72,9 @@ func (p *Pool) Exec(ctx context.Context, t Target, c Command) (Result, error) {
 		return Result{ExitCode: -1}, fmt.Errorf("run command on %s: %w", t, err)
 	}
 	cmd := c.Cmd
+	if dl, ok := ctx.Deadline(); ok {
+		cmd = WithDeadline(cmd, time.Until(dl))
+	}
 	if p.cfg.Sudo {
 		cmd = sudoWrap(cmd)
 	}
@@ -43,8 +85,11 @@ func (p *Pool) Exec(ctx context.Context, t Target, c Command) (Result, error) {
 	defer func() { <-cn.sem }()
 	defer sess.Close()
 
-	stdout := &lineWriter{onLine: c.OnStdoutLine}
-	stderr := &lineWriter{onLine: c.OnStderrLine}
+	overflow := make(chan struct{})
+	var overflowOnce sync.Once
+	tooMuch := func() { overflowOnce.Do(func() { close(overflow) }) }
+	stdout := &lineWriter{onLine: c.OnStdoutLine, limit: MaxOutputBytes, overflow: tooMuch}
+	stderr := &lineWriter{onLine: c.OnStderrLine, limit: MaxOutputBytes, overflow: tooMuch}
 	sess.Stdout, sess.Stderr = stdout, stderr
 	if c.Stdin != nil {
 		sess.Stdin = c.Stdin
@@ -83,6 +128,21 @@ func (p *Pool) Exec(ctx context.Context, t Target, c Command) (Result, error) {
 		timer.Stop()
 		r := result(-1)
 		return r, fmt.Errorf("run command on %s: %w", t, ctx.Err())
+	case <-overflow:
+		_ = sess.Signal(ssh.SIGTERM)
+		_ = sess.Close()
+		timer := time.NewTimer(cancelGrace)
+		select {
+		case <-done:
+		case <-timer.C:
+		}
+		timer.Stop()
+		stream := "stdout"
+		if stderr.exceeded() {
+			stream = "stderr"
+		}
+		return result(-1), fmt.Errorf("run command on %s: its %s passed %d MiB, so it was stopped: %w",
+			t, stream, MaxOutputBytes>>20, ErrOutputTooLarge)
 	}
 
 	var exitErr *ssh.ExitError
@@ -171,13 +231,24 @@ func newSession(ctx context.Context, client *ssh.Client) (*ssh.Session, error) {
 	}
 }
 
-// lineWriter collects a stream and calls onLine for each complete line as it arrives.
+// lineWriter collects a stream and calls onLine for each complete line as it arrives. With a
+// limit, it keeps at most limit bytes and calls overflow once when more arrive.
 type lineWriter struct {
 	mu       sync.Mutex
 	buf      bytes.Buffer
 	pending  []byte // bytes after the last newline
 	onLine   func(string)
 	finished bool
+	limit    int    // 0 = none
+	overflow func() // called once when the limit is passed
+	over     bool
+}
+
+// exceeded reports whether more than limit bytes arrived.
+func (w *lineWriter) exceeded() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.over
 }
 
 // copyBufs holds the buffers ReadFrom reads a stream through.
@@ -210,9 +281,17 @@ func (w *lineWriter) ReadFrom(r io.Reader) (int64, error) {
 func (w *lineWriter) Write(b []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	n := len(b)
+	if w.limit > 0 && w.buf.Len()+len(b) > w.limit {
+		b = b[:w.limit-w.buf.Len()]
+		if !w.over {
+			w.over = true
+			w.overflow()
+		}
+	}
 	w.buf.Write(b)
 	if w.onLine == nil || w.finished {
-		return len(b), nil
+		return n, nil
 	}
 	w.pending = append(w.pending, b...)
 	for {
@@ -223,7 +302,7 @@ func (w *lineWriter) Write(b []byte) (int, error) {
 		w.onLine(strings.TrimSuffix(string(w.pending[:i]), "\r"))
 		w.pending = w.pending[i+1:]
 	}
-	return len(b), nil
+	return n, nil
 }
 
 // finish reports a trailing partial line and stops further callbacks, so none run after

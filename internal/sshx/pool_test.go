@@ -108,13 +108,18 @@ func TestPool_sudo(t *testing.T) {
 	cfg.Sudo = true
 	p := newPool(t, cfg)
 	for _, cmd := range []string{"drbdadm up pc0", "echo 'it''s' > /tmp/x"} {
-		if _, _, _, err := p.Run(testCtx(t), f.target(), cmd); err != nil {
+		if _, _, _, err := p.Run(context.Background(), f.target(), cmd); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// Under a deadline, timeout(1) runs inside sudo, so that it can end root's processes.
+	if _, _, _, err := p.Run(testCtx(t), f.target(), "drbdadm down pc0"); err != nil {
+		t.Fatal(err)
 	}
 	want := []string{
 		`sudo -n -- sh -c 'drbdadm up pc0'`,
 		`sudo -n -- sh -c 'echo '"'"'it'"'"''"'"'s'"'"' > /tmp/x'`,
+		sshx.Join("sudo", "-n", "--", "sh", "-c", sshx.WithDeadline("drbdadm down pc0", 30*time.Second)),
 	}
 	if diff := cmp.Diff(want, f.host.Commands()); diff != "" {
 		t.Errorf("commands (-want +got):\n%s", diff)

@@ -27,3 +27,29 @@ func Join(args ...string) string {
 func sudoWrap(cmd string) string {
 	return Join("sudo", "-n", "--", "sh", "-c", cmd)
 }
+
+// unquote undoes Quote: a plain word, or single-quoted parts joined by "'" (shellescape's
+// form); ok is false for anything else.
+func unquote(s string) (string, bool) {
+	if !strings.HasPrefix(s, "'") {
+		return s, !strings.ContainsAny(s, " '\\\"")
+	}
+	var b strings.Builder
+	for s != "" {
+		switch {
+		case strings.HasPrefix(s, `"'"`):
+			b.WriteByte('\'')
+			s = s[3:]
+		case strings.HasPrefix(s, "'"):
+			end := strings.IndexByte(s[1:], '\'')
+			if end < 0 {
+				return "", false
+			}
+			b.WriteString(s[1 : 1+end])
+			s = s[end+2:]
+		default:
+			return "", false
+		}
+	}
+	return b.String(), true
+}

@@ -3,6 +3,7 @@ package sshx_test
 import (
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
@@ -90,4 +91,17 @@ func FuzzQuote(f *testing.F) {
 			t.Errorf("Quote(%q) = %s (-want +got):\n%s", s, sshx.Quote(s), diff)
 		}
 	})
+}
+
+// TestWithDeadline_roundTrip: ParseDeadline gives back what WithDeadline wrapped.
+func TestWithDeadline_roundTrip(t *testing.T) {
+	for _, cmd := range []string{"echo hi", "", "it's a 'quoted' \"word\" $x `y` \\z", "a\nb"} {
+		inner, limit, ok := sshx.ParseDeadline(sshx.WithDeadline(cmd, 1500*time.Millisecond))
+		if !ok || inner != cmd || limit != 2*time.Second {
+			t.Errorf("ParseDeadline(WithDeadline(%q)) = %q, %s, %v", cmd, inner, limit, ok)
+		}
+	}
+	if _, _, ok := sshx.ParseDeadline("echo hi"); ok {
+		t.Error("ParseDeadline accepted a plain command")
+	}
 }

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/seed-a700e435/terraform-provider-drbd/internal/sshx"
 )
 
 // Exec describes one "exec" request handed to a Handler.
@@ -40,6 +42,10 @@ type Config struct {
 	TrustedUserCAKeys []ssh.PublicKey   // accept OpenSSH user certs signed by these
 	Handler           Handler           // nil = exit 127 "command not found"
 	AllowForwarding   bool              // direct-tcpip to 127.0.0.0/8 only, so the host can act as a bastion
+	// RawCommands hands the Handler each command exactly as received. Otherwise a command
+	// the client wrapped in its deadline (sshx.WithDeadline) reaches the Handler as written,
+	// with that deadline on its ctx, and exits 124 when it passes, as under timeout(1).
+	RawCommands bool
 }
 
 // Host is a running fake SSH host.
@@ -511,6 +517,15 @@ func (h *Host) serveSession(connCtx context.Context, netConn net.Conn, user stri
 
 // runCommand returns the exit status, or -1 when the connection was dropped on purpose.
 func (h *Host) runCommand(ctx context.Context, netConn net.Conn, user, cmd string, ch ssh.Channel) int {
+	if inner, limit, ok := sshx.ParseDeadline(cmd); ok && !h.cfg.RawCommands {
+		dctx, cancel := context.WithTimeout(ctx, limit)
+		defer cancel()
+		code := h.runCommand(dctx, netConn, user, inner, ch)
+		if code >= 0 && ctx.Err() == nil && errors.Is(dctx.Err(), context.DeadlineExceeded) {
+			return 124
+		}
+		return code
+	}
 	h.mu.Lock()
 	h.commands = append(h.commands, cmd)
 	delay := h.delay
