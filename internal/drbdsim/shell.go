@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -182,6 +183,8 @@ func (s *session) exec(ctx context.Context, args []string) int {
 		return s.sudo(ctx, hc, args)
 	case name == "sh" || name == "bash" || name == "dash":
 		return s.sh(ctx, hc, args)
+	case name == "timeout":
+		return s.timeout(ctx, hc, args)
 	}
 	prog, ok := programs[name]
 	if !ok {
@@ -238,7 +241,7 @@ func (s *session) commandV(stdout io.Writer, names []string) int {
 		}
 		base := path.Base(name)
 		_, ok := programs[base]
-		if !ok && base != "sudo" && base != "sh" && base != "bash" && base != "dash" {
+		if !ok && base != "sudo" && base != "sh" && base != "bash" && base != "dash" && base != "timeout" {
 			if interp.IsBuiltin(name) {
 				fmt.Fprintln(stdout, name)
 				continue
@@ -262,6 +265,63 @@ func programDir(name string) string {
 		return "/usr/sbin"
 	}
 	return "/usr/bin"
+}
+
+// timeout runs the rest of args as GNU timeout(1) does: -k, -s and the flags are accepted,
+// the command ends when the duration passes, and then the exit status is 124. Like sudo and
+// sh, it is not recorded as a program of its own.
+func (s *session) timeout(ctx context.Context, hc interp.HandlerContext, args []string) int {
+	i := 1
+	for ; i < len(args) && strings.HasPrefix(args[i], "-"); i++ {
+		switch args[i] {
+		case "-k", "-s", "--kill-after", "--signal":
+			i++
+		case "--":
+			i++
+			goto operands
+		}
+	}
+operands:
+	if i+1 >= len(args) {
+		fmt.Fprintf(hc.Stderr, "timeout: missing operand\n")
+		return 125
+	}
+	d, ok := timeoutDuration(args[i])
+	if !ok {
+		fmt.Fprintf(hc.Stderr, "timeout: invalid time interval '%s'\n", args[i])
+		return 125
+	}
+	dctx := ctx
+	if d > 0 {
+		var cancel context.CancelFunc
+		dctx, cancel = context.WithTimeout(ctx, d)
+		defer cancel()
+	}
+	code := s.exec(dctx, args[i+1:])
+	if ctx.Err() == nil && errors.Is(dctx.Err(), context.DeadlineExceeded) {
+		return 124
+	}
+	return code
+}
+
+// timeoutDuration parses timeout(1)'s DURATION: a number with an optional s, m, h or d.
+func timeoutDuration(s string) (time.Duration, bool) {
+	unit := time.Second
+	switch {
+	case strings.HasSuffix(s, "s"):
+		s = s[:len(s)-1]
+	case strings.HasSuffix(s, "m"):
+		s, unit = s[:len(s)-1], time.Minute
+	case strings.HasSuffix(s, "h"):
+		s, unit = s[:len(s)-1], time.Hour
+	case strings.HasSuffix(s, "d"):
+		s, unit = s[:len(s)-1], 24*time.Hour
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f < 0 {
+		return 0, false
+	}
+	return time.Duration(f * float64(unit)), true
 }
 
 // sudo strips sudo's own options and runs the rest as root (we already are).
