@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -158,5 +160,87 @@ func TestExec_outputCapped(t *testing.T) {
 				t.Fatalf("kept %d/%d bytes, more than the cap %d", len(r.Stdout), len(r.Stderr), sshx.MaxOutputBytes)
 			}
 		})
+	}
+}
+
+// silentListener accepts TCP connections on loopback and never writes: a host whose sshd is
+// wedged. It returns the port.
+func silentListener(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var held sync.WaitGroup
+	t.Cleanup(func() { // LIFO: runs after the pool closed
+		_ = ln.Close()
+		held.Wait()
+	})
+	held.Go(func() {
+		var conns []net.Conn
+		defer func() {
+			for _, c := range conns {
+				_ = c.Close()
+			}
+		}()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns = append(conns, c)
+		}
+	})
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// TestPool_singleAttempt: a connection dialled under SingleAttempt makes one attempt bounded
+// by SingleAttemptTimeout, whatever ConnectRetries and ConnectTimeout say, for a refused port
+// and for one that never speaks SSH; a caller without it still retries.
+func TestPool_singleAttempt(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, testhost.Config{})
+	f.host.Stop()
+	log := newLogRecorder()
+	cfg := sshx.Config{
+		Password: "x", HostKeyPolicy: sshx.PolicyInsecure,
+		ConnectTimeout: time.Hour, ConnectRetries: 8, RetryBackoff: 10 * time.Second,
+		SingleAttemptTimeout: 200 * time.Millisecond, Logf: log.Logf,
+	}
+	p := newPool(t, cfg)
+	for name, port := range map[string]int{"refused": f.host.Port(), "silent": silentListener(t)} {
+		_, _, _, err := p.Run(sshx.SingleAttempt(testCtx(t)), sshx.Target{Host: "127.0.0.1", Port: port}, "echo x")
+		if err == nil || strings.Contains(err.Error(), "attempts") || errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("%s: err = %v, want the first attempt's own error", name, err)
+		}
+		t.Logf("%s: %v", name, err)
+	}
+	log.mu.Lock()
+	defer log.mu.Unlock()
+	for _, l := range log.lines {
+		if strings.Contains(l, "retrying") {
+			t.Errorf("retried: %s", l)
+		}
+	}
+}
+
+// TestPool_singleAttemptFailureNotShared: a caller that may retry does not inherit the
+// failure of a single-attempt dial; it dials again.
+func TestPool_singleAttemptFailureNotShared(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, testhost.Config{})
+	cfg := f.cfg
+	cfg.ConnectRetries = 1
+	cfg.RetryBackoff = time.Millisecond
+	p := newPool(t, cfg)
+	f.host.Stop()
+	if _, _, _, err := p.Run(sshx.SingleAttempt(testCtx(t)), f.target(), "echo x"); err == nil {
+		t.Fatal("Run succeeded against a stopped host")
+	}
+	if err := f.host.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := p.Run(testCtx(t), f.target(), "echo x"); err != nil {
+		t.Fatalf("Run after the host came back: %v", err)
 	}
 }

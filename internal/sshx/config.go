@@ -29,6 +29,8 @@ const (
 	DefaultConnectTimeout = 30 * time.Second
 	DefaultRetryBackoff   = time.Second
 	DefaultMaxSessions    = 8
+	// DefaultSingleAttemptTimeout bounds a SingleAttempt dial when ConnectTimeout is longer.
+	DefaultSingleAttemptTimeout = 10 * time.Second
 	// MaxRetryBackoff caps the exponential backoff between connection attempts.
 	MaxRetryBackoff = 10 * time.Second
 )
@@ -63,11 +65,14 @@ type Config struct {
 	Bastion *Bastion
 	Sudo    bool
 
-	ConnectTimeout    time.Duration // default 30s, per attempt
-	ConnectRetries    int           // attempts after the first; default 0
-	RetryBackoff      time.Duration // default 1s, doubled per attempt up to 10s
-	KeepaliveInterval time.Duration // 0 = off
-	MaxSessions       int           // per connection, default 8
+	ConnectTimeout time.Duration // default 30s, per attempt
+	// SingleAttemptTimeout bounds the one attempt of a dial under SingleAttempt; default
+	// ConnectTimeout, at most DefaultSingleAttemptTimeout.
+	SingleAttemptTimeout time.Duration
+	ConnectRetries       int           // attempts after the first; default 0
+	RetryBackoff         time.Duration // default 1s, doubled per attempt up to 10s
+	KeepaliveInterval    time.Duration // 0 = off
+	MaxSessions          int           // per connection, default 8
 
 	// Logf is an optional debug logger; it never receives secrets.
 	Logf func(format string, args ...any)
@@ -134,6 +139,12 @@ func (c *Config) applyDefaults() error {
 	}
 	if c.ConnectTimeout < 0 {
 		return fmt.Errorf("connect timeout %s is negative", c.ConnectTimeout)
+	}
+	if c.SingleAttemptTimeout == 0 {
+		c.SingleAttemptTimeout = min(c.ConnectTimeout, DefaultSingleAttemptTimeout)
+	}
+	if c.SingleAttemptTimeout < 0 {
+		return fmt.Errorf("single attempt timeout %s is negative", c.SingleAttemptTimeout)
 	}
 	if c.ConnectRetries < 0 {
 		return fmt.Errorf("connect retries %d is negative", c.ConnectRetries)

@@ -19,6 +19,23 @@ import (
 // errPoolClosed is returned by calls made after Close.
 var errPoolClosed = errors.New("ssh connection pool is closed")
 
+// singleAttemptKey marks a context of SingleAttempt.
+type singleAttemptKey struct{}
+
+// SingleAttempt returns ctx marked so that a connection dialled for a call under it makes one
+// attempt, bounded by Config.SingleAttemptTimeout, and is never retried: for callers that
+// expect the host to be up already (a refresh, a destroy), so that a dead host fails fast. A
+// call without the mark that finds such a dial failed dials again with its own retries.
+func SingleAttempt(ctx context.Context) context.Context {
+	return context.WithValue(ctx, singleAttemptKey{}, true)
+}
+
+// isSingleAttempt reports whether ctx is marked by SingleAttempt.
+func isSingleAttempt(ctx context.Context) bool {
+	v, _ := ctx.Value(singleAttemptKey{}).(bool)
+	return v
+}
+
 // connKey identifies one pooled connection. The bastion has its own key, shared pool-wide.
 type connKey struct {
 	host    string
@@ -43,6 +60,9 @@ type conn struct {
 	// dialerGaveUp is set when the dial failed because the dialling caller's ctx ended;
 	// waiters with a live ctx then dial themselves instead of inheriting that failure.
 	dialerGaveUp bool
+	// singleAttempt is set when the dial made one attempt only (SingleAttempt); a waiter
+	// that may retry then dials itself instead of inheriting its failure.
+	singleAttempt bool
 }
 
 // isDead reports whether the connection has been closed or lost.
@@ -237,6 +257,8 @@ func (p *Pool) conn(ctx context.Context, k connKey, t Target) (*conn, error) {
 		switch {
 		case c.err != nil && c.dialerGaveUp && ctx.Err() == nil:
 			continue
+		case c.err != nil && c.singleAttempt && !isSingleAttempt(ctx) && ctx.Err() == nil:
+			continue
 		case c.err != nil:
 			return nil, c.err
 		case c.isDead():
@@ -304,6 +326,7 @@ func (p *Pool) establish(ctx context.Context, c *conn) {
 	if err != nil {
 		c.err = err
 		c.dialerGaveUp = ctx.Err() != nil
+		c.singleAttempt = isSingleAttempt(ctx)
 		if p.conns[c.key] == c {
 			delete(p.conns, c.key)
 		}
@@ -383,12 +406,16 @@ func (e *retryableError) Error() string { return e.err.Error() }
 // Unwrap returns the wrapped error.
 func (e *retryableError) Unwrap() error { return e.err }
 
-// dialWithRetry dials t, retrying retryable failures ConnectRetries times with a doubling backoff.
+// dialWithRetry dials t, retrying retryable failures ConnectRetries times with a doubling
+// backoff; under SingleAttempt it makes one attempt bounded by SingleAttemptTimeout.
 func (p *Pool) dialWithRetry(ctx context.Context, k connKey, t Target) (*ssh.Client, ssh.PublicKey, error) {
 	backoff := min(p.cfg.RetryBackoff, MaxRetryBackoff)
-	attempts := 1 + p.cfg.ConnectRetries
+	attempts, timeout := 1+p.cfg.ConnectRetries, p.cfg.ConnectTimeout
+	if isSingleAttempt(ctx) {
+		attempts, timeout = 1, p.cfg.SingleAttemptTimeout
+	}
 	for i := 1; ; i++ {
-		client, key, err := p.dialOnce(ctx, k, t)
+		client, key, err := p.dialOnce(ctx, k, t, timeout)
 		if err == nil {
 			return client, key, nil
 		}
@@ -407,7 +434,7 @@ func (p *Pool) dialWithRetry(ctx context.Context, k connKey, t Target) (*ssh.Cli
 			if attempts > 1 {
 				return nil, nil, fmt.Errorf("connect to %s: giving up after %d attempts: %w", t, attempts, err)
 			}
-			return nil, nil, fmt.Errorf("connect to %s: %w", t, err)
+			return nil, nil, err // it names t already
 		}
 		p.logf("connect to %s failed (attempt %d of %d): %v; retrying in %s", t, i, attempts, err, backoff)
 		timer := time.NewTimer(backoff)
@@ -421,9 +448,9 @@ func (p *Pool) dialWithRetry(ctx context.Context, k connKey, t Target) (*ssh.Cli
 	}
 }
 
-// dialOnce makes one connection attempt, bounded by ConnectTimeout. Errors worth retrying
-// come back as *retryableError.
-func (p *Pool) dialOnce(ctx context.Context, k connKey, t Target) (*ssh.Client, ssh.PublicKey, error) {
+// dialOnce makes one connection attempt, bounded by timeout. Errors worth retrying come back
+// as *retryableError.
+func (p *Pool) dialOnce(ctx context.Context, k connKey, t Target, timeout time.Duration) (*ssh.Client, ssh.PublicKey, error) {
 	auth := p.auth
 	if k.bastion {
 		auth = p.bastionAuth
@@ -433,7 +460,7 @@ func (p *Pool) dialOnce(ctx context.Context, k connKey, t Target) (*ssh.Client, 
 		return nil, nil, err
 	}
 
-	attemptCtx, cancel := context.WithTimeout(ctx, p.cfg.ConnectTimeout)
+	attemptCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var nc net.Conn
 	if p.cfg.Bastion != nil && !k.bastion {
@@ -473,7 +500,7 @@ func (p *Pool) dialOnce(ctx context.Context, k connKey, t Target) (*ssh.Client, 
 			}
 			return nil, nil, fmt.Errorf("connect to %s: %w", t, err)
 		case aborted && ctx.Err() == nil:
-			return nil, nil, &retryableError{fmt.Errorf("connect to %s: SSH handshake timed out after %s: %w", t, p.cfg.ConnectTimeout, err)}
+			return nil, nil, &retryableError{fmt.Errorf("connect to %s: SSH handshake timed out after %s: %w", t, timeout, err)}
 		case aborted:
 			return nil, nil, fmt.Errorf("connect to %s: %w", t, ctx.Err())
 		case isTransient(err):
@@ -484,7 +511,7 @@ func (p *Pool) dialOnce(ctx context.Context, k connKey, t Target) (*ssh.Client, 
 	}
 	if aborted {
 		_ = sc.Close()
-		return nil, nil, &retryableError{fmt.Errorf("connect to %s: SSH handshake timed out after %s", t, p.cfg.ConnectTimeout)}
+		return nil, nil, &retryableError{fmt.Errorf("connect to %s: SSH handshake timed out after %s", t, timeout)}
 	}
 	p.handshakes.Add(1)
 	key := check.offered()
