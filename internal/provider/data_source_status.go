@@ -15,7 +15,7 @@ import (
 // statusDataSource is the drbd_status data source.
 type statusDataSource struct{ remoteDataSourceBase }
 
-func (d *statusDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
+func (d *statusDataSource) Schema(ctx context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
 	str := func(desc string) schema.StringAttribute {
 		return schema.StringAttribute{MarkdownDescription: desc, Computed: true}
 	}
@@ -62,6 +62,7 @@ func (d *statusDataSource) Schema(_ context.Context, _ datasource.SchemaRequest,
 			},
 			"raw": str("The raw status text the values were read from (`/proc/drbd`, or the JSON of `drbdsetup status`)."),
 		}),
+		Blocks: map[string]schema.Block{"timeouts": dataSourceTimeoutsBlock(ctx)},
 	}
 }
 

@@ -13,6 +13,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/seed-a700e435/terraform-provider-drbd/internal/sshx"
 )
 
 // fenceSet is the provider's fenced_hosts: hosts the operator has fenced (powered off, or cut
@@ -196,15 +198,29 @@ func (f *fencedResource) ImportState(ctx context.Context, req resource.ImportSta
 	resp.Diagnostics.AddError("Import Not Supported", f.inner.name()+" cannot be imported.")
 }
 
+// The wrappers also bound each operation by the resource's timeouts block, and mark every
+// operation but Create sshx.SingleAttempt: only a Create expects a host that may still be
+// booting, so only its connections are retried (connect_retries).
+
 func (f *fencedResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
-	if !f.inner.refuseFenced(ctx, req.Plan.GetAttribute, &resp.Diagnostics, "%s cannot be created on %s",
+	if f.inner.refuseFenced(ctx, req.Plan.GetAttribute, &resp.Diagnostics, "%s cannot be created on %s",
 		" Remove this resource from the configuration while the host is fenced, or unfence the host once it is back.") {
+		return
+	}
+	ctx, cancel, ok := operationDeadline(ctx, f.inner.name(), "create", req.Plan.GetAttribute, &resp.Diagnostics)
+	defer cancel()
+	if ok {
 		f.ResourceWithConfigure.Create(ctx, req, resp)
 	}
 }
 
 func (f *fencedResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	if !f.inner.refuseFenced(ctx, req.Plan.GetAttribute, &resp.Diagnostics, "%s on %s cannot be updated", "") {
+	if f.inner.refuseFenced(ctx, req.Plan.GetAttribute, &resp.Diagnostics, "%s on %s cannot be updated", "") {
+		return
+	}
+	ctx, cancel, ok := operationDeadline(sshx.SingleAttempt(ctx), f.inner.name(), "update", req.Plan.GetAttribute, &resp.Diagnostics)
+	defer cancel()
+	if ok {
 		f.ResourceWithConfigure.Update(ctx, req, resp)
 	}
 }
@@ -215,7 +231,11 @@ func (f *fencedResource) Read(ctx context.Context, req resource.ReadRequest, res
 			"fenced_hosts (%q). Its last known state is kept.", f.inner.name(), host, entry))
 		return // resp.State still holds the prior state
 	}
-	f.ResourceWithConfigure.Read(ctx, req, resp)
+	ctx, cancel, ok := operationDeadline(sshx.SingleAttempt(ctx), f.inner.name(), "read", req.State.GetAttribute, &resp.Diagnostics)
+	defer cancel()
+	if ok {
+		f.ResourceWithConfigure.Read(ctx, req, resp)
+	}
 }
 
 func (f *fencedResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
@@ -229,7 +249,11 @@ func (f *fencedResource) Delete(ctx context.Context, req resource.DeleteRequest,
 			"back as it was still carries that state.", f.inner.name(), host, entry, undone))
 		return
 	}
-	f.ResourceWithConfigure.Delete(ctx, req, resp)
+	ctx, cancel, ok := operationDeadline(sshx.SingleAttempt(ctx), f.inner.name(), "delete", req.State.GetAttribute, &resp.Diagnostics)
+	defer cancel()
+	if ok {
+		f.ResourceWithConfigure.Delete(ctx, req, resp)
+	}
 }
 
 // fencedDataSource refuses to read a data source on a fenced host.
@@ -244,8 +268,13 @@ func withFenceDS[T any, D remoteDataSource[T]](typeName string) func() datasourc
 }
 
 func (f *fencedDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
-	if !f.inner.refuseFenced(ctx, req.Config.GetAttribute, &resp.Diagnostics, "data.%s cannot read %s",
+	if f.inner.refuseFenced(ctx, req.Config.GetAttribute, &resp.Diagnostics, "data.%s cannot read %s",
 		" Drop this data source from the configuration while the host is fenced (for example with the same input that fences it).") {
+		return
+	}
+	ctx, cancel, ok := dataSourceDeadline(sshx.SingleAttempt(ctx), req.Config.GetAttribute, &resp.Diagnostics)
+	defer cancel()
+	if ok {
 		f.DataSourceWithConfigure.Read(ctx, req, resp)
 	}
 }

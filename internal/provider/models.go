@@ -1,6 +1,7 @@
 package provider
 
 import (
+	dstimeouts "github.com/hashicorp/terraform-plugin-framework-timeouts/datasource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -147,7 +148,8 @@ type resourceResourceModel struct {
 	Minor       types.Int64  `tfsdk:"minor"`
 	DRBDVersion types.String `tfsdk:"drbd_version"`
 	// SplitBrainVictim makes apply reconnect a split-brained StandAlone node with --discard-my-data.
-	SplitBrainVictim types.Bool `tfsdk:"split_brain_victim"`
+	SplitBrainVictim types.Bool     `tfsdk:"split_brain_victim"`
+	Timeouts         timeouts.Value `tfsdk:"timeouts"`
 }
 
 // drbdResource is the DRBD resource the model acts on (resourceModel).
@@ -162,7 +164,8 @@ type primaryResourceModel struct {
 	DemoteOnDestroy        types.Bool           `tfsdk:"demote_on_destroy"`
 	ConnectTimeout         timetypes.GoDuration `tfsdk:"connect_timeout"`
 	peerModel
-	SkipInitialSync types.Bool `tfsdk:"skip_initial_sync"`
+	SkipInitialSync types.Bool     `tfsdk:"skip_initial_sync"`
+	Timeouts        timeouts.Value `tfsdk:"timeouts"`
 	roleStateModel
 	// PeerHostFingerprint is the peer's host key fingerprint, recorded like host_key_fingerprint.
 	PeerHostFingerprint types.String `tfsdk:"peer_host_fingerprint"`
@@ -177,13 +180,14 @@ func (m primaryResourceModel) peer() connectionModel {
 // filesystemResourceModel is the drbd_filesystem resource.
 type filesystemResourceModel struct {
 	connectionModel
-	Device       types.String `tfsdk:"device"`
-	Resource     types.String `tfsdk:"resource"`
-	FSType       types.String `tfsdk:"fs_type"`
-	MkfsOptions  types.String `tfsdk:"mkfs_options"`
-	Mountpoint   types.String `tfsdk:"mountpoint"`
-	MountOptions types.String `tfsdk:"mount_options"`
-	UUID         types.String `tfsdk:"uuid"`
+	Device       types.String   `tfsdk:"device"`
+	Resource     types.String   `tfsdk:"resource"`
+	FSType       types.String   `tfsdk:"fs_type"`
+	MkfsOptions  types.String   `tfsdk:"mkfs_options"`
+	Mountpoint   types.String   `tfsdk:"mountpoint"`
+	MountOptions types.String   `tfsdk:"mount_options"`
+	UUID         types.String   `tfsdk:"uuid"`
+	Timeouts     timeouts.Value `tfsdk:"timeouts"`
 }
 
 // syncResourceModel is the drbd_sync resource.
@@ -256,11 +260,12 @@ type statusDataSourceModel struct {
 	Configured types.Bool   `tfsdk:"configured"`
 	Device     types.String `tfsdk:"device"`
 	roleStateModel
-	SyncPercent  types.Float64 `tfsdk:"sync_percent"`
-	OutOfSyncKiB types.Int64   `tfsdk:"out_of_sync_kib"`
-	InSync       types.Bool    `tfsdk:"in_sync"`
-	DRBDVersion  types.String  `tfsdk:"drbd_version"`
-	UtilsVersion types.String  `tfsdk:"utils_version"`
-	SplitBrain   types.Bool    `tfsdk:"split_brain"`
-	Raw          types.String  `tfsdk:"raw"`
+	SyncPercent  types.Float64    `tfsdk:"sync_percent"`
+	OutOfSyncKiB types.Int64      `tfsdk:"out_of_sync_kib"`
+	InSync       types.Bool       `tfsdk:"in_sync"`
+	DRBDVersion  types.String     `tfsdk:"drbd_version"`
+	UtilsVersion types.String     `tfsdk:"utils_version"`
+	SplitBrain   types.Bool       `tfsdk:"split_brain"`
+	Raw          types.String     `tfsdk:"raw"`
+	Timeouts     dstimeouts.Value `tfsdk:"timeouts"`
 }

@@ -121,13 +121,15 @@ func (p *drbdProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp 
 				Optional:            true,
 			},
 			"connect_timeout": schema.StringAttribute{
-				MarkdownDescription: "Timeout of one SSH connection attempt, as a Go duration. Defaults to `30s`.",
-				CustomType:          timetypes.GoDurationType{},
-				Optional:            true,
-				Validators:          []validator.String{durationValidator(0)},
+				MarkdownDescription: "Timeout of one SSH connection attempt, as a Go duration. Defaults to `30s` for a create; " +
+					"every other operation (refresh and plan, `drbd_status`, update, destroy) makes a single attempt bounded by " +
+					"this value when it is set, else by `10s`, so that a plan against a dead host fails within seconds.",
+				CustomType: timetypes.GoDurationType{},
+				Optional:   true,
+				Validators: []validator.String{durationValidator(0)},
 			},
 			"connect_retries": schema.Int64Attribute{
-				MarkdownDescription: "How many times a refused or timed-out connection is retried, with exponential backoff from 1s capped at 10s (suits VMs that are still booting). Defaults to `8`. Authentication and host-key failures are never retried.",
+				MarkdownDescription: "How many times a refused or timed-out connection of a create is retried, with exponential backoff from 1s capped at 10s (suits VMs that are still booting). Defaults to `8`. Only a create expects a host that may still be booting: refresh and plan, `drbd_status`, update and destroy never retry, so that a dead host fails fast. Authentication and host-key failures are never retried.",
 				Optional:            true,
 				Validators:          []validator.Int64{int64validator.Between(0, 100)},
 			},
@@ -236,6 +238,7 @@ func (p *drbdProvider) Configure(ctx context.Context, req provider.ConfigureRequ
 		return
 	}
 
+	connectTimeout := durationOr(cfg.ConnectTimeout, 0, &resp.Diagnostics)
 	sc := sshx.Config{
 		User:                 cfg.User.ValueString(),
 		Port:                 int(cfg.Port.ValueInt64()),
@@ -248,8 +251,10 @@ func (p *drbdProvider) Configure(ctx context.Context, req provider.ConfigureRequ
 		KnownHostsFile:       cfg.KnownHostsFile.ValueString(),
 		HostKeyPolicy:        cfg.HostKeyPolicy.ValueString(),
 		Sudo:                 cfg.Sudo.ValueBool(),
-		ConnectTimeout:       durationOr(cfg.ConnectTimeout, 0, &resp.Diagnostics),
+		ConnectTimeout:       connectTimeout,
 		ConnectRetries:       int(int64Or(cfg.ConnectRetries, defaultConnectRetries)),
+		// A read's one attempt: connect_timeout when set, else sshx's bound (10s).
+		SingleAttemptTimeout: connectTimeout,
 		KeepaliveInterval:    durationOr(cfg.KeepaliveInterval, defaultKeepaliveInterval, &resp.Diagnostics),
 		Logf: func(format string, args ...any) {
 			tflog.Debug(ctx, "ssh: "+fmt.Sprintf(format, args...))

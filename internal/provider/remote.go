@@ -8,9 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
-	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
@@ -134,18 +132,6 @@ func readModel[M any](ctx context.Context, get getter, diags *diag.Diagnostics) 
 	return m, !diags.HasError()
 }
 
-// createDeadline bounds a Create by the resource's timeouts.create, def when unset; ok is
-// false when the value could not be read (diags say why).
-func createDeadline(ctx context.Context, t timeouts.Value, def time.Duration, diags *diag.Diagnostics) (context.Context, context.CancelFunc, bool) {
-	timeout, d := t.Create(ctx, def)
-	diags.Append(d...)
-	if diags.HasError() {
-		return ctx, func() {}, false
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	return ctx, cancel, true
-}
-
 // openResource is openHost for a step on one DRBD resource: it also returns the resource's
 // checked name (resourceHost).
 func openResource[M resourceModel](ctx context.Context, r *remoteBase, get getter, diags *diag.Diagnostics) (m M, h *remoteHost, name drbd.ResourceName) {
@@ -252,9 +238,11 @@ func transportDetail(ctx context.Context, h *remoteHost, cmd string, err error) 
 	case errors.Is(err, sshx.ErrConnectionLost):
 		return fmt.Sprintf("The SSH connection to %s broke while the command was running, so it may or may not have taken effect: %s\n\n"+
 			"Check the host and run terraform apply again; every step re-reads the host state before acting.", h, err)
-	case errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil:
+		// Only the operation's own deadline: a connection attempt that timed out wraps
+		// DeadlineExceeded too, and is an unreachable host.
 		return fmt.Sprintf("The command on %s did not finish before the operation's timeout: %s", h, err)
-	case errors.Is(err, context.Canceled):
+	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
 		return fmt.Sprintf("The command on %s was cancelled: %s", h, err)
 	default:
 		return fmt.Sprintf("%s could not be reached over SSH: %s\n\n"+

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
@@ -94,7 +93,7 @@ func (r *chefBackendReadyResource) Schema(ctx context.Context, _ resource.Schema
 			},
 		}),
 		Blocks: map[string]schema.Block{
-			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true}),
+			"timeouts": timeoutsBlock(ctx, r.name()),
 		},
 	}
 }
@@ -102,11 +101,6 @@ func (r *chefBackendReadyResource) Schema(ctx context.Context, _ resource.Schema
 func (r *chefBackendReadyResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	m, h := openHost[chefBackendReadyModel](ctx, &r.remoteBase, req.Plan.Get, &resp.Diagnostics)
 	if h == nil {
-		return
-	}
-	ctx, cancel, ok := createDeadline(ctx, m.Timeouts, defaultReconfigureTimeout, &resp.Diagnostics)
-	defer cancel()
-	if !ok {
 		return
 	}
 	ready := m.ReadyFile.ValueString()

@@ -37,7 +37,7 @@ type filesystemResource struct {
 	planOnlyUpdate
 }
 
-func (r *filesystemResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+func (r *filesystemResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Creates a filesystem on the DRBD device of the Primary and mounts it. `mkfs` runs only when " +
 			"the device is Primary and carries no signature at all (`blkid -p`), both read in the same command as `mkfs`, " +
@@ -90,6 +90,7 @@ func (r *filesystemResource) Schema(_ context.Context, _ resource.SchemaRequest,
 			},
 			"uuid": computedString("UUID of the filesystem."),
 		}),
+		Blocks: map[string]schema.Block{"timeouts": timeoutsBlock(ctx, r.name())},
 	}
 }
 

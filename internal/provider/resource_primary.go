@@ -46,7 +46,7 @@ func roleStateAttributes(attrs map[string]schema.Attribute) map[string]schema.At
 	return attrs
 }
 
-func (r *primaryResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+func (r *primaryResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Promotes one node of a DRBD pair to Primary. With `force`, the promotion is the " +
 			"initial-sync one (`drbdadm primary --force`, or `drbdadm -- --overwrite-data-of-peer primary` on DRBD 8.3) " +
@@ -132,6 +132,7 @@ func (r *primaryResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 				Default:  booldefault.StaticBool(false),
 			},
 		})),
+		Blocks: map[string]schema.Block{"timeouts": timeoutsBlock(ctx, r.name())},
 	}
 }
 

@@ -23,7 +23,7 @@ var _ resource.ResourceWithImportState = (*resourceResource)(nil)
 // resourceResource is the drbd_resource resource.
 type resourceResource struct{ remoteBase }
 
-func (r *resourceResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+func (r *resourceResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Brings a DRBD resource up on one node and keeps it connected: writes its configuration file " +
 			"(optional), creates the metadata only when none exists (and refuses when a backing disk holds a filesystem or any other " +
@@ -74,6 +74,7 @@ func (r *resourceResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 			},
 			"drbd_version": computedString("Version of the DRBD kernel module on the host, e.g. `8.4.11`."),
 		}),
+		Blocks: map[string]schema.Block{"timeouts": timeoutsBlock(ctx, r.name())},
 	}
 }
 

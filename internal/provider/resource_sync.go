@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
@@ -113,7 +112,7 @@ func (r *syncResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 			},
 		}),
 		Blocks: map[string]schema.Block{
-			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true}),
+			"timeouts": timeoutsBlock(ctx, r.name()),
 		},
 	}
 }
@@ -121,11 +120,6 @@ func (r *syncResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 func (r *syncResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	m, h, name := openResource[syncResourceModel](ctx, &r.remoteBase, req.Plan.Get, &resp.Diagnostics)
 	if h == nil {
-		return
-	}
-	ctx, cancel, ok := createDeadline(ctx, m.Timeouts, defaultSyncTimeout, &resp.Diagnostics)
-	defer cancel()
-	if !ok {
 		return
 	}
 	s := &syncStep{m: &m, name: name, h: h, diags: &resp.Diagnostics}

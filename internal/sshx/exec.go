@@ -22,6 +22,9 @@ const cancelGrace = 2 * time.Second
 // before timeout(1) sends SIGKILL.
 const KillGrace = 5 * time.Second
 
+// timeoutExitStatus is timeout(1)'s exit status for a command it ended.
+const timeoutExitStatus = 124
+
 // deadlinePrefix starts every command run under a deadline: timeout(1), where the host has it,
 // runs the command in a process group of its own and ends that group at the deadline (SIGTERM,
 // then SIGKILL after KillGrace), and passes on a signal the session receives. The command is
@@ -30,10 +33,10 @@ const deadlinePrefix = `exec sh -c 'command -v timeout >/dev/null 2>&1 && exec t
 	`"$1" "$2" sh -c "$3"; exec sh -c "$3"' sh `
 
 // WithDeadline returns cmd as Exec sends it when the remaining time is left: under timeout(1)
-// with that many seconds (rounded up), so the host ends it by itself even when the client's
-// cancel never arrives.
+// with that many seconds, rounded up, plus one, so the host ends it by itself even when the
+// client's cancel never arrives, and the client, whose deadline comes first, reports it.
 func WithDeadline(cmd string, left time.Duration) string {
-	secs := max(int64((left+time.Second-1)/time.Second), 1)
+	secs := max(int64((left+time.Second-1)/time.Second), 0) + 1
 	return deadlinePrefix + strconv.Itoa(int(KillGrace/time.Second)) + " " + strconv.FormatInt(secs, 10) + " " + Quote(cmd)
 }
 
@@ -117,6 +120,11 @@ func (p *Pool) Exec(ctx context.Context, t Target, c Command) (Result, error) {
 	select {
 	case <-done:
 		err = waitErr
+		var exitErr *ssh.ExitError
+		if ctx.Err() != nil && errors.As(err, &exitErr) && exitErr.ExitStatus() == timeoutExitStatus {
+			// timeout(1) on the host and ctx ended together: the deadline passed.
+			return result(-1), fmt.Errorf("run command on %s: %w", t, ctx.Err())
+		}
 	case <-ctx.Done():
 		_ = sess.Signal(ssh.SIGTERM)
 		_ = sess.Close()

@@ -119,7 +119,7 @@ func TestPool_sudo(t *testing.T) {
 	want := []string{
 		`sudo -n -- sh -c 'drbdadm up pc0'`,
 		`sudo -n -- sh -c 'echo '"'"'it'"'"''"'"'s'"'"' > /tmp/x'`,
-		sshx.Join("sudo", "-n", "--", "sh", "-c", sshx.WithDeadline("drbdadm down pc0", 30*time.Second)),
+		sshx.Join("sudo", "-n", "--", "sh", "-c", sshx.WithDeadline("drbdadm down pc0", 30*time.Second-time.Millisecond)),
 	}
 	if diff := cmp.Diff(want, f.host.Commands()); diff != "" {
 		t.Errorf("commands (-want +got):\n%s", diff)
