@@ -2,7 +2,9 @@ package provider
 
 import (
 	"context"
+	"fmt"
 
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -19,6 +21,10 @@ import (
 )
 
 var _ resource.ResourceWithImportState = (*resourceResource)(nil)
+
+// maxConfigBytes bounds drbd_resource's config, in the configuration and as read back from the
+// host into the state; real resource files are a few KiB.
+const maxConfigBytes = 1 << 20
 
 // resourceResource is the drbd_resource resource.
 type resourceResource struct{ remoteBase }
@@ -45,7 +51,7 @@ func (r *resourceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 					"commands as root there; treat it like `reconfigure_command`.",
 				Optional:   true,
 				Sensitive:  true,
-				Validators: []validator.String{nonBlankValidator()},
+				Validators: []validator.String{nonBlankValidator(), stringvalidator.LengthAtMost(maxConfigBytes)},
 			},
 			"device": computedString("DRBD device of the resource, e.g. `/dev/drbd0`."),
 			"minor": schema.Int64Attribute{
@@ -137,9 +143,15 @@ func (r *resourceResource) Read(ctx context.Context, req resource.ReadRequest, r
 		if !ok {
 			return
 		}
-		if !exists {
+		switch {
+		case !exists:
 			m.Config = types.StringNull()
-		} else {
+		case len(content) > maxConfigBytes:
+			resp.Diagnostics.AddError("DRBD Configuration File Too Large", fmt.Sprintf("%s on %s holds %d bytes, more than "+
+				"the 1 MiB a drbd_resource config may have, so it was not read into the state. Check who wrote it; the next "+
+				"apply replaces it with the configured config.", name.ConfigFile(), h, len(content)))
+			return
+		default:
 			m.Config = types.StringValue(content)
 		}
 	}

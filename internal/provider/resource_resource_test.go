@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -138,4 +139,31 @@ func TestAccResource_badName(t *testing.T) {
 			t.Errorf("commands reached the host despite plan-time validation: %q", got)
 		}
 	})
+}
+
+// TestAccResource_configTooLarge: a configuration file on the host larger than
+// maxConfigBytes is refused at refresh instead of landing in the state, and so is such a
+// config in the configuration.
+func TestAccResource_configTooLarge(t *testing.T) {
+	testAccPreCheck(t)
+	e := newTestEnv(t, drbdsim.PairConfig{})
+	cfg := e.pair.ResConfig()
+	huge := cfg + "\n#" + strings.Repeat("x", maxConfigBytes) + "\n"
+	accTest(t,
+		resource.TestStep{Config: e.resourceConfig(0, fmt.Sprintf("config = %q", cfg))},
+		resource.TestStep{
+			Config: e.resourceConfig(0, fmt.Sprintf("config = %q", huge)),
+			// The framework's length validator words it "string length must be at most 1048576".
+			ExpectError: diagRE("config", "at most 1048576"),
+		},
+		resource.TestStep{
+			PreConfig:   func() { e.node(0).WriteFile("/etc/drbd.d/pc0.res", huge) },
+			Config:      e.resourceConfig(0, fmt.Sprintf("config = %q", cfg)),
+			ExpectError: diagRE("DRBD Configuration File Too Large", "/etc/drbd.d/pc0.res", "1 MiB"),
+		},
+		resource.TestStep{
+			PreConfig: func() { e.node(0).WriteFile("/etc/drbd.d/pc0.res", cfg) },
+			Config:    e.resourceConfig(0, fmt.Sprintf("config = %q", cfg)),
+		},
+	)
 }
