@@ -7,11 +7,15 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/seed-a700e435/terraform-provider-drbd/internal/drbdsim"
+	"github.com/seed-a700e435/terraform-provider-drbd/internal/sshx"
 )
 
 // deadHostCap is the test's own bound on a plan against a dead host: well past the 15s a plan
@@ -28,15 +32,7 @@ const droppedPort = 2222
 // deadHostConfig is a configuration with the provider's default settings (credentials only)
 // and a drbd_status reading pc0 on 127.0.0.1:port.
 func deadHostConfig(port int) string {
-	return fmt.Sprintf(`
-terraform {
-  required_providers {
-    drbd = {
-      source = "seed-a700e435/drbd"
-    }
-  }
-}
-
+	return requiredProviders + fmt.Sprintf(`
 provider "drbd" {
   password = "unused"
 }
@@ -133,7 +129,7 @@ func mutePort(t testing.TB) int {
 // droppingNetns creates a network namespace whose loopback drops every TCP packet to
 // droppedPort (nft), and removes it when the test ends. It skips the test when that is not
 // possible (not root, no ip or nft).
-func droppingNetns(t *testing.T) string {
+func droppingNetns(t testing.TB) string {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("a host that drops packets is simulated in a network namespace, which needs root")
@@ -178,13 +174,132 @@ func TestAccDeadHost(t *testing.T) {
 		planDeadHost(t, deadHostHarness(t, port), port)
 	})
 	t.Run("dropped", func(t *testing.T) {
-		ns := droppingNetns(t)
-		cmd := exec.Command("ip", "netns", "exec", ns, os.Args[0], "-test.run", "^TestAccDeadHost$/^dropped$", "-test.v", "-test.count=1")
-		cmd.Env = append(os.Environ(), inNetnsEnv+"=1")
-		out, err := cmd.CombinedOutput()
-		t.Logf("inside namespace %s:\n%s", ns, out)
-		if err != nil || !strings.Contains(string(out), "--- PASS: TestAccDeadHost/dropped") {
-			t.Fatalf("the plan inside the dropping namespace did not pass: %v", err)
+		out, err := inDroppingNetns(t, "-test.run", "^TestAccDeadHost$/^dropped$")
+		if err != nil || !strings.Contains(out, "--- PASS: TestAccDeadHost/dropped") {
+			t.Fatalf("the plan inside the dropping namespace did not pass: %v\n%s", err, out)
 		}
 	})
+}
+
+// inDroppingNetns runs this test binary again with args inside a fresh droppingNetns and
+// returns its output (also logged).
+func inDroppingNetns(t testing.TB, args ...string) (string, error) {
+	t.Helper()
+	ns := droppingNetns(t)
+	cmd := exec.Command("ip", append([]string{"netns", "exec", ns, os.Args[0], "-test.v", "-test.count=1"}, args...)...)
+	cmd.Env = append(os.Environ(), inNetnsEnv+"=1")
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// BenchmarkDeadHostPlan times `terraform plan` of one drbd_status with the provider's default
+// settings against a live simulated host (the baseline) and against a refused port, a port
+// that never speaks SSH and a port whose packets are dropped, interleaved (one of each per
+// round, the order rotated), BENCH_DEAD_ROUNDS rounds (default 5). It also times, in-process,
+// the provider's own part: from the first connection attempt (a read's single attempt, as
+// the provider configures it by default) to the error, against a fresh connection to the live
+// host. It runs inside a namespace that drops droppedPort (re-executing itself there as root).
+func BenchmarkDeadHostPlan(b *testing.B) {
+	benchGate(b)
+	if os.Getenv(inNetnsEnv) == "" {
+		out, err := inDroppingNetns(b, "-test.run", "^$", "-test.bench", "^BenchmarkDeadHostPlan$", "-test.benchtime", "1x")
+		if err != nil {
+			b.Fatalf("the benchmark inside the dropping namespace failed: %v\n%s", err, out)
+		}
+		for _, line := range strings.Split(out, "\n") {
+			if strings.HasPrefix(line, "dead_host_") {
+				fmt.Println(strings.TrimSpace(line))
+			}
+		}
+		return
+	}
+	rounds := 5
+	if n, err := strconv.Atoi(os.Getenv("BENCH_DEAD_ROUNDS")); err == nil && n > 0 {
+		rounds = n
+	}
+	e := newTestEnv(b, drbdsim.PairConfig{})
+	e.pair.BringUp()
+	live := newCLIHarness(b)
+	live.writeFile("main.tf", e.providerBlock("known_hosts = <<-EOT\n"+strings.TrimSpace(e.knownHosts())+"\nEOT")+
+		block(`data "drbd_status" "live"`, e.hostArgs(0), `resource = "pc0"`))
+	live.init()
+	ports := map[string]int{"refused": closedPort(b), "silent": mutePort(b), "dropped": droppedPort}
+	variants := []string{"live", "refused", "silent", "dropped"}
+	harness := map[string]*cliHarness{"live": live}
+	for _, v := range variants[1:] {
+		harness[v] = deadHostHarness(b, ports[v])
+	}
+	// The provider's part, in-process: a fresh pool configured as the provider configures it
+	// by default, one read (a single attempt) per measurement.
+	readOnce := func(t sshx.Target) error {
+		pool, err := sshx.NewPool(sshx.Config{PrivateKey: e.keyPEM, KnownHosts: e.knownHosts(), ConnectRetries: defaultConnectRetries})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer pool.Close()
+		_, _, _, err = pool.Run(sshx.SingleAttempt(b.Context()), t, "true")
+		return err
+	}
+	plan := map[string][]float64{}
+	dial := map[string][]float64{}
+	for r := range rounds {
+		for i := range variants {
+			v := variants[(i+r)%len(variants)]
+			h := harness[v]
+			start := time.Now()
+			if v == "live" {
+				h.mustRun("plan", "-input=false")
+			} else {
+				planDeadHost(b, h, ports[v])
+			}
+			plan[v] = append(plan[v], ms(time.Since(start)))
+
+			target := sshx.Target{Host: "127.0.0.1", Port: ports[v]}
+			if v == "live" {
+				target = sshx.Target{Host: e.hosts[0].Host(), Port: e.hosts[0].Port()}
+			}
+			start = time.Now()
+			err := readOnce(target)
+			dial[v] = append(dial[v], ms(time.Since(start)))
+			if (err == nil) != (v == "live") {
+				b.Fatalf("%s: one read against it: %v", v, err)
+			}
+		}
+	}
+	report := func(what string, m map[string][]float64) {
+		for _, v := range variants {
+			med, lo, hi := summarize(m[v])
+			rmed, rlo, rhi := summarize(ratios(m[v], m["live"]))
+			fmt.Printf("dead_host_%s_%s median %.1f ms (%.1f-%.1f), ratio to live %.2f (%.2f-%.2f), %d rounds\n",
+				what, v, med, lo, hi, rmed, rlo, rhi, rounds)
+		}
+	}
+	report("plan", plan)
+	report("first_attempt_to_error", dial)
+}
+
+// ms is d in milliseconds.
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// summarize returns the median, minimum and maximum of xs.
+func summarize(xs []float64) (med, lo, hi float64) {
+	s := slices.Sorted(slices.Values(xs))
+	if len(s) == 0 {
+		return 0, 0, 0
+	}
+	if len(s)%2 == 1 {
+		med = s[len(s)/2]
+	} else {
+		med = (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	return med, s[0], s[len(s)-1]
+}
+
+// ratios returns xs[i]/base[i], round by round.
+func ratios(xs, base []float64) []float64 {
+	r := make([]float64, len(xs))
+	for i := range xs {
+		r[i] = xs[i] / max(base[i], 0.001)
+	}
+	return r
 }
