@@ -268,13 +268,14 @@ echo
 echo "execve per \`ssh HOST true\` (calls / programs started): $bench_user $eb_calls / $eb_started ($exec_progs), root $er_calls / $er_started"
 echo "Machine: $machine"
 
-# The sections "## Lab: ..." come from the real-DRBD lab (make test-lab, see lab/README.md), not
-# from this script: they are printed here and carried over unchanged, at the end.
-lab_section=$(awk '/^## / { keep = ($0 ~ /^## Lab: /) } keep' "$root/BENCHMARKS.md" 2>/dev/null || true)
+# The sections "## Lab: ..." come from the real-DRBD lab (make test-lab, see lab/README.md), and
+# "## Plan with one host dead" from BenchmarkDeadHostPlan (internal/provider), not from this
+# script: they are printed here and carried over unchanged, at the end.
+lab_section=$(awk '/^## / { keep = ($0 ~ /^## (Lab: |Plan with one host dead)/) } keep' "$root/BENCHMARKS.md" 2>/dev/null || true)
 if [ -n "$lab_section" ]; then
 	echo
 	echo "Real-DRBD lab figures (make test-lab; carried over in BENCHMARKS.md):"
-	printf '%s\n' "$lab_section" | awk '/^## Lab: / { print } /^\| / && !/^\|---/ && !/^\| (Figure|Start) / && !/^\| \+/ { print }'
+	printf '%s\n' "$lab_section" | awk '/^## (Lab: |Plan with one host dead)/ { print } /^\| / && !/^\|---/ && !/^\| (Figure|Start) / && !/^\| \+/ { print }'
 fi
 
 if [ "$write_md" = 1 ]; then
