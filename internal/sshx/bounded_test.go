@@ -191,7 +191,11 @@ func silentListener(t *testing.T) int {
 			conns = append(conns, c)
 		}
 	})
-	return ln.Addr().(*net.TCPAddr).Port
+	addr, ok := ln.Addr().(*net.TCPAddr)
+	if !ok {
+		t.Fatalf("listener address %v is not a TCP address", ln.Addr())
+	}
+	return addr.Port
 }
 
 // TestPool_singleAttempt: a connection dialled under SingleAttempt makes one attempt bounded
