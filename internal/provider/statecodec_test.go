@@ -35,11 +35,12 @@ func codecCases(t testing.TB) []codecCase {
 	var ds datasource.SchemaResponse
 	(&statusDataSource{}).Schema(ctx, datasource.SchemaRequest{}, &ds)
 	return []codecCase{
-		{"drbd_resource", rs(&resourceResource{}), func() any { return &resourceResourceModel{} }},
-		{"drbd_primary", rs(&primaryResource{}), func() any { return &primaryResourceModel{} }},
-		{"drbd_filesystem", rs(&filesystemResource{}), func() any { return &filesystemResourceModel{} }},
-		{"drbd_sync", rs(&syncResource{}), func() any { return &syncResourceModel{} }},
-		{"drbd_chef_backend_ready", rs(&chefBackendReadyResource{}), func() any { return &chefBackendReadyModel{} }},
+		// Named as the provider names them: a schema's timeouts block depends on the type name.
+		{"drbd_resource", rs(named[resourceResource]("resource")), func() any { return &resourceResourceModel{} }},
+		{"drbd_primary", rs(named[primaryResource]("primary")), func() any { return &primaryResourceModel{} }},
+		{"drbd_filesystem", rs(named[filesystemResource]("filesystem")), func() any { return &filesystemResourceModel{} }},
+		{"drbd_sync", rs(named[syncResource]("sync")), func() any { return &syncResourceModel{} }},
+		{"drbd_chef_backend_ready", rs(named[chefBackendReadyResource]("chef_backend_ready")), func() any { return &chefBackendReadyModel{} }},
 		{"drbd_status", func(raw tftypes.Value) tfsdk.State { return tfsdk.State{Schema: ds.Schema, Raw: raw} },
 			func() any { return &statusDataSourceModel{} }},
 	}
