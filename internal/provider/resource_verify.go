@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
@@ -114,7 +113,7 @@ func (r *verifyResource) Schema(ctx context.Context, _ resource.SchemaRequest, r
 			"verify_alg":  computedString("The `verify-alg` in force on `host` (`drbdsetup show`), e.g. `sha256`."),
 		}),
 		Blocks: map[string]schema.Block{
-			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true}),
+			"timeouts": timeoutsBlock(ctx, r.name()),
 		},
 	}
 }
@@ -122,11 +121,6 @@ func (r *verifyResource) Schema(ctx context.Context, _ resource.SchemaRequest, r
 func (r *verifyResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	m, h, name := openResource[verifyResourceModel](ctx, &r.remoteBase, req.Plan.Get, &resp.Diagnostics)
 	if h == nil {
-		return
-	}
-	ctx, cancel, ok := createDeadline(ctx, m.Timeouts, defaultVerifyTimout, &resp.Diagnostics)
-	defer cancel()
-	if !ok {
 		return
 	}
 	v := &verifyStep{m: &m, name: name, h: h, diags: &resp.Diagnostics}

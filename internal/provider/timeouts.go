@@ -30,6 +30,8 @@ var defaultTimeouts = map[string]opTimeouts{
 	"drbd_filesystem":         {create: 30 * time.Minute, read: defaultReadTimeout, delete: 10 * time.Minute},
 	"drbd_sync":               {create: defaultSyncTimeout, read: defaultReadTimeout, delete: 10 * time.Minute},
 	"drbd_chef_backend_ready": {create: defaultReconfigureTimeout, read: defaultReadTimeout, delete: stopTimeout + 10*time.Minute},
+	// drbd_verify's Read and Delete run nothing.
+	"drbd_verify": {create: defaultVerifyTimout},
 }
 
 // durationText writes d as the shortest Go duration a user would write: "24h", "5m", "90s".

@@ -31,6 +31,7 @@ func TestTimeouts_everyOperationBounded(t *testing.T) {
 		"drbd_filesystem":         {"create", "delete", "read"},
 		"drbd_sync":               {"create", "delete", "read"},
 		"drbd_chef_backend_ready": {"create", "delete", "read"},
+		"drbd_verify":             {"create"},
 	}
 	schemas := map[string]*tfprotov6.Schema{"data.drbd_status": resp.DataSourceSchemas["drbd_status"]}
 	want["data.drbd_status"] = []string{"read"}
