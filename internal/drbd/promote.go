@@ -160,6 +160,26 @@ func HealthyPairAtRest(st Status) bool {
 		st.ConnectionState == ConnConnected && st.DiskState == DiskUpToDate && st.PeerDiskState == DiskUpToDate
 }
 
+// events2Exists splits one `exists` line of `drbdsetup events2 --now` about resource into
+// its object type (resource, connection, device, peer-device) and its key:value fields; ok
+// is false for any other line.
+func events2Exists(resource, line string) (object string, kv map[string]string, ok bool) {
+	f := strings.Fields(line)
+	if len(f) < 2 || f[0] != "exists" {
+		return "", nil, false
+	}
+	kv = map[string]string{}
+	for _, w := range f[2:] {
+		if k, v, found := strings.Cut(w, ":"); found {
+			kv[k] = v
+		}
+	}
+	if kv["name"] != resource {
+		return "", nil, false
+	}
+	return f[1], kv, true
+}
+
 // ParseEvents2Now parses `drbdsetup events2 --now RES` of a two-node resource into a
 // Status: the resource line gives the role, the connection line the connection state and
 // the peer's role, the device line (the first volume) the minor and disk state, the
@@ -172,20 +192,11 @@ func ParseEvents2Now(resource, output string) Status {
 	var conn, repl string
 	seenDevice, seenPeerDevice := false, false
 	for _, line := range strings.Split(output, "\n") {
-		f := strings.Fields(line)
-		if len(f) < 2 || f[0] != "exists" {
+		object, kv, ok := events2Exists(resource, line)
+		if !ok {
 			continue
 		}
-		kv := map[string]string{}
-		for _, w := range f[2:] {
-			if k, v, ok := strings.Cut(w, ":"); ok {
-				kv[k] = v
-			}
-		}
-		if kv["name"] != resource {
-			continue
-		}
-		switch f[1] {
+		switch object {
 		case "resource":
 			st.Configured = true
 			st.Role = Role(kv["role"])

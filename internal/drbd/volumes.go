@@ -143,21 +143,12 @@ func volumesFromEvents2(resource, output string) Volumes {
 	peerDisks := map[pdKey]PeerDiskState{}
 	var peerIDs []string
 	for _, line := range strings.Split(output, "\n") {
-		f := strings.Fields(line)
-		if len(f) < 2 || f[0] != "exists" {
-			continue
-		}
-		kv := map[string]string{}
-		for _, w := range f[2:] {
-			if k, val, ok := strings.Cut(w, ":"); ok {
-				kv[k] = val
-			}
-		}
-		if kv["name"] != resource {
+		object, kv, ok := events2Exists(resource, line)
+		if !ok {
 			continue
 		}
 		vol, _ := strconv.Atoi(kv["volume"])
-		switch f[1] {
+		switch object {
 		case "resource":
 			v.Role = Role(kv["role"])
 		case "connection":

@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	dsschema "github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
@@ -54,6 +55,31 @@ func durationAttribute(desc, def string, least time.Duration) schema.StringAttri
 		CustomType: timetypes.GoDurationType{},
 		Default:    stringdefault.StaticString(def),
 		Validators: []validator.String{durationValidator(least)}}
+}
+
+// peerPortAttribute is `peer_port`: the SSH port of `peer_host`, valid only with it; more is
+// added to the description, and a change replaces the resource when replace is set.
+func peerPortAttribute(more string, replace bool) schema.Int64Attribute {
+	a := schema.Int64Attribute{
+		MarkdownDescription: strings.TrimSpace("SSH port of `peer_host`; defaults to the provider's `port`. " + more),
+		Optional:            true,
+		Validators: []validator.Int64{int64validator.Between(1, 65535),
+			int64validator.AlsoRequires(path.MatchRoot("peer_host"))},
+	}
+	if replace {
+		a.PlanModifiers = []planmodifier.Int64{int64planmodifier.RequiresReplace()}
+	}
+	return a
+}
+
+// peerHostKeyAttribute is `peer_host_key`: a pinned public key line of `peer_host`, like
+// `host_key`, valid only with it.
+func peerHostKeyAttribute() schema.StringAttribute {
+	return schema.StringAttribute{
+		MarkdownDescription: "Pinned public key line of `peer_host`, like `host_key`.",
+		Optional:            true,
+		Validators:          []validator.String{hostKeyValidator(), stringvalidator.AlsoRequires(path.MatchRoot("peer_host"))},
+	}
 }
 
 // connectionResourceAttributes returns the host/port/user/host_key/host_key_fingerprint

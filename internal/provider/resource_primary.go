@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
-	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -94,17 +92,8 @@ func (r *primaryResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 				Optional:   true,
 				Validators: []validator.String{hostValidator()},
 			},
-			"peer_port": schema.Int64Attribute{
-				MarkdownDescription: "SSH port of `peer_host`; defaults to the provider's `port`. Matched against `host:port` entries of `fenced_hosts`.",
-				Optional:            true,
-				Validators: []validator.Int64{int64validator.Between(1, 65535),
-					int64validator.AlsoRequires(path.MatchRoot("peer_host"))},
-			},
-			"peer_host_key": schema.StringAttribute{
-				MarkdownDescription: "Pinned public key line of `peer_host`, like `host_key`.",
-				Optional:            true,
-				Validators:          []validator.String{hostKeyValidator(), stringvalidator.AlsoRequires(path.MatchRoot("peer_host"))},
-			},
+			"peer_port":     peerPortAttribute("Matched against `host:port` entries of `fenced_hosts`.", false),
+			"peer_host_key": peerHostKeyAttribute(),
 			"peer_host_fingerprint": schema.StringAttribute{
 				MarkdownDescription: "SHA256 fingerprint of `peer_host`'s host key, like `host_key_fingerprint`: recorded when the " +
 					"resource is created (before anything changes) and by each refresh that reaches the peer; with " +

@@ -6,16 +6,12 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
-	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
-	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/boolplanmodifier"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
@@ -71,18 +67,8 @@ func (r *syncResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 				Validators:    []validator.String{hostValidator()},
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
 			},
-			"peer_port": schema.Int64Attribute{
-				MarkdownDescription: "SSH port of `peer_host`; defaults to the provider's `port`.",
-				Optional:            true,
-				Validators: []validator.Int64{int64validator.Between(1, 65535),
-					int64validator.AlsoRequires(path.MatchRoot("peer_host"))},
-				PlanModifiers: []planmodifier.Int64{int64planmodifier.RequiresReplace()},
-			},
-			"peer_host_key": schema.StringAttribute{
-				MarkdownDescription: "Pinned public key line of `peer_host`, like `host_key`.",
-				Optional:            true,
-				Validators:          []validator.String{hostKeyValidator(), stringvalidator.AlsoRequires(path.MatchRoot("peer_host"))},
-			},
+			"peer_port":     peerPortAttribute("", true),
+			"peer_host_key": peerHostKeyAttribute(),
 			"peer_host_fingerprint": computedString("SHA256 fingerprint of `peer_host`'s host key, like `host_key_fingerprint`: with " +
 				"`host_key_policy = \"accept-new\"` it is recorded on first contact and a different key is refused afterwards. " +
 				"Null without `peer_host`."),

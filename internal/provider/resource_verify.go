@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timetypes/timetypes"
-	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
-	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
@@ -81,18 +79,8 @@ func (r *verifyResource) Schema(ctx context.Context, _ resource.SchemaRequest, r
 				Validators:    []validator.String{hostValidator()},
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
 			},
-			"peer_port": schema.Int64Attribute{
-				MarkdownDescription: "SSH port of `peer_host`; defaults to the provider's `port`.",
-				Optional:            true,
-				Validators: []validator.Int64{int64validator.Between(1, 65535),
-					int64validator.AlsoRequires(path.MatchRoot("peer_host"))},
-				PlanModifiers: []planmodifier.Int64{int64planmodifier.RequiresReplace()},
-			},
-			"peer_host_key": schema.StringAttribute{
-				MarkdownDescription: "Pinned public key line of `peer_host`, like `host_key`.",
-				Optional:            true,
-				Validators:          []validator.String{hostKeyValidator(), stringvalidator.AlsoRequires(path.MatchRoot("peer_host"))},
-			},
+			"peer_port":     peerPortAttribute("", true),
+			"peer_host_key": peerHostKeyAttribute(),
 			"peer_host_fingerprint": computedString("SHA256 fingerprint of `peer_host`'s host key when it was contacted, like " +
 				"`host_key_fingerprint`. Null without `peer_host`."),
 			"poll_interval": durationAttribute("How often the status is read while waiting, as a Go duration. Defaults to `2s`.",
