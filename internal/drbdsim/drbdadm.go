@@ -215,6 +215,7 @@ func init() {
 		"disconnect":          admDisconnect,
 		"invalidate":          admInvalidate,
 		"verify":              admVerify,
+		"resize":              admResize,
 		"disk-options":        admOptions,
 		"peer-device-options": admOptions,
 		"net-options":         admNetOptions,

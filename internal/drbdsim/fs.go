@@ -180,6 +180,9 @@ func (s *session) readFile(p string) ([]byte, error) {
 	case "/dev/zero", "/dev/urandom", "/dev/random":
 		return nil, nil // endless in reality; the simulator has no use for their bytes
 	}
+	if b, ok := n.sysBlockSize(p); ok {
+		return b, nil
+	}
 	e, ok := n.files[p]
 	switch {
 	case !ok:

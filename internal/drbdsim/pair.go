@@ -546,6 +546,7 @@ type Node struct {
 	files map[string]*fsEntry
 
 	hasMD         bool
+	backingKiB    int64 // size of the backing disk (GrowBacking)
 	up            bool
 	everUp        bool
 	role          string
@@ -584,6 +585,7 @@ func newNode(p *Pair, i int) *Node {
 		role: roleSecondary, mounts: map[string]mountInfo{},
 		resyncOpts: map[string]string{}, faults: map[string]fault{},
 	}
+	n.backingKiB = backingFor(p.cfg.SizeKiB)
 	n.initFS()
 	return n
 }

@@ -470,6 +470,7 @@ func init() {
 		"drbdadm":         progDrbdadm,
 		"drbdsetup":       progDrbdsetup,
 		"cat":             progCat,
+		"blockdev":        progBlockdev,
 		"head":            progHead,
 		"tail":            progTail,
 		"mkdir":           progMkdir,
