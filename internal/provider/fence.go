@@ -175,6 +175,7 @@ type fencedResource struct {
 var (
 	_ resource.ResourceWithImportState    = (*fencedResource)(nil)
 	_ resource.ResourceWithValidateConfig = (*fencedResource)(nil)
+	_ resource.ResourceWithModifyPlan     = (*fencedResource)(nil)
 )
 
 // withFence returns the constructor of resource type T, named drbd_<typeName>, wrapped in a
@@ -187,6 +188,13 @@ func withFence[T any, R remoteResource[T]](typeName string) func() resource.Reso
 func (f *fencedResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
 	if v, ok := f.ResourceWithConfigure.(resource.ResourceWithValidateConfig); ok {
 		v.ValidateConfig(ctx, req, resp)
+	}
+}
+
+// ModifyPlan forwards to the wrapped resource when it modifies its plan.
+func (f *fencedResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if v, ok := f.ResourceWithConfigure.(resource.ResourceWithModifyPlan); ok {
+		v.ModifyPlan(ctx, req, resp)
 	}
 }
 

@@ -150,6 +150,12 @@ type resourceResourceModel struct {
 	// SplitBrainVictim makes apply reconnect a split-brained StandAlone node with --discard-my-data.
 	SplitBrainVictim types.Bool     `tfsdk:"split_brain_victim"`
 	Timeouts         timeouts.Value `tfsdk:"timeouts"`
+	// Size and BackingSize are the first volume's DRBD device and backing disk sizes in bytes.
+	Size        types.Int64 `tfsdk:"size"`
+	BackingSize types.Int64 `tfsdk:"backing_size"`
+	peerModel
+	// PeerHostFingerprint is the peer's host key fingerprint, recorded like host_key_fingerprint.
+	PeerHostFingerprint types.String `tfsdk:"peer_host_fingerprint"`
 }
 
 // drbdResource is the DRBD resource the model acts on (resourceModel).

@@ -40,7 +40,7 @@ func (r *resourceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 			"split brain). After a split brain, DRBD keeps both nodes StandAlone until an operator chooses the node whose " +
 			"changes are discarded: set `split_brain_victim` on that node's resource. Destroying it runs `drbdadm down`; " +
 			"metadata and data are kept.",
-		Attributes: connectionResourceAttributes(map[string]schema.Attribute{
+		Attributes: connectionResourceAttributes(growAttributes(map[string]schema.Attribute{
 			"name": drbdNameAttribute("DRBD resource name, e.g. `pc0`.", true),
 			"config": schema.StringAttribute{
 				MarkdownDescription: "Content of `/etc/drbd.d/<name>.res`, written atomically (mode 0600) before the resource is brought up; " +
@@ -79,7 +79,7 @@ func (r *resourceResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 				Default:  booldefault.StaticBool(false),
 			},
 			"drbd_version": computedString("Version of the DRBD kernel module on the host, e.g. `8.4.11`."),
-		}),
+		})),
 		Blocks: map[string]schema.Block{"timeouts": timeoutsBlock(ctx, r.name())},
 	}
 }
@@ -97,6 +97,7 @@ func (r *resourceResource) Create(ctx context.Context, req resource.CreateReques
 		return
 	}
 	r.fill(&m, p)
+	r.fillSizes(ctx, h, &m, p, name)
 	h.save(ctx, &resp.Diagnostics, &resp.State, &m, name.String())
 }
 
@@ -118,6 +119,9 @@ func (r *resourceResource) fill(m *resourceResourceModel, p *drbd.Probe) {
 	m.DRBDVersion = types.StringValue(versionString(p.Versions.Kernel))
 	m.Device = types.StringValue(p.Device())
 	m.Minor = types.Int64Value(int64(p.Status.Minor))
+	if m.PeerHost.IsNull() || m.PeerHostFingerprint.IsUnknown() {
+		m.PeerHostFingerprint = types.StringNull()
+	}
 }
 
 func (r *resourceResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -158,6 +162,11 @@ func (r *resourceResource) Read(ctx context.Context, req resource.ReadRequest, r
 	if m.SplitBrainVictim.IsNull() {
 		m.SplitBrainVictim = types.BoolValue(false)
 	}
+	v := growVerdict{}
+	if sizes := r.fillSizes(ctx, h, &m, p, name); sizes != nil {
+		v = r.verdict(ctx, h, &m, name, sizes, &resp.Diagnostics)
+	}
+	setVerdict(ctx, resp.Private, v, &resp.Diagnostics)
 	h.save(ctx, &resp.Diagnostics, &resp.State, &m, name.String())
 }
 
@@ -183,7 +192,15 @@ func (r *resourceResource) Update(ctx context.Context, req resource.UpdateReques
 			return
 		}
 	}
+	// An unknown size is the plan's grow (ModifyPlan).
+	if m.Size.IsUnknown() && p.Status.Configured {
+		if p, ok = r.grow(ctx, h, &m, name, p, &resp.Diagnostics); !ok {
+			return
+		}
+	}
 	r.fill(&m, p)
+	r.fillSizes(ctx, h, &m, p, name)
+	setVerdict(ctx, resp.Private, growVerdict{}, &resp.Diagnostics)
 	h.save(ctx, &resp.Diagnostics, &resp.State, &m, name.String())
 }
 

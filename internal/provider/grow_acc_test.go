@@ -1,0 +1,123 @@
+package provider
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/seed-a700e435/terraform-provider-drbd/internal/drbdsim"
+)
+
+// Online grow: the tests drive the Terraform CLI (cliHarness) to read the plan and its
+// warnings. The pair is in sync with node1 Primary; each node has a drbd_resource that names
+// the other as peer_host.
+
+const (
+	grownBackingKiB = 2 << 20 // a 2 GiB backing disk
+	grownDeviceKiB  = 2097052 // what DRBD makes of it with internal metadata
+)
+
+func newGrowEnv(t *testing.T) *day2Env {
+	t.Helper()
+	d := newDay2Env(t, drbdsim.PairConfig{})
+	d.promote()
+	d.pair.CompleteSync()
+	d.writeGrow()
+	d.apply()
+	return d
+}
+
+// writeGrow writes a drbd_resource per node, each naming the other as peer_host.
+func (d *day2Env) writeGrow(extra ...string) {
+	d.t.Helper()
+	cfg := d.providerConfig()
+	for i := range 2 {
+		cfg += block(fmt.Sprintf(`resource "drbd_resource" "node%d"`, i+1), d.hostArgs(i), `name = "pc0"`, d.peerArgs(1-i))
+	}
+	d.h.writeFile("main.tf", cfg+strings.Join(extra, ""))
+}
+
+func (d *day2Env) resizes(before [2]int) int {
+	n := 0
+	for i := range 2 {
+		n += len(d.mutationsWith(i, before[i], "resize"))
+	}
+	return n
+}
+
+// TestAccGrow_bothDisks: both backing disks grew; the plan shows an in-place update of both
+// drbd_resource with a warning, the apply runs one `drbdadm resize`, waits for the resync of
+// the new area, and the next plan is empty.
+func TestAccGrow_bothDisks(t *testing.T) {
+	d := newGrowEnv(t)
+	d.node(0).GrowBacking(grownBackingKiB)
+	d.node(1).GrowBacking(grownBackingKiB)
+	before := d.mutationCounts()
+
+	out := d.plan()
+	d.expectOutput("plan", out,
+		[]string{"drbd_resource.node1 will be updated in-place", "size", "known after apply"},
+		[]string{"Warning: Backing Disk Grew", "/dev/vdb", "pc0", d.hostPort(0), "1073672192", "2147483648", "drbdadm resize"})
+	d.expectNoMutations(before, "node%d ran %q during the plan")
+
+	d.apply()
+	if got := d.resizes(before); got != 1 {
+		t.Errorf("apply ran drbdadm resize %d times, want once", got)
+	}
+	if got := d.pair.DeviceKiB(); got != grownDeviceKiB {
+		t.Errorf("device is %d KiB, want %d", got, grownDeviceKiB)
+	}
+	if d.node(0).DiskState() != "UpToDate" || d.node(1).DiskState() != "UpToDate" {
+		t.Errorf("apply returned before the new area was resynced: %s/%s", d.node(0).DiskState(), d.node(1).DiskState())
+	}
+	d.expectOutput("plan after apply", d.plan(), []string{"No changes."})
+}
+
+// TestAccGrow_oneDisk: only node1's disk grew; DRBD would keep the device at node2's size,
+// so the plan is empty with a warning naming node2, and nothing runs.
+func TestAccGrow_oneDisk(t *testing.T) {
+	d := newGrowEnv(t)
+	d.node(0).GrowBacking(grownBackingKiB)
+	before := d.mutationCounts()
+
+	out := d.plan()
+	d.expectOutput("plan", out, []string{"No changes."},
+		[]string{"Warning: Peer Backing Disk Still Smaller", d.hostPort(0), "grew", d.hostPort(1), "still"})
+	d.apply()
+	d.expectNoMutations(before, "node%d ran %q although the peer's disk did not grow")
+}
+
+// TestAccGrow_backingSmaller: a backing disk smaller than the DRBD device fails the plan and
+// nothing runs.
+func TestAccGrow_backingSmaller(t *testing.T) {
+	d := newGrowEnv(t)
+	d.node(1).GrowBacking(512 << 10)
+	before := d.mutationCounts()
+
+	out, err := d.h.run("plan", "-input=false")
+	if err == nil {
+		t.Fatalf("plan succeeded:\n%s", out)
+	}
+	d.expectOutput("plan", out, []string{"Error: Backing Disk Smaller Than DRBD Device", "/dev/vdb", d.hostPort(1), "never shrinks"})
+	d.expectNoMutations(before, "node%d ran %q")
+}
+
+// TestAccGrow_degradedRefused: both disks grew but the pair is not connected: the apply
+// refuses, naming what it saw, and runs nothing.
+func TestAccGrow_degradedRefused(t *testing.T) {
+	d := newGrowEnv(t)
+	d.node(0).GrowBacking(grownBackingKiB)
+	d.node(1).GrowBacking(grownBackingKiB)
+	d.pair.Disconnect()
+	before := d.mutationCounts()
+
+	out, err := d.h.run("apply", "-auto-approve", "-input=false")
+	if err == nil {
+		t.Fatalf("apply succeeded:\n%s", out)
+	}
+	d.expectOutput("apply", out, []string{"Error: Unable to Grow DRBD Device", "pc0", "WFConnection", "Nothing was run"})
+	d.expectNoMutations(before, "node%d ran %q on a degraded pair")
+	if got := d.pair.DeviceKiB(); got != 1048508 {
+		t.Errorf("device is %d KiB, want unchanged", got)
+	}
+}
