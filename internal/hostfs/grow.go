@@ -1,0 +1,98 @@
+package hostfs
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/seed-a700e435/terraform-provider-drbd/internal/sshx"
+)
+
+// GrowSlackBytes is how much larger than the filesystem the device must be for a grow: ext4
+// and xfs leave a tail too small for a block group or allocation group unused, so a smaller
+// difference is not worth a grow (and would show in every plan).
+const GrowSlackBytes = 16 << 20
+
+// Sizes is a mounted filesystem's size against its device's.
+type Sizes struct {
+	DeviceBytes int64 // blockdev --getsize64 of the device
+	FSBytes     int64 // blocks times block size, from the superblock (dumpe2fs -h, xfs_info)
+}
+
+// CanGrow reports whether the device is larger than the filesystem by more than
+// GrowSlackBytes.
+func (s Sizes) CanGrow() bool { return s.DeviceBytes-s.FSBytes > GrowSlackBytes }
+
+// SizesCommand prints the device size ("device BYTES") and the filesystem's size as its
+// superblock records it: `dumpe2fs -h DEV` for ext4, `xfs_info MOUNTPOINT` for xfs (which
+// reads a mounted filesystem).
+func SizesCommand(fsType, dev, mountpoint string) (string, error) {
+	dev0 := "printf 'device '; " + sshx.Join("blockdev", "--getsize64", dev) + " || echo; "
+	switch fsType {
+	case "ext4":
+		return dev0 + sshx.Join("dumpe2fs", "-h", dev) + " 2>/dev/null | grep -E '^Block (count|size):'", nil
+	case "xfs":
+		return dev0 + sshx.Join("xfs_info", mountpoint) + " | grep '^data '", nil
+	}
+	return "", ValidateFSType(fsType)
+}
+
+var (
+	extField = regexp.MustCompile(`(?m)^Block (count|size):\s+(\d+)\s*$`)
+	xfsData  = regexp.MustCompile(`(?m)^data\s+=.*\bbsize=(\d+)\s+blocks=(\d+)`)
+)
+
+// ParseSizes parses the output of SizesCommand.
+func ParseSizes(fsType, out string) (Sizes, error) {
+	var s Sizes
+	for line := range strings.SplitSeq(out, "\n") {
+		if rest, ok := strings.CutPrefix(line, "device "); ok {
+			n, err := strconv.ParseInt(strings.TrimSpace(rest), 10, 64)
+			if err != nil || n <= 0 {
+				return s, fmt.Errorf("the device size could not be read (blockdev --getsize64)")
+			}
+			s.DeviceBytes = n
+		}
+	}
+	if s.DeviceBytes == 0 {
+		return s, fmt.Errorf("the device size could not be read (blockdev --getsize64)")
+	}
+	var blocks, size int64
+	switch fsType {
+	case "ext4":
+		for _, m := range extField.FindAllStringSubmatch(out, -1) {
+			n, _ := strconv.ParseInt(m[2], 10, 64)
+			if m[1] == "count" {
+				blocks = n
+			} else {
+				size = n
+			}
+		}
+	case "xfs":
+		if m := xfsData.FindStringSubmatch(out); m != nil {
+			size, _ = strconv.ParseInt(m[1], 10, 64)
+			blocks, _ = strconv.ParseInt(m[2], 10, 64)
+		}
+	default:
+		return s, ValidateFSType(fsType)
+	}
+	if blocks <= 0 || size <= 0 {
+		return s, fmt.Errorf("the %s filesystem size could not be read from its superblock", fsType)
+	}
+	s.FSBytes = blocks * size
+	return s, nil
+}
+
+// GrowCommand grows a mounted filesystem online to its device's size: `resize2fs DEV` for
+// ext4 (without a size it grows to the device, and a mounted ext4 is never shrunk),
+// `xfs_growfs MOUNTPOINT` for xfs (which cannot shrink).
+func GrowCommand(fsType, dev, mountpoint string) (string, error) {
+	switch fsType {
+	case "ext4":
+		return sshx.Join("resize2fs", dev), nil
+	case "xfs":
+		return sshx.Join("xfs_growfs", mountpoint), nil
+	}
+	return "", ValidateFSType(fsType)
+}
