@@ -126,3 +126,156 @@ func admResize(c *call, _ admArgs) int {
 	p.startSync(src, newKiB-old)
 	return 0
 }
+
+// FSSizeKiB returns the size of the filesystem on the node's DRBD device as its superblock
+// records it, 0 when there is none.
+func (n *Node) FSSizeKiB() (kib int64) {
+	n.p.view(func() {
+		if n.devFS != nil {
+			kib = n.devFS.sizeKiB
+		}
+	})
+	return kib
+}
+
+// openDevFS returns the filesystem on the DRBD device dev for a program that opens the
+// device (the Primary only), or prints why not. Callers hold mu.
+func (c *call) openDevFS(prog, dev, fstype string) *filesystem {
+	n := c.n
+	switch {
+	case dev != n.device() || !n.devExists():
+		c.errf("%s: No such file or directory while trying to open %s\n", prog, dev)
+	case !n.up || n.role != rolePrimary:
+		c.errf("%s: Wrong medium type while trying to open %s\n", prog, dev)
+	case n.devFS == nil || n.devFS.fstype != fstype:
+		c.errf("%s: Bad magic number in super-block while trying to open %s\n", prog, dev)
+	default:
+		return n.devFS
+	}
+	return nil
+}
+
+// mountedFS returns the filesystem of type fstype mounted from the DRBD device at dir, nil
+// when there is none. Callers hold mu.
+func (c *call) mountedFS(dir, fstype string) *filesystem {
+	n := c.n
+	m, ok := n.mounts[c.path(dir)]
+	if !ok || m.fstype != fstype || m.dev != n.device() || n.devFS == nil {
+		return nil
+	}
+	return n.devFS
+}
+
+// progDumpe2fs is `dumpe2fs -h DEV` (the fields the provider reads).
+func progDumpe2fs(c *call) int {
+	if len(c.args) != 3 || c.args[1] != "-h" {
+		c.errf("Usage: dumpe2fs [-bfghimxV] [-o superblock=<num>] [-o blocksize=<num>] device\n")
+		return 1
+	}
+	c.errf("dumpe2fs 1.47.0 (5-Feb-2023)\n")
+	code := 0
+	c.p.view(func() {
+		fsys := c.openDevFS("dumpe2fs", c.args[2], "ext4")
+		if fsys == nil {
+			code = 1
+			return
+		}
+		c.outf("Filesystem volume name:   <none>\nFilesystem UUID:          %s\nFilesystem magic number:  0xEF53\n"+
+			"Block count:              %d\nReserved block count:     %d\nBlock size:               4096\n",
+			fsys.uuid, fsys.sizeKiB/4, fsys.sizeKiB/4/20)
+	})
+	return code
+}
+
+// progXFSInfo is `xfs_info MOUNTPOINT`.
+func progXFSInfo(c *call) int {
+	if len(c.args) != 2 {
+		c.errf("Usage: xfs_info [-V] [-t mtab] [mountpoint|device|file]\n")
+		return 1
+	}
+	code := 0
+	c.p.view(func() {
+		fsys := c.mountedFS(c.args[1], "xfs")
+		if fsys == nil {
+			c.errf("xfs_info: %s is not a mounted XFS filesystem\n", c.args[1])
+			code = 1
+			return
+		}
+		blocks := fsys.sizeKiB / 4
+		c.outf("meta-data=%-22s isize=512    agcount=4, agsize=%d blks\n", c.n.device(), blocks/4)
+		c.outf("data     =                       bsize=4096   blocks=%d, imaxpct=25\n", blocks)
+		c.outf("naming   =version 2              bsize=4096   ascii-ci=0, ftype=1\n")
+	})
+	return code
+}
+
+// progResize2fs is `resize2fs DEV`: it grows a mounted ext4 online to the device's size and
+// refuses an unmounted one (e2fsck first) and any online shrink.
+func progResize2fs(c *call) int {
+	c.errf("resize2fs 1.47.0 (5-Feb-2023)\n")
+	if len(c.args) != 2 {
+		c.errf("Usage: resize2fs [-d debug_flags] [-f] [-F] [-M] [-P] [-p] device [-b|-s|new_size]\n")
+		return 1
+	}
+	dev := c.args[1]
+	code := 0
+	c.p.mutate(func() {
+		fsys := c.openDevFS("resize2fs", dev, "ext4")
+		if fsys == nil {
+			code = 1
+			return
+		}
+		mountedAt := ""
+		for dir, m := range c.n.mounts {
+			if m.dev == dev {
+				mountedAt = dir
+			}
+		}
+		target := c.p.cfg.SizeKiB &^ 3
+		switch {
+		case mountedAt == "":
+			c.errf("Please run 'e2fsck -f %s' first.\n\n", dev)
+			code = 1
+		case target < fsys.sizeKiB:
+			c.errf("resize2fs: On-line shrinking not supported\n")
+			code = 1
+		case target == fsys.sizeKiB:
+			c.errf("The filesystem is already %d (4k) blocks long.  Nothing to do!\n\n", target/4)
+		default:
+			c.outf("Filesystem at %s is mounted on %s; on-line resizing required\nold_desc_blocks = 1, new_desc_blocks = 1\n"+
+				"The filesystem on %s is now %d (4k) blocks long.\n\n", dev, mountedAt, dev, target/4)
+			fsys.sizeKiB = target
+		}
+	})
+	return code
+}
+
+// progXFSGrowfs is `xfs_growfs MOUNTPOINT`: it grows a mounted xfs to the device's size.
+func progXFSGrowfs(c *call) int {
+	if len(c.args) != 2 {
+		c.errf("Usage: xfs_growfs [options] mountpoint\n")
+		return 1
+	}
+	code := 0
+	c.p.mutate(func() {
+		fsys := c.mountedFS(c.args[1], "xfs")
+		if fsys == nil {
+			c.errf("xfs_growfs: %s is not a mounted XFS filesystem\n", c.args[1])
+			code = 1
+			return
+		}
+		if n := c.n; !n.up || n.role != rolePrimary {
+			c.errf("xfs_growfs: XFS_IOC_FSGROWFSDATA xfsctl failed: Read-only file system\n")
+			code = 1
+			return
+		}
+		old, target := fsys.sizeKiB/4, c.p.cfg.SizeKiB/4
+		c.outf("meta-data=%-22s isize=512    agcount=4, agsize=%d blks\n", c.n.device(), old/4)
+		c.outf("data     =                       bsize=4096   blocks=%d, imaxpct=25\n", old)
+		if target > old {
+			c.outf("data blocks changed from %d to %d\n", old, target)
+			fsys.sizeKiB = target * 4
+		}
+	})
+	return code
+}

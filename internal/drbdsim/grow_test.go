@@ -37,3 +37,33 @@ func TestResizeGrowsToSmallerBacking(t *testing.T) {
 		t.Errorf("resize on a disconnected pair succeeded")
 	}
 }
+
+func TestGrowFilesystemOnline(t *testing.T) {
+	for _, fstype := range []string{"ext4", "xfs"} {
+		t.Run(fstype, func(t *testing.T) {
+			p := primaryPair(t, PairConfig{SyncStepPercent: -1})
+			p.CompleteSync()
+			n0 := p.Node(0)
+			mustRun(t, n0, "mkfs."+fstype+" -q /dev/drbd0 && mkdir -p /data && mount /dev/drbd0 /data")
+			read := "dumpe2fs -h /dev/drbd0 2>/dev/null | grep -E '^Block (count|size):'"
+			grow := "resize2fs /dev/drbd0"
+			if fstype == "xfs" {
+				read, grow = "xfs_info /data | grep '^data '", "xfs_growfs /data"
+			}
+			if got := mustRun(t, n0, read); !strings.Contains(got, "262127") {
+				t.Fatalf("size before: %q", got)
+			}
+			p.Node(0).GrowBacking(2 << 20)
+			p.Node(1).GrowBacking(2 << 20)
+			mustRun(t, n0, "drbdadm resize pc0")
+			mustRun(t, n0, grow)
+			if got := n0.FSSizeKiB(); got != 2097052 {
+				t.Errorf("filesystem is %d KiB, want 2097052", got)
+			}
+			mustRun(t, n0, grow) // idempotent
+			if got := mustRun(t, n0, read); !strings.Contains(got, "524263") {
+				t.Errorf("size after: %q", got)
+			}
+		})
+	}
+}

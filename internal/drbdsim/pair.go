@@ -533,7 +533,10 @@ type fault struct {
 
 type counters struct{ ns, nr, dw, dr, al int64 }
 
-type filesystem struct{ fstype, uuid string }
+type filesystem struct {
+	fstype, uuid string
+	sizeKiB      int64 // size recorded in the superblock
+}
 
 type mountInfo struct{ dev, fstype, opts string }
 
@@ -863,7 +866,7 @@ func (n *Node) FSType() (s string) {
 // PutBackingFilesystem puts a filesystem of fstype directly on the backing disk
 // (fault: create-md must refuse to overwrite it).
 func (n *Node) PutBackingFilesystem(fstype string) {
-	n.p.mutate(func() { n.backingFS = &filesystem{fstype: fstype, uuid: newUUID()} })
+	n.p.mutate(func() { n.backingFS = &filesystem{fstype: fstype, uuid: newUUID(), sizeKiB: n.backingKiB &^ 3} })
 }
 
 // WriteData simulates application writes of kib KiB on the node (replicated when

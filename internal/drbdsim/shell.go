@@ -471,6 +471,10 @@ func init() {
 		"drbdsetup":       progDrbdsetup,
 		"cat":             progCat,
 		"blockdev":        progBlockdev,
+		"dumpe2fs":        progDumpe2fs,
+		"xfs_info":        progXFSInfo,
+		"resize2fs":       progResize2fs,
+		"xfs_growfs":      progXFSGrowfs,
 		"head":            progHead,
 		"tail":            progTail,
 		"mkdir":           progMkdir,
@@ -517,7 +521,7 @@ func IsMutating(argv []string) bool {
 	case ">", ">>":
 		return true
 	case "mkdir", "touch", "rm", "rmdir", "mv", "cp", "ln", "chmod", "chown", "tee", "truncate", "dd",
-		"umount", "wipefs", "mkfs", "mke2fs":
+		"umount", "wipefs", "mkfs", "mke2fs", "resize2fs", "xfs_growfs":
 		return true
 	case "mount":
 		return len(argv) > 1 && argv[len(argv)-1] != "-l"

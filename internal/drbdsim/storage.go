@@ -431,7 +431,9 @@ func progMkfs(c *call) int {
 	newFS := &filesystem{fstype: fstype, uuid: newUUID()}
 	c.p.mutate(func() {
 		n := c.n
+		newFS.sizeKiB = n.p.cfg.SizeKiB &^ 3
 		if dev == n.p.cfg.BackingDisk {
+			newFS.sizeKiB = n.backingKiB &^ 3
 			n.backingFS = newFS
 			return
 		}
