@@ -45,11 +45,24 @@ func (d *day2Env) resizes(before [2]int) int {
 	return n
 }
 
+// growFilesystem is an ext4 drbd_filesystem on node1 whose grow_triggers follow node1's
+// device size.
+func (d *day2Env) growFilesystem() string {
+	return block(`resource "drbd_filesystem" "data"`, d.hostArgs(0), `resource   = "pc0"`, `mountpoint = "/data"`,
+		`grow_triggers = { size = drbd_resource.node1.size }`, `depends_on = [drbd_resource.node1, drbd_resource.node2]`)
+}
+
 // TestAccGrow_bothDisks: both backing disks grew; the plan shows an in-place update of both
-// drbd_resource with a warning, the apply runs one `drbdadm resize`, waits for the resync of
-// the new area, and the next plan is empty.
+// drbd_resource with a warning and of the filesystem, the apply runs one `drbdadm resize`,
+// waits for the resync of the new area, grows the mounted ext4 with resize2fs, and the next
+// plan is empty.
 func TestAccGrow_bothDisks(t *testing.T) {
 	d := newGrowEnv(t)
+	d.writeGrow(d.growFilesystem())
+	d.apply()
+	if got := d.node(0).FSSizeKiB(); got != 1048508 {
+		t.Fatalf("filesystem is %d KiB before the grow", got)
+	}
 	d.node(0).GrowBacking(grownBackingKiB)
 	d.node(1).GrowBacking(grownBackingKiB)
 	before := d.mutationCounts()
@@ -57,12 +70,22 @@ func TestAccGrow_bothDisks(t *testing.T) {
 	out := d.plan()
 	d.expectOutput("plan", out,
 		[]string{"drbd_resource.node1 will be updated in-place", "size", "known after apply"},
-		[]string{"Warning: Backing Disk Grew", "/dev/vdb", "pc0", d.hostPort(0), "1073672192", "2147483648", "drbdadm resize"})
+		[]string{"Warning: Backing Disk Grew", "/dev/vdb", "pc0", d.hostPort(0), "1073672192", "2147483648", "drbdadm resize"},
+		[]string{"drbd_filesystem.data will be updated in-place"})
 	d.expectNoMutations(before, "node%d ran %q during the plan")
 
 	d.apply()
 	if got := d.resizes(before); got != 1 {
 		t.Errorf("apply ran drbdadm resize %d times, want once", got)
+	}
+	if got := d.mutationsWith(0, before[0], "resize2fs"); len(got) != 1 || got[0] != "resize2fs /dev/drbd0" {
+		t.Errorf("node1 ran %q, want resize2fs /dev/drbd0 once", got)
+	}
+	if got := d.node(0).FSSizeKiB(); got != grownDeviceKiB {
+		t.Errorf("filesystem is %d KiB, want %d", got, grownDeviceKiB)
+	}
+	if _, _, ok := d.node(0).MountedAt("/data"); !ok {
+		t.Error("the filesystem is no longer mounted")
 	}
 	if got := d.pair.DeviceKiB(); got != grownDeviceKiB {
 		t.Errorf("device is %d KiB, want %d", got, grownDeviceKiB)
@@ -120,4 +143,31 @@ func TestAccGrow_degradedRefused(t *testing.T) {
 	if got := d.pair.DeviceKiB(); got != 1048508 {
 		t.Errorf("device is %d KiB, want unchanged", got)
 	}
+}
+
+// TestAccGrow_filesystemSmallerThanDevice: a device grown out of band (drbdadm resize by
+// hand) leaves the filesystem smaller: the plan shows it and the apply grows it online with
+// xfs_growfs; the next plan is empty.
+func TestAccGrow_filesystemSmallerThanDevice(t *testing.T) {
+	d := newGrowEnv(t)
+	fs := block(`resource "drbd_filesystem" "data"`, d.hostArgs(0), `resource   = "pc0"`, `mountpoint = "/data"`, `fs_type = "xfs"`)
+	d.writeGrow(fs)
+	d.apply()
+	d.node(0).GrowBacking(grownBackingKiB)
+	d.node(1).GrowBacking(grownBackingKiB)
+	d.sh(0, "drbdadm resize pc0")
+	d.pair.CompleteSync()
+	before := d.mutationCounts()
+
+	out := d.plan()
+	d.expectOutput("plan", out, []string{"drbd_filesystem.data will be updated in-place"},
+		[]string{"Warning: Filesystem Smaller Than Its Device", "/data", d.hostPort(0), "xfs_growfs"})
+	d.apply()
+	if got := d.mutationsWith(0, before[0], "xfs_growfs"); len(got) != 1 {
+		t.Errorf("node1 ran %q, want xfs_growfs once", got)
+	}
+	if got := d.node(0).FSSizeKiB(); got != grownDeviceKiB {
+		t.Errorf("filesystem is %d KiB, want %d", got, grownDeviceKiB)
+	}
+	d.expectOutput("plan after apply", d.plan(), []string{"No changes."})
 }

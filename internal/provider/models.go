@@ -153,6 +153,7 @@ type resourceResourceModel struct {
 	// Size and BackingSize are the first volume's DRBD device and backing disk sizes in bytes.
 	Size        types.Int64 `tfsdk:"size"`
 	BackingSize types.Int64 `tfsdk:"backing_size"`
+	GrowTriggers types.Map   `tfsdk:"grow_triggers"`
 	peerModel
 	// PeerHostFingerprint is the peer's host key fingerprint, recorded like host_key_fingerprint.
 	PeerHostFingerprint types.String `tfsdk:"peer_host_fingerprint"`
@@ -194,6 +195,9 @@ type filesystemResourceModel struct {
 	MountOptions types.String   `tfsdk:"mount_options"`
 	UUID         types.String   `tfsdk:"uuid"`
 	Timeouts     timeouts.Value `tfsdk:"timeouts"`
+	// Size is the filesystem's size in bytes; GrowTriggers plan a grow check when they change.
+	Size         types.Int64 `tfsdk:"size"`
+	GrowTriggers types.Map   `tfsdk:"grow_triggers"`
 }
 
 // syncResourceModel is the drbd_sync resource.

@@ -30,8 +30,8 @@ const (
 	defaultFSType     = "ext4"
 )
 
-// filesystemResource is the drbd_filesystem resource. Only mkfs_options (used at creation) can
-// change in place. Update runs nothing on the host.
+// filesystemResource is the drbd_filesystem resource. Only mkfs_options (used at creation) and
+// grow_triggers can change in place; Update runs nothing on the host but the online grow.
 type filesystemResource struct {
 	remoteBase
 	planOnlyUpdate
@@ -47,7 +47,7 @@ func (r *filesystemResource) Schema(ctx context.Context, _ resource.SchemaReques
 			"When the unmount fails because the filesystem is busy, the error names the processes using it (`fuser -vm`, or " +
 			"`/proc` on hosts without psmisc); for Chef Server, set `stop_command` on `drbd_chef_backend_ready` so its services " +
 			"stop before the unmount. `terraform plan` warns and plans a new mount when the filesystem is no longer mounted there.",
-		Attributes: connectionResourceAttributes(map[string]schema.Attribute{
+		Attributes: connectionResourceAttributes(filesystemGrowAttributes(map[string]schema.Attribute{
 			"device": schema.StringAttribute{
 				MarkdownDescription: "DRBD device to format and mount: `/dev/drbdN`, or a link DRBD's udev rules make to it, " +
 					"`/dev/drbd/by-res/RESOURCE[/VOLUME]` or `/dev/drbd/by-disk/DISK`; any other device is refused at plan time. " +
@@ -89,7 +89,7 @@ func (r *filesystemResource) Schema(ctx context.Context, _ resource.SchemaReques
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
 			},
 			"uuid": computedString("UUID of the filesystem."),
-		}),
+		})),
 		Blocks: map[string]schema.Block{"timeouts": timeoutsBlock(ctx, r.name())},
 	}
 }
@@ -114,6 +114,7 @@ func (r *filesystemResource) Create(ctx context.Context, req resource.CreateRequ
 	}
 	if mounted {
 		m.UUID = types.StringValue(fp.Signature.UUID)
+		fillFSSize(ctx, h, &m)
 		h.save(ctx, &resp.Diagnostics, &resp.State, &m, mp)
 		return
 	}
@@ -157,6 +158,7 @@ func (r *filesystemResource) Create(ctx context.Context, req resource.CreateRequ
 		}
 	}
 	m.UUID = types.StringValue(fp.Signature.UUID)
+	fillFSSize(ctx, h, &m)
 	h.save(ctx, &resp.Diagnostics, &resp.State, &m, mp)
 }
 
@@ -206,6 +208,7 @@ func (r *filesystemResource) Read(ctx context.Context, req resource.ReadRequest,
 	if fp.Signature.UUID != "" {
 		m.UUID = types.StringValue(fp.Signature.UUID)
 	}
+	setVerdict(ctx, resp.Private, fillFSSize(ctx, h, &m), &resp.Diagnostics)
 	h.save(ctx, &resp.Diagnostics, &resp.State, &m, mp)
 }
 

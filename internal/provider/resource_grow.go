@@ -69,6 +69,9 @@ func growAttributes(attrs map[string]schema.Attribute) map[string]schema.Attribu
 		Computed:      true,
 		PlanModifiers: []planmodifier.Int64{int64planmodifier.UseStateForUnknown()},
 	}
+	attrs["grow_triggers"] = growTriggersAttribute("checks the sizes again and grows the device when the backing disk " +
+		"is larger, e.g. `{ disk = google_compute_disk.backend1.size }`, so that a disk grown by the VM provider in this " +
+		"apply also grows the DRBD device in this apply (a disk grown outside Terraform shows in the next plan anyway).")
 	attrs["peer_host"] = schema.StringAttribute{
 		MarkdownDescription: "The other node of the pair, optional. When this node's backing disk grew, its size is read " +
 			"there too (read only), so that a grow the peer's smaller disk would stop is not planned. Reached with the " +
@@ -222,7 +225,13 @@ func setVerdict(ctx context.Context, priv interface {
 // ModifyPlan shows Read's grow verdict: an in-place update (size known after apply) with a
 // warning, or an error for a backing disk smaller than the device.
 func (r *resourceResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	if req.State.Raw.IsNull() || req.Plan.Raw.IsNull() || req.Private == nil {
+	if req.State.Raw.IsNull() || req.Plan.Raw.IsNull() {
+		return
+	}
+	if triggersChanged(ctx, req, &resp.Diagnostics) {
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("size"), types.Int64Unknown())...)
+	}
+	if req.Private == nil {
 		return
 	}
 	b, d := req.Private.GetKey(ctx, growKey)
