@@ -151,8 +151,8 @@ type resourceResourceModel struct {
 	SplitBrainVictim types.Bool     `tfsdk:"split_brain_victim"`
 	Timeouts         timeouts.Value `tfsdk:"timeouts"`
 	// Size and BackingSize are the first volume's DRBD device and backing disk sizes in bytes.
-	Size        types.Int64 `tfsdk:"size"`
-	BackingSize types.Int64 `tfsdk:"backing_size"`
+	Size         types.Int64 `tfsdk:"size"`
+	BackingSize  types.Int64 `tfsdk:"backing_size"`
 	GrowTriggers types.Map   `tfsdk:"grow_triggers"`
 	peerModel
 	// PeerHostFingerprint is the peer's host key fingerprint, recorded like host_key_fingerprint.
