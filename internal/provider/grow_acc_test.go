@@ -17,9 +17,13 @@ const (
 	grownDeviceKiB  = 2097052 // what DRBD makes of it with internal metadata
 )
 
-func newGrowEnv(t *testing.T) *day2Env {
+func newGrowEnv(t *testing.T, version ...drbdsim.Version) *day2Env {
 	t.Helper()
-	d := newDay2Env(t, drbdsim.PairConfig{})
+	cfg := drbdsim.PairConfig{}
+	if len(version) > 0 {
+		cfg.Version = version[0]
+	}
+	d := newDay2Env(t, cfg)
 	d.promote()
 	d.pair.CompleteSync()
 	d.writeGrow()
@@ -57,7 +61,11 @@ func (d *day2Env) growFilesystem() string {
 // waits for the resync of the new area, grows the mounted ext4 with resize2fs, and the next
 // plan is empty.
 func TestAccGrow_bothDisks(t *testing.T) {
-	d := newGrowEnv(t)
+	t.Run("8.4", func(t *testing.T) { testGrowBothDisks(t, newGrowEnv(t, drbdsim.V84)) })
+	t.Run("9", func(t *testing.T) { testGrowBothDisks(t, newGrowEnv(t, drbdsim.V9)) })
+}
+
+func testGrowBothDisks(t *testing.T, d *day2Env) {
 	d.writeGrow(d.growFilesystem())
 	d.apply()
 	if got := d.node(0).FSSizeKiB(); got != 1048508 {
