@@ -45,6 +45,12 @@ resource "drbd_resource" "backend1" {
   port               = var.backend1_port
   name               = var.resource_name
   split_brain_victim = var.split_brain_victim == "backend1"
+
+  # Online grow: the peer's disk size is read before a grow is planned (DRBD grows to the
+  # smaller disk), and a new var.disk_size grows the device in the same apply.
+  peer_host     = var.backend2_host
+  peer_port     = var.backend2_port
+  grow_triggers = var.disk_size == null ? null : { disk_size = var.disk_size }
 }
 
 resource "drbd_resource" "backend2" {
@@ -54,6 +60,12 @@ resource "drbd_resource" "backend2" {
   port               = var.backend2_port
   name               = var.resource_name
   split_brain_victim = var.split_brain_victim == "backend2"
+
+  # Online grow: the peer's disk size is read before a grow is planned (DRBD grows to the
+  # smaller disk), and a new var.disk_size grows the device in the same apply.
+  peer_host     = var.backend1_host
+  peer_port     = var.backend1_port
+  grow_triggers = var.disk_size == null ? null : { disk_size = var.disk_size }
 }
 
 # Runbook step 1: drbdadm primary --force pc0 on a fresh pair; a plain promotion when this
@@ -81,6 +93,9 @@ resource "drbd_filesystem" "data" {
   fs_type      = var.fs_type
   mkfs_options = var.mkfs_options
   mountpoint   = "/var/opt/opscode/drbd/data"
+
+  # After drbd_resource has grown the device (drbd_primary depends on it), grow the filesystem.
+  grow_triggers = var.disk_size == null ? null : { disk_size = var.disk_size }
 }
 
 # Runbook step 3: raise the resync rate on both backends and wait for ds:UpToDate/UpToDate.

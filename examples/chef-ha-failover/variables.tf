@@ -112,3 +112,9 @@ variable "skip_initial_sync" {
   type        = bool
   default     = false
 }
+
+variable "disk_size" {
+  description = "Size of the backends' DRBD backing disks, as the VM provider sets it (any unit, e.g. \"20\" for 20 GB). Only its changes matter: a new value makes the same apply grow the DRBD device (drbdadm resize, once both disks are larger) and then the mounted filesystem (resize2fs/xfs_growfs). Pass the VM provider's disk size attribute when the VMs are in the same configuration; disks grown outside Terraform show in the next plan without it."
+  type        = string
+  default     = null
+}

@@ -5,6 +5,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/terraform-plugin-testing/config"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+
 	"github.com/seed-a700e435/terraform-provider-drbd/internal/drbdsim"
 )
 
@@ -178,4 +183,47 @@ func TestAccGrow_filesystemSmallerThanDevice(t *testing.T) {
 		t.Errorf("filesystem is %d KiB, want %d", got, grownDeviceKiB)
 	}
 	d.expectOutput("plan after apply", d.plan(), []string{"No changes."})
+}
+
+// TestAccGrow_example: examples/chef-ha-failover grows with one variable: both backends'
+// disks grew and disk_size changes; one apply grows the DRBD device and Chef's mounted ext4,
+// with the same filesystem still serving, and the plan after it is empty (checked by the
+// test framework).
+func TestAccGrow_example(t *testing.T) {
+	testAccPreCheck(t)
+	e := newTestEnv(t, drbdsim.PairConfig{Version: drbdsim.V84})
+	var fsUUID string
+	step := func(vars map[string]config.Variable) resource.TestStep {
+		return resource.TestStep{
+			ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+			ConfigDirectory:          config.StaticDirectory(exampleDir),
+			ConfigVariables:          e.exampleVariables(vars),
+		}
+	}
+	day1 := step(map[string]config.Variable{"disk_size": config.StringVariable("1")})
+	day1.Check = func(*terraform.State) error { return e.checkServing(0, &fsUUID) }
+	grow := step(map[string]config.Variable{"disk_size": config.StringVariable("2")})
+	grow.PreConfig = func() {
+		e.node(0).GrowBacking(grownBackingKiB)
+		e.node(1).GrowBacking(grownBackingKiB)
+	}
+	grow.ConfigPlanChecks = resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+		plancheck.ExpectResourceAction("drbd_resource.backend1[0]", plancheck.ResourceActionUpdate),
+		plancheck.ExpectResourceAction("drbd_resource.backend2[0]", plancheck.ResourceActionUpdate),
+		plancheck.ExpectResourceAction("drbd_filesystem.data", plancheck.ResourceActionUpdate),
+		plancheck.ExpectResourceAction("drbd_primary.primary", plancheck.ResourceActionNoop),
+	}}
+	grow.Check = func(*terraform.State) error {
+		if err := e.checkServing(0, &fsUUID); err != nil {
+			return err
+		}
+		if got := e.pair.DeviceKiB(); got != grownDeviceKiB {
+			return fmt.Errorf("device is %d KiB, want %d", got, grownDeviceKiB)
+		}
+		if got := e.node(0).FSSizeKiB(); got != grownDeviceKiB {
+			return fmt.Errorf("filesystem is %d KiB, want %d", got, grownDeviceKiB)
+		}
+		return nil
+	}
+	resource.ParallelTest(t, resource.TestCase{Steps: []resource.TestStep{day1, grow}})
 }
