@@ -34,7 +34,6 @@ const (
 // grow_triggers can change in place; Update runs nothing on the host but the online grow.
 type filesystemResource struct {
 	remoteBase
-	planOnlyUpdate
 }
 
 func (r *filesystemResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {

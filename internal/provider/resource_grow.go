@@ -251,10 +251,11 @@ func (r *resourceResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 	}
 }
 
-// grow runs `drbdadm resize` when a backing disk is larger than the device, then waits for
-// the resync of the new area. It returns the last probe; false means an error was added.
+// grow reads the node again and runs `drbdadm resize` when a backing disk is larger than the
+// device, then waits for the resync of the new area. It returns the last probe; false means
+// an error was added.
 func (r *resourceResource) grow(ctx context.Context, h *remoteHost, m *resourceResourceModel, name drbd.ResourceName,
-	p *drbd.Probe, diags *diag.Diagnostics) (*drbd.Probe, bool) {
+	diags *diag.Diagnostics) (*drbd.Probe, bool) {
 	// Both nodes' drbd_resource plan the grow and Terraform applies them in parallel: the
 	// first resizes, the second then finds the device grown and runs nothing.
 	unlock := growLocks.lock(name.String())

@@ -194,7 +194,7 @@ func (r *resourceResource) Update(ctx context.Context, req resource.UpdateReques
 	}
 	// An unknown size is the plan's grow (ModifyPlan).
 	if m.Size.IsUnknown() && p.Status.Configured {
-		if p, ok = r.grow(ctx, h, &m, name, p, &resp.Diagnostics); !ok {
+		if p, ok = r.grow(ctx, h, &m, name, &resp.Diagnostics); !ok {
 			return
 		}
 	}
