@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"sync"
 
-	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
-	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
@@ -79,17 +77,8 @@ func growAttributes(attrs map[string]schema.Attribute) map[string]schema.Attribu
 		Optional:   true,
 		Validators: []validator.String{hostValidator()},
 	}
-	attrs["peer_port"] = schema.Int64Attribute{
-		MarkdownDescription: "SSH port of `peer_host`; defaults to the provider's `port`.",
-		Optional:            true,
-		Validators: []validator.Int64{int64validator.Between(1, 65535),
-			int64validator.AlsoRequires(path.MatchRoot("peer_host"))},
-	}
-	attrs["peer_host_key"] = schema.StringAttribute{
-		MarkdownDescription: "Pinned public key line of `peer_host`, like `host_key`.",
-		Optional:            true,
-		Validators:          []validator.String{hostKeyValidator(), stringvalidator.AlsoRequires(path.MatchRoot("peer_host"))},
-	}
+	attrs["peer_port"] = peerPortAttribute("", false)
+	attrs["peer_host_key"] = peerHostKeyAttribute()
 	attrs["peer_host_fingerprint"] = computedString("SHA256 fingerprint of `peer_host`'s host key when it was last contacted, " +
 		"like `host_key_fingerprint`.")
 	return attrs

@@ -73,6 +73,9 @@ func sampleValue(typ tftypes.Type, name string, variant int) tftypes.Value {
 		return tftypes.NewValue(typ, big.NewFloat(float64(variant*1000)))
 	case typ.Is(tftypes.Bool):
 		return tftypes.NewValue(typ, variant%2 == 0)
+	case typ.Is(tftypes.Map{}):
+		m, _ := typ.(tftypes.Map)
+		return tftypes.NewValue(typ, map[string]tftypes.Value{"k": sampleValue(m.ElementType, name, variant)})
 	case typ.Is(tftypes.Object{}):
 		obj, _ := typ.(tftypes.Object)
 		vals := map[string]tftypes.Value{}

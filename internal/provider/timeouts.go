@@ -25,9 +25,10 @@ const defaultReadTimeout = 5 * time.Minute
 // defaultTimeouts are the defaults of each resource type's timeouts block, in one place: the
 // fence wrapper applies them and each schema documents them.
 var defaultTimeouts = map[string]opTimeouts{
-	"drbd_resource":           {create: 20 * time.Minute, read: defaultReadTimeout, update: 20 * time.Minute, delete: 10 * time.Minute},
+	// drbd_resource's Update may grow the device and wait for the resync of the new area.
+	"drbd_resource":           {create: 20 * time.Minute, read: defaultReadTimeout, update: defaultSyncTimeout, delete: 10 * time.Minute},
 	"drbd_primary":            {create: 20 * time.Minute, read: defaultReadTimeout, delete: 10 * time.Minute},
-	"drbd_filesystem":         {create: 30 * time.Minute, read: defaultReadTimeout, delete: 10 * time.Minute},
+	"drbd_filesystem":         {create: 30 * time.Minute, read: defaultReadTimeout, update: 30 * time.Minute, delete: 10 * time.Minute},
 	"drbd_sync":               {create: defaultSyncTimeout, read: defaultReadTimeout, delete: 10 * time.Minute},
 	"drbd_chef_backend_ready": {create: defaultReconfigureTimeout, read: defaultReadTimeout, delete: stopTimeout + 10*time.Minute},
 	// drbd_verify's Read and Delete run nothing.

@@ -28,7 +28,7 @@ func TestTimeouts_everyOperationBounded(t *testing.T) {
 	want := map[string][]string{
 		"drbd_resource":           {"create", "delete", "read", "update"},
 		"drbd_primary":            {"create", "delete", "read"},
-		"drbd_filesystem":         {"create", "delete", "read"},
+		"drbd_filesystem":         {"create", "delete", "read", "update"},
 		"drbd_sync":               {"create", "delete", "read"},
 		"drbd_chef_backend_ready": {"create", "delete", "read"},
 		"drbd_verify":             {"create"},
