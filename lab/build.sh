@@ -1,7 +1,7 @@
 #!/bin/bash
 # build.sh: build the lab VM images from Debian's packages (needs root, network to the mirror).
 #
-# Usage: lab/build.sh [--force|--check|--print-hash]
+# Usage: [DRBD=9 LAB_DRBD9_TARBALL=drbd-9.2.12.tar.gz] lab/build.sh [--force|--check|--print-hash]
 #   (none)        build unless the images under .lab/images match the current inputs
 #   --force       rebuild even when up to date
 #   --check       exit 0 when up to date, 1 when a build is needed
@@ -12,28 +12,16 @@
 # Outputs: .lab/images/{vmlinuz,initrd.img,base.raw,inputs.sha256}. Downloads are cached under
 # .lab/cache (debootstrap tree per package list, kernel per version), so a rebuild after a
 # script change takes seconds.
+# With DRBD=9: the images go to .lab/images-drbd9, with LINBIT's DRBD 9 modules built here from
+# LAB_DRBD9_TARBALL against the guest kernel's headers (cached per tarball checksum and kernel
+# version under LAB_MODULE_CACHE), installed under /lib/modules/KV/updates/, and the DRBD 9 form
+# of the lab's resource file (guest/pc0-drbd9.res). The tarball's checksum is an input too.
 set -euo pipefail
 # shellcheck source=lab/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # Guest packages: DRBD userland, sshd, mkfs, and what lab-init and the provider call.
 PKGS=drbd-utils,openssh-server,e2fsprogs,xfsprogs,iproute2,kmod,procps,util-linux,mount,netbase
-# Kernel: the version Debian's linux-image-amd64 currently depends on (override: LAB_KERNEL).
-resolve_kernel() {
-	if [ -n "${LAB_KERNEL:-}" ]; then
-		echo "$LAB_KERNEL"
-		return
-	fi
-	local v
-	v=$(apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: linux-image-\([0-9].*-amd64\)$/\1/p' | head -1)
-	if [ -z "$v" ]; then
-		apt-get update -qq >/dev/null 2>&1 || true
-		v=$(apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: linux-image-\([0-9].*-amd64\)$/\1/p' | head -1)
-	fi
-	[ -n "$v" ] || lab_die "cannot resolve the kernel version from linux-image-amd64 (apt lists missing?); set LAB_KERNEL"
-	echo "$v"
-}
-
 ensure_client_key() {
 	mkdir -p "$LAB_SSH"
 	chmod 700 "$LAB_SSH"
@@ -42,7 +30,8 @@ ensure_client_key() {
 
 input_hash() {
 	{
-		echo "suite=$LAB_SUITE pkgs=$PKGS kernel=$KV"
+		echo "suite=$LAB_SUITE pkgs=$PKGS kernel=$KV drbd=$LAB_DRBD"
+		[ "$LAB_DRBD" != 9 ] || echo "drbd9-source=$DRBD9_SHA"
 		cat "$LAB_SRC/build.sh" "$LAB_SRC/lib.sh"
 		(cd "$LAB_SRC/guest" && for f in *; do echo "== $f"; cat "$f"; done)
 		cat "$LAB_KEY.pub"
@@ -129,6 +118,79 @@ install_modules() {
 	[ -f "$dst/kernel/drivers/block/drbd/drbd.ko" ] || lab_die "drbd.ko missing from $KV"
 }
 
+# drbd9_preflight checks what building the DRBD 9 modules needs and sets DRBD9_SHA, the
+# tarball's SHA-256 (part of the image inputs and of the module cache key).
+drbd9_preflight() {
+	[ -n "$LAB_DRBD9_TARBALL" ] ||
+		lab_die "DRBD=9 needs LAB_DRBD9_TARBALL, the path of LINBIT's DRBD 9 kernel module source tarball (drbd-9.2.12.tar.gz; see lab/README.md, DRBD 9)"
+	[ -f "$LAB_DRBD9_TARBALL" ] || lab_die "LAB_DRBD9_TARBALL=$LAB_DRBD9_TARBALL: no such file"
+	DRBD9_SHA=$(sha256sum "$LAB_DRBD9_TARBALL" | cut -d' ' -f1)
+}
+
+# drbd9_modules sets DRBD9_MODS to the directory holding drbd.ko and its companions built from
+# LAB_DRBD9_TARBALL for kernel KV, building them first unless the cache has them.
+drbd9_modules() {
+	local dir=$LAB_MODULE_CACHE/$DRBD9_SHA-$KV t work src b m
+	DRBD9_MODS=$dir
+	if [ -f "$dir/drbd.ko" ]; then
+		lab_log "DRBD 9 modules cached: $dir ($(cat "$dir/version" 2>/dev/null))"
+		return
+	fi
+	local missing=()
+	for m in make gcc flex bison bc spatch strip; do command -v "$m" >/dev/null || missing+=("$m"); done
+	[ -e "/lib/modules/$KV/build/Makefile" ] || missing+=("linux-headers-$KV")
+	[ ${#missing[@]} -eq 0 ] || lab_die "building the DRBD 9 modules needs: ${missing[*]} (run DRBD=9 lab/install-deps.sh)"
+	t=$(lab_now)
+	lab_log "building the DRBD 9 modules from $LAB_DRBD9_TARBALL for $KV (about 2 min on 2 cores)"
+	mkdir -p "$LAB_MODULE_CACHE"
+	work=$(mktemp -d "$LAB_MODULE_CACHE/.build-XXXXXX")
+	tar -xzf "$LAB_DRBD9_TARBALL" -C "$work"
+	src=$(find "$work" -mindepth 2 -maxdepth 2 -type d -name drbd | head -1)
+	[ -n "$src" ] && [ -f "$src/Makefile" ] || {
+		rm -rf "$work"
+		lab_die "$LAB_DRBD9_TARBALL holds no drbd/Makefile: not a DRBD 9 kernel module source tarball"
+	}
+	# SPAAS=false: the compat patches are made with the local spatch (coccinelle), never with
+	# LINBIT's online patch service.
+	if ! make -C "$src" KDIR="/lib/modules/$KV/build" SPAAS=false -j"$(nproc)" >"$LAB_LOGS/drbd9-build.log" 2>&1; then
+		grep -E 'error|ERROR' "$LAB_LOGS/drbd9-build.log" | head -20 >&2
+		rm -rf "$work"
+		lab_die "the DRBD 9 module build failed (log: $LAB_LOGS/drbd9-build.log)"
+	fi
+	b=$src/build-$KV
+	[ -d "$b" ] || b=$src
+	mkdir -p "$work/out"
+	for m in drbd.ko drbd_transport_tcp.ko drbd-kernel-compat/handshake/handshake.ko; do
+		[ -f "$b/$m" ] || continue
+		install -m644 "$b/$m" "$work/out/"
+		strip --strip-debug "$work/out/${m##*/}"
+	done
+	[ -f "$work/out/drbd.ko" ] && [ -f "$work/out/drbd_transport_tcp.ko" ] || {
+		rm -rf "$work"
+		lab_die "the DRBD 9 module build made no drbd.ko or drbd_transport_tcp.ko (log: $LAB_LOGS/drbd9-build.log)"
+	}
+	modinfo -F version "$work/out/drbd.ko" >"$work/out/version"
+	rm -rf "$dir"
+	mv "$work/out" "$dir"
+	rm -rf "$work"
+	local secs
+	secs=$(lab_since "$t")
+	lab_log "DRBD $(cat "$dir/version") modules built in ${secs}s: $dir"
+	lab_metric drbd9_module_build_s "$secs"
+}
+
+# install_drbd9 puts the DRBD 9 modules under the rootfs's /lib/modules/KV/updates/, where
+# modprobe prefers them to the kernel's own DRBD 8.4, and checks that it does.
+install_drbd9() {
+	local rootfs=$1 mods=$2 dep
+	install -d "$rootfs/lib/modules/$KV/updates"
+	install -m644 "$mods"/*.ko "$rootfs/lib/modules/$KV/updates/"
+	depmod -b "$rootfs" "$KV"
+	dep=$(modprobe -d "$rootfs" -S "$KV" --show-depends drbd_transport_tcp)
+	grep -q "/updates/drbd.ko" <<<"$dep" ||
+		lab_die "modprobe drbd would not load the DRBD 9 module from updates/: $dep"
+}
+
 customize_rootfs() {
 	local r=$1
 	install -d -m700 "$r/root/.ssh"
@@ -151,7 +213,11 @@ EOF
 EOF
 	echo node0 >"$r/etc/hostname"
 	: >"$r/etc/fstab"
-	install -m644 "$LAB_SRC/guest/pc0.res" "$r/etc/drbd.d/pc0.res"
+	if [ "$LAB_DRBD" = 9 ]; then
+		install -m644 "$LAB_SRC/guest/pc0-drbd9.res" "$r/etc/drbd.d/pc0.res"
+	else
+		install -m644 "$LAB_SRC/guest/pc0.res" "$r/etc/drbd.d/pc0.res"
+	fi
 	install -m755 "$LAB_SRC/guest/lab-init" "$r/sbin/lab-init"
 	install -m755 "$LAB_SRC/guest/chef-server-ctl" "$r/usr/bin/chef-server-ctl"
 	mkdir -p "$r/var/opt/opscode/drbd/data"
@@ -200,14 +266,17 @@ build() {
 	t=$(lab_now)
 	preflight
 	h=$(input_hash)
+	DRBD9_MODS=""
+	[ "$LAB_DRBD" != 9 ] || drbd9_modules
 	stage=$LAB_DIR/build
 	rm -rf "$stage"
 	mkdir -p "$stage/out"
 	tree=$(debootstrap_tree)
 	ktree=$(kernel_tree)
-	lab_log "assembling rootfs (kernel $KV)"
+	lab_log "assembling rootfs (kernel $KV, DRBD $LAB_DRBD)"
 	cp -a "$tree" "$stage/rootfs"
 	install_modules "$stage/rootfs" "$ktree"
+	[ -z "$DRBD9_MODS" ] || install_drbd9 "$stage/rootfs" "$DRBD9_MODS"
 	customize_rootfs "$stage/rootfs"
 	build_initrd "$stage/rootfs" "$stage/out/initrd.img"
 	cp "$ktree/boot/vmlinuz-$KV" "$stage/out/vmlinuz"
@@ -229,25 +298,26 @@ main() {
 	local mode=${1:-build}
 	case $mode in
 	-h | --help)
-		sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
 		return 0
 		;;
 	build | --force | --check | --print-hash) ;;
 	*)
-		sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2
+		sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2
 		return 2
 		;;
 	esac
 	mkdir -p "$LAB_DIR" "$LAB_CACHE" "$LAB_LOGS"
 	ensure_client_key
-	KV=$(resolve_kernel)
+	KV=$(lab_kernel_version)
+	[ "$LAB_DRBD" != 9 ] || drbd9_preflight
 	case $mode in
 	--print-hash) input_hash ;;
 	--check) up_to_date ;;
 	--force) build ;;
 	build)
 		if up_to_date; then
-			lab_log "images up to date ($(cut -c1-12 "$LAB_IMAGES/inputs.sha256"), kernel $KV)"
+			lab_log "images up to date ($(cut -c1-12 "$LAB_IMAGES/inputs.sha256"), kernel $KV, DRBD $LAB_DRBD)"
 		else
 			build
 		fi

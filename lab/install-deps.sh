@@ -1,14 +1,18 @@
 #!/bin/bash
 # install-deps.sh: install the host packages the DRBD lab needs (Debian/Ubuntu, as root).
 #
-# Usage: lab/install-deps.sh [-h]
+# Usage: [DRBD=9] lab/install-deps.sh [-h]
 #
 # Idempotent and quiet: packages already present are not reinstalled, and apt's
 # package lists are refreshed only when something is missing. Fails loudly when a
 # package cannot be installed, so `make test-lab` never passes by skipping.
+# With DRBD=9 it also installs what building LINBIT's DRBD 9 module needs: a compiler,
+# coccinelle (spatch) and the headers of the guest kernel (linux-headers-KV).
 set -euo pipefail
+# shellcheck source=lab/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-usage() { sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; }
 
 case ${1:-} in
 -h | --help) usage; exit 0 ;;
@@ -24,6 +28,11 @@ PKGS=(
 	e2fsprogs gzip coreutils util-linux procps iproute2 ca-certificates
 )
 if [ "${LAB_WITH_SHELLCHECK:-0}" = 1 ]; then PKGS+=(shellcheck); fi
+# DRBD 9 is built out of tree against the guest kernel's headers; its compat step applies
+# semantic patches with coccinelle's spatch.
+if [ "$LAB_DRBD" = 9 ]; then
+	PKGS+=(build-essential flex bison libelf-dev bc patch binutils coccinelle "linux-headers-$(lab_kernel_version)")
+fi
 
 if [ "$(id -u)" != 0 ]; then
 	SUDO=(sudo -n)

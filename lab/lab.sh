@@ -1,7 +1,8 @@
 #!/bin/bash
-# lab.sh: two-node DRBD 8.4 lab (Debian bookworm guests under QEMU TCG) for the Chef HA backend.
+# lab.sh: two-node DRBD lab (Debian bookworm guests under QEMU TCG) for the Chef HA backend:
+# Debian's DRBD 8.4 module, or with DRBD=9 LINBIT's DRBD 9.2 built from LAB_DRBD9_TARBALL.
 #
-# Usage: lab/lab.sh COMMAND [ARGS]
+# Usage: [DRBD=9 LAB_DRBD9_TARBALL=...] lab/lab.sh COMMAND [ARGS]
 #   up [--disk-size SIZE]  build images if their inputs changed, create fresh disks
 #                          (DRBD backing disk SIZE, default $LAB_DISK_SIZE=1G), boot both
 #                          nodes, wait for SSH, write .lab/ssh/known_hosts
@@ -25,7 +26,7 @@ set -euo pipefail
 # shellcheck source=lab/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-usage() { sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; }
 
 pidfile() { echo "$LAB_RUN/node$1.pid"; }
 
@@ -126,6 +127,13 @@ wait_ssh() {
 		fi
 		sleep 0.1
 	done
+	# The guest must run the flavour asked for (DRBD 9 from updates/, not the kernel's 8.4).
+	local ver
+	ver=$(grep -a "^LAB-DRBD-MODULE node$n " "$LAB_RUN/node$n.console" | tail -1 | tr -d '\r' | cut -d' ' -f3)
+	case $LAB_DRBD:$ver in
+	8.4:8.4.* | 9:9.*) ;;
+	*) lab_die "node$n runs DRBD module '${ver:-none}', not the lab's DRBD $LAB_DRBD (console: $LAB_RUN/node$n.console)" ;;
+	esac
 	key=$(grep -a "^LAB-HOSTKEY node$n " "$LAB_RUN/node$n.console" | tail -1 | tr -d '\r' | cut -d' ' -f3,4)
 	[ -n "$key" ] || lab_die "node$n: no LAB-HOSTKEY line on the console"
 	echo "$key" >"$LAB_RUN/hostkey-node$n"
@@ -302,6 +310,7 @@ cmd_status() {
 cmd_env() {
 	cat <<EOF
 LAB_DIR=$LAB_DIR
+LAB_DRBD=$LAB_DRBD
 LAB_SSH_PORT1=$LAB_SSH_PORT1
 LAB_SSH_PORT2=$LAB_SSH_PORT2
 LAB_KEY=$LAB_KEY

@@ -7,6 +7,22 @@ LAB_ROOT=$(cd "$LAB_SRC/.." && pwd)
 LAB_DIR=${LAB_DIR:-$LAB_ROOT/.lab}
 
 LAB_SUITE=${LAB_SUITE:-bookworm}
+# The DRBD the guests run: 8.4 (the module in Debian's kernel, the default) or 9 (LINBIT's 9.2
+# module, built on this host from the source tarball LAB_DRBD9_TARBALL; see README.md, "DRBD 9").
+# `make lab-up DRBD=9` and `DRBD=9 lab/lab.sh up` select 9; LAB_DRBD wins over DRBD.
+LAB_DRBD=${LAB_DRBD:-${DRBD:-8.4}}
+case $LAB_DRBD in
+8 | 8.4) LAB_DRBD=8.4 ;;
+9 | 9.2) LAB_DRBD=9 ;;
+*)
+	echo "lab: DRBD=$LAB_DRBD is not a lab flavour (8.4 or 9)" >&2
+	exit 2
+	;;
+esac
+LAB_DRBD9_TARBALL=${LAB_DRBD9_TARBALL:-}
+# Built DRBD 9 modules, per tarball checksum and kernel version, outside the clone so that a
+# fresh clone or `lab.sh clean` does not rebuild them.
+LAB_MODULE_CACHE=${LAB_MODULE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/terraform-provider-drbd/drbd9-modules}
 # The machine's own Debian mirror, as apt is configured (deb822 .sources or sources.list).
 LAB_MIRROR=${LAB_MIRROR:-$(awk '/^URIs:/{print $2; exit} /^deb /{print $2; exit}' \
 	/etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null || true)}
@@ -22,7 +38,8 @@ LAB_LINK_PORT=${LAB_LINK_PORT:-17788} # node N binds 127.0.0.1:LINK_PORT+N (UDP)
 LAB_DISK_SIZE=${LAB_DISK_SIZE:-1G}  # DRBD backing disk per node (sparse file)
 LAB_BOOT_TIMEOUT=${LAB_BOOT_TIMEOUT:-180} # seconds from qemu start to SSH
 
-LAB_IMAGES=$LAB_DIR/images
+# Each flavour has its own images, so switching between them does not rebuild.
+if [ "$LAB_DRBD" = 9 ]; then LAB_IMAGES=$LAB_DIR/images-drbd9; else LAB_IMAGES=$LAB_DIR/images; fi
 LAB_RUN=$LAB_DIR/run
 LAB_CACHE=$LAB_DIR/cache
 LAB_LOGS=$LAB_DIR/logs
@@ -72,4 +89,21 @@ lab_ssh() {
 	shift
 	mapfile -t opts < <(lab_ssh_opts)
 	ssh "${opts[@]}" -p "$(lab_port "$n")" root@127.0.0.1 "$@"
+}
+
+# lab_kernel_version prints the guest kernel's version: LAB_KERNEL, else the version Debian's
+# linux-image-amd64 depends on now (apt's lists are refreshed once when they lack it).
+lab_kernel_version() {
+	if [ -n "${LAB_KERNEL:-}" ]; then
+		echo "$LAB_KERNEL"
+		return
+	fi
+	local v
+	v=$(apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: linux-image-\([0-9].*-amd64\)$/\1/p' | head -1)
+	if [ -z "$v" ]; then
+		apt-get update -qq >/dev/null 2>&1 || true
+		v=$(apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: linux-image-\([0-9].*-amd64\)$/\1/p' | head -1)
+	fi
+	[ -n "$v" ] || lab_die "cannot resolve the kernel version from linux-image-amd64 (apt lists missing?); set LAB_KERNEL"
+	echo "$v"
 }

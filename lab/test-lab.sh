@@ -2,7 +2,7 @@
 # test-lab.sh: end-to-end test of examples/chef-ha-failover with the real Terraform CLI against
 # the real-DRBD lab (two QEMU VMs, Debian's DRBD 8.4 module). `make test-lab` runs this.
 #
-# Usage: lab/test-lab.sh [--scenario all|runbook|crash|splitbrain|day2|skipsync] [--keep]
+# Usage: [DRBD=9 LAB_DRBD9_TARBALL=...] lab/test-lab.sh [--scenario all|runbook|crash|splitbrain|day2|skipsync] [--keep]
 #   --scenario runbook     apply, verify from outside, empty plan, drift + repair, checksum kept
 #                          across re-apply, destroy keeps the data
 #   --scenario crash       long sync (mkfs -E nodiscard on 1 GiB), progress logged, the
@@ -18,6 +18,8 @@
 #   --scenario skipsync    time to a healthy pair on 4 GiB disks: skip_initial_sync, then a full
 #                          initial sync (LAB_SKIPSYNC_DISK_SIZE)
 #   --keep                 leave the lab running afterwards (default: lab/lab.sh down)
+# With DRBD=9 (LINBIT's DRBD 9.2 in the guests, see lab/README.md) only runbook is ported yet:
+# `all` runs runbook and says so; the other scenarios are refused.
 #
 # The checks are Go tests (lab/labtest, build tag `lab`): this runs
 # `go test -tags lab -count=1 -v -timeout 55m ./lab/labtest/ -run <scenario>`.
@@ -27,7 +29,7 @@ set -euo pipefail
 # shellcheck source=lab/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-usage() { sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; }
 
 SCENARIO=all
 KEEP=0
@@ -49,6 +51,21 @@ day2) RUN='^TestLabDay2$' ;;
 skipsync) RUN='^TestLabSkipSync$' ;;
 *) usage >&2; exit 2 ;;
 esac
+
+if [ "$LAB_DRBD" = 9 ]; then
+	# The other scenarios read 8.4's /proc/drbd state lines, which DRBD 9 no longer prints.
+	case $SCENARIO in
+	all)
+		echo "DRBD 9: running runbook only; crash, splitbrain, day2 and skipsync are not ported to DRBD 9 yet"
+		RUN='^TestLabRunbook$'
+		;;
+	runbook) ;;
+	*)
+		echo "DRBD 9: scenario $SCENARIO is not ported to DRBD 9 yet (only runbook is)" >&2
+		exit 2
+		;;
+	esac
+fi
 
 WORK=$LAB_DIR/test
 LOG=$WORK/test-lab.log

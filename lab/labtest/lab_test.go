@@ -37,6 +37,7 @@ type labEnv struct {
 	root      string // repository root
 	labSrc    string // lab/
 	labDir    string // LAB_DIR (.lab)
+	drbd      string // LAB_DRBD: "8.4" (Debian's module) or "9" (LINBIT's 9.2)
 	labRun    string // LAB_DIR/run: consoles, pid files
 	work      string // LAB_DIR/test: per-scenario work directories
 	key       string // LAB_KEY path
@@ -106,6 +107,9 @@ func setup() (string, error) {
 		}
 	}
 	env.labDir, env.key, env.known = vars["LAB_DIR"], vars["LAB_KEY"], vars["LAB_KNOWN_HOSTS"]
+	if env.drbd = vars["LAB_DRBD"]; env.drbd != "8.4" && env.drbd != "9" {
+		return "", fmt.Errorf("lab/lab.sh env: LAB_DRBD=%q is neither 8.4 nor 9", env.drbd)
+	}
 	for n, k := range map[int]string{1: "LAB_SSH_PORT1", 2: "LAB_SSH_PORT2"} {
 		if env.port[n], err = strconv.Atoi(vars[k]); err != nil {
 			return "", fmt.Errorf("lab/lab.sh env: %s=%q is not a port", k, vars[k])
@@ -278,6 +282,9 @@ func (s *scenario) labUpSize(size string) {
 	for n := 1; n <= 2; n++ {
 		out := s.must(n, "hostname; head -1 /proc/drbd")
 		s.logf("node%d: %s", n, strings.Join(strings.Fields(out), " "))
+		if !strings.Contains(out, "version: "+env.drbd+".") {
+			s.fail("node%d does not run the lab's DRBD %s: %s", n, env.drbd, strings.Join(strings.Fields(out), " "))
+		}
 	}
 }
 
@@ -599,11 +606,16 @@ func (s *scenario) startCapture(file string) *capture {
 		defer mu.Unlock()
 		_, _ = w.WriteString(l + "\n")
 	}
+	state := "cat /proc/drbd"
+	if drbd9() {
+		// DRBD 9's /proc/drbd has no state lines.
+		state = "drbdsetup status " + resName + " --verbose --statistics"
+	}
 	go func() {
 		defer close(c.done)
 		_, err := s.pool.Exec(ctx, target(1), sshx.Command{
 			Cmd: `while :; do echo "== node1 $(date +%T.%N | cut -c1-12) $(grep MemFree /proc/meminfo | tr -s " ")"; ` +
-				`cat /proc/drbd; sleep 1; done`,
+				state + `; sleep 1; done`,
 			OnStdoutLine: write, OnStderrLine: write,
 		})
 		if err != nil && ctx.Err() == nil {
@@ -632,7 +644,8 @@ func (c *capture) stop(s *scenario) {
 	fmt.Printf("----- /proc/drbd on node1, every second during the apply (%s) -----\n", c.file)
 	first, lowest := int64(-1), int64(-1)
 	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, "== ") || strings.Contains(l, "cs:") || strings.Contains(l, "sync'ed") || strings.Contains(l, "finish:") {
+		if strings.HasPrefix(l, "== ") || strings.Contains(l, "cs:") || strings.Contains(l, "sync'ed") || strings.Contains(l, "finish:") ||
+			(drbd9() && strings.TrimSpace(l) != "") {
 			fmt.Println(l)
 		}
 		if m := memFreeRE.FindStringSubmatch(l); m != nil {
@@ -663,6 +676,11 @@ func (c *capture) stop(s *scenario) {
 // reconfigure order; the resync settings back to the configuration.
 func (s *scenario) checkRunbookState() {
 	s.t.Helper()
+	if drbd9() {
+		s.checkPair9(1, 2)
+		s.checkReadyAndSettings()
+		return
+	}
 	m, line := s.mustProc(1)
 	s.logf("node1: %s", line)
 	if m.Role != drbd.RolePrimary || m.PeerRole != drbd.RoleSecondary || m.DiskState != drbd.DiskUpToDate || m.PeerDiskState != drbd.DiskUpToDate {
@@ -677,6 +695,13 @@ func (s *scenario) checkRunbookState() {
 		s.fail("node2 is not ro:Secondary/Primary ds:UpToDate/UpToDate: %s", line)
 	}
 	s.pass("node2 ro:Secondary/Primary ds:UpToDate/UpToDate")
+	s.checkReadyAndSettings()
+}
+
+// checkReadyAndSettings is the part of checkRunbookState that is the same on DRBD 8.4 and 9:
+// the filesystem, the ready files, the reconfigure order and the resync settings.
+func (s *scenario) checkReadyAndSettings() {
+	s.t.Helper()
 	s.checkMounted()
 	for n := 1; n <= 2; n++ {
 		if _, err := s.on(n, "test -e "+readyFile); err != nil {
@@ -781,6 +806,7 @@ func (s *scenario) diagnose() {
 		out, err := s.onTimeout(n, `set +e
 echo '# /proc/drbd'; cat /proc/drbd
 echo '# drbdadm cstate/dstate/role pc0'; drbdadm cstate pc0; drbdadm dstate pc0; drbdadm role pc0
+echo '# drbdsetup status pc0 --verbose --statistics'; drbdsetup status pc0 --verbose --statistics
 echo '# drbdsetup show pc0 (disk/net options)'; drbdsetup show pc0 2>&1 | grep -E 'rate|plan|c-|after-sb'
 echo '# findmnt `+dataDir+`'; findmnt `+dataDir+`
 echo '# blkid /dev/drbd0 /dev/vdb'; blkid /dev/drbd0 /dev/vdb

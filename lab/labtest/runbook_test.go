@@ -95,7 +95,11 @@ func runbook(t *testing.T) {
 	if rc := s.tf(s.dir, "destroy", "destroy", "-auto-approve", "-input=false"); rc != 0 {
 		s.fail("terraform destroy failed (exit %d)", rc)
 	}
-	if m, line, _, err := s.proc(1); err == nil && m != nil && !m.Unconfigured {
+	if drbd9() {
+		if _, line, err := s.status9(1); err == nil {
+			s.logf("after destroy: node1 %s", line)
+		}
+	} else if m, line, _, err := s.proc(1); err == nil && m != nil && !m.Unconfigured {
 		s.logf("after destroy: node1 %s", line)
 	} else {
 		s.logf("after destroy: node1 resource down")
