@@ -146,10 +146,10 @@ drbd9_modules() {
 	work=$(mktemp -d "$LAB_MODULE_CACHE/.build-XXXXXX")
 	tar -xzf "$LAB_DRBD9_TARBALL" -C "$work"
 	src=$(find "$work" -mindepth 2 -maxdepth 2 -type d -name drbd | head -1)
-	[ -n "$src" ] && [ -f "$src/Makefile" ] || {
+	if [ -z "$src" ] || [ ! -f "$src/Makefile" ]; then
 		rm -rf "$work"
 		lab_die "$LAB_DRBD9_TARBALL holds no drbd/Makefile: not a DRBD 9 kernel module source tarball"
-	}
+	fi
 	# SPAAS=false: the compat patches are made with the local spatch (coccinelle), never with
 	# LINBIT's online patch service.
 	if ! make -C "$src" KDIR="/lib/modules/$KV/build" SPAAS=false -j"$(nproc)" >"$LAB_LOGS/drbd9-build.log" 2>&1; then
@@ -165,10 +165,10 @@ drbd9_modules() {
 		install -m644 "$b/$m" "$work/out/"
 		strip --strip-debug "$work/out/${m##*/}"
 	done
-	[ -f "$work/out/drbd.ko" ] && [ -f "$work/out/drbd_transport_tcp.ko" ] || {
+	if [ ! -f "$work/out/drbd.ko" ] || [ ! -f "$work/out/drbd_transport_tcp.ko" ]; then
 		rm -rf "$work"
 		lab_die "the DRBD 9 module build made no drbd.ko or drbd_transport_tcp.ko (log: $LAB_LOGS/drbd9-build.log)"
-	}
+	fi
 	modinfo -F version "$work/out/drbd.ko" >"$work/out/version"
 	rm -rf "$dir"
 	mv "$work/out" "$dir"
