@@ -22,6 +22,21 @@ func (c Commands) Verify(res ResourceName) string { return c.drbdadm(res, "verif
 // User's Guide, "Using on-line device verification").
 func (c Commands) Disconnect(res ResourceName) string { return c.drbdadm(res, "disconnect") }
 
+// ReconnectToResync returns one shell that disconnects and reconnects a Connected Secondary,
+// so that DRBD resyncs the blocks online verify marked out of sync. It reads the connection
+// state and the role again first and runs nothing unless every connection is Connected and
+// every volume is Secondary; otherwise it prints "not reconnected: ..." with what it saw on
+// standard error and exits 3. Disconnect and connect run in the same shell, so a client that
+// goes away between them does not leave the node StandAlone.
+func (c Commands) ReconnectToResync(res ResourceName) string {
+	return "set -f; drbd_cs=$(" + c.drbdadm(res, "cstate") + " 2>&1); drbd_ro=$(" + c.drbdadm(res, "role") + " 2>&1); drbd_ok=1; " +
+		"test -n \"$drbd_cs\" && test -n \"$drbd_ro\" || drbd_ok=0; " +
+		"for drbd_x in $drbd_cs; do case \"$drbd_x\" in Connected) ;; *) drbd_ok=0;; esac; done; " +
+		"for drbd_x in $drbd_ro; do case \"$drbd_x\" in Secondary|Secondary/*) ;; *) drbd_ok=0;; esac; done; " +
+		"if test \"$drbd_ok\" = 1; then " + c.Disconnect(res) + " && " + c.Connect(res) + "; " +
+		"else echo \"not reconnected: connection state $drbd_cs, role $drbd_ro\" >&2; exit 3; fi"
+}
+
 // verifyAlgRE matches the verify-alg line of `drbdsetup show` (8.3 syncer section, 8.4 and 9
 // net section), quoted or not.
 var verifyAlgRE = regexp.MustCompile(`(?m)^\s*verify-alg\s+"?([A-Za-z0-9_()-]+)"?\s*;`)

@@ -391,12 +391,18 @@ func (v *verifyStep) resync(ctx context.Context, oos int64, alg, kernel string) 
 		np = pp
 	}
 	cmds := drbd.NewCommands(np.Versions)
-	if _, ok := node.run(ctx, v.diags, verifySummary, cmds.Disconnect(v.name)); !ok {
+	// The check and the disconnect/connect run in one shell (exit 3: refused, nothing run).
+	connect := cmds.Connect(v.name)
+	res, ok := node.runCommand(ctx, v.diags, verifySummary, sshx.Command{Cmd: cmds.ReconnectToResync(v.name)}, fmt.Sprintf(
+		"DRBD resource %s on %s may have been disconnected to resync the blocks online verify found and be StandAlone now: "+
+			"check with `drbdadm cstate %s` and run `%s` there if so.", v.name, node, v.name, connect), 0, 3)
+	if !ok {
 		return false
 	}
-	connect := cmds.Connect(v.name)
-	if _, ok := node.runCommand(ctx, v.diags, verifySummary, sshx.Command{Cmd: connect}, fmt.Sprintf("DRBD resource %s on %s was "+
-		"disconnected to resync the blocks online verify found and is StandAlone now: run `%s` there.", v.name, node, connect)); !ok {
+	if res.ExitCode == 3 {
+		v.diags.AddError(verifySummary, fmt.Sprintf("Online verify of DRBD resource %s on %s found %d KiB out of sync, but "+
+			"they were not resynced: right before the reconnect, %s was no longer a Connected Secondary (%s). Nothing was run.",
+			v.name, v.h, oos, node, strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(res.Stderr), "not reconnected: "))))
 		return false
 	}
 	tflog.Info(ctx, "DRBD resync of the blocks online verify found started", map[string]any{"host": node.String(),
