@@ -99,8 +99,8 @@ func BenchmarkSSHCommand(b *testing.B) {
 	ctx := b.Context()
 	per := envInt("BENCH_SSH_PER_ROUND", 5)
 	run := func(p *sshx.Pool) {
-		if _, _, code, err := p.Run(ctx, e.target(), "true"); err != nil || code != 0 {
-			b.Fatalf("exit %d: %v", code, err)
+		if r, err := p.Exec(ctx, e.target(), sshx.Command{Cmd: "true"}); err != nil || r.ExitCode != 0 {
+			b.Fatalf("exit %d: %v", r.ExitCode, err)
 		}
 	}
 	pool, err := sshx.NewPool(e.poolConfig())

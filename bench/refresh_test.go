@@ -134,19 +134,26 @@ func BenchmarkRefresh(b *testing.B) {
 		b.Fatal(err)
 	}
 	rc := map[string]string{"drbd": devOverride(b, dir, "drbd", drbdBin), "noop": devOverride(b, dir, "noop", noopBin)}
+	names := []string{"drbd", "noop"}
+	// BENCH_PROVIDER_ALT_BIN: a second build of the provider (for example without a piece of
+	// machinery whose worth is measured), interleaved with the others as "alt".
+	if alt := os.Getenv("BENCH_PROVIDER_ALT_BIN"); alt != "" {
+		rc["alt"] = devOverride(b, dir, "alt", alt)
+		names = append(names, "alt")
+	}
 	sim := startSimHosts(b, simBin, pairs, filepath.Join(work, "terraform.tfvars.json"))
 
 	// The state both providers refresh: written by the real provider, then checked to plan
 	// no change with either (-detailed-exitcode: 2 would be a change).
 	terraform(b, tf, work, rc["drbd"], "apply", "-auto-approve", "-input=false", "-parallelism=10")
-	for _, name := range []string{"drbd", "noop"} {
+	for _, name := range names {
 		terraform(b, tf, work, rc[name], "plan", "-input=false", "-parallelism=10", "-detailed-exitcode")
 	}
 
 	cmds := map[string]series{}
 	hs := map[string]series{}
 	var variants []variant
-	for _, name := range []string{"drbd", "noop"} {
+	for _, name := range names {
 		variants = append(variants, variant{name, func() {
 			before := sim.count(b)
 			terraform(b, tf, work, rc[name], "plan", "-input=false", "-parallelism=10", "-detailed-exitcode")
@@ -160,6 +167,11 @@ func BenchmarkRefresh(b *testing.B) {
 	record(b, "refresh.drbd.ms", ms["drbd"])
 	record(b, "refresh.noop.ms", ms["noop"])
 	record(b, "refresh.ratio", ms["drbd"].over(ms["noop"]))
+	if _, ok := rc["alt"]; ok {
+		record(b, "refresh.alt.ms", ms["alt"])
+		record(b, "refresh.alt.ratio", ms["alt"].over(ms["noop"]))
+		record(b, "refresh.alt_over_drbd", ms["alt"].over(ms["drbd"]))
+	}
 	record(b, "refresh.drbd.cmds_per_pair", cmds["drbd"])
 	record(b, "refresh.noop.cmds_per_pair", cmds["noop"])
 	record(b, "refresh.drbd.handshakes_per_pair", hs["drbd"])

@@ -122,3 +122,37 @@ func TestRealDRBD9Captures(t *testing.T) {
 		})
 	}
 }
+
+// TestStatusPredicatesOnRealCaptures checks StandAlone and PeerConnected against every state
+// captured on real DRBD 9.2.12: StandAlone only where the node itself is StandAlone (after
+// `drbdadm disconnect` or a split brain, not on the peer left Connecting), PeerConnected only
+// where the peer's disk state is known.
+func TestStatusPredicatesOnRealCaptures(t *testing.T) {
+	for _, c := range real9States {
+		t.Run(c.state+"/node"+string(rune('0'+c.node)), func(t *testing.T) {
+			st, err := ParseStatusJSON([]byte(readReal9(t, c.state, c.node, "status-json")), "pc0")
+			if err != nil && c.up {
+				t.Fatal(err)
+			}
+			wantStandAlone := c.up && c.conn == ConnStandAlone
+			wantPeer := c.up && c.conn == ConnConnected
+			if got := StandAlone(st); got != wantStandAlone {
+				t.Errorf("StandAlone = %v, want %v (%s)", got, wantStandAlone, c.conn)
+			}
+			if got := PeerConnected(st); got != wantPeer {
+				t.Errorf("PeerConnected = %v, want %v (conn %s, peer disk %s)", got, wantPeer, c.conn, c.peerDisk)
+			}
+		})
+	}
+}
+
+func TestDevicePath(t *testing.T) {
+	for minor, want := range map[int]string{0: "/dev/drbd0", 7: "/dev/drbd7", 1048575: "/dev/drbd1048575"} {
+		if got := DevicePath(minor); got != want {
+			t.Errorf("DevicePath(%d) = %q, want %q", minor, got, want)
+		}
+		if m, ok := minorOfDevice(DevicePath(minor)); !ok || m != minor {
+			t.Errorf("minorOfDevice(DevicePath(%d)) = %d, %v", minor, m, ok)
+		}
+	}
+}

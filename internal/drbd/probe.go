@@ -334,7 +334,7 @@ func probeFromSections(resource string, sections map[string]ProbeSection, warnin
 	}
 
 	if len(p.Volumes.Local) == 0 && p.Status.Configured {
-		p.Volumes = volumesOf(p.Status)
+		p.Volumes = VolumesOf(p.Status)
 	}
 
 	// Split brain: only what DRBD itself reported in the kernel log, and only while the node is

@@ -657,7 +657,7 @@ func (p *ProcDRBD) StatusOf(minor int) (Status, bool) {
 }
 
 func (m *ProcMinor) status() Status {
-	dev := "/dev/drbd" + strconv.Itoa(m.Minor)
+	dev := DevicePath(m.Minor)
 	if m.Unconfigured {
 		return unconfiguredStatus("", m.Minor, dev)
 	}

@@ -65,6 +65,21 @@ func (s *Status) finish() {
 	}
 }
 
+// StandAlone reports whether the resource is up and StandAlone: it will not connect to its
+// peer by itself (after `drbdadm disconnect`, a split brain, or a refused handshake).
+func StandAlone(s Status) bool {
+	return s.Configured && s.ConnectionState == ConnStandAlone
+}
+
+// PeerConnected reports whether DRBD sees its peer: the peer's disk state is known and the
+// resource is not StandAlone.
+func PeerConnected(s Status) bool {
+	return s.PeerDiskState != DiskDUnknown && s.PeerDiskState != "" && s.ConnectionState != ConnStandAlone
+}
+
+// DevicePath is the device of a DRBD minor: /dev/drbd<minor>.
+func DevicePath(minor int) string { return "/dev/drbd" + strconv.Itoa(minor) }
+
 // InSync reports whether the pair is fully in sync: the connection is
 // Connected (on DRBD 9 with replication Established) and both disks are
 // UpToDate.

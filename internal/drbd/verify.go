@@ -16,6 +16,10 @@ import (
 // DRBD 9's status); nothing is resynced until the connection is made again.
 func (c Commands) Verify(res ResourceName) string { return c.drbdadm(res, "verify") }
 
+// VerifyRefusedNoAlg reports whether the standard error of a failed Verify is DRBD's refusal
+// for want of the net option verify-alg: "(-14) Need a verify algorithm to start online verify".
+func VerifyRefusedNoAlg(stderr string) bool { return strings.Contains(stderr, "(-14)") }
+
 // Disconnect returns `drbdadm disconnect RES`, the same on DRBD 8.3, 8.4 and 9: the node goes
 // StandAlone until Connect. Followed by Connect on the Secondary of a pair whose online verify
 // found blocks out of sync, it makes DRBD resync those blocks from the Primary (the DRBD

@@ -139,3 +139,15 @@ func TestVerifyKernelResult(t *testing.T) {
 		}
 	}
 }
+
+func TestVerifyRefusedNoAlg(t *testing.T) {
+	for stderr, want := range map[string]bool{
+		"pc0: State change failed: (-14) Need a verify algorithm to start online verify\n": true,
+		"0: State change failed: (-15) Need a connection to start verify or resync\n":      false,
+		"": false,
+	} {
+		if got := VerifyRefusedNoAlg(stderr); got != want {
+			t.Errorf("VerifyRefusedNoAlg(%q) = %v, want %v", stderr, got, want)
+		}
+	}
+}

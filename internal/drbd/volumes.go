@@ -50,9 +50,9 @@ type PeerDiskState struct {
 	DiskState        DiskState
 }
 
-// volumesOf is the one-volume, one-peer Volumes of st, for states read without the
+// VolumesOf is the one-volume, one-peer Volumes of st, for states read without the
 // per-volume detail (the drbdadm status text, an 8.4 compat /proc/drbd on DRBD 9).
-func volumesOf(st Status) Volumes {
+func VolumesOf(st Status) Volumes {
 	v := Volumes{Role: st.Role}
 	if !st.Configured {
 		return v

@@ -2,8 +2,7 @@ package hostfs
 
 import (
 	"path"
-
-	"github.com/seed-a700e435/terraform-provider-drbd/internal/sshx"
+	"strings"
 )
 
 // FileMissingExit is the exit status of ReadFileCommand when the file does not exist, and of
@@ -13,7 +12,7 @@ const FileMissingExit = 3
 // ReadFileCommand prints file, or exits FileMissingExit when it does not exist (any other
 // non-zero status is a real error, e.g. permission denied).
 func ReadFileCommand(file string) string {
-	q := sshx.Quote(file)
+	q := quote(file)
 	return "if test -e " + q + "; then cat " + q + "; else exit 3; fi"
 }
 
@@ -23,21 +22,33 @@ func ReadFileCommand(file string) string {
 func WriteFileCommand(file, mode string) string {
 	dir, base := path.Split(file)
 	tmp := dir + "." + base + ".terraform-tmp"
-	return sshx.Join("mkdir", "-p", path.Clean(dir)) + " && cat > " + sshx.Quote(tmp) + " && " +
-		sshx.Join("chmod", mode, tmp) + " && " + sshx.Join("mv", "-f", tmp, file)
+	return join("mkdir", "-p", path.Clean(dir)) + " && cat > " + quote(tmp) + " && " +
+		join("chmod", mode, tmp) + " && " + join("mv", "-f", tmp, file)
 }
 
 // TouchCommand creates file (or updates its time stamp).
-func TouchCommand(file string) string { return sshx.Join("touch", file) }
+func TouchCommand(file string) string { return join("touch", file) }
 
 // ExistsCommand exits 0 when file exists and 1 when it does not.
-func ExistsCommand(file string) string { return sshx.Join("test", "-e", file) }
+func ExistsCommand(file string) string { return join("test", "-e", file) }
 
 // RemoveCommand removes file; a missing file is not an error.
-func RemoveCommand(file string) string { return sshx.Join("rm", "-f", file) }
+func RemoveCommand(file string) string { return join("rm", "-f", file) }
 
 // MountTargetsCommand lists where the block device dev is mounted, one mountpoint a line
 // (findmnt's raw output; exit 1 when it is not mounted anywhere).
 func MountTargetsCommand(dev string) string {
-	return sshx.Join("findmnt", "-n", "-r", "-o", "TARGET", "--source", dev)
+	return join("findmnt", "-n", "-r", "-o", "TARGET", "--source", dev)
+}
+
+// ParseMountTargets returns the mountpoints MountTargetsCommand printed, one per line, with
+// findmnt's escaping of blanks (\x20) undone.
+func ParseMountTargets(stdout string) []string {
+	var out []string
+	for _, l := range strings.Split(stdout, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, unescape(l))
+		}
+	}
+	return out
 }

@@ -5,8 +5,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-
-	"github.com/seed-a700e435/terraform-provider-drbd/internal/sshx"
 )
 
 // GrowSlackBytes is how much larger than the filesystem the device must be for a grow: ext4
@@ -28,12 +26,12 @@ func (s Sizes) CanGrow() bool { return s.DeviceBytes-s.FSBytes > GrowSlackBytes 
 // superblock records it: `dumpe2fs -h DEV` for ext4, `xfs_info MOUNTPOINT` for xfs (which
 // reads a mounted filesystem).
 func SizesCommand(fsType, dev, mountpoint string) (string, error) {
-	dev0 := "printf 'device '; " + sshx.Join("blockdev", "--getsize64", dev) + " || echo; "
+	dev0 := "printf 'device '; " + join("blockdev", "--getsize64", dev) + " || echo; "
 	switch fsType {
 	case "ext4":
-		return dev0 + sshx.Join("dumpe2fs", "-h", dev) + " 2>/dev/null | grep -E '^Block (count|size):'", nil
+		return dev0 + join("dumpe2fs", "-h", dev) + " 2>/dev/null | grep -E '^Block (count|size):'", nil
 	case "xfs":
-		return dev0 + sshx.Join("xfs_info", mountpoint) + " | grep '^data '", nil
+		return dev0 + join("xfs_info", mountpoint) + " | grep '^data '", nil
 	}
 	return "", ValidateFSType(fsType)
 }
@@ -90,9 +88,9 @@ func ParseSizes(fsType, out string) (Sizes, error) {
 func GrowCommand(fsType, dev, mountpoint string) (string, error) {
 	switch fsType {
 	case "ext4":
-		return sshx.Join("resize2fs", dev), nil
+		return join("resize2fs", dev), nil
 	case "xfs":
-		return sshx.Join("xfs_growfs", mountpoint), nil
+		return join("xfs_growfs", mountpoint), nil
 	}
 	return "", ValidateFSType(fsType)
 }

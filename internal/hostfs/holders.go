@@ -5,8 +5,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-
-	"github.com/seed-a700e435/terraform-provider-drbd/internal/sshx"
 )
 
 // Holder is a process that keeps a mounted filesystem busy, so that umount fails.
@@ -68,8 +66,8 @@ const (
 // (not memory maps, nor a file opened through another mount of the same filesystem), which
 // is enough to name what keeps a service's data directory busy.
 func HoldersCommand(mountpoint string) string {
-	return "if command -v fuser >/dev/null 2>&1; then echo " + sshx.Quote(markFuser) + "; " +
-		sshx.Join("fuser", "-vm", mountpoint) + " 2>&1; else echo " + sshx.Quote(markProc) + "; " +
+	return "if command -v fuser >/dev/null 2>&1; then echo " + quote(markFuser) + "; " +
+		join("fuser", "-vm", mountpoint) + " 2>&1; else echo " + quote(markProc) + "; " +
 		procHoldersCommand(mountpoint) + "; fi"
 }
 
@@ -82,7 +80,7 @@ func procHoldersCommand(mountpoint string) string {
 		pat, under = "/", "/*"
 	}
 	return "find /proc/[0-9]*/cwd /proc/[0-9]*/root /proc/[0-9]*/exe /proc/[0-9]*/fd -maxdepth 1 " +
-		`\( -lname ` + sshx.Quote(pat) + ` -o -lname ` + sshx.Quote(under) + ` \) -print 2>/dev/null | ` +
+		`\( -lname ` + quote(pat) + ` -o -lname ` + quote(under) + ` \) -print 2>/dev/null | ` +
 		`while read -r l; do p=${l#/proc/}; pid=${p%%/*}; k=${p#*/}; ` +
 		`printf '%s %s %s\n' "$pid" "${k%%/*}" "$(cat "/proc/$pid/comm" 2>/dev/null)"; done`
 }

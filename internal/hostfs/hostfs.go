@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-
-	"github.com/seed-a700e435/terraform-provider-drbd/internal/sshx"
 )
 
 // FSTypes are the filesystems this package formats.
@@ -39,7 +37,7 @@ func (s Signature) Describe() string {
 
 // BlkidCommand probes dev for any signature, bypassing the blkid cache (-p).
 func BlkidCommand(dev string) string {
-	return sshx.Join("blkid", "-p", "-o", "export", dev)
+	return join("blkid", "-p", "-o", "export", dev)
 }
 
 // ErrUnreadable is returned when blkid could not open the device.
@@ -85,7 +83,7 @@ type Mount struct {
 
 // FindmntCommand lists what is mounted exactly at mountpoint (exit 1 when nothing is).
 func FindmntCommand(mountpoint string) string {
-	return sshx.Join("findmnt", "-n", "-r", "-o", "SOURCE,TARGET,FSTYPE,OPTIONS", "--mountpoint", mountpoint)
+	return join("findmnt", "-n", "-r", "-o", "SOURCE,TARGET,FSTYPE,OPTIONS", "--mountpoint", mountpoint)
 }
 
 // ParseFindmnt returns the mount at the mountpoint, if any. findmnt -r escapes blanks as \x20.
@@ -183,7 +181,7 @@ func MkfsCommand(fsType, dev string, options []string) (string, error) {
 		}
 	}
 	args := append([]string{"mkfs." + fsType, "-q"}, options...)
-	return sshx.Join(append(args, dev)...), nil
+	return join(append(args, dev)...), nil
 }
 
 // MountCommand creates the mountpoint and mounts dev on it.
@@ -199,12 +197,12 @@ func MountCommand(fsType, dev, mountpoint, options string) (string, error) {
 		args = append(args, "-o", options)
 	}
 	args = append(args, dev, mountpoint)
-	return sshx.Join("mkdir", "-p", mountpoint) + " && " + sshx.Join(args...), nil
+	return join("mkdir", "-p", mountpoint) + " && " + join(args...), nil
 }
 
 // UmountCommand unmounts the filesystem at mountpoint.
 func UmountCommand(mountpoint string) string {
-	return sshx.Join("umount", mountpoint)
+	return join("umount", mountpoint)
 }
 
 // State is the filesystem state of one device and one mountpoint (not to be confused with
@@ -242,10 +240,10 @@ func MkfsIfBlankCommand(fsType, dev string, options []string, precondition strin
 		return "", err
 	}
 	return "if { " + precondition + "; }; then hostfs_pre=0; else hostfs_pre=1; fi; " +
-		"echo " + sshx.Quote(markPrecondition) + "; echo \"" + markRC + "$hostfs_pre\"; " +
-		"hostfs_b=$(" + BlkidCommand(dev) + " 2>&1); hostfs_b_rc=$?; echo " + sshx.Quote(markBlkid) + "; " +
+		"echo " + quote(markPrecondition) + "; echo \"" + markRC + "$hostfs_pre\"; " +
+		"hostfs_b=$(" + BlkidCommand(dev) + " 2>&1); hostfs_b_rc=$?; echo " + quote(markBlkid) + "; " +
 		"printf '%s\\n' \"$hostfs_b\"; echo \"" + markRC + "$hostfs_b_rc\"; " +
-		"if test \"$hostfs_pre\" = 0 && test \"$hostfs_b_rc\" = 2 && test -z \"$hostfs_b\"; then echo " + sshx.Quote(markMkfs) + "; " +
+		"if test \"$hostfs_pre\" = 0 && test \"$hostfs_b_rc\" = 2 && test -z \"$hostfs_b\"; then echo " + quote(markMkfs) + "; " +
 		mkfs + " </dev/null 2>&1; echo \"" + markRC + "$?\"; fi", nil
 }
 
@@ -296,7 +294,7 @@ func ParseMkfsIfBlank(out string) (MkfsAttempt, error) {
 // signature, so any text with exit status 2 is an error message.
 func StateCommand(dev, mountpoint string) string {
 	section := func(mark, cmd string) string {
-		return "echo " + sshx.Quote(mark) + "; " + cmd + " 2>&1; echo \"" + markRC + "$?\""
+		return "echo " + quote(mark) + "; " + cmd + " 2>&1; echo \"" + markRC + "$?\""
 	}
 	return section(markBlkid, BlkidCommand(dev)) + "; " + section(markMount, FindmntCommand(mountpoint))
 }
@@ -322,10 +320,10 @@ func mountIfFormattedCommand(fsType, dev, mountpoint, options, mounts string) (s
 	if err != nil {
 		return "", err
 	}
-	mp := sshx.Quote(mountpoint)
+	mp := quote(mountpoint)
 	mount = "test -d " + mp + " || " + mount // MountCommand's mkdir -p only when needed
 	section := func(mark, v, cmd string) string {
-		return v + "=$(" + cmd + " 2>&1); " + v + "_rc=$?; echo " + sshx.Quote(mark) + "; printf '%s\\n' \"$" + v + "\"; echo \"" + markRC + "$" + v + "_rc\""
+		return v + "=$(" + cmd + " 2>&1); " + v + "_rc=$?; echo " + quote(mark) + "; printf '%s\\n' \"$" + v + "\"; echo \"" + markRC + "$" + v + "_rc\""
 	}
 	// blkid's lines are matched whole; $hostfs_nl is a newline, so that the command stays on
 	// one line (as every command does in the provider's logs).
@@ -334,13 +332,13 @@ func mountIfFormattedCommand(fsType, dev, mountpoint, options, mounts string) (s
 		"hostfs_nl=$(printf '\\nx'); hostfs_nl=${hostfs_nl%x}; hostfs_ran=0; " +
 		// Free: nothing mounted there, and the path is canonical (or missing: then nothing can
 		// be mounted on it either).
-		"hostfs_free=0; if test -r " + sshx.Quote(mounts) + "; then hostfs_free=1; " +
-		"while read -r hostfs_s hostfs_t hostfs_r; do if test \"$hostfs_t\" = " + sshx.Quote(mountTableEscape(mountpoint)) + "; then hostfs_free=0; fi; done < " + sshx.Quote(mounts) + "; " +
+		"hostfs_free=0; if test -r " + quote(mounts) + "; then hostfs_free=1; " +
+		"while read -r hostfs_s hostfs_t hostfs_r; do if test \"$hostfs_t\" = " + quote(mountTableEscape(mountpoint)) + "; then hostfs_free=0; fi; done < " + quote(mounts) + "; " +
 		"if cd -P " + mp + " 2>/dev/null && test \"$PWD\" != " + mp + "; then hostfs_free=0; fi; cd /; fi; " +
 		"if test \"$hostfs_b_rc\" = 0 && test \"$hostfs_free\" = 1; then " +
 		"case \"" + nl + "$hostfs_b" + nl + "\" in " +
 		"*\"" + nl + "PTTYPE=\"*) ;; " +
-		"*\"" + nl + "TYPE=\"" + sshx.Quote(fsType) + "\"" + nl + "\"*) hostfs_ran=1; echo " + sshx.Quote(markMounted) + "; { " + mount + "; } 2>&1; echo \"" + markRC + "$?\";; " +
+		"*\"" + nl + "TYPE=\"" + quote(fsType) + "\"" + nl + "\"*) hostfs_ran=1; echo " + quote(markMounted) + "; { " + mount + "; } 2>&1; echo \"" + markRC + "$?\";; " +
 		"esac; fi; " +
 		"if test \"$hostfs_ran\" = 0; then " + section(markMount, "hostfs_m", FindmntCommand(mountpoint)) + "; fi", nil
 }

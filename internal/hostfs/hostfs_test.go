@@ -2,6 +2,7 @@ package hostfs
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -120,6 +121,22 @@ func TestSplitMkfsOptions_refusesForce(t *testing.T) {
 	for _, opts := range []string{"-E nodiscard", "-L chef -m 0", "-m crc=1,finobt=1", "-i size=512", "-E lazy_itable_init=0", "-q", "-L f"} {
 		if _, err := SplitMkfsOptions(opts); err != nil {
 			t.Errorf("SplitMkfsOptions(%q): %v", opts, err)
+		}
+	}
+}
+
+func TestParseMountTargets(t *testing.T) {
+	for _, tc := range []struct {
+		stdout string
+		want   []string
+	}{
+		{"", nil},
+		{"\n", nil},
+		{"/var/opt/opscode/drbd/data\n", []string{"/var/opt/opscode/drbd/data"}},
+		{"/mnt/with\\x20space\n/srv/b\n", []string{"/mnt/with space", "/srv/b"}},
+	} {
+		if got := ParseMountTargets(tc.stdout); !slices.Equal(got, tc.want) {
+			t.Errorf("ParseMountTargets(%q) = %q, want %q", tc.stdout, got, tc.want)
 		}
 	}
 }

@@ -11,8 +11,6 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
-
-	"github.com/seed-a700e435/terraform-provider-drbd/internal/sshx"
 )
 
 // streamedCommand is a raw-shell Chef Server command whose output is streamed to the log.
@@ -35,7 +33,7 @@ func (h *remoteHost) runStreamed(ctx context.Context, diags *diag.Diagnostics, c
 		}
 	}
 	tflog.Info(ctx, "running Chef Server "+c.what, map[string]any{"host": h.String(), "command": c.cmd})
-	res, err := h.exec(ctx, sshx.Command{Cmd: c.cmd, OnStdoutLine: logLine("stdout"), OnStderrLine: logLine("stderr")})
+	res, err := h.exec(ctx, c.cmd, streamLines(logLine("stdout"), logLine("stderr")))
 	if err != nil {
 		diags.AddError(c.summary, transportDetail(ctx, h, c.cmd, err)+lastOutput(tail))
 		return false

@@ -240,7 +240,7 @@ func BenchmarkDeadHostPlan(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer pool.Close()
-		_, _, _, err = pool.Run(sshx.SingleAttempt(b.Context()), t, "true")
+		_, err = pool.Exec(sshx.SingleAttempt(b.Context()), t, sshx.Command{Cmd: "true"})
 		return err
 	}
 	plan := map[string][]float64{}

@@ -110,16 +110,6 @@ func (d *providerData) fencedBy(ctx context.Context, get attrGetter) (host, entr
 	return h.ValueString(), entry, fenced
 }
 
-// undoneOnDestroy says what a resource type's Delete would have done on its host.
-var undoneOnDestroy = map[string]string{
-	"drbd_resource":           "`drbdadm down` was not run",
-	"drbd_primary":            "the node was not demoted (`drbdadm secondary`)",
-	"drbd_filesystem":         "the filesystem was not unmounted",
-	"drbd_sync":               "nothing (destroying drbd_sync never changes a host)",
-	"drbd_verify":             "nothing (destroying drbd_verify never changes a host)",
-	"drbd_chef_backend_ready": "`stop_command` did not run and the ready file was left as it was",
-}
-
 // remoteResource and remoteDataSource are the pointer types of what the fence wrappers wrap:
 // every resource and data source embeds remoteBase, which knows the type name and, once
 // configured, the provider data.
@@ -128,6 +118,9 @@ type (
 		*T
 		resource.ResourceWithConfigure
 		base() *remoteBase
+		// undoneOnDestroy says what Delete would have done on the host: the warning of a
+		// destroy on a fenced host names it.
+		undoneOnDestroy() string
 	}
 	remoteDataSource[T any] interface {
 		*T
@@ -135,22 +128,6 @@ type (
 		base() *remoteBase
 	}
 )
-
-// named returns a new T (through its pointer type P) named drbd_<typeName>.
-func named[T any, P interface {
-	*T
-	base() *remoteBase
-}](typeName string) P {
-	p := P(new(T))
-	p.base().typeName = typeName
-	return p
-}
-
-// base returns the embedded remoteBase.
-func (r *remoteBase) base() *remoteBase { return r }
-
-// name is the full type name, e.g. "drbd_primary".
-func (r *remoteBase) name() string { return providerTypeName + "_" + r.typeName }
 
 // refuseFenced reports whether the host read with get is fenced, adding the error that says
 // so: refused (a format of the type name and the host) says what was not done, advice what to
@@ -170,6 +147,7 @@ func (r *remoteBase) refuseFenced(ctx context.Context, get attrGetter, diags *di
 type fencedResource struct {
 	resource.ResourceWithConfigure // the wrapped resource: Metadata, Schema and Configure are its own
 	inner                          *remoteBase
+	undone                         string // what the wrapped Delete would have done (undoneOnDestroy)
 }
 
 var (
@@ -181,7 +159,10 @@ var (
 // withFence returns the constructor of resource type T, named drbd_<typeName>, wrapped in a
 // fencedResource.
 func withFence[T any, R remoteResource[T]](typeName string) func() resource.Resource {
-	return func() resource.Resource { r := named[T, R](typeName); return &fencedResource{r, r.base()} }
+	return func() resource.Resource {
+		r := named[T, R](typeName)
+		return &fencedResource{r, r.base(), r.undoneOnDestroy()}
+	}
 }
 
 // ValidateConfig forwards to the wrapped resource when it validates its configuration.
@@ -248,13 +229,9 @@ func (f *fencedResource) Read(ctx context.Context, req resource.ReadRequest, res
 
 func (f *fencedResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	if host, entry, fenced := f.inner.data.fencedBy(ctx, req.State.GetAttribute); fenced {
-		undone := undoneOnDestroy[f.inner.name()]
-		if undone == "" {
-			undone = "its destroy step did not run"
-		}
 		resp.Diagnostics.AddWarning("Host Is Fenced", fmt.Sprintf("%s on %s was removed from the state without contacting "+
 			"the host, which is in the provider's fenced_hosts (%q): %s. A rebuilt host starts clean; a host that comes "+
-			"back as it was still carries that state.", f.inner.name(), host, entry, undone))
+			"back as it was still carries that state.", f.inner.name(), host, entry, f.undone))
 		return
 	}
 	ctx, cancel, ok := operationDeadline(sshx.SingleAttempt(ctx), f.inner.name(), "delete", req.State.GetAttribute, &resp.Diagnostics)

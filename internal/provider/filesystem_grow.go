@@ -15,7 +15,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/seed-a700e435/terraform-provider-drbd/internal/hostfs"
-	"github.com/seed-a700e435/terraform-provider-drbd/internal/sshx"
 )
 
 // Online grow of drbd_filesystem: Read compares the filesystem's size (its superblock) with
@@ -60,7 +59,7 @@ func readFSSizes(ctx context.Context, h *remoteHost, fsType, dev, mp string) (ho
 	if err != nil {
 		return hostfs.Sizes{}, err
 	}
-	res, err := h.execRead(ctx, sshx.Command{Cmd: cmd})
+	res, err := h.exec(ctx, cmd, readOnly)
 	if err != nil {
 		return hostfs.Sizes{}, err
 	}
@@ -158,8 +157,8 @@ func (r *filesystemResource) Update(ctx context.Context, req resource.UpdateRequ
 			return
 		}
 		tflog.Info(ctx, "growing the filesystem online", map[string]any{"host": h.String(), "mountpoint": mp, "command": cmd})
-		if _, ok := h.runCommand(ctx, &resp.Diagnostics, fsGrowSummary, sshx.Command{Cmd: cmd}, "The filesystem stays mounted "+
-			"and keeps its size; fix the cause and apply again."); !ok {
+		if _, ok := h.run(ctx, &resp.Diagnostics, fsGrowSummary, cmd, withHint("The filesystem stays mounted "+
+			"and keeps its size; fix the cause and apply again.")); !ok {
 			return
 		}
 	}

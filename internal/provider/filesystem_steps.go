@@ -35,7 +35,7 @@ func (r *filesystemResource) resolveDevice(ctx context.Context, h *remoteHost, m
 		return dev, true // found by the promotion just before, in this apply
 	}
 	// The device comes from the configuration (drbdadm sh-dev): one program, no status probe.
-	res, ok := h.runRead(ctx, diags, summary, drbd.NewCommands(drbd.Versions{}).ShDev(name))
+	res, ok := h.run(ctx, diags, summary, drbd.NewCommands(drbd.Versions{}).ShDev(name), readOnly)
 	if !ok {
 		return "", false
 	}
@@ -51,7 +51,7 @@ func (r *filesystemResource) resolveDevice(ctx context.Context, h *remoteHost, m
 // fsState reads the device signature and the mount at the mountpoint in one round trip.
 func (h *remoteHost) fsState(ctx context.Context, diags *diag.Diagnostics, summary, dev, mountpoint string) (hostfs.State, bool) {
 	cmd := hostfs.StateCommand(dev, mountpoint)
-	res, ok := h.runRead(ctx, diags, summary, cmd)
+	res, ok := h.run(ctx, diags, summary, cmd, readOnly)
 	if !ok {
 		return hostfs.State{}, false
 	}
@@ -158,7 +158,7 @@ const maxHoldersShown = 10
 func busyHint(ctx context.Context, h *remoteHost, mp string) string {
 	const next = "Stop them (for Chef: set stop_command on drbd_chef_backend_ready) and apply again. No data was touched."
 	cmd := hostfs.HoldersCommand(mp)
-	res, err := h.exec(ctx, sshx.Command{Cmd: cmd})
+	res, err := h.exec(ctx, cmd)
 	if err != nil {
 		tflog.Warn(ctx, "listing the processes using the filesystem failed", map[string]any{"host": h.String(), "error": err.Error()})
 		return fmt.Sprintf("The processes using %s could not be listed (%s). %s", mp, err, next)

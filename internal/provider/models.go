@@ -24,9 +24,9 @@ type connectionModel struct {
 	ID                 types.String `tfsdk:"id"`
 }
 
-// target turns the connection attributes into an sshx target; a fingerprint already in state is
+// unresolvedTarget turns the connection attributes into an sshx target before the pool applies its defaults; a fingerprint already in state is
 // enforced (host_key_policy = "accept-new").
-func (c connectionModel) target() sshx.Target {
+func (c connectionModel) unresolvedTarget() sshx.Target {
 	t := sshx.Target{
 		Host:    c.Host.ValueString(),
 		Port:    int(c.Port.ValueInt64()),
@@ -85,7 +85,7 @@ type resourceNameModel struct {
 	Resource types.String `tfsdk:"resource"`
 }
 
-// drbdResource is the DRBD resource the model acts on (resourceModel).
+// drbdResource is the DRBD resource the model acts on (actsOnResource).
 func (m resourceNameModel) drbdResource() types.String { return m.Resource }
 
 // peerModel is peer_host, peer_port and peer_host_key of drbd_primary and drbd_sync: the other
@@ -159,7 +159,7 @@ type resourceResourceModel struct {
 	PeerHostFingerprint types.String `tfsdk:"peer_host_fingerprint"`
 }
 
-// drbdResource is the DRBD resource the model acts on (resourceModel).
+// drbdResource is the DRBD resource the model acts on (actsOnResource).
 func (m resourceResourceModel) drbdResource() types.String { return m.Name }
 
 // primaryResourceModel is the drbd_primary resource.

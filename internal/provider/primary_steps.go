@@ -14,90 +14,59 @@ import (
 	"github.com/seed-a700e435/terraform-provider-drbd/internal/sshx"
 )
 
-// promote chooses the promotion command under the guards and runs it; it returns the status
-// after promotion, or nil with diagnostics.
+// promote runs the promotion decidePromotion chooses (verdicts.go) and returns the status
+// after it, or nil with diagnostics.
 func (r *primaryResource) promote(ctx context.Context, h *remoteHost, m *primaryResourceModel, name drbd.ResourceName, p *drbd.Probe, diags *diag.Diagnostics) *drbd.Probe {
 	const summary = "Unable to Promote DRBD Resource"
 	cmds := drbd.NewCommands(p.Versions)
-	st := p.Status
-	var cmd, hint string
-	var err error
 	fenceEntry, peerFenced := r.peerFenced(*m)
-	if peerFenced && peerConnected(st) {
-		// DRBD notices a dead peer only after its ping timeout: wait for it to drop the peer.
-		if p = waitForPeerGone(ctx, h, name, p, durationOr(m.ConnectTimeout, time.Minute, diags), fenceEntry, diags); p == nil {
+	in := promoteInput{probe: p, peerFenced: peerFenced, force: m.Force.ValueBool(),
+		allowOverwritePeerData: m.AllowOverwritePeerData.ValueBool(), skipInitialSync: m.SkipInitialSync.ValueBool()}
+	v := decidePromotion(in)
+	for v.action == promoteWaitPeerGone || v.action == promoteWaitPeer {
+		if v.action == promoteWaitPeerGone {
+			in.waitedPeerGone = true
+			p = waitForPeerGone(ctx, h, name, p, durationOr(m.ConnectTimeout, time.Minute, diags), fenceEntry, diags)
+		} else {
+			in.waitedPeer = true
+			p = waitForPeer(ctx, h, name, p, durationOr(m.ConnectTimeout, time.Minute, diags), diags)
+		}
+		if p == nil {
 			return nil
 		}
-		st = p.Status
+		in.probe = p
+		v = decidePromotion(in)
 	}
-	// The rules decide over every volume and every peer connection (p.Volumes); st is volume 0
-	// and the first peer, for the messages that have one state to name.
-	vols := p.Volumes
-	disconnected := vols.Disconnected()
-	allUpToDate, notUpToDate := vols.AllUpToDate()
-	switch {
-	case disconnected != "" && len(vols.Peers) > 1 && (peerFenced || vols.AnyUpToDate()):
-		diags.AddError("Refusing DRBD Failover", fmt.Sprintf("%s on %s has %d peer connections and %s, so promoting this node would "+
-			"be a failover, which drbd_primary cannot decide for more than one peer: peer_host names one peer, and whether the "+
-			"others form a majority (quorum) is not known here (%s). Nothing was changed. Promote it by hand after checking "+
-			"every peer, or reconnect the peers.", name, h, len(vols.Peers), disconnected, vols))
+	var cmd, hint string
+	var err error
+	switch v.action {
+	case promoteRefuse:
+		r.refusePromotion(ctx, v, h, m, name, p, fenceEntry, diags)
 		return nil
-	case disconnected != "" && !peerFenced && vols.AnyUpToDate():
-		// Without UpToDate data DRBD itself refuses a plain promotion, and the forced one has
-		// its own fresh-pair guard below; with it, a promotion now would be a failover.
-		diags.AddError("Refusing DRBD Failover", fmt.Sprintf("The DRBD peer of %s on %s is not connected (%s; connection %s, peer disk %s), "+
-			"so promoting this node would be a failover, and the peer may still be Primary on the other side of a partition. "+
-			"Nothing was changed.\n\n%s", name, h, disconnected, st.ConnectionState, st.PeerDiskState, r.peerHint(ctx, *m, name)))
-		return nil
-	case disconnected != "" && peerFenced && !allUpToDate:
-		disk := "this node's disk is " + string(st.DiskState)
-		if len(vols.Local) > 1 {
-			disk = "on this node " + notUpToDate
-		}
-		diags.AddError("Refusing DRBD Failover", fmt.Sprintf("The peer of %s on %s is fenced (%q), but %s, "+
-			"not UpToDate: promoting it would serve data that may be older than what the dead peer last wrote. Nothing was changed. "+
-			"Bring the peer back (unfence it) so the pair resyncs, or recover its data another way.",
-			name, h, fenceEntry, disk))
-		return nil
-	case disconnected != "" && peerFenced:
+	case promoteFailover:
 		cmd = cmds.Primary(name)
 		hint = "DRBD refused the failover promotion; the kernel log of this node has the details."
 		diags.AddWarning("DRBD Failover", fmt.Sprintf("Promoting %s on %s while its peer is fenced (%q): a failover onto this "+
 			"node's UpToDate data. When the peer returns, unfence it and let it rejoin as Secondary.", name, h, fenceEntry))
-	case allUpToDate:
-		// Local data is good: a plain promotion is safe and needs no force.
+	case promotePlain:
 		cmd = cmds.Primary(name)
 		hint = "If the peer is Primary, demote it first: DRBD allows one Primary at a time in this configuration."
-	case m.Force.ValueBool():
-		if disconnected != "" && !vols.StandAlone() {
-			if p = waitForPeer(ctx, h, name, p, durationOr(m.ConnectTimeout, time.Minute, diags), diags); p == nil {
-				return nil
-			}
+		if v.why != "" {
+			hint = "A fresh pair (both disks Inconsistent) has no UpToDate data: set force = true on the node chosen as the initial sync source."
 		}
-		allowed, reason := drbd.ForcePrimaryAllowedAll(p.Volumes)
-		if !allowed {
-			if !m.AllowOverwritePeerData.ValueBool() {
-				diags.AddAttributeError(path.Root("force"), "Refusing to Force DRBD Primary",
-					fmt.Sprintf("Forcing %s primary on %s would make its data the sync source: %s\n\n"+
-						"Nothing was changed. Only a fresh pair (every volume Inconsistent on both sides) may be forced. If "+
-						"overwriting the peer's data is really intended, set allow_overwrite_peer_data = true.", name, h, reason))
-				return nil
-			}
-			diags.AddAttributeWarning(path.Root("allow_overwrite_peer_data"), "Forcing DRBD Primary Over Peer Data",
-				fmt.Sprintf("allow_overwrite_peer_data = true lifted the fresh-pair guard on %s: %s. The peer's data will be overwritten.", h, reason))
+	case promoteSkipSync:
+		if v.why != "" {
+			warnOverride(h, v.why, diags)
 		}
-		if m.SkipInitialSync.ValueBool() {
-			if !r.skipInitialSync(ctx, h, m, name, p, diags) {
-				return nil
-			}
-			// Both disks are UpToDate now: the promotion is a plain one, and there is no resync.
-			cmd = cmds.Primary(name)
-			break
+		if !r.skipInitialSync(ctx, h, m, name, p, diags) {
+			return nil
 		}
-		if !allowed {
-			cmd, err = cmds.ForcePrimary(name) // the guard lifted: nothing to check again
-			break
-		}
+		// Both disks are UpToDate now: the promotion is a plain one, and there is no resync.
+		cmd = cmds.Primary(name)
+	case promoteForceOverride:
+		warnOverride(h, v.why, diags)
+		cmd, err = cmds.ForcePrimary(name) // the guard lifted: nothing to check again
+	case promoteForce:
 		// The guard held on the probe: the host checks it again and forces in one shell.
 		var guardedCmd, force string
 		if guardedCmd, err = cmds.ForcePrimaryGuarded(name, p.Volumes.Minors()); err != nil {
@@ -107,9 +76,6 @@ func (r *primaryResource) promote(ctx context.Context, h *remoteHost, m *primary
 		if !runGuarded(ctx, h, diags, summary, force, name, p.Volumes.Minors(), guardedCmd, drbd.GuardedRun.ForceAllowed) {
 			return nil
 		}
-	default:
-		cmd = cmds.Primary(name)
-		hint = "A fresh pair (both disks Inconsistent) has no UpToDate data: set force = true on the node chosen as the initial sync source."
 	}
 	if err != nil {
 		diags.AddError(summary, err.Error())
@@ -117,17 +83,54 @@ func (r *primaryResource) promote(ctx context.Context, h *remoteHost, m *primary
 	}
 	if cmd != "" {
 		tflog.Info(ctx, "promoting DRBD resource", map[string]any{"host": h.String(), "command": cmd})
-		if _, ok := h.runCommand(ctx, diags, summary, sshx.Command{Cmd: cmd}, hint); !ok {
+		if _, ok := h.run(ctx, diags, summary, cmd, withHint(hint)); !ok {
 			return nil
 		}
 	}
 	// Only the new role is needed: the status alone (one program), not another full probe.
-	p, err = h.pollStatus(ctx, name, p)
+	p, err = h.readStatus(ctx, name, statusPoll(p))
 	if err != nil {
 		diags.AddError(summary, statusErrorDetail(ctx, h, err))
 		return nil
 	}
 	return p
+}
+
+// warnOverride is the warning of a force whose fresh-pair guard allow_overwrite_peer_data lifted.
+func warnOverride(h *remoteHost, reason string, diags *diag.Diagnostics) {
+	diags.AddAttributeWarning(path.Root("allow_overwrite_peer_data"), "Forcing DRBD Primary Over Peer Data",
+		fmt.Sprintf("allow_overwrite_peer_data = true lifted the fresh-pair guard on %s: %s. The peer's data will be overwritten.", h, reason))
+}
+
+// refusePromotion turns a promoteRefuse verdict into its error.
+func (r *primaryResource) refusePromotion(ctx context.Context, v promoteVerdict, h *remoteHost, m *primaryResourceModel, name drbd.ResourceName,
+	p *drbd.Probe, fenceEntry string, diags *diag.Diagnostics) {
+	st, vols := p.Status, p.Volumes
+	switch v.refusal {
+	case refuseFailoverManyPeers:
+		diags.AddError("Refusing DRBD Failover", fmt.Sprintf("%s on %s has %d peer connections and %s, so promoting this node would "+
+			"be a failover, which drbd_primary cannot decide for more than one peer: peer_host names one peer, and whether the "+
+			"others form a majority (quorum) is not known here (%s). Nothing was changed. Promote it by hand after checking "+
+			"every peer, or reconnect the peers.", name, h, len(vols.Peers), v.why, vols))
+	case refuseFailoverUnfenced:
+		diags.AddError("Refusing DRBD Failover", fmt.Sprintf("The DRBD peer of %s on %s is not connected (%s; connection %s, peer disk %s), "+
+			"so promoting this node would be a failover, and the peer may still be Primary on the other side of a partition. "+
+			"Nothing was changed.\n\n%s", name, h, v.why, st.ConnectionState, st.PeerDiskState, r.peerHint(ctx, *m, name)))
+	case refuseFailoverNotUpToDate:
+		disk := "this node's disk is " + string(st.DiskState)
+		if len(vols.Local) > 1 {
+			disk = "on this node " + v.why
+		}
+		diags.AddError("Refusing DRBD Failover", fmt.Sprintf("The peer of %s on %s is fenced (%q), but %s, "+
+			"not UpToDate: promoting it would serve data that may be older than what the dead peer last wrote. Nothing was changed. "+
+			"Bring the peer back (unfence it) so the pair resyncs, or recover its data another way.",
+			name, h, fenceEntry, disk))
+	case refuseForceNotFresh:
+		diags.AddAttributeError(path.Root("force"), "Refusing to Force DRBD Primary",
+			fmt.Sprintf("Forcing %s primary on %s would make its data the sync source: %s\n\n"+
+				"Nothing was changed. Only a fresh pair (every volume Inconsistent on both sides) may be forced. If "+
+				"overwriting the peer's data is really intended, set allow_overwrite_peer_data = true.", name, h, v.why))
+	}
 }
 
 // skipInitialSync marks a freshly created pair in sync after checking that both nodes'
@@ -146,8 +149,8 @@ func (r *primaryResource) skipInitialSync(ctx context.Context, h *remoteHost, m 
 		diags.AddAttributeError(path.Root("skip_initial_sync"), summary, "skip_initial_sync needs peer_host, not fenced, to check its metadata.")
 		return false
 	}
-	peer := &remoteHost{pool: r.data.pool, target: r.data.target(m.peer())}
-	pp, ok := peer.probe(ctx, diags, "Unable to Read DRBD Status of the Peer", name)
+	peer := r.peerOf(m.peer())
+	pp, ok := peer.probe(ctx, diags, "Unable to Read DRBD Status of the Peer", name, statusFresh)
 	if !ok {
 		return false
 	}
@@ -205,7 +208,7 @@ func (r *primaryResource) skipInitialSync(ctx context.Context, h *remoteHost, m 
 func runGuarded(ctx context.Context, h *remoteHost, diags *diag.Diagnostics, summary, what string, name drbd.ResourceName, minors []int,
 	cmd string, check func(drbd.GuardedRun) (bool, string, error)) bool {
 	tflog.Info(ctx, "running a guarded DRBD command", map[string]any{"host": h.String(), "command": what})
-	res, err := h.exec(ctx, sshx.Command{Cmd: cmd})
+	res, err := h.exec(ctx, cmd)
 	if err != nil {
 		diags.AddError(summary, transportDetail(ctx, h, what, err))
 		return false
@@ -246,11 +249,6 @@ func runGuarded(ctx context.Context, h *remoteHost, diags *diag.Diagnostics, sum
 	return true
 }
 
-// peerConnected reports whether DRBD sees its peer (its disk state is known).
-func peerConnected(st drbd.Status) bool {
-	return st.PeerDiskState != drbd.DiskDUnknown && st.PeerDiskState != "" && st.ConnectionState != drbd.ConnStandAlone
-}
-
 // peerFenced reports whether the resource's peer_host is fenced, and the entry that says so.
 func (r *primaryResource) peerFenced(m primaryResourceModel) (string, bool) {
 	if m.PeerHost.IsNull() || m.PeerHost.IsUnknown() {
@@ -267,10 +265,10 @@ func (r *primaryResource) peerHint(ctx context.Context, m primaryResourceModel, 
 	if m.PeerHost.IsNull() || m.PeerHost.IsUnknown() {
 		return fence + " Set peer_host on this drbd_primary to name the peer."
 	}
-	peer := &remoteHost{pool: r.data.pool, target: r.data.target(m.peer())}
+	peer := r.peerOf(m.peer())
 	ctx, cancel := context.WithTimeout(ctx, peerHintTimeout)
 	defer cancel()
-	pp, err := peer.readStatus(ctx, name)
+	pp, err := peer.readStatus(ctx, name, statusFresh)
 	switch {
 	case err != nil:
 		return fmt.Sprintf("The peer %s could not be read (%s). %s", peer, err, fence)
@@ -307,7 +305,7 @@ func pollPeer(ctx context.Context, h *remoteHost, name drbd.ResourceName, first 
 		case <-time.After(time.Second):
 		}
 		var err error
-		if p, err = h.pollStatus(ctx, name, first); err != nil {
+		if p, err = h.readStatus(ctx, name, statusPoll(first)); err != nil {
 			diags.AddError("Unable to Read DRBD Status", statusErrorDetail(ctx, h, err))
 			return nil, false
 		}
@@ -318,7 +316,7 @@ func pollPeer(ctx context.Context, h *remoteHost, name drbd.ResourceName, first 
 // waitForPeerGone waits until DRBD no longer sees its fenced peer, or fails after timeout.
 func waitForPeerGone(ctx context.Context, h *remoteHost, name drbd.ResourceName, first *drbd.Probe, timeout time.Duration, entry string, diags *diag.Diagnostics) *drbd.Probe {
 	p, gone := pollPeer(ctx, h, name, first, timeout, "DRBD to notice that the fenced peer is gone",
-		func(p *drbd.Probe) bool { return !peerConnected(p.Status) }, diags)
+		func(p *drbd.Probe) bool { return !drbd.PeerConnected(p.Status) }, diags)
 	if p != nil && !gone {
 		diags.AddError("Refusing DRBD Failover", fmt.Sprintf("The peer of %s on %s is fenced (%q), but DRBD on %s still sees it connected "+
 			"(connection %s, peer %s/%s) after connect_timeout (%s). A fenced host must be off or cut off; check the fence. "+

@@ -19,8 +19,8 @@ type providerData struct {
 	devices deviceCache
 }
 
-// target resolves a connection model into the target the pool connects to (sshx decides
+// resolve turns a connection model into the target the pool connects to (sshx decides
 // defaults and which recorded fingerprint is enforced).
-func (d *providerData) target(c connectionModel) sshx.Target {
-	return d.pool.Resolve(c.target())
+func (d *providerData) resolve(c connectionModel) sshx.Target {
+	return d.pool.Resolve(c.unresolvedTarget())
 }

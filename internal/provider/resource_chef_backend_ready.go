@@ -16,7 +16,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/seed-a700e435/terraform-provider-drbd/internal/hostfs"
-	"github.com/seed-a700e435/terraform-provider-drbd/internal/sshx"
 )
 
 var _ resource.ResourceWithImportState = (*chefBackendReadyResource)(nil)
@@ -104,9 +103,7 @@ func (r *chefBackendReadyResource) Create(ctx context.Context, req resource.Crea
 		return
 	}
 	ready := m.ReadyFile.ValueString()
-	if _, ok := h.runCommand(ctx, &resp.Diagnostics, "Unable to Touch Chef Backend Ready File",
-		sshx.Command{Cmd: hostfs.TouchCommand(ready)},
-		"The directory of the ready file must exist; on a Chef HA backend it is created by the Chef Server package."); !ok {
+	if _, ok := h.run(ctx, &resp.Diagnostics, "Unable to Touch Chef Backend Ready File", hostfs.TouchCommand(ready), withHint("The directory of the ready file must exist; on a Chef HA backend it is created by the Chef Server package.")); !ok {
 		return
 	}
 	if m.Reconfigure.ValueBool() {
@@ -128,7 +125,7 @@ func (r *chefBackendReadyResource) Read(ctx context.Context, req resource.ReadRe
 		return
 	}
 	ready := m.ReadyFile.ValueString()
-	res, ok := h.runRead(ctx, &resp.Diagnostics, "Unable to Read Chef Backend Ready File", hostfs.ExistsCommand(ready), 0, 1)
+	res, ok := h.run(ctx, &resp.Diagnostics, "Unable to Read Chef Backend Ready File", hostfs.ExistsCommand(ready), readOnly, okExit(0, 1))
 	if !ok {
 		return
 	}
@@ -142,6 +139,12 @@ func (r *chefBackendReadyResource) Read(ctx context.Context, req resource.ReadRe
 		return
 	}
 	h.save(ctx, &resp.Diagnostics, &resp.State, &m, ready)
+}
+
+// undoneOnDestroy says what Delete would have done on the host, for the warning of a
+// destroy on a fenced host.
+func (*chefBackendReadyResource) undoneOnDestroy() string {
+	return "`stop_command` did not run and the ready file was left as it was"
 }
 
 // Delete runs stop_command first, when set, then removes the ready file when asked; a failed

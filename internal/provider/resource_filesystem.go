@@ -18,7 +18,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/seed-a700e435/terraform-provider-drbd/internal/hostfs"
-	"github.com/seed-a700e435/terraform-provider-drbd/internal/sshx"
 )
 
 var _ resource.ResourceWithImportState = (*filesystemResource)(nil)
@@ -211,6 +210,12 @@ func (r *filesystemResource) Read(ctx context.Context, req resource.ReadRequest,
 	h.save(ctx, &resp.Diagnostics, &resp.State, &m, mp)
 }
 
+// undoneOnDestroy says what Delete would have done on the host, for the warning of a
+// destroy on a fenced host.
+func (*filesystemResource) undoneOnDestroy() string {
+	return "the filesystem was not unmounted"
+}
+
 func (r *filesystemResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	m, h := openHost[filesystemResourceModel](ctx, &r.remoteBase, req.State.Get, &resp.Diagnostics)
 	if h == nil {
@@ -223,7 +228,7 @@ func (r *filesystemResource) Delete(ctx context.Context, req resource.DeleteRequ
 		return
 	}
 	cmd := hostfs.UmountCommand(mp)
-	res, err := h.exec(ctx, sshx.Command{Cmd: cmd})
+	res, err := h.exec(ctx, cmd)
 	switch {
 	case err != nil:
 		resp.Diagnostics.AddError(summary, transportDetail(ctx, h, cmd, err))
@@ -245,7 +250,7 @@ func (r *filesystemResource) ImportState(ctx context.Context, req resource.Impor
 	if h == nil {
 		return
 	}
-	res, ok := h.run(ctx, &resp.Diagnostics, "Unable to Import DRBD Filesystem", hostfs.FindmntCommand(id.Rest), 0, 1)
+	res, ok := h.run(ctx, &resp.Diagnostics, "Unable to Import DRBD Filesystem", hostfs.FindmntCommand(id.Rest), okExit(0, 1))
 	if !ok {
 		return
 	}

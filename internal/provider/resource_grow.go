@@ -18,7 +18,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/seed-a700e435/terraform-provider-drbd/internal/drbd"
-	"github.com/seed-a700e435/terraform-provider-drbd/internal/sshx"
 )
 
 // Online grow of drbd_resource: Read compares every volume's backing disk with the size DRBD
@@ -103,7 +102,7 @@ func readSizes(ctx context.Context, h *remoteHost, p *drbd.Probe, name drbd.Reso
 		minors = []int{p.Status.Minor}
 	}
 	cmd := drbd.NewCommands(p.Versions).ReadSizes(name, minors)
-	res, err := h.execRead(ctx, sshx.Command{Cmd: cmd})
+	res, err := h.exec(ctx, cmd, readOnly)
 	if err != nil {
 		return nil, err
 	}
@@ -170,8 +169,8 @@ func (r *resourceResource) verdict(ctx context.Context, h *remoteHost, m *resour
 // held against the grow: DRBD itself grows only to the smaller disk.
 func (r *resourceResource) peerSmaller(ctx context.Context, h *remoteHost, m *resourceResourceModel, name drbd.ResourceName,
 	sizes []drbd.VolumeSize, diags *diag.Diagnostics) bool {
-	peer := &remoteHost{pool: r.data.pool, target: r.data.target(m.peer())}
-	pp, err := peer.readStatus(ctx, name)
+	peer := r.peerOf(m.peer())
+	pp, err := peer.readStatus(ctx, name, statusFresh)
 	var peerSizes []drbd.VolumeSize
 	if err == nil {
 		peerSizes, err = readSizes(ctx, peer, pp, name)
@@ -254,7 +253,7 @@ func (r *resourceResource) grow(ctx context.Context, h *remoteHost, m *resourceR
 			unlock()
 		}
 	}()
-	p, ok := h.probe(ctx, diags, growSummary, name)
+	p, ok := h.probe(ctx, diags, growSummary, name, statusFresh)
 	if !ok {
 		return nil, false
 	}
@@ -277,8 +276,8 @@ func (r *resourceResource) grow(ctx context.Context, h *remoteHost, m *resourceR
 		return nil, false
 	}
 	cmd := drbd.NewCommands(p.Versions).Resize(name)
-	if _, ok := h.runCommand(ctx, diags, growSummary, sshx.Command{Cmd: cmd}, "The pair was Connected and UpToDate/UpToDate "+
-		"just before; DRBD also needs one node Primary to resize."); !ok {
+	if _, ok := h.run(ctx, diags, growSummary, cmd, withHint("The pair was Connected and UpToDate/UpToDate "+
+		"just before; DRBD also needs one node Primary to resize.")); !ok {
 		return nil, false
 	}
 	unlock()

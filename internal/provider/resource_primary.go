@@ -145,7 +145,7 @@ func (r *primaryResource) Create(ctx context.Context, req resource.CreateRequest
 			return
 		}
 	}
-	p, ok := h.probeState(ctx, &resp.Diagnostics, summary, name)
+	p, ok := h.probe(ctx, &resp.Diagnostics, summary, name, statusGuard)
 	if !ok || !h.requireUp(&resp.Diagnostics, summary, p, name) {
 		return
 	}
@@ -193,11 +193,17 @@ func (r *primaryResource) Read(ctx context.Context, req resource.ReadRequest, re
 		return
 	}
 	if !m.PeerHost.IsNull() && !m.PeerHost.IsUnknown() {
-		h.primaries.notePeer(name.String(), h.String(), r.data.target(m.peer()).String())
+		h.primaries.notePeer(name.String(), h.String(), r.data.resolve(m.peer()).String())
 	}
 	h.warnSecondPrimary(&resp.Diagnostics, p.Status, name)
 	m.fill(p.Status)
 	h.save(ctx, &resp.Diagnostics, &resp.State, &m, name.String())
+}
+
+// undoneOnDestroy says what Delete would have done on the host, for the warning of a
+// destroy on a fenced host.
+func (*primaryResource) undoneOnDestroy() string {
+	return "the node was not demoted (`drbdadm secondary`)"
 }
 
 func (r *primaryResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
@@ -211,7 +217,7 @@ func (r *primaryResource) Delete(ctx context.Context, req resource.DeleteRequest
 	// `drbdadm secondary` is a no-op on a Secondary, so it runs without a status read first;
 	// only a failure is looked into (a resource that is down has nothing to demote).
 	cmd := drbd.NewCommands(drbd.Versions{}).Secondary(name)
-	res, err := h.exec(ctx, sshx.Command{Cmd: cmd})
+	res, err := h.exec(ctx, cmd)
 	switch {
 	case err != nil:
 		resp.Diagnostics.AddError(summary, transportDetail(ctx, h, cmd, err))
@@ -219,7 +225,7 @@ func (r *primaryResource) Delete(ctx context.Context, req resource.DeleteRequest
 	case res.ExitCode == 0:
 		return
 	}
-	if p, ok := h.probeState(ctx, &resp.Diagnostics, summary, name); !ok || !p.Status.Configured || p.Status.Role != drbd.RolePrimary {
+	if p, ok := h.probe(ctx, &resp.Diagnostics, summary, name, statusGuard); !ok || !p.Status.Configured || p.Status.Role != drbd.RolePrimary {
 		return
 	}
 	resp.Diagnostics.AddError(summary, exitDetail(h, cmd, res,
@@ -236,7 +242,7 @@ func (r *primaryResource) ImportState(ctx context.Context, req resource.ImportSt
 // peerHost is the peer_host of m, checked under accept-new against the recorded
 // peer_host_fingerprint.
 func (r *primaryResource) peerHost(m primaryResourceModel) *remoteHost {
-	return &remoteHost{pool: r.data.pool, target: r.data.target(m.peer())}
+	return r.peerOf(m.peer())
 }
 
 // recordPeerKey reads the host key of peer_host, checked like any host's (peer_host_key,

@@ -17,7 +17,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/seed-a700e435/terraform-provider-drbd/internal/drbd"
-	"github.com/seed-a700e435/terraform-provider-drbd/internal/sshx"
 )
 
 var _ resource.ResourceWithImportState = (*resourceResource)(nil)
@@ -110,7 +109,7 @@ func (r *resourceResource) writeAndProbe(ctx context.Context, h *remoteHost, nam
 			return nil, false, false
 		}
 	}
-	p, ok = h.probe(ctx, diags, summary, name)
+	p, ok = h.probe(ctx, diags, summary, name, statusFresh)
 	return p, written, ok
 }
 
@@ -136,7 +135,7 @@ func (r *resourceResource) Read(ctx context.Context, req resource.ReadRequest, r
 		driftWarning(&resp.Diagnostics, h, "DRBD resource %s on %s is down (not configured in the kernel): the next apply brings it up.", name, h)
 		resp.State.RemoveResource(ctx)
 		return
-	case standAlone(p.Status):
+	case drbd.StandAlone(p.Status):
 		driftWarning(&resp.Diagnostics, h, "%s", standAloneDrift(h, name, p))
 		resp.State.RemoveResource(ctx)
 		return
@@ -187,7 +186,7 @@ func (r *resourceResource) Update(ctx context.Context, req resource.UpdateReques
 	// A changed file is applied; a resource that went down or StandAlone since the refresh (or
 	// with -refresh=false) is brought up and connected as Create does. Changing only
 	// split_brain_victim runs nothing else.
-	if configChanged || !p.Status.Configured || standAlone(p.Status) {
+	if configChanged || !p.Status.Configured || drbd.StandAlone(p.Status) {
 		if p, ok = r.converge(ctx, h, &m, name, p, written, &resp.Diagnostics); !ok {
 			return
 		}
@@ -204,22 +203,27 @@ func (r *resourceResource) Update(ctx context.Context, req resource.UpdateReques
 	h.save(ctx, &resp.Diagnostics, &resp.State, &m, name.String())
 }
 
+// undoneOnDestroy says what Delete would have done on the host, for the warning of a
+// destroy on a fenced host.
+func (*resourceResource) undoneOnDestroy() string {
+	return "`drbdadm down` was not run"
+}
+
 func (r *resourceResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	_, h, name := openResource[resourceResourceModel](ctx, &r.remoteBase, req.State.Get, &resp.Diagnostics)
 	if h == nil {
 		return
 	}
 	const summary = "Unable to Take Down DRBD Resource"
-	p, ok := h.probe(ctx, &resp.Diagnostics, summary, name)
+	p, ok := h.probe(ctx, &resp.Diagnostics, summary, name, statusFresh)
 	if !ok {
 		return
 	}
 	if !p.Status.Configured {
 		return
 	}
-	h.runCommand(ctx, &resp.Diagnostics, summary, sshx.Command{Cmd: drbd.NewCommands(p.Versions).Down(name)},
-		"DRBD refuses to go down while its device is open (mounted or in use). Destroy or unmount what uses it first; "+
-			"metadata and data on the backing disk are kept either way.")
+	h.run(ctx, &resp.Diagnostics, summary, drbd.NewCommands(p.Versions).Down(name), withHint("DRBD refuses to go down while its device is open (mounted or in use). Destroy or unmount what uses it first; "+
+		"metadata and data on the backing disk are kept either way."))
 }
 
 func (r *resourceResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {

@@ -13,11 +13,6 @@ import (
 	"github.com/seed-a700e435/terraform-provider-drbd/internal/sshx"
 )
 
-// standAlone reports whether the probed resource is up and StandAlone.
-func standAlone(s drbd.Status) bool {
-	return s.Configured && s.ConnectionState == drbd.ConnStandAlone
-}
-
 // converge brings the probed resource up and connected and returns the status read afterwards:
 // create-md where no metadata exists, then `drbdadm up`, or `drbdadm adjust` on a resource that
 // is up (adjust also reconnects a StandAlone node). A StandAlone node that DRBD reported in split
@@ -29,11 +24,11 @@ func (r *resourceResource) converge(ctx context.Context, h *remoteHost, m *resou
 	const summary = "Unable to Bring Up DRBD Resource"
 	cmds := drbd.NewCommands(p.Versions)
 	st := p.Status
-	if standAlone(st) && st.SplitBrain && m.SplitBrainVictim.ValueBool() {
+	if drbd.StandAlone(st) && st.SplitBrain && m.SplitBrainVictim.ValueBool() {
 		if !r.reconnectVictim(ctx, h, cmds, p, name, configWritten, diags) {
 			return nil, false
 		}
-		return h.probe(ctx, diags, summary, name)
+		return h.probe(ctx, diags, summary, name, statusFresh)
 	}
 	if p.Metadata == drbd.MetadataAbsent && !st.Configured {
 		if !r.createMetadata(ctx, h, cmds, name, diags) {
@@ -47,12 +42,12 @@ func (r *resourceResource) converge(ctx context.Context, h *remoteHost, m *resou
 	if _, ok := h.run(ctx, diags, summary, cmd); !ok {
 		return nil, false
 	}
-	if standAlone(st) {
+	if drbd.StandAlone(st) {
 		tflog.Info(ctx, "reconnected a StandAlone DRBD resource", map[string]any{"host": h.String(), "resource": name.String(),
 			"split_brain": st.SplitBrain, "split_brain_unknown": st.SplitBrainUnknown})
 		warnPlainReconnect(h, name, cmd, st, m.SplitBrainVictim.ValueBool(), diags)
 	}
-	return h.probe(ctx, diags, summary, name)
+	return h.probe(ctx, diags, summary, name, statusFresh)
 }
 
 // afterSBCaution is the part of the split-brain warnings about DRBD's automatic recovery
@@ -173,17 +168,11 @@ func mountpointsOf(ctx context.Context, h *remoteHost, dev string) []string {
 	if drbd.ValidateDevice(dev) != nil {
 		return nil
 	}
-	res, err := h.exec(ctx, sshx.Command{Cmd: hostfs.MountTargetsCommand(dev)})
+	res, err := h.exec(ctx, hostfs.MountTargetsCommand(dev))
 	if err != nil || res.ExitCode != 0 {
 		return nil
 	}
-	var out []string
-	for _, l := range strings.Split(res.Stdout, "\n") {
-		if l = strings.TrimSpace(l); l != "" {
-			out = append(out, strings.ReplaceAll(l, `\x20`, " "))
-		}
-	}
-	return out
+	return hostfs.ParseMountTargets(res.Stdout)
 }
 
 // standAloneDrift is Read's drift warning for a StandAlone resource: why DRBD left it so, and
@@ -264,8 +253,7 @@ func (r *resourceResource) writeConfigIfChanged(ctx context.Context, h *remoteHo
 	}
 	dst := name.ConfigFile()
 	h.devices.forgetHost(h) // a new configuration may name other devices
-	_, ok = h.runCommand(ctx, diags, "Unable to Write DRBD Configuration",
-		sshx.Command{Cmd: hostfs.WriteFileCommand(dst, "600"), Stdin: strings.NewReader(content)}, "")
+	_, ok = h.run(ctx, diags, "Unable to Write DRBD Configuration", hostfs.WriteFileCommand(dst, "600"), withStdin(strings.NewReader(content)))
 	if ok {
 		tflog.Info(ctx, "wrote DRBD resource configuration", map[string]any{"host": h.String(), "path": dst})
 	}
@@ -274,7 +262,7 @@ func (r *resourceResource) writeConfigIfChanged(ctx context.Context, h *remoteHo
 
 // readFile returns a remote file's content and whether it exists.
 func (h *remoteHost) readFile(ctx context.Context, diags *diag.Diagnostics, summary, file string) (string, bool, bool) {
-	res, ok := h.runRead(ctx, diags, summary, hostfs.ReadFileCommand(file), 0, hostfs.FileMissingExit)
+	res, ok := h.run(ctx, diags, summary, hostfs.ReadFileCommand(file), readOnly, okExit(0, hostfs.FileMissingExit))
 	if !ok {
 		return "", false, false
 	}

@@ -124,7 +124,7 @@ func (r *syncResource) Create(ctx context.Context, req resource.CreateRequest, r
 
 // peerHost returns the peer of a drbd_sync.
 func (r *syncResource) peerHost(m syncResourceModel) *remoteHost {
-	return &remoteHost{pool: r.data.pool, target: r.data.target(m.peer())}
+	return r.peerOf(m.peer())
 }
 
 func (r *syncResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -173,6 +173,12 @@ func (r *syncResource) checkPeerKey(ctx context.Context, m syncResourceModel, di
 		tflog.Warn(ctx, "drbd_sync peer unreachable on refresh", map[string]any{"peer": peer.String(), "error": err.Error()})
 	}
 	return true
+}
+
+// undoneOnDestroy says what Delete would have done on the host, for the warning of a
+// destroy on a fenced host.
+func (*syncResource) undoneOnDestroy() string {
+	return "nothing (destroying drbd_sync never changes a host)"
 }
 
 // Delete changes nothing on the hosts: a finished sync cannot be undone. When the pair is being switched over, the steps that

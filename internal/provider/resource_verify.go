@@ -23,7 +23,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/seed-a700e435/terraform-provider-drbd/internal/drbd"
-	"github.com/seed-a700e435/terraform-provider-drbd/internal/sshx"
 )
 
 const (
@@ -113,7 +112,7 @@ func (r *verifyResource) Create(ctx context.Context, req resource.CreateRequest,
 	}
 	v := &verifyStep{m: &m, name: name, h: h, diags: &resp.Diagnostics}
 	if !m.PeerHost.IsNull() {
-		v.peer = &remoteHost{pool: r.data.pool, target: r.data.target(m.peer())}
+		v.peer = r.peerOf(m.peer())
 		if entry, fenced := r.data.fencedTarget(m.PeerHost.ValueString(), int(m.PeerPort.ValueInt64())); fenced {
 			resp.Diagnostics.AddAttributeError(path.Root("peer_host"), "Host Is Fenced", fmt.Sprintf("drbd_verify of DRBD "+
 				"resource %s on %s was not run: its peer_host is in the provider's fenced_hosts (%q), so the pair is not "+
@@ -128,6 +127,12 @@ func (r *verifyResource) Create(ctx context.Context, req resource.CreateRequest,
 
 // Read keeps the state: it is the record of the last verify, not something read from the hosts.
 func (r *verifyResource) Read(context.Context, resource.ReadRequest, *resource.ReadResponse) {}
+
+// undoneOnDestroy says what Delete would have done on the host, for the warning of a
+// destroy on a fenced host.
+func (*verifyResource) undoneOnDestroy() string {
+	return "nothing (destroying drbd_verify never changes a host)"
+}
 
 // Delete changes nothing on the hosts.
 func (r *verifyResource) Delete(context.Context, resource.DeleteRequest, *resource.DeleteResponse) {}
@@ -144,7 +149,7 @@ type verifyStep struct {
 // run verifies the pair and, when configured, resyncs what it found. It fills the model and
 // reports success; on failure the diagnostics say why and what was run.
 func (v *verifyStep) run(ctx context.Context) bool {
-	p, ok := v.h.probe(ctx, v.diags, verifySummary, v.name)
+	p, ok := v.h.probe(ctx, v.diags, verifySummary, v.name, statusFresh)
 	if !ok || !v.h.requireUp(v.diags, verifySummary, p, v.name) {
 		return false
 	}
@@ -157,7 +162,7 @@ func (v *verifyStep) run(ctx context.Context) bool {
 	}
 	var pp *drbd.Probe
 	if v.peer != nil {
-		if pp, ok = v.peer.probe(ctx, v.diags, "Unable to Read DRBD Status of the Peer", v.name); !ok {
+		if pp, ok = v.peer.probe(ctx, v.diags, "Unable to Read DRBD Status of the Peer", v.name, statusFresh); !ok {
 			return false
 		}
 		fp, err := v.peer.pool.Fingerprint(ctx, v.peer.target)
@@ -181,12 +186,12 @@ func (v *verifyStep) run(ctx context.Context) bool {
 		}
 	}
 	cmd := cmds.Verify(v.name)
-	res, err := v.h.exec(ctx, sshx.Command{Cmd: cmd})
+	res, err := v.h.exec(ctx, cmd)
 	switch {
 	case err != nil:
 		v.diags.AddError(verifySummary, transportDetail(ctx, v.h, cmd, err))
 		return false
-	case res.ExitCode != 0 && strings.Contains(res.Stderr, "(-14)"):
+	case res.ExitCode != 0 && drbd.VerifyRefusedNoAlg(res.Stderr):
 		v.noVerifyAlg(p, "`"+cmd+"` was refused: "+strings.TrimSpace(res.Stderr))
 		return false
 	case res.ExitCode != 0:
@@ -226,7 +231,7 @@ func (v *verifyStep) verifyAlg(ctx context.Context, cmds drbd.Commands, p *drbd.
 		v.diags.AddError(verifySummary, err.Error())
 		return "", false
 	}
-	res, ok := v.h.runRead(ctx, v.diags, verifySummary, cmd)
+	res, ok := v.h.run(ctx, v.diags, verifySummary, cmd, readOnly)
 	if !ok {
 		return "", false
 	}
@@ -265,7 +270,7 @@ func (v *verifyStep) waitVerify(ctx context.Context, first *drbd.Probe) *drbd.Pr
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
 	for {
-		p, err := v.h.pollStatus(ctx, v.name, first)
+		p, err := v.h.readStatus(ctx, v.name, statusPoll(first))
 		switch {
 		case err == nil:
 			last, lastErr = p, nil
@@ -364,13 +369,13 @@ func (v *verifyStep) resyncNode(p, pp *drbd.Probe) (*remoteHost, bool) {
 // marked, then waits for UpToDate/UpToDate. It checks the pair again first: never on a
 // StandAlone or split-brained pair.
 func (v *verifyStep) resync(ctx context.Context, oos int64, alg, kernel string) bool {
-	p, ok := v.h.probe(ctx, v.diags, verifySummary, v.name)
+	p, ok := v.h.probe(ctx, v.diags, verifySummary, v.name, statusFresh)
 	if !ok {
 		return false
 	}
 	var pp *drbd.Probe
 	if v.peer != nil {
-		if pp, ok = v.peer.probe(ctx, v.diags, "Unable to Read DRBD Status of the Peer", v.name); !ok {
+		if pp, ok = v.peer.probe(ctx, v.diags, "Unable to Read DRBD Status of the Peer", v.name, statusFresh); !ok {
 			return false
 		}
 	}
@@ -393,9 +398,9 @@ func (v *verifyStep) resync(ctx context.Context, oos int64, alg, kernel string) 
 	cmds := drbd.NewCommands(np.Versions)
 	// The check and the disconnect/connect run in one shell (exit 3: refused, nothing run).
 	connect := cmds.Connect(v.name)
-	res, ok := node.runCommand(ctx, v.diags, verifySummary, sshx.Command{Cmd: cmds.ReconnectToResync(v.name)}, fmt.Sprintf(
+	res, ok := node.run(ctx, v.diags, verifySummary, cmds.ReconnectToResync(v.name), withHint(fmt.Sprintf(
 		"DRBD resource %s on %s may have been disconnected to resync the blocks online verify found and be StandAlone now: "+
-			"check with `drbdadm cstate %s` and run `%s` there if so.", v.name, node, v.name, connect), 0, 3)
+			"check with `drbdadm cstate %s` and run `%s` there if so.", v.name, node, v.name, connect)), okExit(0, 3))
 	if !ok {
 		return false
 	}
@@ -425,7 +430,7 @@ func (v *verifyStep) resync(ctx context.Context, oos int64, alg, kernel string) 
 // kernel log cannot be read or shows no finished verify (best effort: out_of_sync_kib comes
 // from the status).
 func (v *verifyStep) kernelLines(ctx context.Context) string {
-	p, err := v.h.readStatus(ctx, v.name)
+	p, err := v.h.readStatus(ctx, v.name, statusFresh)
 	if err != nil {
 		tflog.Debug(ctx, "kernel log not read after online verify", map[string]any{"host": v.h.String(), "error": err.Error()})
 		return ""

@@ -3,7 +3,6 @@ package provider
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -163,7 +162,7 @@ func (d *providerData) warm(ctx context.Context, c connectionModel, res drbd.Res
 			return
 		}
 		if minors := drbd.ParseEvents2Minors(res.String(), out.Stdout); len(minors) == 1 {
-			dev, minor = "/dev/drbd"+strconv.Itoa(minors[0]), minors[0]
+			dev, minor = drbd.DevicePath(minors[0]), minors[0]
 		}
 	}()
 	return true
@@ -190,7 +189,7 @@ func (d *providerData) warmable(ctx context.Context, c connectionModel) *remoteH
 	if d == nil || d.pool == nil || c.Host.IsNull() || c.Host.IsUnknown() || c.Host.ValueString() == "" {
 		return nil
 	}
-	h := &remoteHost{pool: d.pool, target: d.target(c), devices: &d.devices}
+	h := &remoteHost{pool: d.pool, target: d.resolve(c), devices: &d.devices}
 	if entry, fenced := d.fencedTarget(h.target.Host, h.target.Port); fenced {
 		tflog.Debug(ctx, "not contacting a fenced host ahead of need", map[string]any{"host": h.String(), "fence": entry})
 		return nil

@@ -123,14 +123,14 @@ func TestWarm_opensOnlyUnfencedConnections(t *testing.T) {
 	if !d.warm(context.Background(), conn(1), pc0) {
 		t.Fatal("warm did not start a connection to a live host")
 	}
-	h := &remoteHost{pool: pool, target: d.target(conn(1))}
+	h := &remoteHost{pool: pool, target: d.resolve(conn(1))}
 	if minor, ok := d.devices.minor(context.Background(), h, pc0); !ok || minor != 3 {
 		t.Errorf("the minor learnt ahead of need: %d, %v; want 3", minor, ok)
 	}
 	if dev, ok := d.devices.get(context.Background(), h, pc0); !ok || dev != "/dev/drbd3" {
 		t.Errorf("the device learnt ahead of need: %q, %v", dev, ok)
 	}
-	if _, err := pool.Exec(context.Background(), d.target(conn(1)), sshx.Command{Cmd: "true"}); err != nil {
+	if _, err := pool.Exec(context.Background(), d.resolve(conn(1)), sshx.Command{Cmd: "true"}); err != nil {
 		t.Fatal(err)
 	}
 	if got := e.hosts[1].Commands(); len(got) != 2 || got[0] != "drbdsetup events2 --now pc0" {
@@ -163,7 +163,7 @@ func TestPromoteHealthy_doesNotWaitLongForAMinorBeingRead(t *testing.T) {
 	t.Cleanup(func() { _ = pool.Close() })
 	d := &providerData{pool: pool, user: sshx.DefaultUser, port: sshx.DefaultPort}
 	h := &remoteHost{pool: pool, devices: &d.devices,
-		target: d.target(connectionModel{Host: types.StringValue(e.hosts[1].Host()), Port: types.Int64Value(int64(e.hosts[1].Port()))})}
+		target: d.resolve(connectionModel{Host: types.StringValue(e.hosts[1].Host()), Port: types.Int64Value(int64(e.hosts[1].Port()))})}
 	pc0 := mustName(t, "pc0")
 	if _, reading := d.devices.pending(h, pc0); !reading {
 		t.Fatal("no pending read recorded")

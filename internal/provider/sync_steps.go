@@ -17,9 +17,9 @@ import (
 	"github.com/seed-a700e435/terraform-provider-drbd/internal/sshx"
 )
 
-// rateTarget is a node on which the resync rate was raised, with the settings read just
+// raisedRate is a node on which the resync rate was raised, with the settings read just
 // before, which restoring puts back.
-type rateTarget struct {
+type raisedRate struct {
 	host   *remoteHost
 	cmds   drbd.Commands
 	device string
@@ -35,7 +35,7 @@ type syncStep struct {
 	peer *remoteHost // nil without peer_host, or when it is fenced
 	// peerFence is the fenced_hosts entry that fences peer_host, "" when not fenced.
 	peerFence string
-	raised    []rateTarget
+	raised    []raisedRate
 	diags     *diag.Diagnostics
 }
 
@@ -45,7 +45,7 @@ const syncSummary = "Unable to Wait for DRBD Sync"
 // diagnostic. Whatever happens it changes no connection or attachment state: the only
 // commands it sends besides status reads set the resync rate and put it back.
 func (s *syncStep) run(ctx context.Context) *drbd.Probe {
-	p, ok := s.h.probe(ctx, s.diags, syncSummary, s.name)
+	p, ok := s.h.probe(ctx, s.diags, syncSummary, s.name, statusFresh)
 	if !ok || !s.h.requireUp(s.diags, syncSummary, p, s.name) {
 		return nil
 	}
@@ -54,7 +54,7 @@ func (s *syncStep) run(ctx context.Context) *drbd.Probe {
 	}
 	var pp *drbd.Probe
 	if s.peer != nil {
-		if pp, ok = s.peer.probe(ctx, s.diags, "Unable to Read DRBD Status of the Peer", s.name); !ok {
+		if pp, ok = s.peer.probe(ctx, s.diags, "Unable to Read DRBD Status of the Peer", s.name, statusFresh); !ok {
 			return nil
 		}
 		fp, err := s.peer.pool.Fingerprint(ctx, s.peer.target)
@@ -72,11 +72,11 @@ func (s *syncStep) run(ctx context.Context) *drbd.Probe {
 	// A StandAlone node (split brain or an administrative disconnect) never syncs by
 	// itself: fail before changing anything on either node.
 	if err := drbd.SyncFailure(p.Status); err != nil {
-		s.diags.AddError(syncSummary, failureDetail(s.h, s.name, err))
+		s.diags.AddError(syncSummary, cannotFinishDetail(s.h, s.name, err))
 		return nil
 	}
 	if pp != nil && pp.Status.Configured && pp.Status.ConnectionState == drbd.ConnStandAlone {
-		s.diags.AddError(syncSummary, failureDetail(s.peer, s.name, drbd.SyncFailure(pp.Status)))
+		s.diags.AddError(syncSummary, cannotFinishDetail(s.peer, s.name, drbd.SyncFailure(pp.Status)))
 		return nil
 	}
 	if !s.m.ResyncRate.IsNull() {
@@ -107,13 +107,6 @@ func (s *syncStep) degraded(p *drbd.Probe) *drbd.Probe {
 	return p
 }
 
-// failureDetail explains a state in which waiting is pointless.
-func failureDetail(h *remoteHost, name drbd.ResourceName, err error) string {
-	return fmt.Sprintf("DRBD resource %s on %s cannot finish syncing by itself: %s\n\n"+
-		"Nothing was changed on either node. Resolve it by hand (for split brain see the DRBD User's Guide, "+
-		"\"Manual split brain recovery\") and apply again.", name, h, err)
-}
-
 // raiseRate reads the resync settings in force on the node and, when given, the peer, then
 // applies the configured rate there.
 func (s *syncStep) raiseRate(ctx context.Context, p, pp *drbd.Probe) {
@@ -135,7 +128,7 @@ func (s *syncStep) raiseRate(ctx context.Context, p, pp *drbd.Probe) {
 	// Read every node's settings before raising any: DRBD 8.4 sends a node's resync-rate and
 	// c-plan-ahead to its connected peer (measured on 8.4.11), so a node read after its peer was
 	// raised would "save" the raised values.
-	targets := make([]rateTarget, 0, len(nodes))
+	targets := make([]raisedRate, 0, len(nodes))
 	cmds := make([]string, 0, len(nodes))
 	for _, n := range nodes {
 		c := drbd.NewCommands(n.probe.Versions)
@@ -148,7 +141,7 @@ func (s *syncStep) raiseRate(ctx context.Context, p, pp *drbd.Probe) {
 		if !ok {
 			return
 		}
-		targets = append(targets, rateTarget{host: n.host, cmds: c, device: n.probe.Device(), saved: saved})
+		targets = append(targets, raisedRate{host: n.host, cmds: c, device: n.probe.Device(), saved: saved})
 		cmds = append(cmds, cmd)
 	}
 	for i, t := range targets {
@@ -196,13 +189,13 @@ func (s *syncStep) restoreRate(ctx context.Context) {
 	const summary = "DRBD Resync Rate Left Raised"
 	probes := make([]*drbd.Probe, len(s.raised)) // nil: unreadable, warned
 	for i, t := range s.raised {
-		p, err := t.host.readStatus(ctx, s.name)
+		p, err := t.host.readStatus(ctx, s.name, statusFresh)
 		if err != nil {
 			s.diags.AddWarning(summary, fmt.Sprintf("The resync rate raised on %s was not put back because its status could not be read: %s\n\n%s",
 				t.host, statusErrorDetail(ctx, t.host, err), t.restoreHint(s.name)))
 			continue
 		}
-		if standAlone(p.Status) {
+		if drbd.StandAlone(p.Status) {
 			s.diags.AddWarning(summary, fmt.Sprintf("The raised resync rate was not put back on any node because DRBD resource %s "+
 				"on %s is StandAlone (%s). Nothing was run on either node. After resolving it, put the settings back on each node:\n%s",
 				s.name, t.host, drbd.StandAloneReason(p.Status), s.restoreHints()))
@@ -222,7 +215,7 @@ func (s *syncStep) restoreRate(ctx context.Context) {
 		cmd, err := t.cmds.RestoreResyncRate(s.name, t.device, t.saved)
 		if err == nil {
 			var res sshx.Result
-			res, err = t.host.exec(ctx, sshx.Command{Cmd: cmd})
+			res, err = t.host.exec(ctx, cmd)
 			if err == nil && res.ExitCode != 0 {
 				err = errors.New(exitDetail(t.host, cmd, res, ""))
 			}
@@ -237,7 +230,7 @@ func (s *syncStep) restoreRate(ctx context.Context) {
 }
 
 // restoreHint is the command that puts t's saved settings back, for a warning.
-func (t rateTarget) restoreHint(name drbd.ResourceName) string {
+func (t raisedRate) restoreHint(name drbd.ResourceName) string {
 	cmd, err := t.cmds.RestoreResyncRate(name, t.device, t.saved)
 	if err != nil {
 		return "Put the resync settings back by hand."
@@ -255,70 +248,50 @@ func (s *syncStep) restoreHints() string {
 }
 
 // wait polls until the pair is in sync. It returns the final probe, or nil with an error.
-// It fails within one poll when the node or its readable peer turns StandAlone.
+// It fails within one poll when the node or its readable peer turns StandAlone. What each
+// read means is syncWatch's verdict (verdicts.go); wait only reads and acts on it.
 func (s *syncStep) wait(ctx context.Context, first *drbd.Probe) *drbd.Probe {
 	name, h := s.name, s.h
 	interval := durationOr(s.m.PollInterval, 2*time.Second, s.diags)
-	peerWait := durationOr(s.m.ConnectTimeout, 5*time.Minute, s.diags)
-	stall := &stallWatch{limit: durationOr(s.m.StallTimeout, 10*time.Minute, s.diags)}
+	watch := &syncWatch{
+		peerWait: durationOr(s.m.ConnectTimeout, 5*time.Minute, s.diags),
+		stall:    stallWatch{limit: durationOr(s.m.StallTimeout, 10*time.Minute, s.diags)},
+	}
 	progress := &logThrottle{every: progressLogInterval}
 	var (
-		disconnectedSince time.Time
-		peerWasDown       bool
-		last              *drbd.Probe
-		lastErr           error
-		peerFirst         *drbd.Probe
+		last      *drbd.Probe
+		lastErr   error
+		peerFirst *drbd.Probe
 	)
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
 	for {
 		// After the full first read only the status itself is polled (one program per read).
-		p, err := h.pollStatus(ctx, name, first)
+		p, err := h.readStatus(ctx, name, statusPoll(first))
 		switch {
 		case err == nil:
 			last, lastErr = p, nil
 			st := p.Status
-			if !st.Configured {
-				s.diags.AddError(syncSummary, fmt.Sprintf("DRBD resource %s went down on %s while waiting for the sync.", name, h))
-				return nil
-			}
-			if drbd.InSync(st) {
+			switch v := watch.next(time.Now(), st); v.action {
+			case syncDone:
 				tflog.Info(ctx, "DRBD sync complete", map[string]any{"host": h.String(), "resource": name.String()})
 				return p
-			}
-			if st.ConnectionState == drbd.ConnStandAlone {
-				s.standAlone(ctx, h)
+			case syncStandAlone:
+				s.reportStandAlone(ctx, h)
 				return nil
-			}
-			if ferr := drbd.SyncFailure(st); ferr != nil {
-				s.diags.AddError(syncSummary, failureDetail(h, name, ferr))
+			case syncFail:
+				s.diags.AddError(syncSummary, v.detail(h, name, st, watch.peerWait))
 				return nil
-			}
-			if err := stall.observe(time.Now(), st); err != nil {
-				s.diags.AddError(syncSummary, fmt.Sprintf("The resync of DRBD resource %s on %s stalled: %s. "+
-					"DRBD keeps trying in the kernel; look at both nodes' kernel logs and I/O, then apply again to keep waiting. "+
-					"The raised rate is put back.", name, h, err))
-				return nil
-			}
-			if st.PeerDiskState == drbd.DiskDUnknown {
+			case syncPeerAway:
 				if s.peer != nil && s.peerStandAlone(ctx, &peerFirst) {
 					return nil
 				}
-				if disconnectedSince.IsZero() {
-					disconnectedSince = time.Now()
-				}
-				peerWasDown = true
-				if time.Since(disconnectedSince) > peerWait {
-					s.diags.AddError(syncSummary, fmt.Sprintf("The DRBD peer of %s on %s did not connect within connect_timeout (%s); "+
-						"the connection state stayed %s. Check that the peer is up (drbdadm up %s) and that the replication link works.",
-						name, h, peerWait, st.ConnectionState, name))
+				if v.timedOut {
+					s.diags.AddError(syncSummary, v.detail(h, name, st, watch.peerWait))
 					return nil
 				}
-			} else {
-				disconnectedSince = time.Time{}
-				if peerWasDown && s.peer != nil && len(s.raised) > 1 {
-					// A rebooted peer comes back with its configured (slow) rate.
-					peerWasDown = false
+			case syncPeerBack:
+				if s.peer != nil && len(s.raised) > 1 {
 					s.reapplyPeerRate(ctx)
 				}
 			}
@@ -379,16 +352,16 @@ func (w *stallWatch) observe(now time.Time, st drbd.Status) error {
 		st.OutOfSyncKiB, now.Sub(w.since).Round(time.Second), st.ConnectionState, w.lastSpeed)
 }
 
-// standAlone reports node StandAlone, re-reading its full status (the kernel log says
+// reportStandAlone reports node StandAlone, re-reading its full status (the kernel log says
 // whether DRBD reported a split brain).
-func (s *syncStep) standAlone(ctx context.Context, node *remoteHost) {
-	p, err := node.readStatus(ctx, s.name)
+func (s *syncStep) reportStandAlone(ctx context.Context, node *remoteHost) {
+	p, err := node.readStatus(ctx, s.name, statusFresh)
 	if err != nil || p.Status.ConnectionState != drbd.ConnStandAlone {
 		s.diags.AddError(syncSummary, fmt.Sprintf("DRBD resource %s on %s became StandAlone while waiting for the sync; "+
 			"it will not reconnect by itself. Nothing was changed on either node.", s.name, node))
 		return
 	}
-	s.diags.AddError(syncSummary, failureDetail(node, s.name, drbd.SyncFailure(p.Status)))
+	s.diags.AddError(syncSummary, cannotFinishDetail(node, s.name, drbd.SyncFailure(p.Status)))
 }
 
 // peerStandAlone reads the peer's status while the node waits for it and reports (with an
@@ -400,24 +373,24 @@ func (s *syncStep) peerStandAlone(ctx context.Context, first **drbd.Probe) bool 
 		err error
 	)
 	if *first == nil {
-		p, err = s.peer.readStatus(ctx, s.name)
+		p, err = s.peer.readStatus(ctx, s.name, statusFresh)
 		if err == nil {
 			*first = p
 		}
 	} else {
-		p, err = s.peer.pollStatus(ctx, s.name, *first)
+		p, err = s.peer.readStatus(ctx, s.name, statusPoll(*first))
 	}
 	if err != nil || !p.Status.Configured || p.Status.ConnectionState != drbd.ConnStandAlone {
 		return false
 	}
-	s.standAlone(ctx, s.peer)
+	s.reportStandAlone(ctx, s.peer)
 	return true
 }
 
 // reapplyPeerRate raises the rate on a peer that came back, best effort.
 func (s *syncStep) reapplyPeerRate(ctx context.Context) {
 	var d diag.Diagnostics
-	pp, ok := s.peer.probe(ctx, &d, "peer", s.name)
+	pp, ok := s.peer.probe(ctx, &d, "peer", s.name, statusFresh)
 	if !ok || !pp.Status.Configured || pp.Status.ConnectionState == drbd.ConnStandAlone {
 		return
 	}
@@ -425,7 +398,7 @@ func (s *syncStep) reapplyPeerRate(ctx context.Context) {
 	if err != nil {
 		return
 	}
-	if res, err := s.peer.exec(ctx, sshx.Command{Cmd: cmd}); err == nil && res.ExitCode == 0 {
+	if res, err := s.peer.exec(ctx, cmd); err == nil && res.ExitCode == 0 {
 		tflog.Info(ctx, "re-applied DRBD resync rate on the reconnected peer", map[string]any{"host": s.peer.String()})
 	}
 }

@@ -104,7 +104,7 @@ func TestPool_auth(t *testing.T) {
 			}
 			p := newPool(t, cfg)
 			tgt := sshx.Target{Host: h.Host(), Port: h.Port()}
-			out, _, code, err := p.Run(testCtx(t), tgt, "whoami")
+			out, _, code, err := runCmd(testCtx(t), p, tgt, "whoami")
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want it to contain %q", err, tt.wantErr)
@@ -148,7 +148,7 @@ func TestPool_authNotRetried(t *testing.T) {
 	cfg.ConnectRetries = 5
 	cfg.Logf = logs.Logf
 	p := newPool(t, cfg)
-	_, _, _, err := p.Run(testCtx(t), f.target(), "echo hi")
+	_, _, _, err := runCmd(testCtx(t), p, f.target(), "echo hi")
 	if err == nil || !strings.Contains(err.Error(), "authentication failed") {
 		t.Fatalf("err = %v, want an authentication failure", err)
 	}

@@ -15,7 +15,7 @@ func BenchmarkPoolRun(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, _, _, err := p.Run(ctx, f.target(), "echo x"); err != nil {
+		if _, _, _, err := runCmd(ctx, p, f.target(), "echo x"); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -32,7 +32,7 @@ func BenchmarkFreshConnection(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, _, _, err := p.Run(ctx, f.target(), "echo x"); err != nil {
+		if _, _, _, err := runCmd(ctx, p, f.target(), "echo x"); err != nil {
 			b.Fatal(err)
 		}
 		_ = p.Close()

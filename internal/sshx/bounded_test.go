@@ -213,7 +213,7 @@ func TestPool_singleAttempt(t *testing.T) {
 	}
 	p := newPool(t, cfg)
 	for name, port := range map[string]int{"refused": f.host.Port(), "silent": silentListener(t)} {
-		_, _, _, err := p.Run(sshx.SingleAttempt(testCtx(t)), sshx.Target{Host: "127.0.0.1", Port: port}, "echo x")
+		_, _, _, err := runCmd(sshx.SingleAttempt(testCtx(t)), p, sshx.Target{Host: "127.0.0.1", Port: port}, "echo x")
 		if err == nil || strings.Contains(err.Error(), "attempts") || errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("%s: err = %v, want the first attempt's own error", name, err)
 		}
@@ -238,13 +238,13 @@ func TestPool_singleAttemptFailureNotShared(t *testing.T) {
 	cfg.RetryBackoff = time.Millisecond
 	p := newPool(t, cfg)
 	f.host.Stop()
-	if _, _, _, err := p.Run(sshx.SingleAttempt(testCtx(t)), f.target(), "echo x"); err == nil {
+	if _, _, _, err := runCmd(sshx.SingleAttempt(testCtx(t)), p, f.target(), "echo x"); err == nil {
 		t.Fatal("Run succeeded against a stopped host")
 	}
 	if err := f.host.Restart(); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, _, err := p.Run(testCtx(t), f.target(), "echo x"); err != nil {
+	if _, _, _, err := runCmd(testCtx(t), p, f.target(), "echo x"); err != nil {
 		t.Fatalf("Run after the host came back: %v", err)
 	}
 }

@@ -59,12 +59,6 @@ func ParseDeadline(cmd string) (inner string, limit time.Duration, ok bool) {
 	return inner, time.Duration(secs) * time.Second, ok
 }
 
-// Run runs cmd on t and returns its output and exit code; see Exec.
-func (p *Pool) Run(ctx context.Context, t Target, cmd string) (stdout, stderr string, exitCode int, err error) {
-	r, err := p.Exec(ctx, t, Command{Cmd: cmd})
-	return r.Stdout, r.Stderr, r.ExitCode, err
-}
-
 // Exec runs c on t over the pooled connection. A non-zero exit status is not an error: it is
 // reported in Result.ExitCode. A command interrupted by a dropped connection returns an error
 // wrapping ErrConnectionLost and is never re-run. When ctx ends, the command is signalled,

@@ -118,6 +118,13 @@ func (l *logRecorder) Logf(format string, args ...any) {
 	}
 }
 
+// reset forgets the lines logged so far: a later waitFor sees only what comes after.
+func (l *logRecorder) reset() {
+	l.mu.Lock()
+	l.lines = nil
+	l.mu.Unlock()
+}
+
 // waitFor blocks until a logged line contains substr.
 func (l *logRecorder) waitFor(t testing.TB, substr string) {
 	t.Helper()
@@ -159,3 +166,9 @@ func testCtx(t testing.TB) context.Context {
 }
 
 func marshalKey(k ssh.PublicKey) []byte { return ssh.MarshalAuthorizedKey(k) }
+
+// runCmd runs cmd on t through p and returns its output and exit code (Exec for tests).
+func runCmd(ctx context.Context, p *sshx.Pool, t sshx.Target, cmd string) (stdout, stderr string, exitCode int, err error) { //nolint:unparam // the shape of the former Pool.Run the tests were written against
+	r, err := p.Exec(ctx, t, sshx.Command{Cmd: cmd})
+	return r.Stdout, r.Stderr, r.ExitCode, err
+}

@@ -186,7 +186,7 @@ func TestPool_hostKeyPolicies(t *testing.T) {
 			cfg.HostKeyPolicy = tt.policy
 			cfg.ConnectRetries = 3 // host key errors must not be retried
 			p := newPool(t, cfg)
-			out, _, _, err := p.Run(testCtx(t), tg, "echo ok")
+			out, _, _, err := runCmd(testCtx(t), p, tg, "echo ok")
 			if tt.want.ok {
 				if err != nil {
 					t.Fatalf("Run: %v", err)
@@ -229,7 +229,7 @@ func TestPool_hostKeyMismatchRefused(t *testing.T) {
 	f := newFixture(t, testhost.Config{})
 	p := newPool(t, f.cfg)
 	ctx := testCtx(t)
-	if _, _, _, err := p.Run(ctx, f.target(), "echo ok"); err != nil {
+	if _, _, _, err := runCmd(ctx, p, f.target(), "echo ok"); err != nil {
 		t.Fatalf("first Run: %v", err)
 	}
 	oldFP := f.host.Fingerprint()
@@ -237,7 +237,7 @@ func TestPool_hostKeyMismatchRefused(t *testing.T) {
 	f.host.SetHostKey(newSigner)
 	f.host.DropConnections()
 
-	_, _, _, err := p.Run(ctx, f.target(), "echo ok")
+	_, _, _, err := runCmd(ctx, p, f.target(), "echo ok")
 	var hk *sshx.HostKeyError
 	if !errors.As(err, &hk) || !hk.Mismatch {
 		t.Fatalf("err = %v, want a host key mismatch", err)
@@ -271,12 +271,12 @@ func TestPool_acceptNewRemembers(t *testing.T) {
 		t.Fatalf("Fingerprint = %s, want %s", fp, f.host.Fingerprint())
 	}
 	f.host.DropConnections()
-	if _, _, _, err := p.Run(ctx, f.target(), "echo same"); err != nil {
+	if _, _, _, err := runCmd(ctx, p, f.target(), "echo same"); err != nil {
 		t.Fatalf("redial with the same key: %v", err)
 	}
 	f.host.SetHostKey(newKey(t).signer)
 	f.host.DropConnections()
-	_, _, _, err = p.Run(ctx, f.target(), "echo changed")
+	_, _, _, err = runCmd(ctx, p, f.target(), "echo changed")
 	var hk *sshx.HostKeyError
 	if !errors.As(err, &hk) || !hk.Mismatch || !strings.Contains(err.Error(), fp) {
 		t.Fatalf("err = %v, want a mismatch naming %s", err, fp)
@@ -332,7 +332,7 @@ func TestPool_hostKeyMarkerRefused(t *testing.T) {
 	p := newPool(t, cfg)
 	tg := f.target()
 	tg.HostKey = revoked
-	if _, _, _, err := p.Run(testCtx(t), tg, "echo ok"); err == nil || !strings.Contains(err.Error(), "@revoked") {
+	if _, _, _, err := runCmd(testCtx(t), p, tg, "echo ok"); err == nil || !strings.Contains(err.Error(), "@revoked") {
 		t.Fatalf("err = %v, want the @revoked marker refused", err)
 	}
 	if got := f.host.Handshakes(); got != 0 {

@@ -27,7 +27,7 @@ func TestPool_reuseOneHandshake(t *testing.T) {
 	p := newPool(t, f.cfg)
 	ctx := testCtx(t)
 	for i := range 20 {
-		out, _, code, err := p.Run(ctx, f.target(), fmt.Sprintf("echo %d", i))
+		out, _, code, err := runCmd(ctx, p, f.target(), fmt.Sprintf("echo %d", i))
 		if err != nil || code != 0 || out != fmt.Sprintf("%d\n", i) {
 			t.Fatalf("Run %d = %q, %d, %v", i, out, code, err)
 		}
@@ -108,12 +108,12 @@ func TestPool_sudo(t *testing.T) {
 	cfg.Sudo = true
 	p := newPool(t, cfg)
 	for _, cmd := range []string{"drbdadm up pc0", "echo 'it''s' > /tmp/x"} {
-		if _, _, _, err := p.Run(context.Background(), f.target(), cmd); err != nil {
+		if _, _, _, err := runCmd(context.Background(), p, f.target(), cmd); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// Under a deadline, timeout(1) runs inside sudo, so that it can end root's processes.
-	if _, _, _, err := p.Run(testCtx(t), f.target(), "drbdadm down pc0"); err != nil {
+	if _, _, _, err := runCmd(testCtx(t), p, f.target(), "drbdadm down pc0"); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{
@@ -131,11 +131,11 @@ func TestPool_redialAfterDrop(t *testing.T) {
 	f := newFixture(t, testhost.Config{})
 	p := newPool(t, f.cfg)
 	ctx := testCtx(t)
-	if _, _, _, err := p.Run(ctx, f.target(), "echo 1"); err != nil {
+	if _, _, _, err := runCmd(ctx, p, f.target(), "echo 1"); err != nil {
 		t.Fatal(err)
 	}
 	f.host.DropConnections()
-	out, _, _, err := p.Run(ctx, f.target(), "echo 2")
+	out, _, _, err := runCmd(ctx, p, f.target(), "echo 2")
 	if err != nil || out != "2\n" {
 		t.Fatalf("Run after drop = %q, %v", out, err)
 	}
@@ -153,7 +153,7 @@ func TestPool_redialStaleConnection(t *testing.T) {
 	ctx := testCtx(t)
 	for i := range 5 {
 		f.host.DropConnections()
-		if out, _, _, err := p.Run(ctx, f.target(), "echo x"); err != nil || out != "x\n" {
+		if out, _, _, err := runCmd(ctx, p, f.target(), "echo x"); err != nil || out != "x\n" {
 			t.Fatalf("Run %d = %q, %v", i, out, err)
 		}
 	}
@@ -173,7 +173,7 @@ func TestPool_connectionLostMidCommand(t *testing.T) {
 	f.host.DropOnCommand(func(cmd string) bool { return strings.HasPrefix(cmd, "drbdadm primary") })
 	p := newPool(t, f.cfg)
 	ctx := testCtx(t)
-	_, _, code, err := p.Run(ctx, f.target(), "drbdadm primary pc0")
+	_, _, code, err := runCmd(ctx, p, f.target(), "drbdadm primary pc0")
 	if !errors.Is(err, sshx.ErrConnectionLost) {
 		t.Fatalf("err = %v, want ErrConnectionLost", err)
 	}
@@ -188,7 +188,7 @@ func TestPool_connectionLostMidCommand(t *testing.T) {
 	default:
 		t.Error("the handler never started")
 	}
-	out, _, _, err := p.Run(ctx, f.target(), "echo after")
+	out, _, _, err := runCmd(ctx, p, f.target(), "echo after")
 	if err != nil || out != "after\n" {
 		t.Fatalf("Run after loss = %q, %v", out, err)
 	}
@@ -208,7 +208,7 @@ func TestPool_stopRestartRetries(t *testing.T) {
 	cfg.Logf = logs.Logf
 	p := newPool(t, cfg)
 	ctx := testCtx(t)
-	if _, _, _, err := p.Run(ctx, f.target(), "echo up"); err != nil {
+	if _, _, _, err := runCmd(ctx, p, f.target(), "echo up"); err != nil {
 		t.Fatal(err)
 	}
 	f.host.Stop()
@@ -218,7 +218,7 @@ func TestPool_stopRestartRetries(t *testing.T) {
 	}
 	done := make(chan res, 1)
 	go func() {
-		out, _, _, err := p.Run(ctx, f.target(), "echo back")
+		out, _, _, err := runCmd(ctx, p, f.target(), "echo back")
 		done <- res{out, err}
 	}()
 	logs.waitFor(t, "retrying in")
@@ -242,7 +242,7 @@ func TestPool_retriesExhausted(t *testing.T) {
 	cfg.ConnectRetries = 2
 	cfg.RetryBackoff = time.Millisecond
 	p := newPool(t, cfg)
-	_, _, _, err := p.Run(testCtx(t), f.target(), "echo x")
+	_, _, _, err := runCmd(testCtx(t), p, f.target(), "echo x")
 	if err == nil {
 		t.Fatal("Run succeeded against a stopped host")
 	}
@@ -269,7 +269,7 @@ func TestPool_retryBackoffHonoursContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(testCtx(t))
 	done := make(chan error, 1)
 	go func() {
-		_, _, _, err := p.Run(ctx, f.target(), "echo x")
+		_, _, _, err := runCmd(ctx, p, f.target(), "echo x")
 		done <- err
 	}()
 	logs.waitFor(t, "retrying in")
@@ -296,7 +296,7 @@ func TestPool_cancelRunningCommand(t *testing.T) {
 	ctx, cancel := context.WithCancel(testCtx(t))
 	done := make(chan error, 1)
 	go func() {
-		_, _, _, err := p.Run(ctx, f.target(), "block")
+		_, _, _, err := runCmd(ctx, p, f.target(), "block")
 		done <- err
 	}()
 	<-started
@@ -306,7 +306,7 @@ func TestPool_cancelRunningCommand(t *testing.T) {
 	}
 	<-hostSawCancel
 	// The connection survives a cancelled command.
-	if _, _, _, err := p.Run(testCtx(t), f.target(), "x"); err != nil {
+	if _, _, _, err := runCmd(testCtx(t), p, f.target(), "x"); err != nil {
 		t.Fatal(err)
 	}
 	if got := f.host.Handshakes(); got != 1 {
@@ -325,7 +325,7 @@ func TestPool_concurrent(t *testing.T) {
 	errs := make(chan error, 50)
 	for i := range 50 {
 		wg.Go(func() {
-			out, _, _, err := p.Run(ctx, f.target(), fmt.Sprintf("echo %d", i))
+			out, _, _, err := runCmd(ctx, p, f.target(), fmt.Sprintf("echo %d", i))
 			if err == nil && out != fmt.Sprintf("%d\n", i) {
 				err = fmt.Errorf("goroutine %d got %q", i, out)
 			}
@@ -377,7 +377,7 @@ func TestPool_maxSessions(t *testing.T) {
 	errs := make(chan error, callers)
 	for range callers {
 		wg.Go(func() {
-			_, _, _, err := p.Run(ctx, f.target(), "work")
+			_, _, _, err := runCmd(ctx, p, f.target(), "work")
 			errs <- err
 		})
 	}
@@ -415,11 +415,11 @@ func TestPool_sessionSlotWaitHonoursContext(t *testing.T) {
 	cfg := f.cfg
 	cfg.MaxSessions = 1
 	p := newPool(t, cfg)
-	go func() { _, _, _, _ = p.Run(context.Background(), f.target(), "hold") }()
+	go func() { _, _, _, _ = runCmd(context.Background(), p, f.target(), "hold") }()
 	<-started
 	ctx, cancel := context.WithTimeout(testCtx(t), 50*time.Millisecond)
 	defer cancel()
-	_, _, _, err := p.Run(ctx, f.target(), "waits")
+	_, _, _, err := runCmd(ctx, p, f.target(), "waits")
 	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "session slots") {
 		t.Fatalf("err = %v, want a deadline while waiting for a session slot", err)
 	}
@@ -451,7 +451,7 @@ func TestPool_bastion(t *testing.T) {
 			p := newPool(t, cfg)
 			ctx := testCtx(t)
 			for range 3 {
-				out, _, _, err := p.Run(ctx, target.target(), "echo via bastion")
+				out, _, _, err := runCmd(ctx, p, target.target(), "echo via bastion")
 				if tt.wantErr != "" {
 					if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 						t.Fatalf("err = %v, want %q", err, tt.wantErr)
@@ -537,7 +537,7 @@ func TestPool_bastionKeyErrorNamesBastionBlock(t *testing.T) {
 	cfg := target.cfg
 	cfg.Bastion = &sshx.Bastion{Host: bastion.Host(), Port: bastion.Port()}
 	p := newPool(t, cfg)
-	_, _, _, err := p.Run(testCtx(t), target.target(), "echo via bastion")
+	_, _, _, err := runCmd(testCtx(t), p, target.target(), "echo via bastion")
 	var hk *sshx.HostKeyError
 	if !errors.As(err, &hk) || !hk.Bastion || !strings.Contains(err.Error(), "in the provider's bastion block") ||
 		strings.Contains(err.Error(), "on the resource") || strings.Contains(err.Error(), "accept-new") {
@@ -557,11 +557,11 @@ func TestPool_bastionRedial(t *testing.T) {
 	cfg.Bastion = &sshx.Bastion{Host: bastion.Host(), Port: bastion.Port()}
 	p := newPool(t, cfg)
 	ctx := testCtx(t)
-	if _, _, _, err := p.Run(ctx, target.target(), "echo 1"); err != nil {
+	if _, _, _, err := runCmd(ctx, p, target.target(), "echo 1"); err != nil {
 		t.Fatal(err)
 	}
 	bastion.DropConnections()
-	if out, _, _, err := p.Run(ctx, target.target(), "echo 2"); err != nil || out != "2\n" {
+	if out, _, _, err := runCmd(ctx, p, target.target(), "echo 2"); err != nil || out != "2\n" {
 		t.Fatalf("Run after the bastion dropped = %q, %v", out, err)
 	}
 	if got := bastion.Handshakes(); got != 2 {
@@ -578,21 +578,31 @@ func TestPool_keepalive(t *testing.T) {
 	cfg.Logf = logs.Logf
 	p := newPool(t, cfg)
 	ctx := testCtx(t)
-	if _, _, _, err := p.Run(ctx, f.target(), "echo 1"); err != nil {
+	if _, _, _, err := runCmd(ctx, p, f.target(), "echo 1"); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "two answered keepalives", func() bool { return f.host.Keepalives() >= 2 })
+	// An answer later than the interval closes the connection (a loaded machine can be that
+	// slow): a command redials, and the keepalives go on over the new connection.
+	eventually(t, "two answered keepalives", func() bool {
+		if f.host.Keepalives() >= 2 {
+			return true
+		}
+		_, _, _, _ = runCmd(ctx, p, f.target(), "echo again")
+		return false
+	})
 
 	// A host that stops answering is given up on, and the next command redials.
+	before := f.host.Handshakes()
+	logs.reset()
 	f.host.SetKeepaliveSilent(true)
 	logs.waitFor(t, "keepalive to")
 	logs.waitFor(t, "ended")
 	f.host.SetKeepaliveSilent(false)
-	if out, _, _, err := p.Run(ctx, f.target(), "echo 2"); err != nil || out != "2\n" {
+	if out, _, _, err := runCmd(ctx, p, f.target(), "echo 2"); err != nil || out != "2\n" {
 		t.Fatalf("Run after keepalive failure = %q, %v", out, err)
 	}
-	if got := f.host.Handshakes(); got != 2 {
-		t.Errorf("handshakes = %d, want 2", got)
+	if got := f.host.Handshakes(); got != before+1 {
+		t.Errorf("handshakes = %d, want %d", got, before+1)
 	}
 }
 
@@ -603,13 +613,13 @@ func TestPool_closed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, _, err := p.Run(testCtx(t), f.target(), "echo 1"); err != nil {
+	if _, _, _, err := runCmd(testCtx(t), p, f.target(), "echo 1"); err != nil {
 		t.Fatal(err)
 	}
 	if err := p.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, _, err := p.Run(testCtx(t), f.target(), "echo 2"); err == nil || !strings.Contains(err.Error(), "closed") {
+	if _, _, _, err := runCmd(testCtx(t), p, f.target(), "echo 2"); err == nil || !strings.Contains(err.Error(), "closed") {
 		t.Fatalf("Run after Close: err = %v", err)
 	}
 }
@@ -669,7 +679,7 @@ func TestPool_connectTimeoutPerAttempt(t *testing.T) {
 		ConnectRetries: 1,
 		RetryBackoff:   time.Millisecond,
 	})
-	_, _, _, err = p.Run(testCtx(t), sshx.Target{Host: "127.0.0.1", Port: addr.Port}, "echo x")
+	_, _, _, err = runCmd(testCtx(t), p, sshx.Target{Host: "127.0.0.1", Port: addr.Port}, "echo x")
 	if err == nil || !strings.Contains(err.Error(), "timed out") || !strings.Contains(err.Error(), "giving up after 2 attempts") {
 		t.Fatalf("err = %v, want a timeout after 2 attempts", err)
 	}
@@ -686,17 +696,17 @@ func TestPool_reusedConnectionEnforcesRecordedFingerprint(t *testing.T) {
 	cfg.HostKeyPolicy = sshx.PolicyAcceptNew
 	p := newPool(t, cfg)
 	ctx := testCtx(t)
-	if _, _, _, err := p.Run(ctx, f.target(), "true"); err != nil {
+	if _, _, _, err := runCmd(ctx, p, f.target(), "true"); err != nil {
 		t.Fatal(err)
 	}
 	same := f.target()
 	same.KnownFingerprint = f.host.Fingerprint()
-	if _, _, _, err := p.Run(ctx, same, "true"); err != nil {
+	if _, _, _, err := runCmd(ctx, p, same, "true"); err != nil {
 		t.Fatalf("matching recorded fingerprint refused: %v", err)
 	}
 	other := f.target()
 	other.KnownFingerprint = "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-	_, _, _, err := p.Run(ctx, other, "true")
+	_, _, _, err := runCmd(ctx, p, other, "true")
 	var hk *sshx.HostKeyError
 	if !errors.As(err, &hk) || !hk.Mismatch || !strings.Contains(err.Error(), "recorded host_key_fingerprint") ||
 		!strings.Contains(err.Error(), f.host.Fingerprint()) {
@@ -747,12 +757,12 @@ func TestPool_reusedConnectionSatisfiesTargetRules(t *testing.T) {
 			ctx := testCtx(t)
 			first := f.target()
 			first.HostKey = pin[tt.first]
-			if _, _, _, err := p.Run(ctx, first, "echo first"); err != nil {
+			if _, _, _, err := runCmd(ctx, p, first, "echo first"); err != nil {
 				t.Fatalf("first target: %v", err)
 			}
 			then := f.target()
 			then.HostKey = pin[tt.then]
-			_, _, _, err := p.Run(ctx, then, "echo then")
+			_, _, _, err := runCmd(ctx, p, then, "echo then")
 			if tt.wantErr == "" {
 				if err != nil {
 					t.Fatalf("second target refused: %v", err)
