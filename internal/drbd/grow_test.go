@@ -64,3 +64,42 @@ func testName(t *testing.T, s string) ResourceName {
 	}
 	return n
 }
+
+// TestProbeWithSizes: the sizes section of ProbeWithSizesCommand is read into Probe.Sizes on a
+// resource that is up, and is dropped by a poll.
+func TestProbeWithSizes(t *testing.T) {
+	cmd := ProbeWithSizesCommand(testName(t, "pc0"))
+	for _, want := range []string{"drbdadm sh-ll-dev pc0", "drbdadm sh-minor pc0", `blockdev --getsize64 "$d"`, `"/sys/block/drbd$m/size"`, "@@drbd-probe sizes"} {
+		if !strings.Contains(cmd, want) {
+			t.Errorf("ProbeWithSizesCommand lacks %q: %s", want, cmd)
+		}
+	}
+	up := "@@drbd-probe proc\nversion: 8.4.11 (api:1/proto:86-101)\nsrcversion: X \n 0: cs:Connected ro:Primary/Secondary ds:UpToDate/UpToDate C r-----\n" +
+		"    ns:0 nr:0 dw:0 dr:0 al:0 bm:0 lo:0 pe:0 ua:0 ap:0 ep:1 wo:f oos:0\n@@drbd-rc 0\n" +
+		"@@drbd-probe shdev\n/dev/drbd0\n@@drbd-rc 0\n@@drbd-probe dstate\nUpToDate/UpToDate\n@@drbd-rc 0\n"
+	p, err := ParseProbe("pc0", up+"@@drbd-probe sizes\nbacking /dev/vdb 2147483648\ndevice 0 2097016\n@@drbd-rc 0\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.SizesError != nil || len(p.Sizes) != 1 || p.Sizes[0].BackingBytes != 2147483648 || p.Sizes[0].DeviceBytes != 2097016*512 {
+		t.Fatalf("Sizes = %+v, %v", p.Sizes, p.SizesError)
+	}
+	poll, err := p.ParsePoll("pc0", "@@drbd-probe proc\n"+strings.SplitN(up, "\n", 2)[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if poll.Sizes != nil || poll.SizesError != nil {
+		t.Errorf("a poll kept the sizes: %+v %v", poll.Sizes, poll.SizesError)
+	}
+	p, err = ParseProbe("pc0", up+"@@drbd-probe sizes\nbacking /dev/vdb \n@@drbd-rc 0\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.SizesError == nil || p.Sizes != nil {
+		t.Errorf("an unreadable size gave %+v, %v", p.Sizes, p.SizesError)
+	}
+	p, err = ParseProbe("pc0", up)
+	if err != nil || p.Sizes != nil || p.SizesError != nil {
+		t.Errorf("without the section: %+v, %v, %v", p.Sizes, p.SizesError, err)
+	}
+}

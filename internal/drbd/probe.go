@@ -23,6 +23,7 @@ const (
 	SectionDState  = "dstate"  // drbdadm dstate RES
 	SectionJSON    = "json"    // drbdsetup status RES --json (DRBD 9 kernels only)
 	SectionStatus  = "status"  // drbdadm status RES (DRBD 9, only when --json failed)
+	SectionSizes   = "sizes"   // backing disk and device sizes (ProbeWithSizesCommand only)
 )
 
 // ProbeCommand returns one POSIX sh command that gathers everything a Read
@@ -39,6 +40,19 @@ func ProbeCommand(resource ResourceName) string { return probeCommand(resource, 
 // disk states only (promotion guards, device lookups) and need no split-brain verdict. Its
 // Status.SplitBrain is always false, and Status.SplitBrainUnknown too.
 func StateProbeCommand(resource ResourceName) string { return probeCommand(resource, false) }
+
+// ProbeWithSizesCommand is ProbeCommand that also prints every volume's backing disk and
+// DRBD device size (Probe.Sizes, as ReadSizes prints them, the minors from `drbdadm
+// sh-minor`): what a refresh of drbd_resource needs for its grow check, in the same round trip.
+func ProbeWithSizesCommand(resource ResourceName) string {
+	r := resource.quoted()
+	// The section's stderr is not merged: ParseSizes reads only its own lines, and a size that
+	// cannot be read prints an empty value.
+	return probeCommand(resource, true) + "; echo '" + probeMarker + SectionSizes + "'; { " +
+		"for d in $(drbdadm sh-ll-dev " + r + "); do printf 'backing %s ' \"$d\"; blockdev --getsize64 \"$d\" || echo; done; " +
+		"for m in $(drbdadm sh-minor " + r + "); do printf 'device %s ' \"$m\"; cat \"/sys/block/drbd$m/size\" || echo; done; " +
+		"} 2>/dev/null; echo \"" + rcMarker + "$?\""
+}
 
 func probeCommand(resource ResourceName, kernelLog bool) string {
 	r := resource.quoted()
@@ -106,7 +120,11 @@ type Probe struct {
 	// non-root user without sudo under kernel.dmesg_restrict), "" when it was
 	// read or not asked for. Status.SplitBrain is false when it is set.
 	KernelLogError string
-	Warnings       []string
+	// Sizes is every volume's backing disk and device size, read by ProbeWithSizesCommand;
+	// nil when not asked for or not readable (SizesError says why).
+	Sizes      []VolumeSize
+	SizesError error
+	Warnings   []string
 	// Sections holds every section's output and exit code by name.
 	Sections map[string]ProbeSection
 }
@@ -237,6 +255,7 @@ func (p *Probe) ParsePoll(resource, output string) (*Probe, error) {
 	for k, v := range polled {
 		sections[k] = v
 	}
+	delete(sections, SectionSizes) // not read again: a poll has no sizes
 	return probeFromSections(resource, sections, warnings), nil
 }
 
@@ -348,6 +367,9 @@ func probeFromSections(resource string, sections map[string]ProbeSection, warnin
 			p.Status.SplitBrainUnknown = p.Status.Configured
 			warn("kernel log unreadable, so a split brain cannot be told from an administrative disconnect: %s", p.KernelLogError)
 		}
+	}
+	if sec, ok := sections[SectionSizes]; ok && p.Status.Configured {
+		p.Sizes, p.SizesError = ParseSizes(sec.Output)
 	}
 	return p
 }

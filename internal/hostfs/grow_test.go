@@ -46,3 +46,32 @@ func TestGrowCommand(t *testing.T) {
 		t.Errorf("xfs: %q", c)
 	}
 }
+
+func TestStateWithSizes(t *testing.T) {
+	cmd, err := StateWithSizesCommand("ext4", "/dev/drbd0", "/var/opt/opscode/drbd/data")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"blkid", "findmnt", "dumpe2fs -h /dev/drbd0", "blockdev --getsize64 /dev/drbd0", markSizes} {
+		if !strings.Contains(cmd, want) {
+			t.Errorf("StateWithSizesCommand lacks %q: %s", want, cmd)
+		}
+	}
+	if _, err := StateWithSizesCommand("btrfs", "/dev/drbd0", "/mnt"); err == nil {
+		t.Error("btrfs accepted")
+	}
+	out := markBlkid + "\n/dev/drbd0: UUID=\"u1\" TYPE=\"ext4\"\n" + markRC + "0\n" +
+		markMount + "\n/dev/drbd0 /var/opt/opscode/drbd/data ext4 rw,relatime\n" + markRC + "0\n" +
+		markSizes + "\ndevice 2147352576\nBlock count:              262127\nBlock size:               4096\n" + markRC + "0\n"
+	st, s, sizesErr, err := ParseStateWithSizes("ext4", out)
+	if err != nil || sizesErr != nil {
+		t.Fatal(err, sizesErr)
+	}
+	if !st.Mounted || st.Mount.Source != "/dev/drbd0" || s.DeviceBytes != 2147352576 || s.FSBytes != 262127*4096 || !s.CanGrow() {
+		t.Errorf("got %+v %+v", st, s)
+	}
+	noSizes := strings.SplitAfter(out, markSizes)[0]
+	if _, _, sizesErr, err := ParseStateWithSizes("ext4", noSizes+"\n"+markRC+"1\n"); err != nil || sizesErr == nil {
+		t.Errorf("unreadable sizes: err %v, sizesErr %v", err, sizesErr)
+	}
+}

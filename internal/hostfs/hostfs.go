@@ -218,6 +218,8 @@ const (
 	markBlkid = "@@hostfs blkid"
 	markMount = "@@hostfs findmnt"
 	markRC    = "@@hostfs-rc "
+	// markSizes starts the sizes section of StateWithSizesCommand.
+	markSizes = "@@hostfs sizes"
 	// markMounted starts the section of the mount MountIfFormattedCommand ran.
 	markMounted = "@@hostfs mount"
 	// markMkfs starts the section of the mkfs MkfsIfBlankCommand ran.
@@ -297,6 +299,33 @@ func StateCommand(dev, mountpoint string) string {
 		return "echo " + quote(mark) + "; " + cmd + " 2>&1; echo \"" + markRC + "$?\""
 	}
 	return section(markBlkid, BlkidCommand(dev)) + "; " + section(markMount, FindmntCommand(mountpoint))
+}
+
+// StateWithSizesCommand is StateCommand that also prints the device and filesystem sizes
+// (SizesCommand) in the same round trip: what a refresh of a mounted filesystem needs for its
+// grow check. ParseStateWithSizes reads it.
+func StateWithSizesCommand(fsType, dev, mountpoint string) (string, error) {
+	sizes, err := SizesCommand(fsType, dev, mountpoint)
+	if err != nil {
+		return "", err
+	}
+	return StateCommand(dev, mountpoint) + "; echo " + quote(markSizes) + "; { " + sizes + "; } 2>/dev/null; echo \"" + markRC + "$?\"", nil
+}
+
+// ParseStateWithSizes parses the output of StateWithSizesCommand: the state as ParseState
+// reads it, and the sizes as ParseSizes reads them (sizesErr says why they could not be read,
+// for example with nothing mounted).
+func ParseStateWithSizes(fsType, out string) (st State, sizes Sizes, sizesErr, err error) {
+	st, _, err = parseSections(out)
+	if err != nil {
+		return st, sizes, nil, err
+	}
+	sec, ok := splitSections(out)[markSizes]
+	if !ok {
+		return st, sizes, fmt.Errorf("no sizes in the output"), nil
+	}
+	sizes, sizesErr = ParseSizes(fsType, strings.Join(sec.lines, "\n"))
+	return st, sizes, sizesErr, nil
 }
 
 // MountIfFormattedCommand reads the signature of dev and, in the same shell, mounts it at
@@ -387,7 +416,7 @@ func splitSections(out string) map[string]*section {
 	var cur *section
 	for _, line := range strings.Split(out, "\n") {
 		switch {
-		case line == markBlkid || line == markMount || line == markMounted || line == markMkfs || line == markPrecondition:
+		case line == markBlkid || line == markMount || line == markMounted || line == markMkfs || line == markPrecondition || line == markSizes:
 			cur = &section{}
 			secs[line] = cur
 		case cur == nil || cur.done:

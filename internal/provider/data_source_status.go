@@ -67,7 +67,7 @@ func (d *statusDataSource) Schema(ctx context.Context, _ datasource.SchemaReques
 }
 
 func (d *statusDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
-	m, h, name, p := readResource[statusDataSourceModel](ctx, &d.remoteBase, fromConfig(req.Config), "Unable to Read DRBD Status", &resp.Diagnostics)
+	m, h, name, p := readResource[statusDataSourceModel](ctx, &d.remoteBase, req.Config.Get, "Unable to Read DRBD Status", &resp.Diagnostics)
 	if p == nil {
 		return
 	}

@@ -78,11 +78,22 @@ func fsGrowDetail(h *remoteHost, fsType, dev, mp string, s hostfs.Sizes) string 
 		bytesText(s.DeviceBytes), s.DeviceBytes, cmd)
 }
 
-// fillFSSize reads the sizes into m.Size and returns the verdict for the plan.
-func fillFSSize(ctx context.Context, h *remoteHost, m *filesystemResourceModel) growVerdict {
+// fsSizeRead is a size read made already, in the same round trip as the state (Read).
+type fsSizeRead struct {
+	sizes hostfs.Sizes
+	err   error
+}
+
+// fillFSSize puts the sizes (known, or read now when nil) into m.Size and returns the verdict
+// for the plan.
+func fillFSSize(ctx context.Context, h *remoteHost, m *filesystemResourceModel, known *fsSizeRead) growVerdict {
 	m.Size = types.Int64Null()
 	fsType, dev, mp := m.FSType.ValueString(), m.Device.ValueString(), m.Mountpoint.ValueString()
-	s, err := readFSSizes(ctx, h, fsType, dev, mp)
+	if known == nil {
+		s, err := readFSSizes(ctx, h, fsType, dev, mp)
+		known = &fsSizeRead{s, err}
+	}
+	s, err := known.sizes, known.err
 	if err != nil {
 		tflog.Warn(ctx, "could not read the filesystem and device sizes", map[string]any{"host": h.String(), "mountpoint": mp, "error": err.Error()})
 		return growVerdict{}
@@ -162,7 +173,7 @@ func (r *filesystemResource) Update(ctx context.Context, req resource.UpdateRequ
 			return
 		}
 	}
-	fillFSSize(ctx, h, &m)
+	fillFSSize(ctx, h, &m, nil)
 	setVerdict(ctx, resp.Private, growVerdict{}, &resp.Diagnostics)
 	h.save(ctx, &resp.Diagnostics, &resp.State, &m, mp)
 }

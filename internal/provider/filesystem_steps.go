@@ -63,6 +63,31 @@ func (h *remoteHost) fsState(ctx context.Context, diags *diag.Diagnostics, summa
 	return p, true
 }
 
+// fsStateWithSizes is fsState that also reads the device and filesystem sizes in the same
+// round trip, for a refresh's grow check (a size read that failed is in the returned read's
+// err, logged by fillFSSize). With the type unknown (after import) it is fsState, and the
+// sizes are read on their own.
+func (h *remoteHost) fsStateWithSizes(ctx context.Context, diags *diag.Diagnostics, summary, fsType, dev, mountpoint string) (hostfs.State, *fsSizeRead, bool) {
+	cmd, err := hostfs.StateWithSizesCommand(fsType, dev, mountpoint)
+	if err != nil {
+		st, ok := h.fsState(ctx, diags, summary, dev, mountpoint)
+		return st, nil, ok
+	}
+	res, ok := h.run(ctx, diags, summary, cmd, readOnly)
+	if !ok {
+		return hostfs.State{}, nil, false
+	}
+	st, sizes, sizesErr, err := hostfs.ParseStateWithSizes(fsType, res.Stdout)
+	if err != nil {
+		diags.AddError(summary, fmt.Sprintf("Reading %s and %s on %s gave unexpected output: %s", dev, mountpoint, h, err))
+		return st, nil, false
+	}
+	if sizesErr != nil {
+		sizesErr = fmt.Errorf("%w (stderr: %s)", sizesErr, tailLines(res.Stderr, 3))
+	}
+	return st, &fsSizeRead{sizes, sizesErr}, true
+}
+
 // mountIfFormatted reads the device signature and the mountpoint and, in the same round trip,
 // mounts an existing filesystem of the configured type on a free mountpoint
 // (hostfs.MountIfFormattedCommand). It returns the state read before any mount and whether

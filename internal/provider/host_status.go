@@ -21,6 +21,7 @@ import (
 type statusKind struct {
 	shared    bool        // may share a read made by another Read of this refresh
 	stateOnly bool        // roles and disk states only, without the kernel log
+	sizes     bool        // also the backing disk and device sizes (drbd.ProbeWithSizesCommand)
 	after     *drbd.Probe // a repeated read after this one: the status command only
 }
 
@@ -28,9 +29,10 @@ var (
 	// statusFresh reads everything now (versions, device, state, the kernel log's split-brain
 	// verdict): what Create, Update and Delete decide on.
 	statusFresh = statusKind{}
-	// statusShared is statusFresh shared by the Reads of one refresh: the drbd_resource,
-	// drbd_primary, drbd_sync and drbd_status of one node ask for the same read (probeCache).
-	statusShared = statusKind{shared: true}
+	// statusShared is statusFresh with the sizes, shared by the Reads of one refresh: the
+	// drbd_resource, drbd_primary, drbd_sync and drbd_status of one node ask for the same read
+	// (probeCache), and drbd_resource's grow check finds the sizes in it.
+	statusShared = statusKind{shared: true, sizes: true}
 	// statusGuard reads roles and disk states without the kernel log
 	// (drbd.StateProbeCommand): for a guard that needs no split-brain verdict; cheaper on
 	// slow hosts.
@@ -62,11 +64,15 @@ func (h *remoteHost) readStatus(ctx context.Context, res drbd.ResourceName, kind
 	case kind.after != nil:
 		prev := kind.after
 		return h.statusFrom(ctx, prev.PollCommand(res), func(out string) (*drbd.Probe, error) { return prev.ParsePoll(res.String(), out) })
-	case kind.stateOnly:
-		return h.statusFrom(ctx, drbd.StateProbeCommand(res), func(out string) (*drbd.Probe, error) { return drbd.ParseProbe(res.String(), out) })
-	default:
-		return h.statusFrom(ctx, drbd.ProbeCommand(res), func(out string) (*drbd.Probe, error) { return drbd.ParseProbe(res.String(), out) })
 	}
+	cmd := drbd.ProbeCommand(res)
+	switch {
+	case kind.stateOnly:
+		cmd = drbd.StateProbeCommand(res)
+	case kind.sizes:
+		cmd = drbd.ProbeWithSizesCommand(res)
+	}
+	return h.statusFrom(ctx, cmd, func(out string) (*drbd.Probe, error) { return drbd.ParseProbe(res.String(), out) })
 }
 
 // statusFrom runs a status command and parses its output.
@@ -145,7 +151,7 @@ func (c *probeCache) read(ctx context.Context, h *remoteHost, resource drbd.Reso
 	}
 	c.mu.Unlock()
 	v, err, _ := c.group.Do(key, func() (any, error) {
-		p, err := h.readStatus(ctx, resource, statusFresh)
+		p, err := h.readStatus(ctx, resource, statusKind{sizes: true})
 		if err != nil {
 			return nil, err
 		}

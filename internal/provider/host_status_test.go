@@ -46,3 +46,74 @@ func TestAccProbeCache_refreshSharesStatusReads(t *testing.T) {
 		},
 	)
 }
+
+// TestAccProbeCache_refreshReadsSizesInTheProbe: drbd_resource's grow check needs the backing
+// disk and device sizes; a refresh reads them in the shared status read (one round trip per
+// host), not in a command of their own.
+func TestAccProbeCache_refreshReadsSizesInTheProbe(t *testing.T) {
+	testAccPreCheck(t)
+	e := newTestEnv(t, drbdsim.PairConfig{SyncStepPercent: -1}).promote()
+	e.pair.CompleteSync()
+	cfg := e.providerConfig() +
+		block(`resource "drbd_resource" "n1"`, e.hostArgs(0), `name = "pc0"`) +
+		block(`resource "drbd_primary" "n1"`, e.hostArgs(0), "resource = drbd_resource.n1.name")
+	var before int
+	accTest(t,
+		resource.TestStep{Config: cfg},
+		resource.TestStep{
+			PreConfig:        func() { before = len(e.hosts[0].Commands()) },
+			Config:           cfg,
+			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+			Check: func(*terraform.State) error {
+				cmds := e.hosts[0].Commands()[before:]
+				for _, c := range cmds {
+					if strings.Contains(c, "blockdev --getsize64") && !strings.Contains(c, "@@drbd-probe") {
+						return fmt.Errorf("a refresh read the sizes in a command of its own: %.200s", c)
+					}
+				}
+				if len(cmds) > 2 {
+					return fmt.Errorf("node1 got %d commands for two refreshes of drbd_resource and drbd_primary, want at most 2", len(cmds))
+				}
+				return nil
+			},
+		},
+		resource.TestStep{
+			Config: cfg,
+			Check: resource.ComposeAggregateTestCheckFunc(
+				resource.TestCheckResourceAttrSet("drbd_resource.n1", "size"),
+				resource.TestCheckResourceAttrSet("drbd_resource.n1", "backing_size"),
+			),
+		},
+	)
+}
+
+// TestAccProbeCache_filesystemRefreshOneRoundTrip: a refresh of drbd_filesystem reads the
+// mount, the signature and the sizes for its grow check in one command.
+func TestAccProbeCache_filesystemRefreshOneRoundTrip(t *testing.T) {
+	testAccPreCheck(t)
+	e := newTestEnv(t, drbdsim.PairConfig{SyncStepPercent: -1}).promote()
+	e.pair.CompleteSync()
+	cfg := e.providerConfig() +
+		block(`resource "drbd_filesystem" "n1"`, e.hostArgs(0), `resource = "pc0"`, `mountpoint = "/data"`)
+	var before int
+	accTest(t,
+		resource.TestStep{Config: cfg},
+		resource.TestStep{
+			PreConfig:        func() { before = len(e.hosts[0].Commands()) },
+			Config:           cfg,
+			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+			Check: func(*terraform.State) error {
+				for _, c := range e.hosts[0].Commands()[before:] {
+					if strings.Contains(c, "dumpe2fs") && !strings.Contains(c, "@@hostfs blkid") {
+						return fmt.Errorf("a refresh read the filesystem size in a command of its own: %.200s", c)
+					}
+				}
+				return nil
+			},
+		},
+		resource.TestStep{
+			Config: cfg,
+			Check:  resource.TestCheckResourceAttrSet("drbd_filesystem.n1", "size"),
+		},
+	)
+}

@@ -107,18 +107,8 @@ type actsOnResource interface {
 	drbdResource() types.String
 }
 
-// getter reads a model from a plan, state or config: their Get, or fromState.
+// getter reads a model from a plan, state or config: their Get.
 type getter func(context.Context, any) diag.Diagnostics
-
-// fromState is getModel bound to s: the Reads' conversion of the prior state.
-func fromState(s tfsdk.State) getter {
-	return func(ctx context.Context, v any) diag.Diagnostics { return getModel(ctx, s, v) }
-}
-
-// fromConfig is getConfigModel bound to c: a data source's configuration.
-func fromConfig(c tfsdk.Config) getter {
-	return func(ctx context.Context, v any) diag.Diagnostics { return getConfigModel(ctx, c, v) }
-}
 
 // openHost begins a step: it reads the model with get and opens its host; h is nil when
 // either failed (diags say why).
@@ -189,12 +179,12 @@ func (c *connectionModel) connectionAttrs() *connectionModel { return c }
 
 // save ends a Create, Read or Update that talked to the host: it sets the ID from the
 // connection and rest, records the host key fingerprint of the live connection, and stores
-// model as the new state (setModel: the framework's conversion, without its per-field cost).
+// model as the new state.
 func (h *remoteHost) save(ctx context.Context, diags *diag.Diagnostics, state *tfsdk.State, model savedModel, rest string) {
 	c := model.connectionAttrs()
 	c.ID = types.StringValue(formatID(*c, rest))
 	h.recordFingerprint(ctx, diags, c)
-	diags.Append(setModel(ctx, state, model)...)
+	diags.Append(state.Set(ctx, model)...)
 }
 
 // driftWarning tells why Read found the host different from the state, naming the host and

@@ -120,7 +120,7 @@ func (r *chefBackendReadyResource) Create(ctx context.Context, req resource.Crea
 }
 
 func (r *chefBackendReadyResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	m, h := openHost[chefBackendReadyModel](ctx, &r.remoteBase, fromState(req.State), &resp.Diagnostics)
+	m, h := openHost[chefBackendReadyModel](ctx, &r.remoteBase, req.State.Get, &resp.Diagnostics)
 	if h == nil {
 		return
 	}

@@ -112,7 +112,7 @@ func (r *filesystemResource) Create(ctx context.Context, req resource.CreateRequ
 	}
 	if mounted {
 		m.UUID = types.StringValue(fp.Signature.UUID)
-		fillFSSize(ctx, h, &m)
+		fillFSSize(ctx, h, &m, nil)
 		h.save(ctx, &resp.Diagnostics, &resp.State, &m, mp)
 		return
 	}
@@ -156,7 +156,7 @@ func (r *filesystemResource) Create(ctx context.Context, req resource.CreateRequ
 		}
 	}
 	m.UUID = types.StringValue(fp.Signature.UUID)
-	fillFSSize(ctx, h, &m)
+	fillFSSize(ctx, h, &m, nil)
 	h.save(ctx, &resp.Diagnostics, &resp.State, &m, mp)
 }
 
@@ -169,7 +169,7 @@ func describeMount(fp hostfs.State) string {
 }
 
 func (r *filesystemResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	m, h := openHost[filesystemResourceModel](ctx, &r.remoteBase, fromState(req.State), &resp.Diagnostics)
+	m, h := openHost[filesystemResourceModel](ctx, &r.remoteBase, req.State.Get, &resp.Diagnostics)
 	if h == nil {
 		return
 	}
@@ -181,7 +181,7 @@ func (r *filesystemResource) Read(ctx context.Context, req resource.ReadRequest,
 			return
 		}
 	}
-	fp, ok := h.fsState(ctx, &resp.Diagnostics, "Unable to Read DRBD Filesystem", dev, mp)
+	fp, sizes, ok := h.fsStateWithSizes(ctx, &resp.Diagnostics, "Unable to Read DRBD Filesystem", m.FSType.ValueString(), dev, mp)
 	if !ok {
 		return
 	}
@@ -202,11 +202,14 @@ func (r *filesystemResource) Read(ctx context.Context, req resource.ReadRequest,
 		return
 	}
 	m.Device = types.StringValue(dev)
+	if fp.Mount.FSType != m.FSType.ValueString() {
+		sizes = nil // read for the type in state: read again for the one mounted
+	}
 	m.FSType = types.StringValue(fp.Mount.FSType)
 	if fp.Signature.UUID != "" {
 		m.UUID = types.StringValue(fp.Signature.UUID)
 	}
-	setVerdict(ctx, resp.Private, fillFSSize(ctx, h, &m), &resp.Diagnostics)
+	setVerdict(ctx, resp.Private, fillFSSize(ctx, h, &m, sizes), &resp.Diagnostics)
 	h.save(ctx, &resp.Diagnostics, &resp.State, &m, mp)
 }
 

@@ -120,7 +120,11 @@ func (r *resourceResource) fillSizes(ctx context.Context, h *remoteHost, m *reso
 	if !p.Status.Configured {
 		return nil
 	}
-	sizes, err := readSizes(ctx, h, p, name)
+	sizes, err := p.Sizes, p.SizesError
+	if sizes == nil && err == nil {
+		// Not read with the status (statusShared without a cache, or another kind).
+		sizes, err = readSizes(ctx, h, p, name)
+	}
 	if err != nil {
 		tflog.Warn(ctx, "could not read the DRBD device and backing disk sizes", map[string]any{
 			"host": h.String(), "resource": name.String(), "error": err.Error()})
@@ -257,7 +261,11 @@ func (r *resourceResource) grow(ctx context.Context, h *remoteHost, m *resourceR
 	if !ok {
 		return nil, false
 	}
-	sizes, err := readSizes(ctx, h, p, name)
+	sizes, err := p.Sizes, p.SizesError
+	if sizes == nil && err == nil {
+		// Not read with the status (statusShared without a cache, or another kind).
+		sizes, err = readSizes(ctx, h, p, name)
+	}
 	if err != nil {
 		diags.AddError(growSummary, fmt.Sprintf("The sizes of DRBD resource %s on %s could not be read: %s. Nothing was run.", name, h, err))
 		return nil, false

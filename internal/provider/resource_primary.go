@@ -179,7 +179,7 @@ func (r *primaryResource) ValidateConfig(ctx context.Context, req resource.Valid
 }
 
 func (r *primaryResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	m, h, name, p := readResource[primaryResourceModel](ctx, &r.remoteBase, fromState(req.State), "Unable to Read DRBD Role", &resp.Diagnostics)
+	m, h, name, p := readResource[primaryResourceModel](ctx, &r.remoteBase, req.State.Get, "Unable to Read DRBD Role", &resp.Diagnostics)
 	if p == nil || !r.checkPeerKey(ctx, &m, &resp.Diagnostics) {
 		return
 	}

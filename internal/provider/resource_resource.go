@@ -124,7 +124,7 @@ func (r *resourceResource) fill(m *resourceResourceModel, p *drbd.Probe) {
 }
 
 func (r *resourceResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	m, h, name, p := readResource[resourceResourceModel](ctx, &r.remoteBase, fromState(req.State), "Unable to Read DRBD Resource", &resp.Diagnostics)
+	m, h, name, p := readResource[resourceResourceModel](ctx, &r.remoteBase, req.State.Get, "Unable to Read DRBD Resource", &resp.Diagnostics)
 	if p == nil {
 		return
 	}

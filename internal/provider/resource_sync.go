@@ -128,7 +128,7 @@ func (r *syncResource) peerHost(m syncResourceModel) *remoteHost {
 }
 
 func (r *syncResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	m, h, name, p := readResource[syncResourceModel](ctx, &r.remoteBase, fromState(req.State), "Unable to Read DRBD Sync State", &resp.Diagnostics)
+	m, h, name, p := readResource[syncResourceModel](ctx, &r.remoteBase, req.State.Get, "Unable to Read DRBD Sync State", &resp.Diagnostics)
 	if p == nil {
 		return
 	}
