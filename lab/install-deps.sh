@@ -22,10 +22,11 @@ esac
 
 # Host tools: qemu (TCG) and qemu-img; debootstrap for the guest rootfs; busybox-static
 # and cpio for the initrd; kmod for depmod/modprobe -d; e2fsprogs for mkfs.ext4 -d;
-# openssh-client for ssh/ssh-keygen; dpkg-dev-free extraction uses dpkg-deb (in dpkg).
+# openssh-client for ssh/ssh-keygen; socat for the QEMU monitor (lab.sh grow); dpkg-dev-free
+# extraction uses dpkg-deb (in dpkg).
 PKGS=(
 	qemu-system-x86 qemu-utils debootstrap busybox-static cpio kmod openssh-client
-	e2fsprogs gzip coreutils util-linux procps iproute2 ca-certificates
+	e2fsprogs gzip coreutils util-linux procps iproute2 ca-certificates socat
 )
 if [ "${LAB_WITH_SHELLCHECK:-0}" = 1 ]; then PKGS+=(shellcheck); fi
 # DRBD 9 is built out of tree against the guest kernel's headers; its compat step applies

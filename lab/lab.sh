@@ -12,6 +12,8 @@
 #   stop N                 power node N off cleanly (its init runs drbdadm down all); disks kept
 #   blank-disk N           replace node N's DRBD backing disk with a blank sparse file of the
 #                          same size (node N must be off): a rebuilt backend's new disk
+#   grow N SIZE            grow node N's DRBD backing disk to SIZE (e.g. 2G) while it runs,
+#                          through its QEMU monitor (block_resize): a cloud disk grown online
 #   ssh N [CMD...]         run CMD (or a shell) as root on node N
 #   status                 show which nodes run, their PIDs and memory
 #   console N              print node N's serial console log
@@ -26,7 +28,7 @@ set -euo pipefail
 # shellcheck source=lab/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; }
 
 pidfile() { echo "$LAB_RUN/node$1.pid"; }
 
@@ -296,6 +298,31 @@ cmd_blank_disk() {
 	lab_log "node$n: DRBD backing disk replaced by a blank one ($size bytes, $f)"
 }
 
+# cmd_grow N SIZE grows node N's DRBD backing disk (/dev/vdb in the guest) to SIZE (bytes, or
+# with an IEC suffix: 2G) while the node runs, with the QEMU monitor's block_resize, as a cloud
+# provider grows a VM's disk online; the guest sees the new size at once. Never shrinks.
+cmd_grow() {
+	local n=${1:?grow needs a node number} size=${2:?grow needs a size, e.g. 2G} f want cur i
+	lab_port "$n" >/dev/null
+	node_pid "$n" >/dev/null || lab_die "node$n is not running"
+	command -v socat >/dev/null || lab_die "cannot grow the disk: missing socat (run lab/install-deps.sh)"
+	want=$(numfmt --from=iec "$size" 2>/dev/null) || lab_die "grow: '$size' is not a size (e.g. 2G or 2147483648)"
+	f=$LAB_RUN/node$n-drbd.raw
+	cur=$(stat -c %s "$f")
+	[ "$want" -ge "$cur" ] || lab_die "node$n: $size ($want bytes) is smaller than the disk's $cur bytes; grow never shrinks"
+	# The drive's id is QEMU's default for the second -drive if=virtio: virtio1. The monitor
+	# reads a plain number as MiB, hence the B suffix.
+	printf 'block_resize virtio1 %sB\n' "$want" |
+		socat -t 1 - "UNIX-CONNECT:$LAB_RUN/node$n.mon" >"$LAB_RUN/node$n.mon.log" 2>&1 ||
+		lab_die "node$n: the QEMU monitor $LAB_RUN/node$n.mon did not answer ($(tail -1 "$LAB_RUN/node$n.mon.log"))"
+	for i in $(seq 50); do
+		[ "$(stat -c %s "$f")" = "$want" ] && break
+		[ "$i" -lt 50 ] || lab_die "node$n: block_resize did not resize $f to $want bytes (monitor: $(tr -d '\r' <"$LAB_RUN/node$n.mon.log" | grep -a -o 'Error.*' | tail -1))"
+		sleep 0.1
+	done
+	lab_log "node$n: DRBD backing disk grown online from $cur to $want bytes (block_resize virtio1)"
+}
+
 cmd_status() {
 	local n pid
 	for n in 1 2; do
@@ -322,11 +349,11 @@ main() {
 	local cmd=${1:-}
 	[ $# -eq 0 ] || shift
 	case $cmd in
-	up | down | crash | start | stop | blank-disk | clean)
+	up | down | crash | start | stop | blank-disk | grow | clean)
 		mkdir -p "$LAB_DIR"
 		exec 7>"$LAB_DIR/run.lock"
 		# qemu is started with fd 7 closed, so only a running lab.sh can hold this lock.
-		flock -w 60 7 || lab_die "another lab.sh (up/down/crash/start/stop/blank-disk/clean) has held $LAB_DIR/run.lock for 60 s"
+		flock -w 60 7 || lab_die "another lab.sh (up/down/crash/start/stop/blank-disk/grow/clean) has held $LAB_DIR/run.lock for 60 s"
 		;;
 	esac
 	case $cmd in
@@ -336,6 +363,7 @@ main() {
 	start) cmd_start "$@" ;;
 	stop) cmd_stop "$@" ;;
 	blank-disk) cmd_blank_disk "$@" ;;
+	grow) cmd_grow "$@" ;;
 	ssh)
 		local n=${1:?ssh needs a node number}
 		shift

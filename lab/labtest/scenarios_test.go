@@ -28,3 +28,9 @@ func TestLabDay2(t *testing.T) { day2(t) }
 // TestLabSkipSync: time to a healthy pair on 4 GiB disks with skip_initial_sync, then with a
 // full initial sync (skipsync_test.go).
 func TestLabSkipSync(t *testing.T) { skipSync(t) }
+
+// TestLabGrowVerify: online verify finds and resyncs blocks corrupted on the secondary's
+// backing disk, and both backing disks grown online (QEMU block_resize) grow the DRBD device
+// and the mounted ext4 in one apply; only one disk grown: a warning, nothing run; each timed
+// against the same steps by hand (growverify_test.go).
+func TestLabGrowVerify(t *testing.T) { growVerify(newScenario(t, "growverify")) }
