@@ -9,7 +9,8 @@ import (
 // Online grow: every node has a backing disk size that a test can change (GrowBacking, as a
 // VM provider growing the disk), `blockdev --getsize64` and /sys/block/drbdN/size read the
 // sizes, and `drbdadm resize` grows the device to what the smaller backing disk holds with
-// internal metadata, then resyncs the new area from the Primary.
+// internal metadata, then resyncs the new area from the Primary, starting that resync only
+// after the command returned (the first status read still shows it pending).
 
 // usableKiB is the device size a backing disk of kib KiB gives with internal metadata (4 KiB
 // superblock, 32 KiB activity log, the bitmap rounded up to 4 KiB).
@@ -35,6 +36,12 @@ func (n *Node) GrowBacking(kib int64) { n.p.mutate(func() { n.backingKiB = kib }
 // BackingKiB returns the node's backing disk size in KiB.
 func (n *Node) BackingKiB() (kib int64) {
 	n.p.view(func() { kib = n.backingKiB })
+	return kib
+}
+
+// OutOfSyncKiB returns what the node's status shows out of sync (oos:), in KiB.
+func (n *Node) OutOfSyncKiB() (kib int64) {
+	n.p.view(func() { kib = n.oosKiB() })
 	return kib
 }
 
@@ -99,7 +106,7 @@ func admResize(c *call, _ admArgs) int {
 	}
 	pr, pd := n.peerView()
 	switch {
-	case p.sync != nil || p.verify != nil:
+	case p.sync != nil || p.verify != nil || p.growPending != nil:
 		c.errf("%s: Failure: (130) Resize not allowed during resync.\n", c.obj())
 		return c.failed(10, c.setup("resize"))
 	case !p.linkUp() || n.disk != diskUpToDate || pd != diskUpToDate:
@@ -123,7 +130,10 @@ func admResize(c *call, _ admArgs) int {
 		x.klogDev(fmt.Sprintf("drbd_bm_resize called with capacity == %d", newKiB*2))
 		x.klogDev(fmt.Sprintf("size = %d GB (%d KB)", newKiB>>20, newKiB))
 	}
-	p.startSync(src, newKiB-old)
+	// DRBD starts the new area's resync when the peer has answered with its sizes, after this
+	// command returned: until then the pair shows Connected, UpToDate/UpToDate, with the new
+	// area out of sync.
+	p.growPending = &pendingGrow{source: src, kib: newKiB - old, node: n.idx}
 	return 0
 }
 

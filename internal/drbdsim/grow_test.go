@@ -22,6 +22,21 @@ func TestResizeGrowsToSmallerBacking(t *testing.T) {
 	if got := p.DeviceKiB(); got != 2097052 {
 		t.Fatalf("both grown: device %d KiB, want 2097052", got)
 	}
+	// DRBD starts the new area's resync after the command returned: the first status read
+	// shows it out of sync on a Connected UpToDate/UpToDate pair, the next one resyncing.
+	if running, _ := p.Syncing(); running {
+		t.Fatal("the new area's resync started before a status read")
+	}
+	if r := run(t, n0, "drbdadm resize pc0"); r.code == 0 || !strings.Contains(r.stderr, "during resync") {
+		t.Errorf("resize before the new area's resync started: exit %d, %q", r.code, r.stderr)
+	}
+	if got := mustRun(t, n0, "cat /proc/drbd"); !strings.Contains(got, "cs:Connected") || !strings.Contains(got, "ds:UpToDate/UpToDate") ||
+		!strings.Contains(got, "oos:1048544") {
+		t.Fatalf("first read after the resize:\n%s", got)
+	}
+	if got := mustRun(t, n0, "cat /proc/drbd"); !strings.Contains(got, "cs:SyncSource") {
+		t.Fatalf("second read after the resize:\n%s", got)
+	}
 	if running, _ := p.Syncing(); !running || n1.DiskState() != "Inconsistent" {
 		t.Fatalf("new area not resyncing: disk %s", n1.DiskState())
 	}

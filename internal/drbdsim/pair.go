@@ -139,6 +139,18 @@ type Pair struct {
 	verify       *verifyRun // running online verify; nil when none
 	divergentKiB int64      // blocks that differ without DRBD knowing (InjectOutOfSync)
 	foundKiB     int64      // blocks online verify marked out of sync on both nodes
+	// growPending is the resync of an area `drbdadm resize` added, not started yet: DRBD
+	// starts it when the peers have exchanged their new sizes, after the command returned.
+	growPending *pendingGrow
+}
+
+// pendingGrow is a resync of a grown area that DRBD has not started yet; the status reads
+// until it starts show the pair Connected, UpToDate/UpToDate, with the area out of sync.
+type pendingGrow struct {
+	source int
+	kib    int64
+	node   int  // the node that ran `drbdadm resize`
+	shown  bool // one status read on that node has shown it pending
 }
 
 // resync is a resync between the two nodes, counted in 4 KiB bitmap bits
@@ -466,8 +478,22 @@ func (p *Pair) finishSync() {
 // Advance moves a running resync forward by percent of its total (no-op when none runs).
 func (p *Pair) Advance(percent float64) { p.mutate(func() { p.advance(percent) }) }
 
-// CompleteSync finishes a running resync at once: both disks become UpToDate.
-func (p *Pair) CompleteSync() { p.mutate(p.finishSync) }
+// CompleteSync finishes a running resync (or one DRBD has yet to start after a grow) at once:
+// both disks become UpToDate.
+func (p *Pair) CompleteSync() {
+	p.mutate(func() {
+		p.startPendingGrow()
+		p.finishSync()
+	})
+}
+
+// startPendingGrow starts the resync of a grown area. Callers hold mu.
+func (p *Pair) startPendingGrow() {
+	if g := p.growPending; g != nil && p.linkUp() {
+		p.growPending = nil
+		p.startSync(g.source, g.kib)
+	}
+}
 
 // Syncing reports whether a resync is running and its progress in percent.
 func (p *Pair) Syncing() (running bool, percent float64) {
@@ -677,6 +703,9 @@ func (n *Node) peerView() (role, disk string) {
 // oosKiB is this node's out-of-sync count. Callers hold mu.
 func (n *Node) oosKiB() int64 {
 	p := n.p
+	if g := p.growPending; g != nil {
+		return g.kib + n.dirtyKiB + p.foundKiB
+	}
 	if p.sync != nil {
 		if p.linkUp() || p.sync.source == n.idx || n.disk == diskInconsistent {
 			return p.sync.leftBits * 4

@@ -25,14 +25,23 @@ type session struct {
 	advanced bool
 }
 
-// statusRead advances a running resync on the first status read of the session.
-// Callers hold mu.
+// statusRead advances a running resync on the first status read of the session. The first
+// such read on the node that grew the device still shows the new area's resync not started
+// (DRBD starts it after `drbdadm resize` returned); the next read starts it. Callers hold mu.
 func (s *session) statusRead() {
 	if s.advanced {
 		return
 	}
 	s.advanced = true
-	s.n.p.advance(s.n.p.cfg.SyncStepPercent)
+	p := s.n.p
+	if g := p.growPending; g != nil {
+		if !g.shown && g.node == s.n.idx {
+			g.shown = true
+			return
+		}
+		p.startPendingGrow()
+	}
+	p.advance(p.cfg.SyncStepPercent)
 }
 
 // Handle runs one command string as the node's /bin/sh would (sshd runs

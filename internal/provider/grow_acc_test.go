@@ -106,6 +106,11 @@ func testGrowBothDisks(t *testing.T, d *day2Env) {
 	if d.node(0).DiskState() != "UpToDate" || d.node(1).DiskState() != "UpToDate" {
 		t.Errorf("apply returned before the new area was resynced: %s/%s", d.node(0).DiskState(), d.node(1).DiskState())
 	}
+	// DRBD starts that resync only after `drbdadm resize` returned; a status read in between
+	// shows the pair Connected, UpToDate/UpToDate, with the new area out of sync.
+	if oos := d.node(0).OutOfSyncKiB(); oos != 0 {
+		t.Errorf("apply returned with %d KiB out of sync: the new area's resync had not started", oos)
+	}
 	d.expectOutput("plan after apply", d.plan(), []string{"No changes."})
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -284,6 +285,7 @@ func (r *resourceResource) grow(ctx context.Context, h *remoteHost, m *resourceR
 		return nil, false
 	}
 	cmd := drbd.NewCommands(p.Versions).Resize(name)
+	oosBefore := p.Status.OutOfSyncKiB
 	if _, ok := h.run(ctx, diags, growSummary, cmd, withHint("The pair was Connected and UpToDate/UpToDate "+
 		"just before; DRBD also needs one node Primary to resize.")); !ok {
 		return nil, false
@@ -292,6 +294,9 @@ func (r *resourceResource) grow(ctx context.Context, h *remoteHost, m *resourceR
 	locked = false
 	tflog.Info(ctx, "DRBD device resized; waiting for the resync of the new area", map[string]any{
 		"host": h.String(), "resource": name.String(), "backing_bytes": strconv.FormatInt(sizes[0].BackingBytes, 10)})
+	if p = growResyncStarted(ctx, h, name, p, oosBefore, diags); p == nil {
+		return nil, false
+	}
 	s := &syncStep{m: &syncResourceModel{}, name: name, h: h, diags: diags}
 	if p = s.wait(ctx, p); p == nil {
 		return nil, false
@@ -302,6 +307,49 @@ func (r *resourceResource) grow(ctx context.Context, h *remoteHost, m *resourceR
 			"peer's disk too, or set peer_host so that the plan checks it first.", name, h, cmd, bytesText(after[0].DeviceBytes)))
 	}
 	return p, true
+}
+
+// growStartPoll and growStartLimit pace and bound the wait for DRBD to start the resync of a
+// grown area: DRBD starts it one exchange between the peers after `drbdadm resize` returned.
+const (
+	growStartPoll  = 250 * time.Millisecond
+	growStartLimit = 2 * time.Minute
+)
+
+// growResyncStarted polls the node after `drbdadm resize` until DRBD has started the resync of
+// the new area, or shows no more out of sync than oosBefore (nothing new to resync). DRBD starts
+// that resync when the peers have exchanged their new sizes, after the command returned, so a
+// status read in between shows a Connected pair with both disks UpToDate and the new area out
+// of sync, which waiting for UpToDate/UpToDate alone would take for the end. It returns the
+// last probe, nil after an error.
+func growResyncStarted(ctx context.Context, h *remoteHost, name drbd.ResourceName, first *drbd.Probe, oosBefore int64,
+	diags *diag.Diagnostics) *drbd.Probe {
+	end := time.Now().Add(growStartLimit)
+	for {
+		p, err := h.readStatus(ctx, name, statusPoll(first))
+		if err != nil {
+			diags.AddError(growSummary, statusErrorDetail(ctx, h, err))
+			return nil
+		}
+		st := p.Status
+		if !drbd.InSync(st) || st.Syncing || st.OutOfSyncKiB <= oosBefore {
+			return p
+		}
+		if time.Now().After(end) {
+			diags.AddError(growSummary, fmt.Sprintf("DRBD resource %s on %s was grown with `drbdadm resize`, but DRBD did "+
+				"not start the resync of the new area within %s: %d KiB out of sync on a Connected UpToDate/UpToDate pair. "+
+				"Look at both nodes' kernel logs; `drbdadm disconnect %s` then `drbdadm connect %s` on the Secondary "+
+				"resyncs them.", name, h, growStartLimit, st.OutOfSyncKiB, name, name))
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			diags.AddError(growSummary, fmt.Sprintf("Waiting for the resync of the new area of DRBD resource %s on %s "+
+				"ended (timeouts or cancelled); the resync goes on in the kernel.", name, h))
+			return nil
+		case <-time.After(growStartPoll):
+		}
+	}
 }
 
 // keyedLocks serialises work by key.
