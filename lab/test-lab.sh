@@ -18,7 +18,8 @@
 #   --scenario skipsync    time to a healthy pair on 4 GiB disks: skip_initial_sync, then a full
 #                          initial sync (LAB_SKIPSYNC_DISK_SIZE)
 #   --scenario growverify  drbd_verify finds blocks corrupted on the secondary's backing disk and
-#                          resyncs them; both backing disks grown online (lab.sh grow) grow the
+#                          resyncs them (128 MiB pair, LAB_VERIFY_DISK_SIZE); both backing disks
+#                          of a 1 GiB pair grown online (lab.sh grow) grow the
 #                          device and the mounted ext4 in one apply, one disk only: a warning and
 #                          nothing run; both timed against the same steps by hand
 #                          (LAB_GROW_ROUNDS, default 2; LAB_VERIFY_ROUNDS, default 1)
@@ -34,7 +35,7 @@ set -euo pipefail
 # shellcheck source=lab/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-usage() { sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; }
 
 SCENARIO=all
 KEEP=0

@@ -30,7 +30,7 @@ func TestLabDay2(t *testing.T) { day2(t) }
 func TestLabSkipSync(t *testing.T) { skipSync(t) }
 
 // TestLabGrowVerify: online verify finds and resyncs blocks corrupted on the secondary's
-// backing disk, and both backing disks grown online (QEMU block_resize) grow the DRBD device
-// and the mounted ext4 in one apply; only one disk grown: a warning, nothing run; each timed
-// against the same steps by hand (growverify_test.go).
-func TestLabGrowVerify(t *testing.T) { growVerify(newScenario(t, "growverify")) }
+// backing disk (a 128 MiB pair), and both backing disks grown online (QEMU block_resize) grow
+// the DRBD device and the mounted ext4 of a 1 GiB pair in one apply; only one disk grown: a
+// warning, nothing run; each timed against the same steps by hand (growverify_test.go).
+func TestLabGrowVerify(t *testing.T) { growVerify(t) }
