@@ -22,7 +22,7 @@
 #                          of a 1 GiB pair grown online (lab.sh grow) grow the
 #                          device and the mounted ext4 in one apply, one disk only: a warning and
 #                          nothing run; both timed against the same steps by hand
-#                          (LAB_GROW_ROUNDS, default 2; LAB_VERIFY_ROUNDS, default 1)
+#                          (LAB_GROW_ROUNDS and LAB_VERIFY_ROUNDS, default 2)
 #   --keep                 leave the lab running afterwards (default: lab/lab.sh down)
 # With DRBD=9 (LINBIT's DRBD 9.2 in the guests, see lab/README.md) only runbook is ported yet:
 # `all` runs runbook and says so; the other scenarios are refused.

@@ -378,7 +378,7 @@ func verifySpan(cmds []remoteCmd) (time.Duration, int, error) {
 // handPoll, rounds interleaved. The first provider verify is the "second verify finds 0".
 func (s *scenario) verifyBench(hand *sshx.Pool, vdir, sum string) {
 	s.t.Helper()
-	rounds := benchRounds("LAB_VERIFY_ROUNDS", 1)
+	rounds := benchRounds("LAB_VERIFY_ROUNDS", 2)
 	run := 1
 	var pApply, pSpan, hTimes, ratios, spanRatios []float64
 	for round := 1; round <= rounds; round++ {
