@@ -92,7 +92,7 @@ func (s *scenario) growVerifySetup(size string) (*sshx.Pool, string) {
 		for i in 1 2 3 4; do head -c 8M /dev/urandom >`+chefData+`/postgresql/base.$i; done
 		for i in $(seq 1 64); do head -c 64K /dev/urandom >`+chefData+`/bookshelf/cookbook-$i.tgz; done
 		sync`)
-	sum := s.dataSum(1)
+	sum := s.dataSum()
 	s.logf("Chef-like data under %s: 4 x 8 MiB + 64 x 64 KiB, checksum %s", chefData, sum)
 
 	hand, err := newLabPool()
@@ -108,10 +108,10 @@ func (s *scenario) growVerifySetup(size string) (*sshx.Pool, string) {
 	return hand, sum
 }
 
-// dataSum is the checksum of the Chef-like data on node n.
-func (s *scenario) dataSum(n int) string {
+// dataSum is the checksum of the Chef-like data on node1 (the primary).
+func (s *scenario) dataSum() string {
 	s.t.Helper()
-	return field0(s.must(n, "cd "+chefData+" && find . -type f | sort | xargs sha256sum | sha256sum"))
+	return field0(s.must(1, "cd "+chefData+" && find . -type f | sort | xargs sha256sum | sha256sum"))
 }
 
 // handRun runs cmd on node n over the by-hand pool and returns its output.
@@ -175,18 +175,15 @@ func (s *scenario) expectInSync(what string) {
 	s.pass("%s: both nodes Connected UpToDate/UpToDate, oos:0", what)
 }
 
-// kernelLines prints node n's kernel lines that match re (dmesg), prefixed, and returns them.
-func (s *scenario) kernelLines(n int, re string) []string {
+// kernelLines prints node n's kernel lines that match re (dmesg), prefixed.
+func (s *scenario) kernelLines(n int, re string) {
 	s.t.Helper()
 	out, _ := s.on(n, "dmesg | grep -E "+shellQuote(re)+" || true")
-	var lines []string
 	for _, l := range strings.Split(strings.TrimRight(out, "\n"), "\n") {
 		if l != "" {
-			lines = append(lines, l)
 			s.logf("  [kernel node%d] %s", n, l)
 		}
 	}
-	return lines
 }
 
 func shellQuote(v string) string { return "'" + strings.ReplaceAll(v, "'", `'\''`) + "'" }
@@ -302,7 +299,7 @@ func (s *scenario) verifyPart(hand *sshx.Pool, sum string) {
 	if got := field0(s.must(2, region)); got != before {
 		s.fail("node2's blocks %d-%d: sha256 %s after the resync, want node1's %s", block, block+3, got[:12], before[:12])
 	}
-	if got := s.dataSum(1); got != sum {
+	if got := s.dataSum(); got != sum {
 		s.fail("the primary's data checksum changed: %s -> %s", sum, got)
 	}
 	s.pass("node2's blocks %d-%d equal node1's again (sha256 %s); the primary's data checksum unchanged", block, block+3, before[:12])
@@ -429,7 +426,7 @@ func (s *scenario) verifyBench(hand *sshx.Pool, vdir, sum string) {
 	for n := 1; n <= 2; n++ {
 		s.kernelLines(n, "Online verify done")
 	}
-	if got := s.dataSum(1); got != sum {
+	if got := s.dataSum(); got != sum {
 		s.fail("the primary's data checksum changed: %s -> %s", sum, got)
 	}
 	pm, plo, phi := stats(pApply)
@@ -514,7 +511,7 @@ func (s *scenario) checkGrown(gib int, oldDev, oldFS int64, sum string) (int64, 
 		s.fail("the ext4 on node1 is %d bytes (was %d) on a %d byte device", fs1, oldFS, dev1)
 	}
 	s.expectInSync(fmt.Sprintf("after the grow to %d GiB", gib))
-	if got := s.dataSum(1); got != sum {
+	if got := s.dataSum(); got != sum {
 		s.fail("the Chef-like data checksum changed: %s -> %s", sum, got)
 	}
 	s.pass("grown to %d GiB disks: /dev/drbd0 %s -> %s on both nodes, mounted ext4 %s -> %s, data checksum unchanged",
