@@ -52,22 +52,26 @@ func (s *syncStep) run(ctx context.Context) *drbd.Probe {
 	if s.peerFence != "" {
 		return s.degraded(p)
 	}
-	var pp *drbd.Probe
+	s.m.PeerHostFingerprint = types.StringNull()
 	if s.peer != nil {
-		if pp, ok = s.peer.probe(ctx, s.diags, "Unable to Read DRBD Status of the Peer", s.name, statusFresh); !ok {
-			return nil
-		}
 		fp, err := s.peer.pool.Fingerprint(ctx, s.peer.target)
 		if err != nil {
 			s.diags.AddError("Unable to Read Host Key of the Peer", transportDetail(ctx, s.peer, "(connect)", err))
 			return nil
 		}
 		s.m.PeerHostFingerprint = types.StringValue(fp)
-	} else {
-		s.m.PeerHostFingerprint = types.StringNull()
 	}
+	// Connected with both disks UpToDate, read on the node just now, is the pair in sync: the
+	// peer's own state is read only when there is something to wait for (its StandAlone, the
+	// rate to raise there).
 	if drbd.InSync(p.Status) {
 		return p
+	}
+	var pp *drbd.Probe
+	if s.peer != nil {
+		if pp, ok = s.peer.probe(ctx, s.diags, "Unable to Read DRBD Status of the Peer", s.name, statusFresh); !ok {
+			return nil
+		}
 	}
 	// A StandAlone node (split brain or an administrative disconnect) never syncs by
 	// itself: fail before changing anything on either node.
