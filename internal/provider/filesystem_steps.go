@@ -31,7 +31,7 @@ func (r *filesystemResource) resolveDevice(ctx context.Context, h *remoteHost, m
 		diags.AddError(summary, err.Error())
 		return "", false
 	}
-	if dev, ok := h.devices.get(ctx, h, name); ok {
+	if dev, ok := h.devices.get(h, name); ok {
 		return dev, true // found by the promotion just before, in this apply
 	}
 	// The device comes from the configuration (drbdadm sh-dev): one program, no status probe.

@@ -213,7 +213,7 @@ func (r *primaryResource) Delete(ctx context.Context, req resource.DeleteRequest
 	}
 	const summary = "Unable to Demote DRBD Resource"
 	// In a switchover the promotion on the peer comes next: open that connection meanwhile.
-	r.data.warm(ctx, m.peer(), name)
+	r.data.warmConnection(ctx, m.peer())
 	// `drbdadm secondary` is a no-op on a Secondary, so it runs without a status read first;
 	// only a failure is looked into (a resource that is down has nothing to demote).
 	cmd := drbd.NewCommands(drbd.Versions{}).Secondary(name)
