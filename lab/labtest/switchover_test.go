@@ -241,8 +241,6 @@ func shortCmd(cmd string) string {
 		return "filesystem probe (blkid+findmnt)"
 	case strings.Contains(cmd, "drbdsetup events2 --now") && strings.Contains(cmd, "drbdadm primary"):
 		return "checked promotion (events2, then drbdadm primary " + resName + " if healthy)"
-	case strings.Contains(cmd, "/proc/drbd") && strings.Contains(cmd, "drbdadm primary"):
-		return "checked promotion (the minor's /proc/drbd line, then drbdadm primary " + resName + " if healthy)"
 	case strings.Contains(cmd, "@@hostfs umount"):
 		return "checked umount (the mount table read with read, then umount " + dataDir + ")"
 	case strings.Contains(cmd, "blockdev --getsize64"):
@@ -411,13 +409,10 @@ func (s *scenario) checkSwitchedTo(to int, canarySum string) {
 // providerSwitchover applies the example with primary = node `to` (the other node primary
 // before), sampling /proc/drbd on both nodes during the apply, and checks the result and the
 // provider's command order. name is the terraform run's name.
-func (s *scenario) providerSwitchover(name string, to int, canarySum string, providerEnv ...string) switchResult {
+func (s *scenario) providerSwitchover(name string, to int, canarySum string) switchResult {
 	s.t.Helper()
 	from := 3 - to
 	s.setVar("primary", backendName(to))
-	saved := s.tfEnv
-	s.tfEnv = append(slices.Clip(s.tfEnv), providerEnv...)
-	defer func() { s.tfEnv = saved }()
 	smp := s.startSampler()
 	t0 := time.Now()
 	rc := s.tf(s.dir, name, "apply", "-auto-approve", "-input=false")
@@ -535,36 +530,17 @@ func mean(v []float64) float64 {
 	return t / float64(len(v))
 }
 
-// benchVariants are the variants the switchover benchmark can interleave: by hand, the
-// provider, and the provider with one piece of its switchover machinery switched off (for
-// measuring what that piece gains).
-var benchVariants = map[string][]string{
-	"hand":         nil,
-	"provider":     nil,
-	"no-readahead": {"DRBD_LAB_NO_MINOR_READAHEAD=1"},
-	"no-warm":      {"DRBD_LAB_NO_EARLY_CONNECT=1"},
-}
-
 // switchoverBench is step a of the day-2 scenario and the benchmark "switchover unmounted
 // time and Chef downtime, provider vs by hand": rounds of a provider pair (primary =
 // backend2, then back to backend1) and a by-hand pair (node1 -> node2 -> node1), their order
-// reversed every other round; LAB_SWITCHOVER_VARIANTS adds provider variants (benchVariants)
-// to each round. The first provider pair is step a's switchover and switch back. node1 is
-// primary before and after.
+// reversed every other round. The first provider pair is step a's switchover and switch
+// back. node1 is primary before and after.
 func (s *scenario) switchoverBench(canarySum string) {
 	rounds, err := strconv.Atoi(getenv("LAB_SWITCHOVER_ROUNDS", "3"))
 	if err != nil || rounds < 2 {
 		s.fail("LAB_SWITCHOVER_ROUNDS=%q: want a number >= 2", os.Getenv("LAB_SWITCHOVER_ROUNDS"))
 	}
-	variants := strings.Split(getenv("LAB_SWITCHOVER_VARIANTS", "provider,hand"), ",")
-	if variants[0] != "provider" || !slices.Contains(variants, "hand") {
-		s.fail("LAB_SWITCHOVER_VARIANTS=%q: want provider first, and hand", os.Getenv("LAB_SWITCHOVER_VARIANTS"))
-	}
-	for _, v := range variants {
-		if _, ok := benchVariants[v]; !ok {
-			s.fail("LAB_SWITCHOVER_VARIANTS: unknown variant %q", v)
-		}
-	}
+	variants := []string{"provider", "hand"}
 	hand, err := newLabPool()
 	if err != nil {
 		s.fail("ssh pool for the by-hand switchovers: %v", err)
@@ -606,7 +582,7 @@ func (s *scenario) switchoverBench(canarySum string) {
 					} else {
 						s.step("benchmark round %d, %s: %s, primary = %s", round, v, what, backendName(to))
 					}
-					r = s.providerSwitchover(fmt.Sprintf("switch-%s-r%d-to%d", v, round, to), to, canarySum, benchVariants[v]...)
+					r = s.providerSwitchover(fmt.Sprintf("switch-r%d-to%d", round, to), to, canarySum)
 				}
 				all = append(all, sample{v, round, fmt.Sprintf("node%d->node%d", 3-to, to), r})
 				win = append(win, r.window.Seconds())
