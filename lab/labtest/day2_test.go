@@ -78,7 +78,6 @@ func (s *scenario) day2Failover(sum string) {
 	s.t.Helper()
 	s.step("b. failover: pull node1's plug while it is primary")
 	s.expectState(1, drbd.ConnConnected, drbd.RolePrimary, drbd.DiskUpToDate, drbd.DiskUpToDate)
-	before := s.runRecords(2)
 	crashAt := time.Now()
 	if err := labCmd("crash", "1"); err != nil {
 		s.fail("lab.sh crash 1: %v", err)
@@ -127,7 +126,7 @@ func (s *scenario) day2Failover(sum string) {
 	s.step("b. terraform apply with fenced = [\"backend1\"], primary = backend2")
 	s.setVar("fenced", `["backend1"]`)
 	s.setVar("primary", "backend2")
-	before = s.runRecords(2)
+	before := s.runRecords(2)
 	t0 = time.Now()
 	rc = s.tf(s.dir, "failover", "apply", "-auto-approve", "-input=false")
 	metric("failover_apply_s", secs(time.Since(t0)))
