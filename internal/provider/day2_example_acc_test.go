@@ -121,6 +121,22 @@ func TestAccDay2Example_operations(t *testing.T) {
 		if !ranSince(1, "chef-server-ctl", "reconfigure") {
 			return errors.New("Chef was not reconfigured on the survivor")
 		}
+		// Between the mount and the reconfigure: drbd_sync's one read (of a degraded pair,
+		// whose peer is fenced: no split-brain verdict needed) and the ready file.
+		to := e.commandsSince(1, sentAt[1])
+		mount := slices.IndexFunc(to, func(c string) bool { return strings.Contains(c, "@@hostfs mount") })
+		reconf := slices.Index(to, "chef-server-ctl reconfigure")
+		if mount < 0 || reconf < mount {
+			return fmt.Errorf("survivor: no mount followed by the reconfigure; all: %q", to)
+		}
+		between := slices.DeleteFunc(slices.Clone(to[mount+1:reconf]), func(c string) bool { return strings.Contains(c, "blockdev --getsize64") })
+		if len(between) != 2 || !strings.Contains(between[0], "@@drbd-probe") || strings.Contains(between[0], "kernlog") || !strings.HasPrefix(between[1], "touch ") {
+			return fmt.Errorf("survivor: between the mount and the reconfigure came %q, want one status read without the kernel log and the ready file", between)
+		}
+		// The device the promotion's read showed serves the mount: no lookup of its own.
+		if mount > 0 && strings.HasPrefix(to[mount-1], "drbdadm sh-dev") {
+			return fmt.Errorf("survivor: the mount looked up the device again (%q) after the promotion had read it", to[mount-1])
+		}
 		return nil
 	}
 

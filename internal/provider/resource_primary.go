@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -154,6 +155,9 @@ func (r *primaryResource) Create(ctx context.Context, req resource.CreateRequest
 			return
 		}
 	}
+	// The device this read shows (drbdadm sh-dev, read after the promotion) serves the
+	// drbd_filesystem that follows.
+	h.devices.set(h, name, drbd.ParseShDev(strings.Join(p.Devices, "\n")))
 	m.fill(p.Status)
 	h.save(ctx, &resp.Diagnostics, &resp.State, &m, name.String())
 }

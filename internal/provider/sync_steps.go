@@ -45,17 +45,20 @@ const syncSummary = "Unable to Wait for DRBD Sync"
 // diagnostic. Whatever happens it changes no connection or attachment state: the only
 // commands it sends besides status reads set the resync rate and put it back.
 func (s *syncStep) run(ctx context.Context) *drbd.Probe {
-	// A pair in sync needs no split-brain verdict: the first read leaves out the kernel log,
-	// and only a pair that is not in sync is read again with it.
+	// A pair in sync, or one whose peer is fenced, needs no split-brain verdict: the first
+	// read leaves out the kernel log, and only a pair there is something to wait for is read
+	// again with it.
 	p, ok := s.h.probe(ctx, s.diags, syncSummary, s.name, statusGuard)
-	if ok && p.Status.Configured && !drbd.InSync(p.Status) {
-		p, ok = s.h.probe(ctx, s.diags, syncSummary, s.name, statusFresh)
-	}
 	if !ok || !s.h.requireUp(s.diags, syncSummary, p, s.name) {
 		return nil
 	}
 	if s.peerFence != "" {
 		return s.degraded(p)
+	}
+	if !drbd.InSync(p.Status) {
+		if p, ok = s.h.probe(ctx, s.diags, syncSummary, s.name, statusFresh); !ok || !s.h.requireUp(s.diags, syncSummary, p, s.name) {
+			return nil
+		}
 	}
 	s.m.PeerHostFingerprint = types.StringNull()
 	if s.peer != nil {
