@@ -45,9 +45,8 @@ const syncSummary = "Unable to Wait for DRBD Sync"
 // diagnostic. Whatever happens it changes no connection or attachment state: the only
 // commands it sends besides status reads set the resync rate and put it back.
 func (s *syncStep) run(ctx context.Context) *drbd.Probe {
-	// A pair in sync, or one whose peer is fenced, needs no split-brain verdict: the first
-	// read leaves out the kernel log, and only a pair there is something to wait for is read
-	// again with it.
+	// Only a StandAlone node needs the split-brain verdict: the first read leaves out the
+	// kernel log, and a StandAlone node is read again with it.
 	p, ok := s.h.probe(ctx, s.diags, syncSummary, s.name, statusGuard)
 	if !ok || !s.h.requireUp(s.diags, syncSummary, p, s.name) {
 		return nil
@@ -55,7 +54,8 @@ func (s *syncStep) run(ctx context.Context) *drbd.Probe {
 	if s.peerFence != "" {
 		return s.degraded(p)
 	}
-	if !drbd.InSync(p.Status) {
+	if p.Status.ConnectionState == drbd.ConnStandAlone {
+		// Split brain or an administrative disconnect: only the kernel log tells which.
 		if p, ok = s.h.probe(ctx, s.diags, syncSummary, s.name, statusFresh); !ok || !s.h.requireUp(s.diags, syncSummary, p, s.name) {
 			return nil
 		}
