@@ -2,18 +2,15 @@ package drbd
 
 import (
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
-
-	"al.essio.dev/pkg/shellescape"
 )
 
 // Sections of PromoteHealthyCommand's output, in ProbeCommand's marker format.
 const (
 	SectionKernel  = "kernel"  // the first line of /proc/drbd (the kernel module's version)
 	SectionEvents2 = "events2" // drbdsetup events2 --now RES
-	SectionMinor   = "minor"   // the resource's line of /proc/drbd (PromoteHealthyMinorCommand)
+	SectionMinor   = "minor"   // the resource's lines of /proc/drbd (the guarded commands)
 	SectionPrimary = "primary" // drbdadm primary RES, present only when it ran
 )
 
@@ -47,54 +44,10 @@ func PromoteHealthyCommand(resource ResourceName) string {
 		"if test \"$drbd_ok\" = 1; then echo '" + probeMarker + SectionPrimary + "'; drbdadm primary " + r + " 2>&1; echo \"" + rcMarker + "$?\"; fi"
 }
 
-// PromoteHealthyMinorCommand is PromoteHealthyCommand for a resource whose one and only minor
-// is known, from a `drbdsetup events2 --now RES` of the same host a moment before
-// (ParseEvents2Minors): it reads the state from that minor's line of /proc/drbd with the
-// shell's own `read`, so that it starts no program but `drbdadm primary`, and promotes only
-// when the kernel is DRBD 8.4 and the line shows exactly a healthy pair at rest
-// ("cs:Connected ro:Secondary/Secondary ds:UpToDate/UpToDate", I/O running: "r-----").
-// Anything else changes nothing (ParsePromoteHealthy's Attempted is false).
-func PromoteHealthyMinorCommand(resource ResourceName, minor int) string {
-	return promoteHealthyMinorCommand(resource, minor, "/proc/drbd")
-}
-
-// promoteHealthyMinorCommand is PromoteHealthyMinorCommand reading proc instead of /proc/drbd.
-func promoteHealthyMinorCommand(resource ResourceName, minor int, proc string) string {
-	m, p := strconv.Itoa(minor), shellescape.Quote(proc)
-	return "drbd_v=''; drbd_l=''; if test -r " + p + "; then { read -r drbd_v; while read -r drbd_x; do " +
-		"case \"$drbd_x\" in '" + m + ": '*) drbd_l=$drbd_x;; esac; done; } < " + p + "; fi; " +
-		"echo '" + probeMarker + SectionKernel + "'; printf '%s\\n' \"$drbd_v\"; echo '" + rcMarker + "0'; " +
-		"echo '" + probeMarker + SectionMinor + "'; printf '%s\\n' \"$drbd_l\"; echo '" + rcMarker + "0'; " +
-		"drbd_ok=0; case \"$drbd_v\" in 'version: 8.4.'*) case \"$drbd_l\" in " +
-		"'" + m + ": cs:Connected ro:Secondary/Secondary ds:UpToDate/UpToDate '?' r-----') drbd_ok=1;; esac;; esac; " +
-		"if test \"$drbd_ok\" = 1; then echo '" + probeMarker + SectionPrimary + "'; drbdadm primary " + resource.quoted() +
-		" 2>&1; echo \"" + rcMarker + "$?\"; fi"
-}
-
 // Events2NowCommand returns `drbdsetup events2 --now RES`: the resource's state, by name, in
-// one program (DRBD 8.4 and 9 utils). Parse it with ParseEvents2Now and ParseEvents2Minors.
+// one program (DRBD 8.4 and 9 utils). Parse it with ParseEvents2Now.
 func Events2NowCommand(resource ResourceName) string {
 	return join("drbdsetup", "events2", "--now", resource.name)
-}
-
-// ParseEvents2Minors returns the minors of resource's volumes in the output of
-// `drbdsetup events2 --now RES` (none when it is not up).
-func ParseEvents2Minors(resource, output string) []int {
-	var minors []int
-	for _, line := range strings.Split(output, "\n") {
-		f := strings.Fields(line)
-		if len(f) < 3 || f[0] != "exists" || f[1] != "device" || !slices.Contains(f, "name:"+resource) {
-			continue
-		}
-		for _, w := range f[2:] {
-			if v, ok := strings.CutPrefix(w, "minor:"); ok {
-				if n, err := strconv.Atoi(v); err == nil {
-					minors = append(minors, n)
-				}
-			}
-		}
-	}
-	return minors
 }
 
 // HealthyPromotion is the parsed output of PromoteHealthyCommand.
@@ -129,22 +82,15 @@ func ParsePromoteHealthy(resource, output string) (HealthyPromotion, error) {
 	}
 	sections, _ := splitProbe(output)
 	e2, fromEvents2 := sections[SectionEvents2]
-	line, fromProc := sections[SectionMinor]
+	if !fromEvents2 {
+		return HealthyPromotion{}, fmt.Errorf("no %q section in the promotion output", SectionEvents2)
+	}
 	h := HealthyPromotion{Events2: e2, Before: unconfiguredStatus(resource, -1, "")}
-	switch {
-	case fromEvents2 && e2.Exit == 0:
+	if e2.Exit == 0 {
 		h.Before = ParseEvents2Now(resource, e2.Output)
 		if !strings.HasPrefix(sections[SectionKernel].Output, "version: 9") {
 			h.Before.ReplicationState = "" // as the 8.4 probe reports it: /proc/drbd has no such field
 		}
-	case fromProc && strings.TrimSpace(line.Output) != "":
-		// The minor's line under its kernel's version line is a /proc/drbd of its own.
-		if pd, err := ParseProcDRBD(sections[SectionKernel].Output + " " + line.Output); err == nil && len(pd.Minors) == 1 {
-			h.Before = pd.Minors[0].status()
-			h.Before.Resource = resource
-		}
-	case !fromEvents2 && !fromProc:
-		return HealthyPromotion{}, fmt.Errorf("no %q or %q section in the promotion output", SectionEvents2, SectionMinor)
 	}
 	h.Primary, h.Attempted = sections[SectionPrimary]
 	if h.Attempted && !HealthyPairAtRest(h.Before) {

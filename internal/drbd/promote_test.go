@@ -124,77 +124,6 @@ func TestParsePromoteHealthy_refusesAPromotionOnAnUnhealthyState(t *testing.T) {
 	}
 }
 
-// TestPromoteHealthyMinorCommand_promotesOnlyAHealthyLine runs the command under the real
-// /bin/sh with a drbdadm stand-in and a /proc/drbd of the test's own (variants of a real
-// 8.4.11 capture): it promotes only when the minor's line shows a healthy pair at rest on a
-// DRBD 8.4 kernel, and ParsePromoteHealthy agrees.
-func TestPromoteHealthyMinorCommand_promotesOnlyAHealthyLine(t *testing.T) {
-	primary := readDay2(t, "143-node1-proc-drbd-after-peer-up.txt") // node1 Primary/Secondary
-	healthy := strings.Replace(primary, "ro:Primary/Secondary", "ro:Secondary/Secondary", 1)
-	for _, tc := range []struct {
-		name    string
-		proc    string
-		minor   int
-		promote bool
-	}{
-		{"healthy pair at rest", healthy, 0, true},
-		{"already Primary", primary, 0, false},
-		{"peer Primary", strings.Replace(primary, "ro:Primary/Secondary", "ro:Secondary/Primary", 1), 0, false},
-		{"resyncing", strings.Replace(healthy, "cs:Connected", "cs:SyncTarget", 1), 0, false},
-		{"peer gone", strings.Replace(healthy, "cs:Connected ro:Secondary/Secondary ds:UpToDate/UpToDate", "cs:WFConnection ro:Secondary/Unknown ds:UpToDate/DUnknown", 1), 0, false},
-		{"I/O suspended", strings.Replace(healthy, "C r-----", "C s-----", 1), 0, false},
-		{"another minor", healthy, 1, false},
-		{"minor 10 is not minor 0", strings.Replace(healthy, " 0: cs:", "10: cs:", 1), 0, false},
-		{"DRBD 9 kernel", strings.Replace(healthy, "version: 8.4.11", "version: 9.2.12", 1), 0, false},
-		{"resource down", "version: 8.4.11 (api:1/proto:86-101)\nsrcversion: F73C670A7EC572DB9CF3E5B\n", 0, false},
-		{"no /proc/drbd", "", 0, false},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			proc := filepath.Join(dir, "proc-drbd")
-			if tc.proc != "" {
-				if err := os.WriteFile(proc, []byte(tc.proc), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if err := os.WriteFile(filepath.Join(dir, "drbdadm"), []byte("#!/bin/sh\necho \"$*\" >> \""+dir+"/drbdadm.log\"\n"), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			ran, out := runPromotion(t, dir, promoteHealthyMinorCommand(rn("pc0"), tc.minor, proc))
-			if (ran == "primary pc0") != tc.promote || (!tc.promote && ran != "") {
-				t.Fatalf("promote %v, but drbdadm ran %q\noutput:\n%s", tc.promote, ran, out)
-			}
-			h, err := ParsePromoteHealthy("pc0", string(out))
-			if err != nil {
-				t.Fatalf("ParsePromoteHealthy: %v\noutput:\n%s", err, out)
-			}
-			if h.Attempted != tc.promote {
-				t.Errorf("Attempted %v, want %v", h.Attempted, tc.promote)
-			}
-			if tc.promote && (h.After().Role != RolePrimary || h.After().Device != "/dev/drbd0" || h.After().PeerRole != RoleSecondary) {
-				t.Errorf("After() = %+v", h.After())
-			}
-		})
-	}
-}
-
-func TestParseEvents2Minors(t *testing.T) {
-	if got := ParseEvents2Minors("pc0", readDay2(t, "40-node1-events2-now.txt")); len(got) != 1 || got[0] != 0 {
-		t.Errorf("one volume: %v", got)
-	}
-	two := strings.Replace(readDay2(t, "40-node1-events2-now.txt"), "exists peer-device",
-		"exists device name:pc0 volume:1 minor:7 disk:UpToDate\nexists peer-device", 1)
-	if got := ParseEvents2Minors("pc0", two); len(got) != 2 || got[1] != 7 {
-		t.Errorf("two volumes: %v", got)
-	}
-	if got := ParseEvents2Minors("pc0", readDay2(t, "137-node2-events2-now-resource-down.txt")); len(got) != 0 {
-		t.Errorf("resource down: %v", got)
-	}
-	if got := ParseEvents2Minors("pc1", readDay2(t, "40-node1-events2-now.txt")); len(got) != 0 {
-		t.Errorf("another resource: %v", got)
-	}
-}
-
 // runPromotion runs cmd, a one-line promotion script, under the real /bin/sh with dir first on
 // PATH (where a drbdadm stand-in logs its arguments to drbdadm.log), and returns what
 // drbdadm was run with and the script's output.
@@ -220,9 +149,8 @@ func runPromotion(t *testing.T, dir, cmd string) (string, []byte) {
 func TestSwitchoverCommandsOnlyReadOrPromote(t *testing.T) {
 	allowed := map[string]bool{"drbdsetup events2": true, "drbdadm primary": true}
 	for name, cmd := range map[string]string{
-		"PromoteHealthyCommand":      PromoteHealthyCommand(rn("pc0")),
-		"PromoteHealthyMinorCommand": PromoteHealthyMinorCommand(rn("pc0"), 0),
-		"Events2NowCommand":          Events2NowCommand(rn("pc0")),
+		"PromoteHealthyCommand": PromoteHealthyCommand(rn("pc0")),
+		"Events2NowCommand":     Events2NowCommand(rn("pc0")),
 	} {
 		f, err := syntax.NewParser().Parse(strings.NewReader(cmd), "")
 		if err != nil {

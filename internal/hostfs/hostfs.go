@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -205,6 +206,77 @@ func UmountCommand(mountpoint string) string {
 	return join("umount", mountpoint)
 }
 
+// UmountIfMountedCommand unmounts mountpoint in the same shell that checks, right before,
+// that dev is what is mounted there (the last entry for the mountpoint in the kernel's mount
+// table, read with the shell's own `read`: the top of a stack of mounts, which umount would
+// take off). With anything else there, or nothing (also when the mountpoint does not
+// exist), it runs nothing. When it cannot check (no readable mount table, or a mountpoint
+// reached through a symbolic link, which the table would not name), it runs nothing and
+// says so. ParseUmountIfMounted reads what it saw and did.
+func UmountIfMountedCommand(dev, mountpoint string) string {
+	return umountIfMountedCommand(dev, mountpoint, "/proc/self/mounts")
+}
+
+// umountIfMountedCommand is UmountIfMountedCommand reading the mount table from mounts.
+func umountIfMountedCommand(dev, mountpoint, mounts string) string {
+	mp := quote(mountpoint)
+	return "hostfs_here=2; if test -r " + quote(mounts) + "; then " +
+		// A mountpoint that does not exist has nothing mounted on it either.
+		"if cd -P " + mp + " 2>/dev/null && test \"$PWD\" != " + mp + "; then :; else hostfs_here=0; " +
+		"while read -r hostfs_s hostfs_t hostfs_r; do if test \"$hostfs_t\" = " + quote(mountTableEscape(mountpoint)) + "; then " +
+		"if test \"$hostfs_s\" = " + quote(mountTableEscape(dev)) + "; then hostfs_here=1; else hostfs_here=0; fi; fi; done < " + quote(mounts) + "; fi; fi; cd /; " +
+		"echo \"" + markUmountCheck + "$hostfs_here\"; " +
+		"if test \"$hostfs_here\" = 1; then echo " + quote(markUmount) + "; { " + UmountCommand(mountpoint) + "; } 2>&1; echo \"" + markRC + "$?\"; fi"
+}
+
+// UmountAttempt is what UmountIfMountedCommand saw and did.
+type UmountAttempt struct {
+	// Checked is set when the mount table was read for a canonical mountpoint; without it
+	// nothing ran and the caller must read the state another way.
+	Checked bool
+	// Ran is set when the device was mounted on top at the mountpoint and umount ran; Exit
+	// and Output are its exit status and merged output.
+	Ran    bool
+	Exit   int
+	Output string
+}
+
+// Unmounted reports whether the umount ran and succeeded.
+func (a UmountAttempt) Unmounted() bool { return a.Ran && a.Exit == 0 }
+
+// ParseUmountIfMounted parses the output of UmountIfMountedCommand. An umount that ran
+// although the check did not allow it, or whose exit status is missing, is an error.
+func ParseUmountIfMounted(out string) (UmountAttempt, error) {
+	check := -1
+	for _, line := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(line, markUmountCheck); ok {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil || n < 0 || n > 2 {
+				return UmountAttempt{}, fmt.Errorf("not the output of a checked umount: %.200q", out)
+			}
+			check = n
+			break
+		}
+	}
+	if check < 0 {
+		return UmountAttempt{}, fmt.Errorf("not the output of a checked umount: %.200q", out)
+	}
+	a := UmountAttempt{Checked: check != 2}
+	u := splitSections(out)[markUmount]
+	switch {
+	case u == nil && check == 1:
+		return a, fmt.Errorf("the device was mounted but no umount ran: %.200q", out)
+	case u == nil:
+		return a, nil
+	case check != 1:
+		return a, fmt.Errorf("umount ran although the device was not seen on top at the mountpoint: %.200q", out)
+	case !u.done:
+		return a, fmt.Errorf("the umount's exit status is missing: %.200q", out)
+	}
+	a.Ran, a.Exit, a.Output = true, u.rc, strings.TrimSpace(strings.Join(u.lines, "\n"))
+	return a, nil
+}
+
 // State is the filesystem state of one device and one mountpoint (not to be confused with
 // drbd.Probe, the DRBD status of a resource).
 type State struct {
@@ -226,6 +298,11 @@ const (
 	markMkfs = "@@hostfs mkfs"
 	// markPrecondition is the exit status of MkfsIfBlankCommand's precondition.
 	markPrecondition = "@@hostfs precondition"
+	// markUmountCheck is what UmountIfMountedCommand saw at the mountpoint: 1 the device on
+	// top, 0 anything else, 2 not checked.
+	markUmountCheck = "@@hostfs umount-check "
+	// markUmount starts the section of the umount UmountIfMountedCommand ran.
+	markUmount = "@@hostfs umount"
 )
 
 // MkfsIfBlankCommand formats dev with MkfsCommand in the same shell that checks, right
@@ -416,7 +493,7 @@ func splitSections(out string) map[string]*section {
 	var cur *section
 	for _, line := range strings.Split(out, "\n") {
 		switch {
-		case line == markBlkid || line == markMount || line == markMounted || line == markMkfs || line == markPrecondition || line == markSizes:
+		case line == markBlkid || line == markMount || line == markMounted || line == markMkfs || line == markPrecondition || line == markSizes || line == markUmount:
 			cur = &section{}
 			secs[line] = cur
 		case cur == nil || cur.done:

@@ -81,6 +81,9 @@ func TestAccDay2Example_operations(t *testing.T) {
 		if err := checkSwitchoverRoundTrips(e.commandsSince(0, sentAt[0]), e.commandsSince(1, sentAt[1]), e.node(1).Executed()[cmdAt[1]:]); err != nil {
 			return err
 		}
+		if err := checkChefDowntimeRoundTrips(e.commandsSince(0, sentAt[0]), e.commandsSince(1, sentAt[1])); err != nil {
+			return err
+		}
 		return e.checkNoDown(mark)
 	}
 
@@ -117,6 +120,22 @@ func TestAccDay2Example_operations(t *testing.T) {
 		}
 		if !ranSince(1, "chef-server-ctl", "reconfigure") {
 			return errors.New("Chef was not reconfigured on the survivor")
+		}
+		// Between the mount and the reconfigure: drbd_sync's one read (of a degraded pair,
+		// whose peer is fenced: no split-brain verdict needed) and the ready file.
+		to := e.commandsSince(1, sentAt[1])
+		mount := slices.IndexFunc(to, func(c string) bool { return strings.Contains(c, "@@hostfs mount") })
+		reconf := slices.Index(to, "chef-server-ctl reconfigure")
+		if mount < 0 || reconf < mount {
+			return fmt.Errorf("survivor: no mount followed by the reconfigure; all: %q", to)
+		}
+		between := slices.DeleteFunc(slices.Clone(to[mount+1:reconf]), func(c string) bool { return strings.Contains(c, "blockdev --getsize64") })
+		if len(between) != 2 || !strings.Contains(between[0], "@@drbd-probe") || strings.Contains(between[0], "kernlog") || !strings.HasPrefix(between[1], "touch ") {
+			return fmt.Errorf("survivor: between the mount and the reconfigure came %q, want one status read without the kernel log and the ready file", between)
+		}
+		// The device the promotion's read showed serves the mount: no lookup of its own.
+		if mount > 0 && strings.HasPrefix(to[mount-1], "drbdadm sh-dev") {
+			return fmt.Errorf("survivor: the mount looked up the device again (%q) after the promotion had read it", to[mount-1])
 		}
 		return nil
 	}
@@ -209,15 +228,13 @@ func checkSwitchoverRoundTrips(from, to []string, ran [][]string) error {
 		}
 		return "(nothing)"
 	}
-	umount := slices.IndexFunc(from, func(c string) bool { return strings.HasPrefix(c, "umount ") })
+	umount := slices.IndexFunc(from, isUmount)
 	if umount < 0 || next(from, umount) != "drbdadm secondary pc0" {
 		return fmt.Errorf("old primary: after the umount came %q, want `drbdadm secondary pc0`; all: %q", next(from, umount), from)
 	}
-	// The minor was read ahead of need (drbd_sync's destroy), so the check reads /proc/drbd.
 	promote := slices.IndexFunc(to, func(c string) bool { return strings.Contains(c, "echo '@@drbd-probe primary'") })
-	if promote < 0 || !strings.Contains(to[promote], "drbdadm primary pc0") || !strings.Contains(to[promote], "/proc/drbd") ||
-		strings.Contains(to[promote], "events2") {
-		return fmt.Errorf("new primary: no promotion checked on /proc/drbd in its own round trip; all: %q", to)
+	if promote < 0 || !strings.Contains(to[promote], "drbdadm primary pc0") || !strings.Contains(to[promote], "drbdsetup events2 --now pc0") {
+		return fmt.Errorf("new primary: no promotion checked with events2 in its own round trip; all: %q", to)
 	}
 	if got := next(to, promote); !strings.Contains(got, "@@hostfs mount") {
 		return fmt.Errorf("new primary: after the promotion came %q, want the mount in one round trip; all: %q", got, to)
@@ -228,6 +245,40 @@ func checkSwitchoverRoundTrips(from, to []string, ran [][]string) error {
 	}
 	if i < 0 || len(ran) < i+3 || ran[i+1][0] != "blkid" || ran[i+2][0] != "mount" {
 		return fmt.Errorf("new primary: the programs after the promotion were not blkid, then mount: %q", ran)
+	}
+	return nil
+}
+
+// isUmount reports whether c is the switchover's unmount (the checked one, or plain).
+func isUmount(c string) bool {
+	return strings.HasPrefix(c, "umount ") || strings.Contains(c, "@@hostfs umount")
+}
+
+// checkChefDowntimeRoundTrips checks what each node received while Chef was down in a
+// switchover from node1 to node2 (from `chef-server-ctl stop` on node1 to the reconfigure on
+// node2): on node1 the stop, one
+// round trip that checks the mount and unmounts, `drbdadm secondary`, and nothing more before
+// its own Chef step (drbd_sync reads no second node of a pair that its node shows in sync);
+// on node2, after the promotion and the mount, the filesystem's size read, one status read
+// without the kernel log (drbd_sync's: a pair in sync needs no split-brain verdict), the ready
+// file and the reconfigure.
+func checkChefDowntimeRoundTrips(from, to []string) error {
+	stop := slices.Index(from, "chef-server-ctl stop")
+	if stop < 0 || len(from) < stop+4 {
+		return fmt.Errorf("old primary: no stop followed by three commands; all: %q", from)
+	}
+	got := from[stop+1 : stop+4]
+	if !strings.Contains(got[0], "@@hostfs umount") || got[1] != "drbdadm secondary pc0" || !strings.HasPrefix(got[2], "touch ") {
+		return fmt.Errorf("old primary: after the stop came %q, want the checked umount, `drbdadm secondary pc0`, then its own ready file; all: %q", got, from)
+	}
+	mount := slices.IndexFunc(to, func(c string) bool { return strings.Contains(c, "@@hostfs mount") })
+	reconf := slices.Index(to, "chef-server-ctl reconfigure")
+	if mount < 0 || reconf < mount {
+		return fmt.Errorf("new primary: no mount followed by the reconfigure; all: %q", to)
+	}
+	between := slices.DeleteFunc(slices.Clone(to[mount+1:reconf]), func(c string) bool { return strings.Contains(c, "blockdev --getsize64") })
+	if len(between) != 2 || !strings.Contains(between[0], "@@drbd-probe") || strings.Contains(between[0], "kernlog") || !strings.HasPrefix(between[1], "touch ") {
+		return fmt.Errorf("new primary: between the mount and the reconfigure came %q (besides the filesystem's size read), want one status read without the kernel log and the ready file", between)
 	}
 	return nil
 }

@@ -31,7 +31,7 @@ func (r *filesystemResource) resolveDevice(ctx context.Context, h *remoteHost, m
 		diags.AddError(summary, err.Error())
 		return "", false
 	}
-	if dev, ok := h.devices.get(ctx, h, name); ok {
+	if dev, ok := h.devices.get(h, name); ok {
 		return dev, true // found by the promotion just before, in this apply
 	}
 	// The device comes from the configuration (drbdadm sh-dev): one program, no status probe.
@@ -199,4 +199,34 @@ func busyHint(ctx context.Context, h *remoteHost, mp string) string {
 			"No data was touched.", mp)
 	}
 	return fmt.Sprintf("Processes using %s: %s.\n\n%s", mp, hostfs.DescribeHolders(holders, maxHoldersShown), next)
+}
+
+// umountIfMounted unmounts mp when dev is what is mounted there, checking and acting in one
+// round trip (hostfs.UmountIfMountedCommand). It reports false after an error; an attempt
+// that is not Checked ran nothing, and the caller reads the state itself.
+func (h *remoteHost) umountIfMounted(ctx context.Context, diags *diag.Diagnostics, summary, dev, mp string) (hostfs.UmountAttempt, bool) {
+	cmd := hostfs.UmountIfMountedCommand(dev, mp)
+	res, ok := h.run(ctx, diags, summary, cmd)
+	if !ok {
+		return hostfs.UmountAttempt{}, false
+	}
+	a, err := hostfs.ParseUmountIfMounted(res.Stdout)
+	switch {
+	case err != nil:
+		diags.AddError(summary, fmt.Sprintf("Unmounting %s on %s gave unexpected output: %s", mp, h, err))
+		return a, false
+	case a.Ran && a.Exit != 0:
+		umountFailed(ctx, diags, summary, h, hostfs.UmountCommand(mp), mp, sshx.Result{ExitCode: a.Exit, Stderr: a.Output})
+		return a, false
+	}
+	return a, true
+}
+
+// umountFailed explains a failed umount of mp: who holds it when it is busy.
+func umountFailed(ctx context.Context, diags *diag.Diagnostics, summary string, h *remoteHost, cmd, mp string, res sshx.Result) {
+	if hostfs.IsBusy(res.Stderr) {
+		diags.AddError(summary, exitDetail(h, cmd, res, busyHint(ctx, h, mp)))
+		return
+	}
+	diags.AddError(summary, exitDetail(h, cmd, res, "No data was touched; fix the cause and apply again."))
 }

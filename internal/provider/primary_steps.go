@@ -335,3 +335,32 @@ func waitForPeer(ctx context.Context, h *remoteHost, name drbd.ResourceName, fir
 	}, diags)
 	return p
 }
+
+// promoteHealthy promotes resource in one round trip when the pair is healthy and at rest
+// (drbd.PromoteHealthyCommand). It returns the status after the promotion and true when it
+// promoted, or reported why DRBD refused (an error in diags); false when the state was
+// anything else, so that nothing ran and the caller takes its guarded path.
+func (h *remoteHost) promoteHealthy(ctx context.Context, diags *diag.Diagnostics, summary string, res drbd.ResourceName) (drbd.Status, bool) {
+	cmd := drbd.PromoteHealthyCommand(res)
+	out, ok := h.run(ctx, diags, summary, cmd)
+	if !ok {
+		return drbd.Status{}, true
+	}
+	hp, err := drbd.ParsePromoteHealthy(res.String(), out.Stdout)
+	switch {
+	case err != nil:
+		diags.AddError(summary, fmt.Sprintf("Promoting %s on %s: %s. Check the resource with `drbdadm status %s` there.", res, h, err, res))
+		return drbd.Status{}, true
+	case !hp.Attempted:
+		tflog.Debug(ctx, "not a healthy pair at rest: taking the guarded promotion", map[string]any{"host": h.String(), "state": out.Stdout})
+		return drbd.Status{}, false
+	case !hp.Promoted():
+		diags.AddError(summary, exitDetail(h, drbd.NewCommands(drbd.Versions{}).Primary(res), sshx.Result{ExitCode: hp.Primary.Exit, Stderr: hp.Primary.Output},
+			"The pair looked healthy (Connected, both Secondary, both UpToDate) just before; check the kernel log of this node."))
+		return drbd.Status{}, true
+	}
+	tflog.Info(ctx, "promoted a healthy DRBD pair at rest", map[string]any{"host": h.String(), "resource": res.String()})
+	st := hp.After()
+	h.devices.set(h, res, st.Device)
+	return st, true
+}

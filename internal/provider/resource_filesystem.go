@@ -226,6 +226,12 @@ func (r *filesystemResource) Delete(ctx context.Context, req resource.DeleteRequ
 	}
 	const summary = "Unable to Unmount DRBD Filesystem"
 	dev, mp := m.Device.ValueString(), m.Mountpoint.ValueString()
+	// One round trip checks that dev is what is mounted at mp and unmounts it; only when
+	// the host cannot be checked that way does the state come from a read of its own.
+	a, ok := h.umountIfMounted(ctx, &resp.Diagnostics, summary, dev, mp)
+	if !ok || a.Checked {
+		return
+	}
 	fp, ok := h.fsState(ctx, &resp.Diagnostics, summary, dev, mp)
 	if !ok || !fp.Mounted || fp.Mount.Source != dev {
 		return
@@ -235,11 +241,8 @@ func (r *filesystemResource) Delete(ctx context.Context, req resource.DeleteRequ
 	switch {
 	case err != nil:
 		resp.Diagnostics.AddError(summary, transportDetail(ctx, h, cmd, err))
-	case res.ExitCode == 0:
-	case hostfs.IsBusy(res.Stderr):
-		resp.Diagnostics.AddError(summary, exitDetail(h, cmd, res, busyHint(ctx, h, mp)))
-	default:
-		resp.Diagnostics.AddError(summary, exitDetail(h, cmd, res, "No data was touched; fix the cause and apply again."))
+	case res.ExitCode != 0:
+		umountFailed(ctx, &resp.Diagnostics, summary, h, cmd, mp, res)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -154,6 +155,9 @@ func (r *primaryResource) Create(ctx context.Context, req resource.CreateRequest
 			return
 		}
 	}
+	// The device this read shows (drbdadm sh-dev, read after the promotion) serves the
+	// drbd_filesystem that follows.
+	h.devices.set(h, name, drbd.ParseShDev(strings.Join(p.Devices, "\n")))
 	m.fill(p.Status)
 	h.save(ctx, &resp.Diagnostics, &resp.State, &m, name.String())
 }
@@ -213,7 +217,7 @@ func (r *primaryResource) Delete(ctx context.Context, req resource.DeleteRequest
 	}
 	const summary = "Unable to Demote DRBD Resource"
 	// In a switchover the promotion on the peer comes next: open that connection meanwhile.
-	r.data.warm(ctx, m.peer(), name)
+	r.data.warmConnection(ctx, m.peer())
 	// `drbdadm secondary` is a no-op on a Secondary, so it runs without a status read first;
 	// only a failure is looked into (a resource that is down has nothing to demote).
 	cmd := drbd.NewCommands(drbd.Versions{}).Secondary(name)

@@ -188,10 +188,8 @@ func (r *syncResource) Delete(ctx context.Context, req resource.DeleteRequest, r
 	if !ok {
 		return
 	}
-	if name, err := drbd.ParseResourceName(m.Resource.ValueString()); err == nil {
-		r.data.warm(ctx, m.connectionModel, name)
-		r.data.warm(ctx, m.peer(), name)
-	}
+	r.data.warmConnection(ctx, m.connectionModel)
+	r.data.warmConnection(ctx, m.peer())
 }
 
 // ImportState imports a finished sync; peer_host_fingerprint stays null until a peer_host is

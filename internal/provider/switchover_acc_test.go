@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
@@ -81,33 +80,29 @@ func TestDeviceCache_forgetHost(t *testing.T) {
 	a := &remoteHost{target: sshx.Target{Host: "192.0.2.1", Port: 22, User: "root"}}
 	b := &remoteHost{target: sshx.Target{Host: "192.0.2.1", Port: 2222, User: "root"}}
 	c.set(a, mustName(t, "pc0"), "/dev/drbd0")
-	if _, ok := c.minor(context.Background(), a, mustName(t, "pc0")); ok {
-		t.Error("a device without a minor gave a minor")
-	}
 	c.set(a, mustName(t, "pc1"), "/dev/drbd1")
 	c.set(b, mustName(t, "pc0"), "/dev/drbd5")
 	c.set(b, mustName(t, "pc9"), "")
-	if dev, ok := c.get(context.Background(), a, mustName(t, "pc1")); !ok || dev != "/dev/drbd1" {
+	if dev, ok := c.get(a, mustName(t, "pc1")); !ok || dev != "/dev/drbd1" {
 		t.Fatalf("get = %q, %v", dev, ok)
 	}
-	if _, ok := c.get(context.Background(), b, mustName(t, "pc9")); ok {
+	if _, ok := c.get(b, mustName(t, "pc9")); ok {
 		t.Error("an empty device was remembered")
 	}
 	c.forgetHost(a)
-	if _, ok := c.get(context.Background(), a, mustName(t, "pc0")); ok {
+	if _, ok := c.get(a, mustName(t, "pc0")); ok {
 		t.Error("forgetHost kept an entry of the host")
 	}
-	if dev, ok := c.get(context.Background(), b, mustName(t, "pc0")); !ok || dev != "/dev/drbd5" {
+	if dev, ok := c.get(b, mustName(t, "pc0")); !ok || dev != "/dev/drbd5" {
 		t.Errorf("forgetHost dropped another host's entry: %q, %v", dev, ok)
 	}
 }
 
-// TestWarm_opensOnlyUnfencedConnections: warm connects to a live host ahead of need and
-// learns the resource's device and minor there, and never contacts a fenced host.
-func TestWarm_opensOnlyUnfencedConnections(t *testing.T) {
-	e := newTestEnv(t, drbdsim.PairConfig{Version: drbdsim.V84, Minor: 3})
+// TestWarmConnection_opensOnlyUnfencedConnections: warmConnection connects to a live host
+// ahead of need, running nothing there, and never contacts a fenced host.
+func TestWarmConnection_opensOnlyUnfencedConnections(t *testing.T) {
+	e := newTestEnv(t, drbdsim.PairConfig{Version: drbdsim.V84})
 	e.pair.BringUp()
-	pc0 := mustName(t, "pc0")
 	pool, err := sshx.NewPool(sshx.Config{PrivateKey: e.keyPEM, KnownHosts: e.knownHosts(), HostKeyPolicy: sshx.PolicyStrict, User: "root"})
 	if err != nil {
 		t.Fatal(err)
@@ -117,24 +112,17 @@ func TestWarm_opensOnlyUnfencedConnections(t *testing.T) {
 	conn := func(i int) connectionModel {
 		return connectionModel{Host: types.StringValue(e.hosts[i].Host()), Port: types.Int64Value(int64(e.hosts[i].Port()))}
 	}
-	if d.warm(context.Background(), conn(0), pc0) {
-		t.Error("warm started a connection to a fenced host")
+	if d.warmConnection(context.Background(), conn(0)) {
+		t.Error("warmConnection started a connection to a fenced host")
 	}
-	if !d.warm(context.Background(), conn(1), pc0) {
-		t.Fatal("warm did not start a connection to a live host")
-	}
-	h := &remoteHost{pool: pool, target: d.resolve(conn(1))}
-	if minor, ok := d.devices.minor(context.Background(), h, pc0); !ok || minor != 3 {
-		t.Errorf("the minor learnt ahead of need: %d, %v; want 3", minor, ok)
-	}
-	if dev, ok := d.devices.get(context.Background(), h, pc0); !ok || dev != "/dev/drbd3" {
-		t.Errorf("the device learnt ahead of need: %q, %v", dev, ok)
+	if !d.warmConnection(context.Background(), conn(1)) {
+		t.Fatal("warmConnection did not start a connection to a live host")
 	}
 	if _, err := pool.Exec(context.Background(), d.resolve(conn(1)), sshx.Command{Cmd: "true"}); err != nil {
 		t.Fatal(err)
 	}
-	if got := e.hosts[1].Commands(); len(got) != 2 || got[0] != "drbdsetup events2 --now pc0" {
-		t.Errorf("commands on the warmed host: %q, want the events2 read and then true", got)
+	if got := e.hosts[1].Commands(); len(got) != 1 || got[0] != "true" {
+		t.Errorf("commands on the warmed host: %q, want only true", got)
 	}
 	if h0, h1 := e.hosts[0].Handshakes(), e.hosts[1].Handshakes(); h0 != 0 || h1 != 1 {
 		t.Errorf("handshakes: fenced host %d (want 0), live host %d (want 1: the command reused the warmed connection)", h0, h1)
@@ -149,31 +137,4 @@ func mustName(t *testing.T, s string) drbd.ResourceName {
 		t.Fatal(err)
 	}
 	return n
-}
-
-// TestPromoteHealthy_doesNotWaitLongForAMinorBeingRead: a minor still being read ahead of
-// need (a read that never finishes here) holds the promotion back at most minorWait; then it
-// checks the pair with events2 itself.
-func TestPromoteHealthy_doesNotWaitLongForAMinorBeingRead(t *testing.T) {
-	e := newTestEnv(t, drbdsim.PairConfig{Version: drbdsim.V84}).healthyAtRest()
-	pool, err := sshx.NewPool(sshx.Config{PrivateKey: e.keyPEM, KnownHosts: e.knownHosts(), HostKeyPolicy: sshx.PolicyStrict, User: "root"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = pool.Close() })
-	d := &providerData{pool: pool, user: sshx.DefaultUser, port: sshx.DefaultPort}
-	h := &remoteHost{pool: pool, devices: &d.devices,
-		target: d.resolve(connectionModel{Host: types.StringValue(e.hosts[1].Host()), Port: types.Int64Value(int64(e.hosts[1].Port()))})}
-	pc0 := mustName(t, "pc0")
-	if _, reading := d.devices.pending(h, pc0); !reading {
-		t.Fatal("no pending read recorded")
-	}
-	var diags diag.Diagnostics
-	st, done := h.promoteHealthy(context.Background(), &diags, "promote", pc0)
-	if !done || diags.HasError() || st.Role != "Primary" {
-		t.Fatalf("promoteHealthy = %+v, %v, %v", st, done, diags)
-	}
-	if got := e.hosts[1].Commands(); len(got) != 1 || !strings.Contains(got[0], "drbdsetup events2 --now pc0") {
-		t.Errorf("commands: %q, want the events2 check", got)
-	}
 }

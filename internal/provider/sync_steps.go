@@ -45,29 +45,41 @@ const syncSummary = "Unable to Wait for DRBD Sync"
 // diagnostic. Whatever happens it changes no connection or attachment state: the only
 // commands it sends besides status reads set the resync rate and put it back.
 func (s *syncStep) run(ctx context.Context) *drbd.Probe {
-	p, ok := s.h.probe(ctx, s.diags, syncSummary, s.name, statusFresh)
+	// Only a StandAlone node needs the split-brain verdict: the first read leaves out the
+	// kernel log, and a StandAlone node is read again with it.
+	p, ok := s.h.probe(ctx, s.diags, syncSummary, s.name, statusGuard)
 	if !ok || !s.h.requireUp(s.diags, syncSummary, p, s.name) {
 		return nil
 	}
 	if s.peerFence != "" {
 		return s.degraded(p)
 	}
-	var pp *drbd.Probe
-	if s.peer != nil {
-		if pp, ok = s.peer.probe(ctx, s.diags, "Unable to Read DRBD Status of the Peer", s.name, statusFresh); !ok {
+	if p.Status.ConnectionState == drbd.ConnStandAlone {
+		// Split brain or an administrative disconnect: only the kernel log tells which.
+		if p, ok = s.h.probe(ctx, s.diags, syncSummary, s.name, statusFresh); !ok || !s.h.requireUp(s.diags, syncSummary, p, s.name) {
 			return nil
 		}
+	}
+	s.m.PeerHostFingerprint = types.StringNull()
+	if s.peer != nil {
 		fp, err := s.peer.pool.Fingerprint(ctx, s.peer.target)
 		if err != nil {
 			s.diags.AddError("Unable to Read Host Key of the Peer", transportDetail(ctx, s.peer, "(connect)", err))
 			return nil
 		}
 		s.m.PeerHostFingerprint = types.StringValue(fp)
-	} else {
-		s.m.PeerHostFingerprint = types.StringNull()
 	}
+	// Connected with both disks UpToDate, read on the node just now, is the pair in sync: the
+	// peer's own state is read only when there is something to wait for (its StandAlone, the
+	// rate to raise there).
 	if drbd.InSync(p.Status) {
 		return p
+	}
+	var pp *drbd.Probe
+	if s.peer != nil {
+		if pp, ok = s.peer.probe(ctx, s.diags, "Unable to Read DRBD Status of the Peer", s.name, statusFresh); !ok {
+			return nil
+		}
 	}
 	// A StandAlone node (split brain or an administrative disconnect) never syncs by
 	// itself: fail before changing anything on either node.

@@ -3,18 +3,21 @@
 package labtest
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/seed-a700e435/terraform-provider-drbd/internal/drbd"
+	"github.com/seed-a700e435/terraform-provider-drbd/internal/sshx"
 )
 
 // day2Canary is the file the day-2 scenario writes on the replicated filesystem after the
@@ -47,8 +50,19 @@ func day2(t *testing.T) {
 
 	// a. switchover and back, and the benchmark against the same switchover by hand.
 	s.switchoverBench(sum)
+	// LAB_DAY2_STOP_AFTER=switchover|failover ends the scenario early, to iterate on a
+	// benchmark; `make test-lab` runs every step.
+	stopAfter := os.Getenv("LAB_DAY2_STOP_AFTER")
+	if stopAfter == "switchover" {
+		s.logf("LAB_DAY2_STOP_AFTER=switchover: the other day-2 steps are skipped")
+		return
+	}
 
 	s.day2Failover(sum)
+	if stopAfter == "failover" {
+		s.logf("LAB_DAY2_STOP_AFTER=failover: the other day-2 steps are skipped")
+		return
+	}
 	s.day2Rejoin(sum)
 	s.day2Replace(sum)
 	s.day2SplitBrain(sum)
@@ -64,7 +78,6 @@ func (s *scenario) day2Failover(sum string) {
 	s.t.Helper()
 	s.step("b. failover: pull node1's plug while it is primary")
 	s.expectState(1, drbd.ConnConnected, drbd.RolePrimary, drbd.DiskUpToDate, drbd.DiskUpToDate)
-	before := s.runRecords(2)
 	crashAt := time.Now()
 	if err := labCmd("crash", "1"); err != nil {
 		s.fail("lab.sh crash 1: %v", err)
@@ -94,9 +107,26 @@ func (s *scenario) day2Failover(sum string) {
 	}
 	s.pass("plan failed (exit %d) after %ss (limit %s) and says to add the host to fenced_hosts", rc, secs(took), failoverPlanLimit)
 
+	// The baseline: the same failover by hand on node2, timed, then undone so that the
+	// provider starts from the same state (node2 Secondary, WFConnection, UpToDate).
+	hand, err := newLabPool()
+	if err != nil {
+		s.fail("ssh pool for the by-hand failovers: %v", err)
+	}
+	defer hand.Close()
+	if _, err := hand.Exec(context.Background(), target(2), sshx.Command{Cmd: "true"}); err != nil {
+		s.fail("by-hand pool: node2: %v", err)
+	}
+	var handDown []float64
+	s.waitForStates("node2 to notice that node1 is gone", 60*time.Second, map[int]drbd.ConnState{2: drbd.ConnWFConnection})
+	s.step("b. baseline: the failover by hand on node2 over one SSH connection (drbdadm primary, mount, touch, reconfigure), then undone")
+	handDown = append(handDown, s.handFailover(hand))
+	s.handUndoFailover(hand)
+
 	s.step("b. terraform apply with fenced = [\"backend1\"], primary = backend2")
 	s.setVar("fenced", `["backend1"]`)
 	s.setVar("primary", "backend2")
+	before := s.runRecords(2)
 	t0 = time.Now()
 	rc = s.tf(s.dir, "failover", "apply", "-auto-approve", "-input=false")
 	metric("failover_apply_s", secs(time.Since(t0)))
@@ -104,6 +134,22 @@ func (s *scenario) day2Failover(sum string) {
 		s.fail("failover apply exited %d", rc)
 	}
 	s.pass("failover apply: exit 0 in %ss", secs(time.Since(t0)))
+	provDown := s.failoverDowntime(t0)
+	defer func() {
+		s.step("b. baseline again, after the provider's failover: undone by hand (umount, secondary), then the failover by hand on node2")
+		s.handUndoFailover(hand)
+		handDown = append(handDown, s.handFailover(hand))
+		hm, hlo, hhi := stats(handDown)
+		fmt.Printf("\n----- failover Chef downtime (apply start / first command by hand -> reconfigure done on the survivor) -----\n")
+		fmt.Printf("provider: %.3f s (1 failover); by hand: median %.3f s (%.3f-%.3f), %d failovers; ratio %.2f (%.2f-%.2f against each by-hand run)\n",
+			provDown, hm, hlo, hhi, len(handDown), provDown/hm, provDown/hhi, provDown/hlo)
+		fmt.Println("----- end of failover benchmark -----")
+		metric("failover_chef_down_s", fmt.Sprintf("%.3f", provDown))
+		metric("failover_chef_down_hand_s", fmt.Sprintf("%.3f", hm))
+		metric("failover_chef_down_hand_min_s", fmt.Sprintf("%.3f", hlo))
+		metric("failover_chef_down_hand_max_s", fmt.Sprintf("%.3f", hhi))
+		metric("failover_chef_down_ratio", fmt.Sprintf("%.2f(%.2f-%.2f)", provDown/hm, provDown/hhi, provDown/hlo))
+	}()
 	_, l := s.expectState(2, drbd.ConnWFConnection, drbd.RolePrimary, drbd.DiskUpToDate, drbd.DiskDUnknown)
 	s.logf("  node2: %s", l)
 	s.checkMountedOn(2)
@@ -458,4 +504,63 @@ func slicesAny(v []string, f func(string) bool) bool {
 		}
 	}
 	return false
+}
+
+// handRun runs cmd on node n over pool and fails the test unless it exits 0.
+func (s *scenario) handRun(pool *sshx.Pool, n int, cmd string) {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	r, err := pool.Exec(ctx, target(n), sshx.Command{Cmd: cmd})
+	if err != nil {
+		s.fail("by hand on node%d: `%s`: %v", n, cmd, err)
+	}
+	if r.ExitCode != 0 {
+		s.fail("by hand on node%d: `%s` exited %d: %s", n, cmd, r.ExitCode, strings.TrimSpace(r.Stderr+"\n"+r.Stdout))
+	}
+}
+
+// handFailover runs the failover onto node2 by hand (node1 dead): the commands the runbook
+// gives, timed from the first one's start to the end of the reconfigure. It returns seconds.
+func (s *scenario) handFailover(pool *sshx.Pool) float64 {
+	s.t.Helper()
+	t0 := time.Now()
+	s.handRun(pool, 2, "drbdadm primary "+resName)
+	s.handRun(pool, 2, "mkdir -p "+dataDir+" && mount -t ext4 /dev/drbd0 "+dataDir)
+	s.handRun(pool, 2, "touch "+readyFile)
+	s.handRun(pool, 2, "chef-server-ctl reconfigure")
+	d := time.Since(t0).Seconds()
+	s.logf("failover by hand: Chef down (first command start -> reconfigure done on node2) %.3f s", d)
+	return d
+}
+
+// handUndoFailover puts node2 back to Secondary with nothing mounted (node1 still dead).
+func (s *scenario) handUndoFailover(pool *sshx.Pool) {
+	s.t.Helper()
+	s.handRun(pool, 2, "umount "+dataDir)
+	s.handRun(pool, 2, "drbdadm secondary "+resName)
+	_, l := s.expectState(2, drbd.ConnWFConnection, drbd.RoleSecondary, drbd.DiskUpToDate, drbd.DiskDUnknown)
+	s.logf("  node2 after undoing the failover by hand: %s", l)
+}
+
+// failoverDowntime reads the failover apply's provider log: from the apply's start (t0) to
+// the end of `chef-server-ctl reconfigure` on node2, with the breakdown of the remote
+// commands. It returns seconds.
+func (s *scenario) failoverDowntime(t0 time.Time) float64 {
+	s.t.Helper()
+	cmds, err := parseRemoteCmds(filepath.Join(s.dir, "tf-failover.log"))
+	if err != nil {
+		s.fail("%v", err)
+	}
+	iReconf := slices.IndexFunc(cmds, func(c remoteCmd) bool {
+		return !c.start && c.port == env.port[2] && c.cmd == "chef-server-ctl reconfigure" && c.exit == "0"
+	})
+	if iReconf < 0 || len(cmds) == 0 {
+		s.fail("no completed `chef-server-ctl reconfigure` on node2 in the failover's provider log")
+	}
+	d := cmds[iReconf].at.Sub(t0)
+	s.logf("failover by the provider: Chef down (apply start -> reconfigure done on node2) %.3f s; apply start -> first remote command %.3f s (Terraform start, plan)",
+		d.Seconds(), cmds[0].at.Sub(t0).Seconds())
+	s.logf("%s", breakdown(cmds, 0, iReconf, cmds[0].at, 0))
+	return d.Seconds()
 }
