@@ -506,20 +506,6 @@ func slicesAny(v []string, f func(string) bool) bool {
 	return false
 }
 
-// handRun runs cmd on node n over pool and fails the test unless it exits 0.
-func (s *scenario) handRun(pool *sshx.Pool, n int, cmd string) {
-	s.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	r, err := pool.Exec(ctx, target(n), sshx.Command{Cmd: cmd})
-	if err != nil {
-		s.fail("by hand on node%d: `%s`: %v", n, cmd, err)
-	}
-	if r.ExitCode != 0 {
-		s.fail("by hand on node%d: `%s` exited %d: %s", n, cmd, r.ExitCode, strings.TrimSpace(r.Stderr+"\n"+r.Stdout))
-	}
-}
-
 // handFailover runs the failover onto node2 by hand (node1 dead): the commands the runbook
 // gives, timed from the first one's start to the end of the reconfigure. It returns seconds.
 func (s *scenario) handFailover(pool *sshx.Pool) float64 {

@@ -114,7 +114,8 @@ func (s *scenario) dataSum() string {
 	return field0(s.must(1, "cd "+chefData+" && find . -type f | sort | xargs sha256sum | sha256sum"))
 }
 
-// handRun runs cmd on node n over the by-hand pool and returns its output.
+// handRun runs cmd on node n over the by-hand pool, fails the test unless it exits 0, and
+// returns its output.
 func (s *scenario) handRun(hand *sshx.Pool, n int, cmd string) string {
 	s.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
