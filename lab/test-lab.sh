@@ -2,7 +2,7 @@
 # test-lab.sh: end-to-end test of examples/chef-ha-failover with the real Terraform CLI against
 # the real-DRBD lab (two QEMU VMs, Debian's DRBD 8.4 module). `make test-lab` runs this.
 #
-# Usage: [DRBD=9 LAB_DRBD9_TARBALL=...] lab/test-lab.sh [--scenario all|runbook|crash|splitbrain|day2|skipsync] [--keep]
+# Usage: [DRBD=9 LAB_DRBD9_TARBALL=...] lab/test-lab.sh [--scenario all|runbook|crash|splitbrain|day2|skipsync[,...]] [--keep]
 #   --scenario runbook     apply, verify from outside, empty plan, drift + repair, checksum kept
 #                          across re-apply, destroy keeps the data
 #   --scenario crash       long sync (mkfs -E nodiscard on 1 GiB), progress logged, the
@@ -18,8 +18,8 @@
 #   --scenario skipsync    time to a healthy pair on 4 GiB disks: skip_initial_sync, then a full
 #                          initial sync (LAB_SKIPSYNC_DISK_SIZE)
 #   --keep                 leave the lab running afterwards (default: lab/lab.sh down)
-# With DRBD=9 (LINBIT's DRBD 9.2 in the guests, see lab/README.md) only runbook is ported yet:
-# `all` runs runbook and says so; the other scenarios are refused.
+# With DRBD=9 (LINBIT's DRBD 9.2 in the guests, see lab/README.md) every scenario runs on DRBD 9
+# with the same checks, the state read with `drbdsetup status --json` instead of /proc/drbd.
 #
 # The checks are Go tests (lab/labtest, build tag `lab`): this runs
 # `go test -tags lab -count=1 -v -timeout 55m ./lab/labtest/ -run <scenario>`.
@@ -42,30 +42,22 @@ while [ $# -gt 0 ]; do
 	*) usage >&2; exit 2 ;;
 	esac
 done
-case $SCENARIO in
-all) RUN='^TestLab(Runbook|Crash|SplitBrain|Day2|SkipSync)$' ;;
-runbook) RUN='^TestLabRunbook$' ;;
-crash) RUN='^TestLabCrash$' ;;
-splitbrain) RUN='^TestLabSplitBrain$' ;;
-day2) RUN='^TestLabDay2$' ;;
-skipsync) RUN='^TestLabSkipSync$' ;;
-*) usage >&2; exit 2 ;;
-esac
-
-if [ "$LAB_DRBD" = 9 ]; then
-	# The other scenarios read 8.4's /proc/drbd state lines, which DRBD 9 no longer prints.
-	case $SCENARIO in
-	all)
-		echo "DRBD 9: running runbook only; crash, splitbrain, day2 and skipsync are not ported to DRBD 9 yet"
-		RUN='^TestLabRunbook$'
-		;;
-	runbook) ;;
-	*)
-		echo "DRBD 9: scenario $SCENARIO is not ported to DRBD 9 yet (only runbook is)" >&2
-		exit 2
-		;;
+# --scenario takes one name or a comma-separated list (e.g. runbook,day2,skipsync).
+names=()
+IFS=, read -r -a scen_list <<<"$SCENARIO"
+for sc in "${scen_list[@]}"; do
+	case $sc in
+	all) names+=(Runbook Crash SplitBrain Day2 SkipSync) ;;
+	runbook) names+=(Runbook) ;;
+	crash) names+=(Crash) ;;
+	splitbrain) names+=(SplitBrain) ;;
+	day2) names+=(Day2) ;;
+	skipsync) names+=(SkipSync) ;;
+	*) usage >&2; exit 2 ;;
 	esac
-fi
+done
+[ "${#names[@]}" -gt 0 ] || { usage >&2; exit 2; }
+RUN="^TestLab($(IFS='|'; echo "${names[*]}"))\$"
 
 WORK=$LAB_DIR/test
 LOG=$WORK/test-lab.log

@@ -238,7 +238,7 @@ func (s *scenario) day2SplitBrain(sum string) {
 	s.waitForStates("both nodes StandAlone", 60*time.Second, map[int]drbd.ConnState{1: drbd.ConnStandAlone, 2: drbd.ConnStandAlone})
 
 	s.step("e. both Primary and writing: node1 promoted, writes lab-sb-node1 on /mnt/sb; node2 (Primary) writes lab-sb-node2")
-	sb1 := field0(s.must(1, "drbdadm primary "+resName+" && mkdir -p /mnt/sb && mount /dev/drbd0 /mnt/sb && "+
+	sb1 := field0(s.must(1, promoteSplitCmd()+" && mkdir -p /mnt/sb && mount /dev/drbd0 /mnt/sb && "+
 		"head -c 4M /dev/urandom >/mnt/sb/lab-sb-node1 && sync && sha256sum /mnt/sb/lab-sb-node1"))
 	m1, l1 := s.mustProc(1)
 	m2, l2 := s.mustProc(2)

@@ -68,3 +68,72 @@ func (s *scenario) checkPair9(primary, secondary int) {
 		s.pass("node%d %s (peer %s), UpToDate/UpToDate, Connected, Established", n, role, peerRole)
 	}
 }
+
+// procMinor9 is st (read with `drbdsetup status --json`) in the form of an 8.4 /proc/drbd
+// entry, so that the scenarios make the same checks on both kernels: DRBD 9's connection state
+// Connecting is 8.4's WFConnection, and a Connected peer that is resyncing or verifying is in
+// the replication state (SyncSource, SyncTarget, ...), which 8.4 printed as its cs:. Sync
+// progress is DRBD 9's percent-resync-done.
+func procMinor9(st drbd.Status) *drbd.ProcMinor {
+	m := &drbd.ProcMinor{Minor: minor}
+	if !st.Configured {
+		m.Unconfigured = true
+		return m
+	}
+	m.Role, m.PeerRole, m.DiskState, m.PeerDiskState = st.Role, st.PeerRole, st.DiskState, st.PeerDiskState
+	m.ConnState = st.ConnectionState
+	switch {
+	case st.ConnectionState == drbd.ConnConnecting:
+		m.ConnState = drbd.ConnWFConnection
+	case st.ConnectionState == drbd.ConnConnected && st.ReplicationState != "" && st.ReplicationState != drbd.ReplEstablished:
+		m.ConnState = drbd.ConnState(st.ReplicationState)
+	case st.ConnectionState == "":
+		m.ConnState = drbd.ConnStandAlone // no connection configured
+	}
+	if st.Syncing {
+		m.Sync = drbd.ProcSync{Present: true, Percent: st.SyncPercent, SpeedKiBps: st.SpeedKiBps}
+	}
+	return m
+}
+
+// procLine9 prints m in /proc/drbd's words, followed by DRBD 9's own ones from st.
+func procLine9(m *drbd.ProcMinor, st drbd.Status) string {
+	if m.Unconfigured {
+		return "0: cs:Unconfigured (DRBD 9: resource down)"
+	}
+	l := fmt.Sprintf("0: cs:%s ro:%s/%s ds:%s/%s (DRBD 9: connection:%s replication:%s)",
+		m.ConnState, m.Role, m.PeerRole, m.DiskState, m.PeerDiskState, st.ConnectionState, st.ReplicationState)
+	if m.Sync.Present {
+		l += fmt.Sprintf(" sync'ed: %.1f%%", m.Sync.Percent)
+	}
+	return l
+}
+
+// parseSample9 reads one `drbdsetup status --json` sample (as proc does on DRBD 9).
+func parseSample9(text string) (*drbd.ProcMinor, error) {
+	st, err := drbd.ParseStatusJSON([]byte(text), resName)
+	if err != nil {
+		return nil, err
+	}
+	return procMinor9(st), nil
+}
+
+// promoteSplitCmd promotes the disconnected Secondary of a pair while the other node stays
+// Primary, to make a split brain on purpose. DRBD 8.4.11 leaves that Secondary UpToDate and
+// promotes it as it is; DRBD 9 outdates it when it disconnects from a Primary ("disk:Outdated",
+// `drbdadm primary` refused with "Need access to UpToDate data"), so only --force promotes it
+// there: the operator's mistake that makes the split brain.
+func promoteSplitCmd() string {
+	if drbd9() {
+		return "drbdadm primary --force " + resName
+	}
+	return "drbdadm primary " + resName
+}
+
+// promoteSplitHow says how promoteSplitCmd promotes.
+func promoteSplitHow() string {
+	if drbd9() {
+		return "DRBD 9 outdated its disk at the disconnect: drbdadm primary --force"
+	}
+	return "its disk is UpToDate; no --force"
+}

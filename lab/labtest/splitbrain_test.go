@@ -101,8 +101,8 @@ func splitBrain(t *testing.T) {
 	s.must(1, "umount "+dataDir+" && drbdadm secondary "+resName)
 	s.logf("node1 canary %s sha256 %s", canary1, sum1)
 
-	s.step("node2 becomes Primary (its disk is UpToDate; no --force), writes a different canary on /mnt/sb, unmounts")
-	sum2 := field0(s.must(2, "drbdadm primary "+resName+" && mkdir -p /mnt/sb && mount /dev/drbd0 /mnt/sb && "+
+	s.step("node2 becomes Primary (%s), writes a different canary on /mnt/sb, unmounts", promoteSplitHow())
+	sum2 := field0(s.must(2, promoteSplitCmd()+" && mkdir -p /mnt/sb && mount /dev/drbd0 /mnt/sb && "+
 		"head -c 4M /dev/urandom >/mnt/sb/lab-sb-canary-node2 && sync && sha256sum /mnt/sb/lab-sb-canary-node2 && umount /mnt/sb"))
 	s.logf("node2 canary lab-sb-canary-node2 sha256 %s", sum2)
 	if sum1 == sum2 {
@@ -253,7 +253,8 @@ func splitBrain(t *testing.T) {
 		s.logf("  node1 kernel: %s", l)
 	}
 	for _, l := range newLines {
-		if strings.Contains(l, "Split-Brain detected") || strings.Contains(l, "Handshake successful") {
+		// 8.4: "Handshake successful", DRBD 9: "Handshake to peer N successful".
+		if strings.Contains(l, "Split-Brain detected") || strings.Contains(l, "Handshake successful") || strings.Contains(l, "Handshake to peer") {
 			s.fail("node1 connected to its peer again during the apply: %s", l)
 		}
 	}
@@ -342,7 +343,7 @@ func (s *scenario) twoPrimaries() {
 
 	s.step("two primaries: node1 (Primary, mounted) writes lab-2pri-node1; node2 is promoted, mounts /mnt/sb, writes lab-2pri-node2 and stays Primary and mounted")
 	sum1 := field0(s.must(1, fmt.Sprintf("head -c 4M /dev/urandom >%[1]s/lab-2pri-node1 && sync && sha256sum %[1]s/lab-2pri-node1", dataDir)))
-	sum2 := field0(s.must(2, "drbdadm primary "+resName+" && mkdir -p /mnt/sb && mount /dev/drbd0 /mnt/sb && "+
+	sum2 := field0(s.must(2, promoteSplitCmd()+" && mkdir -p /mnt/sb && mount /dev/drbd0 /mnt/sb && "+
 		"head -c 4M /dev/urandom >/mnt/sb/lab-2pri-node2 && sync && sha256sum /mnt/sb/lab-2pri-node2"))
 	s.logf("node1 lab-2pri-node1 sha256 %s; node2 lab-2pri-node2 sha256 %s", sum1, sum2)
 	dir := filepath.Join(s.dir, "status")
@@ -419,8 +420,14 @@ func (s *scenario) twoPrimaries() {
 		}
 	}
 	metric("splitbrain_2pri_standalone_s", secs(time.Since(t0)))
+	// DRBD 8.4.11 refuses the resync with "Multiple primaries not allowed by config"; DRBD 9
+	// aborts the cluster-wide state change the peer declined ("Declined by peer node2").
+	refused := "State change failed: Multiple primaries not allowed by config"
+	if drbd9() {
+		refused = "Declined by peer node2"
+	}
 	for _, want := range []string{"Split-Brain detected, 2 primaries, automatically solved. Sync from this node",
-		"State change failed: Multiple primaries not allowed by config", "conn( Disconnecting -> StandAlone )"} {
+		refused, "conn( Disconnecting -> StandAlone )"} {
 		if !strings.Contains(klog[1], want) {
 			s.fail("node1's kernel log lacks %q", want)
 		}
