@@ -573,6 +573,9 @@ type Node struct {
 	primaryAtSplit bool
 	// dmesgRestricted makes dmesg fail (a non-root user under dmesg_restrict).
 	dmesgRestricted bool
+	// autoPromoted is set when a mount promoted the node (DRBD 9's auto-promote); the last
+	// umount demotes it again. `drbdadm primary` clears it.
+	autoPromoted bool
 
 	executed    [][]string
 	mutating    [][]string
