@@ -63,3 +63,32 @@ func TestAutoPromote9(t *testing.T) {
 		})
 	}
 }
+
+// TestPeerLostMidSync9: DRBD 9.2.12 keeps the peer's disk Inconsistent when it loses the
+// connection to its SyncTarget mid-resync (seen in the lab's crash scenario: node2's plug
+// pulled at 11%, node1 "connection:Connecting replication:Off peer-disk:Inconsistent"); 8.4
+// reports DUnknown.
+func TestPeerLostMidSync9(t *testing.T) {
+	for _, tc := range []struct {
+		v    Version
+		want string
+	}{{V9, "Inconsistent"}, {V84, "DUnknown"}} {
+		p := primaryPair(t, PairConfig{Version: tc.v, SyncStepPercent: -1})
+		p.Advance(10)
+		mustRun(t, p.Node(1), "drbdadm down pc0")
+		n1 := p.Node(0)
+		if got := n1.PeerDiskState(); got != tc.want {
+			t.Errorf("%v: peer disk %s after the SyncTarget went away, want %s", tc.v, got, tc.want)
+		}
+		if tc.v == V9 {
+			out := mustRun(t, n1, "drbdsetup status pc0 --json")
+			if !strings.Contains(out, `"peer-disk-state": "Inconsistent"`) || !strings.Contains(out, `"connection-state": "Connecting"`) {
+				t.Errorf("drbdsetup status --json:\n%s", out)
+			}
+		}
+		mustRun(t, p.Node(1), "drbdadm up pc0")
+		if got := n1.PeerDiskState(); got != "Inconsistent" {
+			t.Errorf("%v: peer disk %s after the SyncTarget came back, want Inconsistent (resync resumes)", tc.v, got)
+		}
+	}
+}
