@@ -232,6 +232,7 @@ func (s *scenario) day2SplitBrain(sum string) {
 	s.step("e. split brain: after-sb-* lines removed on both nodes (DRBD's default: disconnect), disconnect both")
 	for n := 1; n <= 2; n++ {
 		s.must(n, "cp /etc/drbd.d/pc0.res /root/pc0.res.lab && sed -i '/after-sb-/d' /etc/drbd.d/pc0.res && ! grep -q after-sb /etc/drbd.d/pc0.res")
+		s.afterSBDefault9(n)
 	}
 	s.must(1, "drbdadm disconnect "+resName)
 	s.must(2, "drbdadm disconnect "+resName)
@@ -279,6 +280,7 @@ func (s *scenario) day2SplitBrain(sum string) {
 	s.pass("real split brain: both StandAlone, \"Split-Brain detected but unresolved\" in both kernel logs")
 	for n := 1; n <= 2; n++ {
 		s.must(n, "mv /root/pc0.res.lab /etc/drbd.d/pc0.res && grep -q 'after-sb-1pri discard-secondary' /etc/drbd.d/pc0.res")
+		s.afterSBLab9(n)
 	}
 	s.logf("  the lab's /etc/drbd.d/pc0.res (with its after-sb-* policies) restored on both nodes")
 

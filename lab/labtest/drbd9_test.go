@@ -137,3 +137,35 @@ func promoteSplitHow() string {
 	}
 	return "its disk is UpToDate; no --force"
 }
+
+// The after-sb policies of lab/guest/pc0-drbd9.res (and pc0.res).
+const (
+	labAfterSB     = "--after-sb-0pri=discard-younger-primary --after-sb-1pri=discard-secondary --after-sb-2pri=call-pri-lost-after-sb"
+	defaultAfterSB = "--after-sb-0pri=disconnect --after-sb-1pri=disconnect --after-sb-2pri=disconnect"
+)
+
+// afterSBDefault9 gives node n's connection DRBD's default split-brain policy (disconnect) on
+// DRBD 9, after the after-sb lines were removed from its resource file. DRBD 8.4 drops a
+// disconnected node's net options and reads the file again at `drbdadm connect`; DRBD 9 keeps
+// the connection, with its options, through `disconnect` (StandAlone), so the file alone
+// changes nothing there: without this, the lab's after-sb-1pri discard-secondary solved the
+// split brain at the reconnect ("Split-Brain detected, 1 primaries, automatically solved").
+// Run while connected, before the disconnect.
+func (s *scenario) afterSBDefault9(n int) {
+	s.t.Helper()
+	if drbd9() {
+		s.must(n, "drbdadm net-options "+defaultAfterSB+" "+resName)
+	}
+}
+
+// afterSBLab9 puts the lab's policies back on node n's connection on DRBD 9 (best effort: the
+// node may be StandAlone), as the restored resource file does on 8.4.
+func (s *scenario) afterSBLab9(n int) {
+	s.t.Helper()
+	if !drbd9() {
+		return
+	}
+	if _, err := s.on(n, "drbdadm net-options "+labAfterSB+" "+resName); err != nil {
+		s.logf("  node%d: the lab's after-sb policies not set on the connection: %v", n, err)
+	}
+}

@@ -88,6 +88,7 @@ func splitBrain(t *testing.T) {
 	s.step("DRBD's default split-brain policy (disconnect) for the split brain: after-sb-* lines removed from /etc/drbd.d/pc0.res on both nodes")
 	for n := 1; n <= 2; n++ {
 		s.must(n, "cp /etc/drbd.d/pc0.res /root/pc0.res.lab && sed -i '/after-sb-/d' /etc/drbd.d/pc0.res && ! grep -q after-sb /etc/drbd.d/pc0.res")
+		s.afterSBDefault9(n)
 	}
 
 	s.step("split the pair: drbdadm disconnect pc0 on both nodes")
@@ -140,6 +141,7 @@ func splitBrain(t *testing.T) {
 	s.step("the lab's after-sb policies back in /etc/drbd.d/pc0.res; node2 (Primary) connects again and waits for its peer")
 	for n := 1; n <= 2; n++ {
 		s.must(n, "mv /root/pc0.res.lab /etc/drbd.d/pc0.res && grep -q 'after-sb-1pri discard-secondary' /etc/drbd.d/pc0.res")
+		s.afterSBLab9(n)
 	}
 	s.must(2, "drbdadm connect "+resName)
 	s.waitFor("node2 Primary in WFConnection, node1 Secondary StandAlone", 60*time.Second, func() (bool, string) {
