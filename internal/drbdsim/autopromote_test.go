@@ -24,6 +24,9 @@ func TestAutoPromote9(t *testing.T) {
 			n1, n2 := p.Node(0), p.Node(1)
 			mustRun(t, n1, "mkfs.ext4 -q /dev/drbd0")
 			mustRun(t, n1, "drbdadm secondary pc0")
+			if tc.promoted && !strings.Contains(mustRun(t, n2, "blkid -p -o export /dev/drbd0"), "TYPE=ext4") {
+				t.Error("blkid on node2 with both nodes Secondary did not read the signature (DRBD 9 allows it)")
+			}
 			mustRun(t, n2, "mkdir -p /mnt/t")
 			r := run(t, n2, "mount /dev/drbd0 /mnt/t")
 			if got := r.code == 0; got != tc.promoted {
@@ -41,7 +44,10 @@ func TestAutoPromote9(t *testing.T) {
 			if !strings.Contains(mustRun(t, n2, "dmesg"), "role( Secondary -> Primary ) [mount:") {
 				t.Error("no auto-promote line in node2's kernel log")
 			}
-			// The peer is Primary now: node1's mount fails.
+			// The peer is Primary now: node1's mount fails, and so does a read-only open.
+			if r := run(t, n1, "blkid -p -o export /dev/drbd0"); r.code != 2 || !strings.Contains(r.stderr+r.stdout, "Wrong medium type") {
+				t.Errorf("blkid on node1 while node2 is Primary: exit %d %q %q", r.code, r.stdout, r.stderr)
+			}
 			mustRun(t, n1, "mkdir -p /mnt/t")
 			if r := run(t, n1, "mount /dev/drbd0 /mnt/t"); r.code != 32 || !strings.Contains(r.stderr, "Wrong medium type") {
 				t.Errorf("mount on node1 while node2 is Primary: exit %d %q", r.code, r.stderr)
