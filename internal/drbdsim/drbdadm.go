@@ -433,6 +433,7 @@ func (n *Node) promote(force bool) (int, string) {
 		return 11, "(-1) Multiple primaries not allowed by config"
 	}
 	if n.role == rolePrimary {
+		n.autoPromoted = false // promoted by hand now: stays Primary after the last umount
 		return 0, ""
 	}
 	if force {

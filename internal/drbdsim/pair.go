@@ -599,6 +599,9 @@ type Node struct {
 	primaryAtSplit bool
 	// dmesgRestricted makes dmesg fail (a non-root user under dmesg_restrict).
 	dmesgRestricted bool
+	// autoPromoted is set when a mount promoted the node (DRBD 9's auto-promote); the last
+	// umount demotes it again. `drbdadm primary` clears it.
+	autoPromoted bool
 
 	executed    [][]string
 	mutating    [][]string
@@ -692,7 +695,14 @@ func (n *Node) connState() string {
 }
 
 // peerView returns what this node knows about its peer. Callers hold mu.
+//
+// DRBD 9 keeps a peer it was resyncing Inconsistent after the connection is gone (seen on
+// 9.2.12: the SyncTarget's plug pulled mid-resync left "connection:Connecting
+// replication:Off peer-disk:Inconsistent" on the SyncSource); 8.x says DUnknown.
 func (n *Node) peerView() (role, disk string) {
+	if n.up && !n.p.linkUp() && n.p.cfg.Version == V9 && n.p.sync != nil && n.p.sync.source == n.idx && !n.standAlone {
+		return roleUnknown, diskInconsistent
+	}
 	if !n.up || !n.p.linkUp() {
 		return roleUnknown, diskDUnknown
 	}

@@ -54,6 +54,9 @@ func (n *Node) mount(dev, dir, fstype, opts string) (int, string) {
 		if m, ok := n.mounts[dir]; ok && m.dev == dev {
 			return 32, fmt.Sprintf("mount: %s: %s already mounted on %s.", dir, dev, dir)
 		}
+		if n.up && n.role != rolePrimary && n.p.cfg.Version == V9 {
+			n.autoPromote() // DRBD 9: the open for writing promotes a Secondary when it can
+		}
 		if !n.up || n.role != rolePrimary {
 			return 32, fmt.Sprintf("mount: %s: mount(2) system call failed: Wrong medium type.", dir)
 		}
@@ -130,6 +133,7 @@ func progUmount(c *call) int {
 			switch {
 			case found != "":
 				delete(c.n.mounts, found)
+				c.n.autoDemote()
 			case !c.n.fileExists(p):
 				c.errf("umount: %s: no mount point specified.\n", op)
 				code = 32
@@ -239,8 +243,12 @@ func (n *Node) blkidProbe(dev string, lowLevel bool) (tags [][2]string, code int
 			return nil, 2, fmt.Sprintf("blkid: error: %s: No such file or directory", dev)
 		}
 		readable := n.up && n.role == rolePrimary
-		if n.p.cfg.Version == V9 && n.up {
-			readable = n.hasUpToDateAccess()
+		if n.p.cfg.Version == V9 && n.up && n.role != rolePrimary {
+			// DRBD 9 lets a Secondary be opened read-only, but not while its peer is Primary
+			// (9.2.12 in the lab: blkid on node2 read the ext4 signature with both nodes
+			// Secondary, and said "Wrong medium type" with node1 Primary).
+			pr, _ := n.peerView()
+			readable = n.hasUpToDateAccess() && pr != rolePrimary
 		}
 		if !readable {
 			return nil, 2, fmt.Sprintf("blkid: error: %s: Wrong medium type", dev)
@@ -511,4 +519,38 @@ func journalBlocks(blocks int64) int64 {
 		return 16384
 	}
 	return 262144
+}
+
+// autoPromote is DRBD 9's auto-promote (the resource option auto-promote, on by default) on
+// an open of the device for writing, such as a mount: a Secondary becomes Primary when it
+// could be promoted with `drbdadm primary` (no Primary peer, access to UpToDate data), and
+// the open fails otherwise. Seen in the lab (DRBD 9.2.12): "role( Secondary -> Primary )
+// [mount:223 auto-promote]"; with the peer Primary the mount fails with "Wrong medium type"
+// and the kernel says "Auto-promote failed: Multiple primaries not allowed by config".
+// Callers hold mu.
+func (n *Node) autoPromote() {
+	res := n.p.cfg.Resource
+	if pr, _ := n.peerView(); pr == rolePrimary {
+		n.klog("drbd " + res + ": Auto-promote failed: Multiple primaries not allowed by config (-1)")
+		return
+	}
+	if !n.hasUpToDateAccess() {
+		n.klog("drbd " + res + ": Auto-promote failed: Need access to UpToDate data (-2)")
+		return
+	}
+	n.role, n.autoPromoted = rolePrimary, true
+	n.klog("drbd " + res + ": role( Secondary -> Primary ) [mount:223 auto-promote]")
+}
+
+// autoDemote demotes a node that a mount promoted once its device is no longer mounted (the
+// last close). Callers hold mu.
+func (n *Node) autoDemote() {
+	if !n.autoPromoted || n.devMounted() {
+		return
+	}
+	n.autoPromoted = false
+	if n.role == rolePrimary {
+		n.role = roleSecondary
+		n.klog("drbd " + n.p.cfg.Resource + ": role( Primary -> Secondary ) [umount:224 auto-demote]")
+	}
 }

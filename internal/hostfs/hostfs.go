@@ -416,15 +416,25 @@ func ParseStateWithSizes(fsType, out string) (st State, sizes Sizes, sizesErr, e
 // that the caller decides from ParseMountIfFormatted's State as it would from StateCommand's.
 // Mounting an existing filesystem of the configured type on a free mountpoint is what the
 // caller would do next in that state; it writes nothing the filesystem does not.
-func MountIfFormattedCommand(fsType, dev, mountpoint, options string) (string, error) {
-	return mountIfFormattedCommand(fsType, dev, mountpoint, options, "/proc/self/mounts")
+//
+// A non-empty precondition (a POSIX sh command list that prints what it saw itself, for
+// example drbd.DeviceRoleCommand) runs first, and the mount runs only when it exits 0
+// (MountAttempt.PreconditionFailed otherwise): a DRBD 9 Secondary with auto-promote would
+// promote itself on the mount's open, so the role is checked right before it.
+func MountIfFormattedCommand(fsType, dev, mountpoint, options, precondition string) (string, error) {
+	return mountIfFormattedCommand(fsType, dev, mountpoint, options, precondition, "/proc/self/mounts")
 }
 
 // mountIfFormattedCommand is MountIfFormattedCommand reading the mount table from mounts.
-func mountIfFormattedCommand(fsType, dev, mountpoint, options, mounts string) (string, error) {
+func mountIfFormattedCommand(fsType, dev, mountpoint, options, precondition, mounts string) (string, error) {
 	mount, err := MountCommand(fsType, dev, mountpoint, options)
 	if err != nil {
 		return "", err
+	}
+	pre := "hostfs_pre=0; "
+	if precondition != "" {
+		pre = "if { " + precondition + "; }; then hostfs_pre=0; else hostfs_pre=1; fi; " +
+			"echo " + quote(markPrecondition) + "; echo \"" + markRC + "$hostfs_pre\"; "
 	}
 	mp := quote(mountpoint)
 	mount = "test -d " + mp + " || " + mount // MountCommand's mkdir -p only when needed
@@ -434,14 +444,14 @@ func mountIfFormattedCommand(fsType, dev, mountpoint, options, mounts string) (s
 	// blkid's lines are matched whole; $hostfs_nl is a newline, so that the command stays on
 	// one line (as every command does in the provider's logs).
 	nl := "${hostfs_nl}"
-	return section(markBlkid, "hostfs_b", BlkidCommand(dev)) + "; " +
+	return pre + section(markBlkid, "hostfs_b", BlkidCommand(dev)) + "; " +
 		"hostfs_nl=$(printf '\\nx'); hostfs_nl=${hostfs_nl%x}; hostfs_ran=0; " +
 		// Free: nothing mounted there, and the path is canonical (or missing: then nothing can
 		// be mounted on it either).
 		"hostfs_free=0; if test -r " + quote(mounts) + "; then hostfs_free=1; " +
 		"while read -r hostfs_s hostfs_t hostfs_r; do if test \"$hostfs_t\" = " + quote(mountTableEscape(mountpoint)) + "; then hostfs_free=0; fi; done < " + quote(mounts) + "; " +
 		"if cd -P " + mp + " 2>/dev/null && test \"$PWD\" != " + mp + "; then hostfs_free=0; fi; cd /; fi; " +
-		"if test \"$hostfs_b_rc\" = 0 && test \"$hostfs_free\" = 1; then " +
+		"if test \"$hostfs_pre\" = 0 && test \"$hostfs_b_rc\" = 0 && test \"$hostfs_free\" = 1; then " +
 		"case \"" + nl + "$hostfs_b" + nl + "\" in " +
 		"*\"" + nl + "PTTYPE=\"*) ;; " +
 		"*\"" + nl + "TYPE=\"" + quote(fsType) + "\"" + nl + "\"*) hostfs_ran=1; echo " + quote(markMounted) + "; { " + mount + "; } 2>&1; echo \"" + markRC + "$?\";; " +
@@ -459,6 +469,9 @@ func mountTableEscape(path string) string {
 type MountAttempt struct {
 	// Ran is set when the state allowed the mount and MountCommand ran.
 	Ran bool
+	// PreconditionFailed is set when a precondition was given and did not hold, so nothing
+	// was mounted whatever the device held.
+	PreconditionFailed bool
 	// Exit and Output are its exit status and merged output.
 	Exit   int
 	Output string
@@ -529,8 +542,11 @@ func parseSections(out string) (State, MountAttempt, error) {
 		return State{}, MountAttempt{}, fmt.Errorf("not a filesystem probe output: %.200q", out)
 	}
 	var a MountAttempt
+	if pre := secs[markPrecondition]; pre != nil {
+		a.PreconditionFailed = !pre.done || pre.rc != 0
+	}
 	if mt != nil {
-		a = MountAttempt{Ran: true, Exit: mt.rc, Output: strings.TrimSpace(strings.Join(mt.lines, "\n"))}
+		a.Ran, a.Exit, a.Output = true, mt.rc, strings.TrimSpace(strings.Join(mt.lines, "\n"))
 		if !mt.done {
 			a.Exit = -1
 		}

@@ -29,6 +29,9 @@ func TestMountIfFormattedCommand_mountsOnlyAnUnmountedFilesystemOfTheType(t *tes
 		fsType   string
 		mount    bool
 		mkdirRan bool
+		// pre is the precondition ("" = none); preFailed is what the attempt must report.
+		pre       string
+		preFailed bool
 	}{
 		{name: "ext4, nothing mounted", blkid: ext4, fsType: "ext4", mount: true},
 		{name: "ext4, directory missing", blkid: ext4, missing: true, fsType: "ext4", mount: true, mkdirRan: true},
@@ -43,6 +46,9 @@ func TestMountIfFormattedCommand_mountsOnlyAnUnmountedFilesystemOfTheType(t *tes
 		{name: "already mounted", blkid: ext4, mounted: true, fsType: "ext4"},
 		{name: "mountpoint behind a symbolic link", blkid: ext4, symlink: true, fsType: "ext4"},
 		{name: "no mount table", blkid: ext4, table: "-", fsType: "ext4"},
+		{name: "precondition holds", blkid: ext4, fsType: "ext4", mount: true, pre: "echo role Primary"},
+		{name: "precondition fails (DRBD 9 Secondary: readable, not Primary)", blkid: ext4, fsType: "ext4", pre: "echo role Secondary; false", preFailed: true},
+		{name: "precondition fails, already mounted", blkid: ext4, mounted: true, fsType: "ext4", pre: "false", preFailed: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -92,7 +98,7 @@ func TestMountIfFormattedCommand_mountsOnlyAnUnmountedFilesystemOfTheType(t *tes
 			stub("findmnt", "", 1)
 			stub("mkdir", "", 0)
 			stub("mount", "", tc.mountRC)
-			cmd, err := mountIfFormattedCommand(tc.fsType, "/dev/drbd0", mp, "", mounts)
+			cmd, err := mountIfFormattedCommand(tc.fsType, "/dev/drbd0", mp, "", tc.pre, mounts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -113,7 +119,7 @@ func TestMountIfFormattedCommand_mountsOnlyAnUnmountedFilesystemOfTheType(t *tes
 			if err != nil {
 				t.Fatalf("ParseMountIfFormatted: %v\n%s", err, out)
 			}
-			if a.Ran != tc.mount || a.Mounted() != (tc.mount && tc.mountRC == 0) || (a.Ran && a.Exit != tc.mountRC) {
+			if a.Ran != tc.mount || a.Mounted() != (tc.mount && tc.mountRC == 0) || (a.Ran && a.Exit != tc.mountRC) || a.PreconditionFailed != tc.preFailed {
 				t.Errorf("attempt %+v, want ran %v exit %d", a, tc.mount, tc.mountRC)
 			}
 			if tc.mount && (st.Signature.Type != "ext4" || st.Signature.UUID == "" || st.Mounted) {
@@ -121,7 +127,7 @@ func TestMountIfFormattedCommand_mountsOnlyAnUnmountedFilesystemOfTheType(t *tes
 			}
 		})
 	}
-	if _, err := MountIfFormattedCommand("ext4; rm", "/dev/drbd0", "/mnt", ""); err == nil {
+	if _, err := MountIfFormattedCommand("ext4; rm", "/dev/drbd0", "/mnt", "", ""); err == nil {
 		t.Error("a bad fs_type gave a command")
 	}
 }

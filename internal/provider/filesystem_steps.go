@@ -90,11 +90,19 @@ func (h *remoteHost) fsStateWithSizes(ctx context.Context, diags *diag.Diagnosti
 
 // mountIfFormatted reads the device signature and the mountpoint and, in the same round trip,
 // mounts an existing filesystem of the configured type on a free mountpoint
-// (hostfs.MountIfFormattedCommand). It returns the state read before any mount and whether
-// the mount ran and succeeded; a failed mount is an error.
+// (hostfs.MountIfFormattedCommand), and only when the device is Primary on the host, read
+// right before the mount (drbd.DeviceRoleCommand): on DRBD 9 a mount of a Secondary would
+// promote it by itself (auto-promote), past drbd_primary's guards. It returns the state read
+// before any mount and whether the mount ran and succeeded; a failed mount, and a filesystem
+// left unmounted because the device is not Primary, are errors.
 func (h *remoteHost) mountIfFormatted(ctx context.Context, diags *diag.Diagnostics, summary string, m *filesystemResourceModel) (hostfs.State, bool, bool) {
 	fsType, dev, mp := m.FSType.ValueString(), m.Device.ValueString(), m.Mountpoint.ValueString()
-	cmd, err := hostfs.MountIfFormattedCommand(fsType, dev, mp, m.MountOptions.ValueString())
+	role, err := drbd.DeviceRoleCommand(dev)
+	if err != nil {
+		diags.AddAttributeError(path.Root("device"), summary, err.Error())
+		return hostfs.State{}, false, false
+	}
+	cmd, err := hostfs.MountIfFormattedCommand(fsType, dev, mp, m.MountOptions.ValueString(), role)
 	if err != nil {
 		diags.AddError(summary, err.Error())
 		return hostfs.State{}, false, false
@@ -106,6 +114,18 @@ func (h *remoteHost) mountIfFormatted(ctx context.Context, diags *diag.Diagnosti
 	fp, attempt, err := hostfs.ParseMountIfFormatted(res.Stdout)
 	if err != nil {
 		diags.AddError(summary, fmt.Sprintf("Reading %s and %s on %s gave unexpected output: %s", dev, mp, h, err))
+		return fp, false, false
+	}
+	if attempt.PreconditionFailed && !fp.Mounted && fp.SigErr == nil && !fp.Signature.Empty() {
+		seen := "no role"
+		if r, ok := drbd.ParseDeviceRole(res.Stdout); ok && r.Role != "" {
+			seen = string(r.Role)
+		}
+		diags.AddError("Refusing to Mount", fmt.Sprintf("%s on %s is not Primary (seen: %s), so its %s was not mounted on %s. "+
+			"drbd_filesystem mounts only a device that is Primary on its host, as drbd_primary leaves it: on DRBD 9 the mount "+
+			"of a Secondary would promote it by itself (auto-promote), past drbd_primary's checks of the peer, fencing and "+
+			"split brain. Make this resource depend on the drbd_primary of the same host. Nothing was mounted.",
+			dev, h, seen, fp.Signature.Describe(), mp))
 		return fp, false, false
 	}
 	if attempt.Ran && !attempt.Mounted() {

@@ -89,7 +89,9 @@ func TestAccSecrets_notInStateOrLog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := newEnvWith(t, drbdsim.PairConfig{}, envOptions{signer: signer, keyPEM: keyPEM, passwords: map[string]string{"root": password}})
+	// A slower simulated sync (10% per command, not 25%) keeps it running until drbd_sync
+	// raises the rate, whatever reads the steps before it make.
+	e := newEnvWith(t, drbdsim.PairConfig{SyncStepPercent: 10}, envOptions{signer: signer, keyPEM: keyPEM, passwords: map[string]string{"root": password}})
 	logFile := filepath.Join(t.TempDir(), "provider.log")
 	t.Setenv("TF_LOG", "TRACE")
 	t.Setenv("TF_LOG_PATH", logFile) // read by the in-process provider's sink; not passed to the CLI

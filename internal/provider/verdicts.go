@@ -58,6 +58,19 @@ type syncWatch struct {
 	peerWasDown       bool
 }
 
+// peerAway reports whether the node has lost its peer: DRBD 8.x then reports the peer's disk
+// DUnknown, while DRBD 9 keeps a peer it was resyncing Inconsistent as long as it is
+// Connecting (seen on 9.2.12 when the SyncTarget's plug was pulled mid-resync), so the
+// connection state counts too.
+func peerAway(st drbd.Status) bool {
+	switch st.ConnectionState {
+	case drbd.ConnConnecting, drbd.ConnWFConnection, drbd.ConnUnconnected, drbd.ConnNetworkFailure,
+		drbd.ConnBrokenPipe, drbd.ConnTimeout, drbd.ConnProtocolError, drbd.ConnTearDown, drbd.ConnDisconnecting:
+		return true
+	}
+	return st.PeerDiskState == drbd.DiskDUnknown
+}
+
 // next decides on the status st read at now.
 func (w *syncWatch) next(now time.Time, st drbd.Status) syncVerdict {
 	if !st.Configured {
@@ -75,7 +88,7 @@ func (w *syncWatch) next(now time.Time, st drbd.Status) syncVerdict {
 	if err := w.stall.observe(now, st); err != nil {
 		return syncVerdict{action: syncFail, reason: syncStalled, err: err}
 	}
-	if st.PeerDiskState == drbd.DiskDUnknown {
+	if peerAway(st) {
 		if w.disconnectedSince.IsZero() {
 			w.disconnectedSince = now
 		}

@@ -278,13 +278,14 @@ func (s *scenario) day2SplitBrain(sum string) {
 	s.step("e. split brain: after-sb-* lines removed on both nodes (DRBD's default: disconnect), disconnect both")
 	for n := 1; n <= 2; n++ {
 		s.must(n, "cp /etc/drbd.d/pc0.res /root/pc0.res.lab && sed -i '/after-sb-/d' /etc/drbd.d/pc0.res && ! grep -q after-sb /etc/drbd.d/pc0.res")
+		s.afterSBDefault9(n)
 	}
 	s.must(1, "drbdadm disconnect "+resName)
 	s.must(2, "drbdadm disconnect "+resName)
 	s.waitForStates("both nodes StandAlone", 60*time.Second, map[int]drbd.ConnState{1: drbd.ConnStandAlone, 2: drbd.ConnStandAlone})
 
 	s.step("e. both Primary and writing: node1 promoted, writes lab-sb-node1 on /mnt/sb; node2 (Primary) writes lab-sb-node2")
-	sb1 := field0(s.must(1, "drbdadm primary "+resName+" && mkdir -p /mnt/sb && mount /dev/drbd0 /mnt/sb && "+
+	sb1 := field0(s.must(1, promoteSplitCmd()+" && mkdir -p /mnt/sb && mount /dev/drbd0 /mnt/sb && "+
 		"head -c 4M /dev/urandom >/mnt/sb/lab-sb-node1 && sync && sha256sum /mnt/sb/lab-sb-node1"))
 	m1, l1 := s.mustProc(1)
 	m2, l2 := s.mustProc(2)
@@ -325,6 +326,7 @@ func (s *scenario) day2SplitBrain(sum string) {
 	s.pass("real split brain: both StandAlone, \"Split-Brain detected but unresolved\" in both kernel logs")
 	for n := 1; n <= 2; n++ {
 		s.must(n, "mv /root/pc0.res.lab /etc/drbd.d/pc0.res && grep -q 'after-sb-1pri discard-secondary' /etc/drbd.d/pc0.res")
+		s.afterSBLab9(n)
 	}
 	s.logf("  the lab's /etc/drbd.d/pc0.res (with its after-sb-* policies) restored on both nodes")
 

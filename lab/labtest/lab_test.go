@@ -344,7 +344,19 @@ var minorLineRE = regexp.MustCompile(`(?m)^ *0: .*$`)
 
 // proc reads node n's /proc/drbd and returns minor 0 (nil when not configured), its state line
 // (" 0: cs:... ro:... ds:...") and the whole text.
+// On DRBD 9, whose /proc/drbd has no state lines, it reads `drbdsetup status --json` instead
+// and returns the state in 8.4's words (procMinor9); the line and the text are then the same
+// one-line summary.
 func (s *scenario) proc(n int) (*drbd.ProcMinor, string, string, error) {
+	if drbd9() {
+		st, _, err := s.status9(n)
+		if err != nil {
+			return nil, "", "", err
+		}
+		m := procMinor9(st)
+		line := procLine9(m, st)
+		return m, line, line, nil
+	}
 	text, err := s.on(n, "cat /proc/drbd")
 	if err != nil {
 		return nil, "", text, err

@@ -90,6 +90,9 @@ func runbook(t *testing.T) {
 		s.fail("plan after repair: exit %d (want 0)", rc)
 	}
 	s.pass("plan after repair is empty")
+	if drbd9() {
+		s.autoPromote(canary, sum1)
+	}
 
 	s.step("terraform destroy keeps the data")
 	if rc := s.tf(s.dir, "destroy", "destroy", "-auto-approve", "-input=false"); rc != 0 {

@@ -88,6 +88,7 @@ func splitBrain(t *testing.T) {
 	s.step("DRBD's default split-brain policy (disconnect) for the split brain: after-sb-* lines removed from /etc/drbd.d/pc0.res on both nodes")
 	for n := 1; n <= 2; n++ {
 		s.must(n, "cp /etc/drbd.d/pc0.res /root/pc0.res.lab && sed -i '/after-sb-/d' /etc/drbd.d/pc0.res && ! grep -q after-sb /etc/drbd.d/pc0.res")
+		s.afterSBDefault9(n)
 	}
 
 	s.step("split the pair: drbdadm disconnect pc0 on both nodes")
@@ -101,8 +102,8 @@ func splitBrain(t *testing.T) {
 	s.must(1, "umount "+dataDir+" && drbdadm secondary "+resName)
 	s.logf("node1 canary %s sha256 %s", canary1, sum1)
 
-	s.step("node2 becomes Primary (its disk is UpToDate; no --force), writes a different canary on /mnt/sb, unmounts")
-	sum2 := field0(s.must(2, "drbdadm primary "+resName+" && mkdir -p /mnt/sb && mount /dev/drbd0 /mnt/sb && "+
+	s.step("node2 becomes Primary (%s), writes a different canary on /mnt/sb, unmounts", promoteSplitHow())
+	sum2 := field0(s.must(2, promoteSplitCmd()+" && mkdir -p /mnt/sb && mount /dev/drbd0 /mnt/sb && "+
 		"head -c 4M /dev/urandom >/mnt/sb/lab-sb-canary-node2 && sync && sha256sum /mnt/sb/lab-sb-canary-node2 && umount /mnt/sb"))
 	s.logf("node2 canary lab-sb-canary-node2 sha256 %s", sum2)
 	if sum1 == sum2 {
@@ -126,7 +127,11 @@ func splitBrain(t *testing.T) {
 			}
 			sb := drbd.SplitBrainReported(klog, resName, minor)
 			state = append(state, fmt.Sprintf("node%d %s, split brain in kernel log: %v", n, line, sb))
-			ok = ok && sb && m != nil && m.ConnState == drbd.ConnStandAlone
+			// On DRBD 9 the node whose peer dropped the connection first (node2 here, seen in
+			// the lab) may go back to Connecting after logging the split brain, as 8.4's
+			// survivor does in twoPrimaries; the next step waits for that state anyway.
+			standAlone := m != nil && (m.ConnState == drbd.ConnStandAlone || (drbd9() && n == 2 && m.ConnState == drbd.ConnWFConnection))
+			ok = ok && sb && standAlone
 		}
 		return ok, strings.Join(state, "; ")
 	})
@@ -140,8 +145,10 @@ func splitBrain(t *testing.T) {
 	s.step("the lab's after-sb policies back in /etc/drbd.d/pc0.res; node2 (Primary) connects again and waits for its peer")
 	for n := 1; n <= 2; n++ {
 		s.must(n, "mv /root/pc0.res.lab /etc/drbd.d/pc0.res && grep -q 'after-sb-1pri discard-secondary' /etc/drbd.d/pc0.res")
+		s.afterSBLab9(n)
 	}
-	s.must(2, "drbdadm connect "+resName)
+	// Only a StandAlone node2 needs the connect (on DRBD 9 it may already be Connecting).
+	s.must(2, "if [ \"$(drbdadm cstate "+resName+")\" = StandAlone ]; then drbdadm connect "+resName+"; fi")
 	s.waitFor("node2 Primary in WFConnection, node1 Secondary StandAlone", 60*time.Second, func() (bool, string) {
 		m2, l2, _, err := s.proc(2)
 		if err != nil {
@@ -253,7 +260,8 @@ func splitBrain(t *testing.T) {
 		s.logf("  node1 kernel: %s", l)
 	}
 	for _, l := range newLines {
-		if strings.Contains(l, "Split-Brain detected") || strings.Contains(l, "Handshake successful") {
+		// 8.4: "Handshake successful", DRBD 9: "Handshake to peer N successful".
+		if strings.Contains(l, "Split-Brain detected") || strings.Contains(l, "Handshake successful") || strings.Contains(l, "Handshake to peer") {
 			s.fail("node1 connected to its peer again during the apply: %s", l)
 		}
 	}
@@ -342,7 +350,7 @@ func (s *scenario) twoPrimaries() {
 
 	s.step("two primaries: node1 (Primary, mounted) writes lab-2pri-node1; node2 is promoted, mounts /mnt/sb, writes lab-2pri-node2 and stays Primary and mounted")
 	sum1 := field0(s.must(1, fmt.Sprintf("head -c 4M /dev/urandom >%[1]s/lab-2pri-node1 && sync && sha256sum %[1]s/lab-2pri-node1", dataDir)))
-	sum2 := field0(s.must(2, "drbdadm primary "+resName+" && mkdir -p /mnt/sb && mount /dev/drbd0 /mnt/sb && "+
+	sum2 := field0(s.must(2, promoteSplitCmd()+" && mkdir -p /mnt/sb && mount /dev/drbd0 /mnt/sb && "+
 		"head -c 4M /dev/urandom >/mnt/sb/lab-2pri-node2 && sync && sha256sum /mnt/sb/lab-2pri-node2"))
 	s.logf("node1 lab-2pri-node1 sha256 %s; node2 lab-2pri-node2 sha256 %s", sum1, sum2)
 	dir := filepath.Join(s.dir, "status")
@@ -389,6 +397,12 @@ func (s *scenario) twoPrimaries() {
 			if m[1].ConnState == drbd.ConnStandAlone {
 				return true, strings.Join(lines, "; ")
 			}
+			if drbd9() {
+				// DRBD 9 logs the split brain during the handshake, while still Connecting, and
+				// then goes StandAlone ("Declined by peer"): Connecting is not the race's end
+				// state there (seen in the lab).
+				return false, strings.Join(lines, "; ")
+			}
 			out, err := s.on(1, "dmesg")
 			if err != nil {
 				return false, err.Error()
@@ -419,8 +433,14 @@ func (s *scenario) twoPrimaries() {
 		}
 	}
 	metric("splitbrain_2pri_standalone_s", secs(time.Since(t0)))
+	// DRBD 8.4.11 refuses the resync with "Multiple primaries not allowed by config"; DRBD 9
+	// aborts the cluster-wide state change the peer declined ("Declined by peer node2").
+	refused := "State change failed: Multiple primaries not allowed by config"
+	if drbd9() {
+		refused = "Declined by peer node2"
+	}
 	for _, want := range []string{"Split-Brain detected, 2 primaries, automatically solved. Sync from this node",
-		"State change failed: Multiple primaries not allowed by config", "conn( Disconnecting -> StandAlone )"} {
+		refused, "conn( Disconnecting -> StandAlone )"} {
 		if !strings.Contains(klog[1], want) {
 			s.fail("node1's kernel log lacks %q", want)
 		}

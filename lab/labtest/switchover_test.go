@@ -49,6 +49,9 @@ type procSampler struct {
 // samplerScript prints /proc/drbd between markers every 0.5 s; only complete samples count.
 const samplerScript = `while :; do echo @@sample-begin; cat /proc/drbd; echo @@sample-end; sleep 0.5; done`
 
+// samplerScript9 is samplerScript on DRBD 9: `drbdsetup status --json` (`[ ]` when down).
+const samplerScript9 = `while :; do echo @@sample-begin; drbdsetup status ` + resName + ` --json 2>/dev/null; echo @@sample-end; sleep 0.5; done`
+
 func (p *procSampler) line(n int, l string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -82,7 +85,11 @@ func (s *scenario) startSampler() *procSampler {
 		p.wg.Add(1)
 		go func() {
 			defer p.wg.Done()
-			_, err := s.pool.Exec(ctx, target(n), sshx.Command{Cmd: samplerScript, OnStdoutLine: func(l string) { p.line(n, l) }})
+			script := samplerScript
+			if drbd9() {
+				script = samplerScript9
+			}
+			_, err := s.pool.Exec(ctx, target(n), sshx.Command{Cmd: script, OnStdoutLine: func(l string) { p.line(n, l) }})
 			if err != nil && ctx.Err() == nil {
 				p.mu.Lock()
 				p.errs = append(p.errs, fmt.Sprintf("node%d: sampler ended: %v", n, err))
@@ -119,10 +126,16 @@ func (p *procSampler) stop() samplerReport {
 		r.n[n] = len(p.samples[n])
 		for i, text := range p.samples[n] {
 			var state string
-			pd, err := drbd.ParseProcDRBD(text)
 			m, ok := (*drbd.ProcMinor)(nil), false
-			if err == nil {
-				m, ok = pd.Minor(minor)
+			var err error
+			if drbd9() {
+				m, err = parseSample9(text)
+				ok = m != nil
+			} else {
+				var pd *drbd.ProcDRBD
+				if pd, err = drbd.ParseProcDRBD(text); err == nil {
+					m, ok = pd.Minor(minor)
+				}
 			}
 			switch {
 			case err != nil:
