@@ -13,30 +13,7 @@ import (
 
 // autoPromoteTF is a drbd_filesystem on node2 alone (the example's mountpoint and type), for
 // the auto-promote check.
-const autoPromoteTF = `terraform {
-  required_providers {
-    drbd = {
-      source = "seed-a700e435/drbd"
-    }
-  }
-}
-
-variable "private_key" {
-  type      = string
-  sensitive = true
-}
-
-variable "known_hosts" {
-  type = string
-}
-
-provider "drbd" {
-  user            = "root"
-  private_key     = var.private_key
-  known_hosts     = var.known_hosts
-  host_key_policy = "strict"
-}
-
+const autoPromoteTF = providerTF + `
 resource "drbd_filesystem" "on_secondary" {
   host       = "127.0.0.1"
   port       = %d

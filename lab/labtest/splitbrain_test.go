@@ -283,9 +283,9 @@ func splitBrain(t *testing.T) {
 	s.logf("the lab stays split (node1 StandAlone); the next lab up or lab down starts from fresh disks")
 }
 
-// statusTF reads drbd_status on both nodes (node1, node2) and outputs their split_brain and
-// connection_state.
-const statusTF = `terraform {
+// providerTF is the head of the small configurations the scenarios write beside the example:
+// the provider from the local mirror, with the lab's key and known_hosts as variables.
+const providerTF = `terraform {
   required_providers {
     drbd = {
       source = "seed-a700e435/drbd"
@@ -308,7 +308,11 @@ provider "drbd" {
   known_hosts     = var.known_hosts
   host_key_policy = "strict"
 }
+`
 
+// statusTF reads drbd_status on both nodes (node1, node2) and outputs their split_brain and
+// connection_state.
+const statusTF = providerTF + `
 data "drbd_status" "node1" {
   host     = "127.0.0.1"
   port     = %d

@@ -464,15 +464,7 @@ func (s *scenario) handSwitchover(hand *sshx.Pool, from, to int, canarySum strin
 	s.t.Helper()
 	run := func(n int, cmd string) {
 		s.t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		r, err := hand.Exec(ctx, target(n), sshx.Command{Cmd: cmd})
-		if err != nil {
-			s.fail("by hand on node%d: `%s`: %v", n, cmd, err)
-		}
-		if r.ExitCode != 0 {
-			s.fail("by hand on node%d: `%s` exited %d: %s", n, cmd, r.ExitCode, strings.TrimSpace(r.Stderr+"\n"+r.Stdout))
-		}
+		s.handRun(hand, n, cmd)
 	}
 	smp := s.startSampler()
 	t0 := time.Now()
