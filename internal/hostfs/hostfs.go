@@ -415,7 +415,9 @@ func ParseStateWithSizes(fsType, out string) (st State, sizes Sizes, sizesErr, e
 // mounts nothing and reads the mount at mountpoint with findmnt, as StateCommand does, so
 // that the caller decides from ParseMountIfFormatted's State as it would from StateCommand's.
 // Mounting an existing filesystem of the configured type on a free mountpoint is what the
-// caller would do next in that state; it writes nothing the filesystem does not.
+// caller would do next in that state; it writes nothing the filesystem does not. After a
+// mount that succeeded it reads the device and filesystem sizes (SizesCommand) in the same
+// round trip, as MountAttempt.Sizes: what the caller records next.
 //
 // A non-empty precondition (a POSIX sh command list that prints what it saw itself, for
 // example drbd.DeviceRoleCommand) runs first, and the mount runs only when it exits 0
@@ -428,6 +430,10 @@ func MountIfFormattedCommand(fsType, dev, mountpoint, options, precondition stri
 // mountIfFormattedCommand is MountIfFormattedCommand reading the mount table from mounts.
 func mountIfFormattedCommand(fsType, dev, mountpoint, options, precondition, mounts string) (string, error) {
 	mount, err := MountCommand(fsType, dev, mountpoint, options)
+	if err != nil {
+		return "", err
+	}
+	sizes, err := SizesCommand(fsType, dev, mountpoint)
 	if err != nil {
 		return "", err
 	}
@@ -454,7 +460,8 @@ func mountIfFormattedCommand(fsType, dev, mountpoint, options, precondition, mou
 		"if test \"$hostfs_pre\" = 0 && test \"$hostfs_b_rc\" = 0 && test \"$hostfs_free\" = 1; then " +
 		"case \"" + nl + "$hostfs_b" + nl + "\" in " +
 		"*\"" + nl + "PTTYPE=\"*) ;; " +
-		"*\"" + nl + "TYPE=\"" + quote(fsType) + "\"" + nl + "\"*) hostfs_ran=1; echo " + quote(markMounted) + "; { " + mount + "; } 2>&1; echo \"" + markRC + "$?\";; " +
+		"*\"" + nl + "TYPE=\"" + quote(fsType) + "\"" + nl + "\"*) hostfs_ran=1; echo " + quote(markMounted) + "; { " + mount + "; } 2>&1; hostfs_mrc=$?; echo \"" + markRC + "$hostfs_mrc\"; " +
+		"if test \"$hostfs_mrc\" = 0; then echo " + quote(markSizes) + "; { " + sizes + "; } 2>/dev/null; echo \"" + markRC + "$?\"; fi;; " +
 		"esac; fi; " +
 		"if test \"$hostfs_ran\" = 0; then " + section(markMount, "hostfs_m", FindmntCommand(mountpoint)) + "; fi", nil
 }
@@ -475,6 +482,10 @@ type MountAttempt struct {
 	// Exit and Output are its exit status and merged output.
 	Exit   int
 	Output string
+	// Sizes are the device and filesystem sizes read right after a mount that succeeded;
+	// SizesErr says why they are missing (no mount, or ParseSizes's error).
+	Sizes    Sizes
+	SizesErr error
 }
 
 // Mounted reports whether the mount ran and succeeded.
@@ -487,9 +498,22 @@ func ParseState(out string) (State, error) {
 }
 
 // ParseMountIfFormatted parses the output of MountIfFormattedCommand: the state read before
-// any mount, and the mount, if it ran.
-func ParseMountIfFormatted(out string) (State, MountAttempt, error) {
-	return parseSections(out)
+// any mount, and the mount, if it ran, with the sizes read after it (fsType is the type the
+// command mounted).
+func ParseMountIfFormatted(fsType, out string) (State, MountAttempt, error) {
+	st, a, err := parseSections(out)
+	if err != nil {
+		return st, a, err
+	}
+	switch sec, ok := splitSections(out)[markSizes]; {
+	case !a.Mounted():
+		a.SizesErr = fmt.Errorf("no sizes: nothing was mounted")
+	case !ok:
+		a.SizesErr = fmt.Errorf("no sizes in the output")
+	default:
+		a.Sizes, a.SizesErr = ParseSizes(fsType, strings.Join(sec.lines, "\n"))
+	}
+	return st, a, nil
 }
 
 // section is one section of a sectioned output: its lines and its exit status.

@@ -98,6 +98,10 @@ func TestMountIfFormattedCommand_mountsOnlyAnUnmountedFilesystemOfTheType(t *tes
 			stub("findmnt", "", 1)
 			stub("mkdir", "", 0)
 			stub("mount", "", tc.mountRC)
+			// The sizes, read after a mount that succeeded (SizesCommand).
+			stub("blockdev", "1073741824", 0)
+			stub("dumpe2fs", "Block count:              261888\nBlock size:               4096", 0)
+			stub("xfs_info", "data     =                       bsize=4096   blocks=261888, imaxpct=25", 0)
 			cmd, err := mountIfFormattedCommand(tc.fsType, "/dev/drbd0", mp, "", tc.pre, mounts)
 			if err != nil {
 				t.Fatal(err)
@@ -115,7 +119,7 @@ func TestMountIfFormattedCommand_mountsOnlyAnUnmountedFilesystemOfTheType(t *tes
 				t.Fatalf("mount ran %v (want %v), mkdir %v (want %v), findmnt when not mounting; commands:\n%s\noutput:\n%s",
 					mounted, tc.mount, strings.Contains(ran, "mkdir"), tc.mkdirRan, ran, out)
 			}
-			st, a, err := ParseMountIfFormatted(string(out))
+			st, a, err := ParseMountIfFormatted(tc.fsType, string(out))
 			if err != nil {
 				t.Fatalf("ParseMountIfFormatted: %v\n%s", err, out)
 			}
@@ -124,6 +128,17 @@ func TestMountIfFormattedCommand_mountsOnlyAnUnmountedFilesystemOfTheType(t *tes
 			}
 			if tc.mount && (st.Signature.Type != "ext4" || st.Signature.UUID == "" || st.Mounted) {
 				t.Errorf("state before the mount: %+v", st)
+			}
+			// Only a mounted filesystem has its sizes read, in the same round trip.
+			readSizes := strings.Contains(ran, "blockdev --getsize64 /dev/drbd0")
+			if readSizes != a.Mounted() {
+				t.Errorf("sizes read %v after a mount that succeeded %v; commands:\n%s", readSizes, a.Mounted(), ran)
+			}
+			if want := (Sizes{DeviceBytes: 1073741824, FSBytes: 261888 * 4096}); a.Mounted() && (a.SizesErr != nil || a.Sizes != want) {
+				t.Errorf("sizes %+v (error %v), want %+v", a.Sizes, a.SizesErr, want)
+			}
+			if !a.Mounted() && a.SizesErr == nil {
+				t.Errorf("no mount, but no reason why the sizes are missing: %+v", a)
 			}
 		})
 	}

@@ -93,8 +93,9 @@ func (h *remoteHost) fsStateWithSizes(ctx context.Context, diags *diag.Diagnosti
 // (hostfs.MountIfFormattedCommand), and only when the device is Primary on the host, read
 // right before the mount (drbd.DeviceRoleCommand): on DRBD 9 a mount of a Secondary would
 // promote it by itself (auto-promote), past drbd_primary's guards. It returns the state read
-// before any mount and whether the mount ran and succeeded; a failed mount, and a filesystem
-// left unmounted because the device is not Primary, are errors.
+// before any mount and whether the mount ran and succeeded; after a mount, m.Size holds the
+// filesystem's size, read in the same round trip. A failed mount, and a filesystem left
+// unmounted because the device is not Primary, are errors.
 func (h *remoteHost) mountIfFormatted(ctx context.Context, diags *diag.Diagnostics, summary string, m *filesystemResourceModel) (hostfs.State, bool, bool) {
 	fsType, dev, mp := m.FSType.ValueString(), m.Device.ValueString(), m.Mountpoint.ValueString()
 	role, err := drbd.DeviceRoleCommand(dev)
@@ -107,11 +108,12 @@ func (h *remoteHost) mountIfFormatted(ctx context.Context, diags *diag.Diagnosti
 		diags.AddError(summary, err.Error())
 		return hostfs.State{}, false, false
 	}
-	res, ok := h.run(ctx, diags, summary, cmd)
+	// The mount runs only on a Primary (the precondition): it leaves DRBD's state as it is.
+	res, ok := h.run(ctx, diags, summary, cmd, leavesDRBD)
 	if !ok {
 		return hostfs.State{}, false, false
 	}
-	fp, attempt, err := hostfs.ParseMountIfFormatted(res.Stdout)
+	fp, attempt, err := hostfs.ParseMountIfFormatted(fsType, res.Stdout)
 	if err != nil {
 		diags.AddError(summary, fmt.Sprintf("Reading %s and %s on %s gave unexpected output: %s", dev, mp, h, err))
 		return fp, false, false
@@ -133,6 +135,13 @@ func (h *remoteHost) mountIfFormatted(ctx context.Context, diags *diag.Diagnosti
 		diags.AddError(summary, exitDetail(h, mount, sshx.Result{ExitCode: attempt.Exit, Stderr: attempt.Output},
 			"The device carries a "+fsType+" filesystem and nothing was mounted there; the kernel log of this host tells why the mount failed. No data was changed."))
 		return fp, false, false
+	}
+	if attempt.Mounted() {
+		sizesErr := attempt.SizesErr
+		if sizesErr != nil {
+			sizesErr = fmt.Errorf("%w (stderr: %s)", sizesErr, tailLines(res.Stderr, 3))
+		}
+		fillFSSize(ctx, h, m, &fsSizeRead{attempt.Sizes, sizesErr})
 	}
 	return fp, attempt.Mounted(), true
 }

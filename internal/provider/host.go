@@ -42,6 +42,7 @@ func (h *remoteHost) String() string { return h.target.String() }
 // runOptions is how exec and run treat one command; runOption sets one of them.
 type runOptions struct {
 	readOnly           bool
+	leavesDRBD         bool
 	okExit             []int
 	hint               string
 	stdin              io.Reader
@@ -55,6 +56,12 @@ type runOption func(*runOptions)
 // read): it keeps the status reads that the Reads of one refresh share. Any other command
 // drops them, on every host, since the two nodes' states are coupled.
 func readOnly(o *runOptions) { o.readOnly = true }
+
+// leavesDRBD marks a command that changes the host but not DRBD's state (a mount of a
+// device already Primary, a ready file): it drops the refresh's shared reads as any change
+// does, but keeps a promotion's in-sync reading for the drbd_sync that follows
+// (probeCache.promotedInSync).
+func leavesDRBD(o *runOptions) { o.leavesDRBD = true }
 
 // okExit makes run accept these exit statuses (instead of 0 only).
 func okExit(codes ...int) runOption { return func(o *runOptions) { o.okExit = codes } }
@@ -78,7 +85,7 @@ func (h *remoteHost) exec(ctx context.Context, cmd string, opts ...runOption) (s
 		opt(&o)
 	}
 	if !o.readOnly && h.cache != nil {
-		h.cache.forget()
+		h.cache.forget(o.leavesDRBD)
 	}
 	tflog.Debug(ctx, "running remote command", map[string]any{"host": h.String(), "command": cmd})
 	res, err := h.pool.Exec(ctx, h.target, sshx.Command{Cmd: cmd, Stdin: o.stdin, OnStdoutLine: o.onStdout, OnStderrLine: o.onStderr})

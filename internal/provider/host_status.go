@@ -128,10 +128,18 @@ const probeCacheTTL = 10 * time.Second
 // Create, Update, Delete, the guards and sync polling always read afresh, and any command
 // not marked readOnly sent to any host drops every entry first (the two nodes' states are
 // coupled).
+//
+// It also keeps what a healthy promotion read (promotedInSync): the pair Connected with every
+// disk UpToDate on both nodes, read in the promotion's own round trip. The drbd_sync that
+// follows on that node answers from it instead of reading again, as an operator who has just
+// seen UpToDate/UpToDate does. Any command sent to any host afterwards drops it, except those
+// marked leavesDRBD (the mount and the ready file between the promotion and the sync step),
+// and it is used at most once, within probeCacheTTL.
 type probeCache struct {
-	mu      sync.Mutex
-	entries map[string]probeEntry // target + "/" + resource
-	group   singleflight.Group
+	mu       sync.Mutex
+	entries  map[string]probeEntry // target + "/" + resource
+	promoted map[string]probeEntry // target + "/" + resource: a healthy promotion's status
+	group    singleflight.Group
 }
 
 // probeEntry is a status read and when it was read.
@@ -171,8 +179,45 @@ func (c *probeCache) read(ctx context.Context, h *remoteHost, resource drbd.Reso
 }
 
 // forget drops every entry: a command on one node can change what its peer reports too.
-func (c *probeCache) forget() {
+// keepPromoted keeps the promotions' readings, for a command marked leavesDRBD.
+func (c *probeCache) forget(keepPromoted bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	clear(c.entries)
+	if !keepPromoted {
+		clear(c.promoted)
+	}
+}
+
+// notePromoted records st, the status a healthy promotion of resource on h read (Connected,
+// every disk UpToDate on both nodes) with h now Primary. A status not in sync records
+// nothing.
+func (c *probeCache) notePromoted(h *remoteHost, resource drbd.ResourceName, st drbd.Status) {
+	if c == nil || !drbd.InSync(st) {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.promoted == nil {
+		c.promoted = map[string]probeEntry{}
+	}
+	c.promoted[h.String()+"/"+resource.String()] = probeEntry{probe: &drbd.Probe{Status: st}, at: time.Now()}
+}
+
+// promotedInSync returns, once, the status a healthy promotion of resource on h recorded,
+// when no command that may change DRBD's state was sent to any host since and it is younger
+// than probeCacheTTL.
+func (c *probeCache) promotedInSync(h *remoteHost, resource drbd.ResourceName) (drbd.Status, bool) {
+	if c == nil {
+		return drbd.Status{}, false
+	}
+	key := h.String() + "/" + resource.String()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.promoted[key]
+	delete(c.promoted, key)
+	if !ok || time.Since(e.at) >= probeCacheTTL {
+		return drbd.Status{}, false
+	}
+	return e.probe.Status, true
 }

@@ -9,7 +9,9 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 
+	"github.com/seed-a700e435/terraform-provider-drbd/internal/drbd"
 	"github.com/seed-a700e435/terraform-provider-drbd/internal/drbdsim"
+	"github.com/seed-a700e435/terraform-provider-drbd/internal/sshx"
 )
 
 // TestAccProbeCache_refreshSharesStatusReads: the Reads of one refresh share a host's DRBD
@@ -116,4 +118,43 @@ func TestAccProbeCache_filesystemRefreshOneRoundTrip(t *testing.T) {
 			Check:  resource.TestCheckResourceAttrSet("drbd_filesystem.n1", "size"),
 		},
 	)
+}
+
+// TestProbeCache_promotedInSync: a healthy promotion's in-sync reading answers one drbd_sync
+// of the same node and resource, survives only commands marked leavesDRBD, and is never
+// recorded for a pair not in sync.
+func TestProbeCache_promotedInSync(t *testing.T) {
+	inSync := drbd.Status{Configured: true, Role: drbd.RolePrimary, ConnectionState: drbd.ConnConnected,
+		DiskState: drbd.DiskUpToDate, PeerDiskState: drbd.DiskUpToDate}
+	res, _ := drbd.ParseResourceName("pc0")
+	h1 := &remoteHost{target: sshx.Target{User: "root", Host: "127.0.0.1", Port: 2201}}
+	h2 := &remoteHost{target: sshx.Target{User: "root", Host: "127.0.0.1", Port: 2202}}
+	var c probeCache
+	c.notePromoted(h1, res, inSync)
+	if _, ok := c.promotedInSync(h2, res); ok {
+		t.Error("another host's promotion answered")
+	}
+	c.forget(true) // a mount, a ready file
+	if st, ok := c.promotedInSync(h1, res); !ok || st != inSync {
+		t.Errorf("after a command leaving DRBD alone: %+v, %v; want the promotion's reading", st, ok)
+	}
+	if _, ok := c.promotedInSync(h1, res); ok {
+		t.Error("the reading answered twice")
+	}
+	c.notePromoted(h1, res, inSync)
+	c.forget(false) // any other command, on any host
+	if _, ok := c.promotedInSync(h1, res); ok {
+		t.Error("the reading survived a command that may change DRBD's state")
+	}
+	syncing := inSync
+	syncing.PeerDiskState = drbd.DiskInconsistent
+	c.notePromoted(h1, res, syncing)
+	if _, ok := c.promotedInSync(h1, res); ok {
+		t.Error("a pair not in sync was recorded")
+	}
+	var none *probeCache // hosts without a cache
+	none.notePromoted(h1, res, inSync)
+	if _, ok := none.promotedInSync(h1, res); ok {
+		t.Error("a nil cache answered")
+	}
 }

@@ -362,5 +362,6 @@ func (h *remoteHost) promoteHealthy(ctx context.Context, diags *diag.Diagnostics
 	tflog.Info(ctx, "promoted a healthy DRBD pair at rest", map[string]any{"host": h.String(), "resource": res.String()})
 	st := hp.After()
 	h.devices.set(h, res, st.Device)
+	h.cache.notePromoted(h, res, st)
 	return st, true
 }

@@ -103,7 +103,7 @@ func (r *chefBackendReadyResource) Create(ctx context.Context, req resource.Crea
 		return
 	}
 	ready := m.ReadyFile.ValueString()
-	if _, ok := h.run(ctx, &resp.Diagnostics, "Unable to Touch Chef Backend Ready File", hostfs.TouchCommand(ready), withHint("The directory of the ready file must exist; on a Chef HA backend it is created by the Chef Server package.")); !ok {
+	if _, ok := h.run(ctx, &resp.Diagnostics, "Unable to Touch Chef Backend Ready File", hostfs.TouchCommand(ready), leavesDRBD, withHint("The directory of the ready file must exist; on a Chef HA backend it is created by the Chef Server package.")); !ok {
 		return
 	}
 	if m.Reconfigure.ValueBool() {

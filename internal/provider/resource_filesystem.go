@@ -112,7 +112,6 @@ func (r *filesystemResource) Create(ctx context.Context, req resource.CreateRequ
 	}
 	if mounted {
 		m.UUID = types.StringValue(fp.Signature.UUID)
-		fillFSSize(ctx, h, &m, nil)
 		h.save(ctx, &resp.Diagnostics, &resp.State, &m, mp)
 		return
 	}
@@ -156,7 +155,9 @@ func (r *filesystemResource) Create(ctx context.Context, req resource.CreateRequ
 		}
 	}
 	m.UUID = types.StringValue(fp.Signature.UUID)
-	fillFSSize(ctx, h, &m, nil)
+	if !mounted { // mounted already (adopted): the mount's round trip read no sizes
+		fillFSSize(ctx, h, &m, nil)
+	}
 	h.save(ctx, &resp.Diagnostics, &resp.State, &m, mp)
 }
 

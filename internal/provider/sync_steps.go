@@ -45,6 +45,17 @@ const syncSummary = "Unable to Wait for DRBD Sync"
 // diagnostic. Whatever happens it changes no connection or attachment state: the only
 // commands it sends besides status reads set the resync rate and put it back.
 func (s *syncStep) run(ctx context.Context) *drbd.Probe {
+	if s.peerFence == "" {
+		// A healthy promotion of this node has just read the pair Connected with every disk
+		// UpToDate, and nothing that can change DRBD's state ran since (probeCache): in sync.
+		if st, ok := s.h.cache.promotedInSync(s.h, s.name); ok {
+			tflog.Info(ctx, "the promotion read the pair in sync; not reading it again", map[string]any{"host": s.h.String(), "resource": s.name.String()})
+			if !s.notePeerKey(ctx) {
+				return nil
+			}
+			return &drbd.Probe{Status: st}
+		}
+	}
 	// Only a StandAlone node needs the split-brain verdict: the first read leaves out the
 	// kernel log, and a StandAlone node is read again with it.
 	p, ok := s.h.probe(ctx, s.diags, syncSummary, s.name, statusGuard)
@@ -60,14 +71,8 @@ func (s *syncStep) run(ctx context.Context) *drbd.Probe {
 			return nil
 		}
 	}
-	s.m.PeerHostFingerprint = types.StringNull()
-	if s.peer != nil {
-		fp, err := s.peer.pool.Fingerprint(ctx, s.peer.target)
-		if err != nil {
-			s.diags.AddError("Unable to Read Host Key of the Peer", transportDetail(ctx, s.peer, "(connect)", err))
-			return nil
-		}
-		s.m.PeerHostFingerprint = types.StringValue(fp)
+	if !s.notePeerKey(ctx) {
+		return nil
 	}
 	// Connected with both disks UpToDate, read on the node just now, is the pair in sync: the
 	// peer's own state is read only when there is something to wait for (its StandAlone, the
@@ -103,6 +108,22 @@ func (s *syncStep) run(ctx context.Context) *drbd.Probe {
 		s.restoreRate(ctx)
 	}
 	return p
+}
+
+// notePeerKey records the peer's host key fingerprint (null without a peer), connecting to it
+// if needed; it reports false with an error when the peer cannot be reached.
+func (s *syncStep) notePeerKey(ctx context.Context) bool {
+	s.m.PeerHostFingerprint = types.StringNull()
+	if s.peer == nil {
+		return true
+	}
+	fp, err := s.peer.pool.Fingerprint(ctx, s.peer.target)
+	if err != nil {
+		s.diags.AddError("Unable to Read Host Key of the Peer", transportDetail(ctx, s.peer, "(connect)", err))
+		return false
+	}
+	s.m.PeerHostFingerprint = types.StringValue(fp)
+	return true
 }
 
 // degraded is the result with a fenced peer: nothing to wait for, so the steps after this

@@ -256,10 +256,10 @@ func shortCmd(cmd string) string {
 		return "checked promotion (events2, then drbdadm primary " + resName + " if healthy)"
 	case strings.Contains(cmd, "@@hostfs umount"):
 		return "checked umount (the mount table read with read, then umount " + dataDir + ")"
+	case strings.Contains(cmd, "@@hostfs mount"):
+		return "checked mount (role, blkid, the mount table; mount -t ext4 /dev/drbd0 ...; then the sizes)"
 	case strings.Contains(cmd, "blockdev --getsize64"):
 		return "filesystem size read (blockdev, dumpe2fs -h)"
-	case strings.Contains(cmd, "@@hostfs mount"):
-		return "checked mount (blkid+findmnt, then mkdir -p && mount -t ext4 /dev/drbd0 ...)"
 	}
 	return cut(cmd, 70)
 }
@@ -462,12 +462,16 @@ func (s *scenario) providerSwitchover(name string, to int, canarySum string) swi
 // the same commands as the provider, without its status reads.
 func (s *scenario) handSwitchover(hand *sshx.Pool, from, to int, canarySum string) switchResult {
 	s.t.Helper()
+	var t0 time.Time
+	var steps []string
 	run := func(n int, cmd string) {
 		s.t.Helper()
+		start := time.Now()
 		s.handRun(hand, n, cmd)
+		steps = append(steps, fmt.Sprintf("    +%.3fs %.3fs node%d %s", start.Sub(t0).Seconds(), time.Since(start).Seconds(), n, cmd))
 	}
 	smp := s.startSampler()
-	t0 := time.Now()
+	t0 = time.Now()
 	run(from, "chef-server-ctl stop")
 	tUmount := time.Now()
 	run(from, "umount "+dataDir)
@@ -485,8 +489,27 @@ func (s *scenario) handSwitchover(hand *sshx.Pool, from, to int, canarySum strin
 	s.checkSamples(rep, "the switchover by hand")
 	s.logf("unmounted time (by hand: umount start on node%d -> mount done on node%d): %.3f s; Chef downtime (stop start -> reconfigure done on node%d) %.3f s; %s; whole sequence %.3f s",
 		from, to, window.Seconds(), to, chefDown.Seconds(), s.recordedDowntime(from, to), total.Seconds())
+	s.logf("  by-hand commands (start, took, node, command):\n%s", strings.Join(steps, "\n"))
 	s.checkSwitchedTo(to, canarySum)
 	return switchResult{window: window, chefDown: chefDown, total: total}
+}
+
+// handshakeSeconds opens a new SSH connection to node n (a fresh pool: key exchange, host
+// key check, authentication) and returns how long that took.
+func (s *scenario) handshakeSeconds(n int) float64 {
+	s.t.Helper()
+	p, err := newLabPool()
+	if err != nil {
+		s.fail("ssh pool for the handshake measurement: %v", err)
+	}
+	defer p.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	start := time.Now()
+	if _, err := p.Fingerprint(ctx, target(n)); err != nil {
+		s.fail("handshake with node%d: %v", n, err)
+	}
+	return time.Since(start).Seconds()
 }
 
 // recordedDowntime says what the nodes' own chef-server-ctl run records show: from the last
@@ -565,7 +588,12 @@ func (s *scenario) switchoverBench(canarySum string) {
 	var all []sample
 	// per variant, per round: the round's mean unmounted time and Chef downtime
 	roundWin, roundDown := map[string][]float64{}, map[string][]float64{}
+	// The provider's first command on a host in each apply (a new provider process) opens its
+	// SSH connection: in a switchover that is chef-server-ctl stop, inside Chef's downtime.
+	// What one handshake costs, measured each round with a fresh pool.
+	var handshakes []float64
 	for round := 1; round <= rounds; round++ {
+		handshakes = append(handshakes, s.handshakeSeconds(1))
 		order := slices.Clone(variants)
 		if round%2 == 0 {
 			slices.Reverse(order)
@@ -599,6 +627,9 @@ func (s *scenario) switchoverBench(canarySum string) {
 	}
 	st := hand.Stats()
 	s.logf("by-hand pool: %d SSH handshakes, %d sessions over the whole benchmark", st.Handshakes, st.Sessions)
+	hsm, hslo, hshi := stats(handshakes)
+	s.logf("one SSH handshake to node1 (fresh pool, once per round): median %.3f s (%.3f-%.3f)", hsm, hslo, hshi)
+	metric("ssh_handshake_s", fmt.Sprintf("%.3f(%.3f-%.3f)", hsm, hslo, hshi))
 	if st.Handshakes != 2 {
 		s.fail("the by-hand switchovers used %d SSH connections, want one per node (2)", st.Handshakes)
 	}
