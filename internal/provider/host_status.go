@@ -129,12 +129,14 @@ const probeCacheTTL = 10 * time.Second
 // not marked readOnly sent to any host drops every entry first (the two nodes' states are
 // coupled).
 //
-// It also keeps what a healthy promotion read (promotedInSync): the pair Connected with every
-// disk UpToDate on both nodes, read in the promotion's own round trip. The drbd_sync that
-// follows on that node answers from it instead of reading again, as an operator who has just
-// seen UpToDate/UpToDate does. Any command sent to any host afterwards drops it, except those
-// marked leavesDRBD (the mount and the ready file between the promotion and the sync step),
-// and it is used at most once, within probeCacheTTL.
+// It also keeps the status a promotion read (afterPromotion): a healthy promotion's, the pair
+// Connected with every disk UpToDate on both nodes read in its own round trip, or a guarded
+// promotion's read after `drbdadm primary`. The drbd_sync that follows on that node answers
+// from it when it shows the pair in sync, or the peer is fenced (a failover: nothing to wait
+// for), instead of reading again, as an operator who has just seen the state does. Any
+// command sent to any host afterwards drops it, except those marked leavesDRBD (the mount and
+// the ready file between the promotion and the sync step), and it is used at most once,
+// within probeCacheTTL.
 type probeCache struct {
 	mu       sync.Mutex
 	entries  map[string]probeEntry // target + "/" + resource
@@ -189,11 +191,11 @@ func (c *probeCache) forget(keepPromoted bool) {
 	}
 }
 
-// notePromoted records st, the status a healthy promotion of resource on h read (Connected,
-// every disk UpToDate on both nodes) with h now Primary. A status not in sync records
-// nothing.
+// notePromoted records st, the status of resource on h read in a promotion's round trip or
+// right after it: a healthy promotion's (the pair Connected, every disk UpToDate on both
+// nodes, h now Primary) or a guarded promotion's read after `drbdadm primary`.
 func (c *probeCache) notePromoted(h *remoteHost, resource drbd.ResourceName, st drbd.Status) {
-	if c == nil || !drbd.InSync(st) {
+	if c == nil {
 		return
 	}
 	c.mu.Lock()
@@ -204,10 +206,10 @@ func (c *probeCache) notePromoted(h *remoteHost, resource drbd.ResourceName, st 
 	c.promoted[h.String()+"/"+resource.String()] = probeEntry{probe: &drbd.Probe{Status: st}, at: time.Now()}
 }
 
-// promotedInSync returns, once, the status a healthy promotion of resource on h recorded,
-// when no command that may change DRBD's state was sent to any host since and it is younger
-// than probeCacheTTL.
-func (c *probeCache) promotedInSync(h *remoteHost, resource drbd.ResourceName) (drbd.Status, bool) {
+// afterPromotion returns, once, the status a promotion of resource on h recorded, when no
+// command that may change DRBD's state was sent to any host since and it is younger than
+// probeCacheTTL.
+func (c *probeCache) afterPromotion(h *remoteHost, resource drbd.ResourceName) (drbd.Status, bool) {
 	if c == nil {
 		return drbd.Status{}, false
 	}

@@ -120,10 +120,9 @@ func TestAccProbeCache_filesystemRefreshOneRoundTrip(t *testing.T) {
 	)
 }
 
-// TestProbeCache_promotedInSync: a healthy promotion's in-sync reading answers one drbd_sync
-// of the same node and resource, survives only commands marked leavesDRBD, and is never
-// recorded for a pair not in sync.
-func TestProbeCache_promotedInSync(t *testing.T) {
+// TestProbeCache_afterPromotion: a promotion's reading answers one drbd_sync of the same node
+// and resource, and survives only commands marked leavesDRBD.
+func TestProbeCache_afterPromotion(t *testing.T) {
 	inSync := drbd.Status{Configured: true, Role: drbd.RolePrimary, ConnectionState: drbd.ConnConnected,
 		DiskState: drbd.DiskUpToDate, PeerDiskState: drbd.DiskUpToDate}
 	res, _ := drbd.ParseResourceName("pc0")
@@ -131,30 +130,30 @@ func TestProbeCache_promotedInSync(t *testing.T) {
 	h2 := &remoteHost{target: sshx.Target{User: "root", Host: "127.0.0.1", Port: 2202}}
 	var c probeCache
 	c.notePromoted(h1, res, inSync)
-	if _, ok := c.promotedInSync(h2, res); ok {
+	if _, ok := c.afterPromotion(h2, res); ok {
 		t.Error("another host's promotion answered")
 	}
 	c.forget(true) // a mount, a ready file
-	if st, ok := c.promotedInSync(h1, res); !ok || st != inSync {
+	if st, ok := c.afterPromotion(h1, res); !ok || st != inSync {
 		t.Errorf("after a command leaving DRBD alone: %+v, %v; want the promotion's reading", st, ok)
 	}
-	if _, ok := c.promotedInSync(h1, res); ok {
+	if _, ok := c.afterPromotion(h1, res); ok {
 		t.Error("the reading answered twice")
 	}
 	c.notePromoted(h1, res, inSync)
 	c.forget(false) // any other command, on any host
-	if _, ok := c.promotedInSync(h1, res); ok {
+	if _, ok := c.afterPromotion(h1, res); ok {
 		t.Error("the reading survived a command that may change DRBD's state")
 	}
-	syncing := inSync
-	syncing.PeerDiskState = drbd.DiskInconsistent
-	c.notePromoted(h1, res, syncing)
-	if _, ok := c.promotedInSync(h1, res); ok {
-		t.Error("a pair not in sync was recorded")
+	failover := inSync
+	failover.ConnectionState, failover.PeerDiskState = drbd.ConnWFConnection, drbd.DiskDUnknown
+	c.notePromoted(h1, res, failover)
+	if st, ok := c.afterPromotion(h1, res); !ok || st != failover {
+		t.Errorf("a failover's reading: %+v, %v", st, ok)
 	}
 	var none *probeCache // hosts without a cache
 	none.notePromoted(h1, res, inSync)
-	if _, ok := none.promotedInSync(h1, res); ok {
+	if _, ok := none.afterPromotion(h1, res); ok {
 		t.Error("a nil cache answered")
 	}
 }

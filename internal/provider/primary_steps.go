@@ -93,6 +93,7 @@ func (r *primaryResource) promote(ctx context.Context, h *remoteHost, m *primary
 		diags.AddError(summary, statusErrorDetail(ctx, h, err))
 		return nil
 	}
+	h.cache.notePromoted(h, name, p.Status)
 	return p
 }
 

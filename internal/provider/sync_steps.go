@@ -45,16 +45,19 @@ const syncSummary = "Unable to Wait for DRBD Sync"
 // diagnostic. Whatever happens it changes no connection or attachment state: the only
 // commands it sends besides status reads set the resync rate and put it back.
 func (s *syncStep) run(ctx context.Context) *drbd.Probe {
-	if s.peerFence == "" {
-		// A healthy promotion of this node has just read the pair Connected with every disk
-		// UpToDate, and nothing that can change DRBD's state ran since (probeCache): in sync.
-		if st, ok := s.h.cache.promotedInSync(s.h, s.name); ok {
-			tflog.Info(ctx, "the promotion read the pair in sync; not reading it again", map[string]any{"host": s.h.String(), "resource": s.name.String()})
-			if !s.notePeerKey(ctx) {
-				return nil
-			}
-			return &drbd.Probe{Status: st}
+	// A promotion of this node has just read its state, and nothing that can change DRBD's
+	// state ran since (probeCache): a pair it read in sync is in sync, and with the peer
+	// fenced there is nothing to wait for.
+	if st, ok := s.h.cache.afterPromotion(s.h, s.name); ok && (s.peerFence != "" || drbd.InSync(st)) {
+		tflog.Info(ctx, "answering from the status the promotion read", map[string]any{"host": s.h.String(), "resource": s.name.String()})
+		p := &drbd.Probe{Status: st}
+		if s.peerFence != "" {
+			return s.degraded(p)
 		}
+		if !s.notePeerKey(ctx) {
+			return nil
+		}
+		return p
 	}
 	// Only a StandAlone node needs the split-brain verdict: the first read leaves out the
 	// kernel log, and a StandAlone node is read again with it.
