@@ -72,7 +72,8 @@ func FuzzParseProcDRBD(f *testing.F) {
 }
 
 func FuzzParseStatusJSON(f *testing.F) {
-	addFileSeeds(f, "drbd9/*.json")
+	addFileSeeds(f, "drbd-9.2.12/*/node*-status-json.txt")
+	addFileSeeds(f, "drbd-9.2.12-derived/*.json")
 	f.Add("pc0: No such resource\n")
 	f.Add(`[{"name":"pc0","role":"Primary","devices":[{"minor":-7}],"connections":[{"connection-state":"StandAlone","peer_devices":[{"percent-in-sync":1e308,"estimated-seconds-to-finish":-1}]}]}]`)
 	f.Fuzz(func(t *testing.T, data string) {
@@ -92,7 +93,9 @@ func FuzzParseStatusJSON(f *testing.F) {
 }
 
 func FuzzParseStatusText(f *testing.F) {
-	addFileSeeds(f, "drbd9/*.txt")
+	addFileSeeds(f, "drbd-9.2.12/*/node*-drbdadm-status.txt")
+	addFileSeeds(f, "drbd-9.2.12/*/node*-status-verbose.txt")
+	addFileSeeds(f, "drbd-9.2.12-derived/*.txt")
 	f.Add("pc0 role:Primary\n  disk:UpToDate\n  peer role:Secondary\n    replication:Established peer-disk:UpToDate\n")
 	f.Add("pc0 role:Secondary\n  disk:Inconsistent\n  peer role:Primary\n    replication:SyncTarget peer-disk:UpToDate done:6.15\n")
 	f.Fuzz(func(t *testing.T, text string) {
@@ -115,9 +118,9 @@ func FuzzParseProbe(f *testing.F) {
 	f.Add(sec("version", version84, "0") + sec("proc", "version: 8.4.11 (api:1/proto:86-101)\nsrcversion: X \n", "0") +
 		sec("shdev", "/dev/drbd0\n", "0") + sec("dstate", "No valid meta data found\n", "1"))
 	f.Add(sec("version", version9, "0") + sec("proc", proc9, "0") + sec("shdev", "/dev/drbd0\n", "0") +
-		sec("dstate", "UpToDate/Inconsistent\n", "0") + sec("json", readTestdata(f, "drbd9/syncsource.json"), "0"))
+		sec("dstate", "UpToDate/Inconsistent\n", "0") + sec("json", readTestdata(f, "drbd-9.2.12/03-syncsource-primary/node1-status-json.txt"), "0"))
 	f.Add(sec("version", version9, "0") + sec("proc", proc9, "0") + sec("json", "x", "20") +
-		sec("status", readTestdata(f, "drbd9/status-synctarget.txt"), "0"))
+		sec("status", readTestdata(f, "drbd-9.2.12/03-syncsource-primary/node2-drbdadm-status.txt"), "0"))
 	f.Add("@@drbd-probe proc\nversion: 8.4.11@@drbd-rc x\n@@drbd-rc 0\n@@drbd-probe")
 	f.Fuzz(func(t *testing.T, out string) {
 		p, err := ParseProbe("pc0", out)

@@ -46,7 +46,7 @@ func TestSplitBrainReported(t *testing.T) {
 			"[  85.2] drbd pc0: conn( WFReportParams -> Disconnecting )\n" +
 			"[  85.3] drbd pc0: conn( Disconnecting -> StandAlone )\n"
 		// twoPrimaries9 is node1's log of issue 19 on DRBD 9.2.12 with timestamps
-		// (testdata/drbd9/kernlog-9.2.12-2pri-node1.log and its README).
+		// (testdata/drbd-9.2.12-derived/kernlog-9.2.12-2pri-node1.log and its README).
 		twoPrimaries9 = "[  90.1] drbd pc0/0 drbd0 node2: Split-Brain detected, 2 primaries, automatically solved. Sync from this node\n" +
 			"[  90.2] drbd pc0 node2: conn( Connecting -> Disconnecting ) [connect-failed]\n" +
 			"[  90.3] drbd pc0 node2: conn( Disconnecting -> StandAlone )\n"
@@ -80,7 +80,7 @@ func TestSplitBrainReported(t *testing.T) {
 		{"2 primaries, then a real reconnect", connect84 + twoPrimaries84 + autoSolved84, "pc0", 0, false},
 		{"'manually solved', resync never started", splitBrain84 + manuallySolvedFailed84, "pc0", 0, true},
 		{"drbd 9.2 2 primaries 'automatically solved', connect failed", twoPrimaries9, "pc0", 0, true},
-		{"drbd 9.2.12 real log, node1", readTestdata(t, "drbd9/kernlog-9.2.12-2pri-node1.log"), "pc0", 0, true},
+		{"drbd 9.2.12 real log, node1", readTestdata(t, "drbd-9.2.12-derived/kernlog-9.2.12-2pri-node1.log"), "pc0", 0, true},
 		{"drbd 9.2 split brain with node2, then node3 connects", twoPrimaries9 + otherPeer9, "pc0", 0, true},
 		{"drbd 9.2 split brain with node2, then node2 connects", twoPrimaries9 + reconnect9, "pc0", 0, false},
 	}

@@ -167,8 +167,12 @@ func TestParseProbe_throughShell(t *testing.T) {
 	t.Parallel()
 	noRes := readTestdata(t, "drbd-8.4.11/states/00-module-loaded-no-resource.txt")
 	syncing := readTestdata(t, "drbd-8.4.11/states/04-synctarget-secondary-47.7pct.txt")
-	jsonSync := readTestdata(t, "drbd9/syncsource.json")
-	textSync := readTestdata(t, "drbd9/status-synctarget.txt")
+	// DRBD 9.2.12 in the lab during the initial sync: node1 SyncSource, node2 SyncTarget.
+	real9 := func(node int, name string) string {
+		return readTestdata(t, fmt.Sprintf("drbd-9.2.12/03-syncsource-primary/node%d-%s.txt", node, name))
+	}
+	jsonSync, textSync := real9(1, "status-json"), real9(2, "drbdadm-status")
+	v9real := Versions{Kernel: Version{9, 2, 12}, Utils: Version{9, 22, 0}}
 	v84 := Versions{Kernel: Version{8, 4, 11}, Utils: Version{9, 22, 0}}
 	v9 := Versions{Kernel: Version{9, 2, 12}, Utils: Version{9, 28, 0}}
 	tests := []struct {
@@ -221,28 +225,28 @@ func TestParseProbe_throughShell(t *testing.T) {
 		},
 		{
 			name: "DRBD 9 json",
-			host: fakeHost{proc: proc9, programs: map[string]result{
-				"drbdadm --version": {out: version9}, "drbdadm sh-dev pc0": {out: "/dev/drbd0\n"},
-				"drbdadm dstate pc0": {out: "UpToDate/Inconsistent\n"}, "drbdsetup status pc0 --json": {out: jsonSync},
+			host: fakeHost{proc: real9(1, "proc-drbd"), programs: map[string]result{
+				"drbdadm --version": {out: real9(1, "version")}, "drbdadm sh-dev pc0": {out: real9(1, "sh-dev")},
+				"drbdadm dstate pc0": {out: real9(1, "dstate")}, "drbdsetup status pc0 --json": {out: jsonSync},
 			}},
-			want: Probe{Versions: v9, Metadata: MetadataPresent, Devices: []string{"/dev/drbd0"}, Raw: jsonSync,
+			want: Probe{Versions: v9real, Metadata: MetadataPresent, Devices: []string{"/dev/drbd0"}, Raw: jsonSync,
 				Status: Status{Resource: "pc0", Configured: true, Minor: 0, Device: "/dev/drbd0", Role: RolePrimary,
 					PeerRole: RoleSecondary, ConnectionState: ConnConnected, ReplicationState: ReplSyncSource,
-					DiskState: DiskUpToDate, PeerDiskState: DiskInconsistent, Syncing: true, SyncPercent: 19.53,
-					OutOfSyncKiB: 843708, SpeedKiBps: 34129, ETA: 25 * time.Second}},
+					DiskState: DiskUpToDate, PeerDiskState: DiskInconsistent, Syncing: true, SyncPercent: 15.04,
+					OutOfSyncKiB: 890812, SpeedKiBps: 4679, ETA: 190 * time.Second}},
 		},
 		{
 			name: "DRBD 9, --json rejected: text fallback",
-			host: fakeHost{proc: proc9, programs: map[string]result{
-				"drbdadm --version": {out: version9}, "drbdadm sh-dev pc0": {out: "/dev/drbd0\n"},
-				"drbdadm dstate pc0":          {out: "Inconsistent/UpToDate\n"},
+			host: fakeHost{proc: real9(2, "proc-drbd"), programs: map[string]result{
+				"drbdadm --version": {out: real9(2, "version")}, "drbdadm sh-dev pc0": {out: real9(2, "sh-dev")},
+				"drbdadm dstate pc0":          {out: real9(2, "dstate")},
 				"drbdsetup status pc0 --json": {out: "status: unrecognized option '--json'\n", rc: 20},
 				"drbdadm status pc0":          {out: textSync},
 			}},
-			want: Probe{Versions: v9, Metadata: MetadataPresent, Devices: []string{"/dev/drbd0"}, Raw: textSync,
+			want: Probe{Versions: v9real, Metadata: MetadataPresent, Devices: []string{"/dev/drbd0"}, Raw: textSync,
 				Status: Status{Resource: "pc0", Configured: true, Minor: 0, Device: "/dev/drbd0", Role: RoleSecondary,
 					PeerRole: RolePrimary, ConnectionState: ConnConnected, ReplicationState: ReplSyncTarget,
-					DiskState: DiskInconsistent, PeerDiskState: DiskUpToDate, Syncing: true, SyncPercent: 19.52}},
+					DiskState: DiskInconsistent, PeerDiskState: DiskUpToDate, Syncing: true, SyncPercent: 40.24}},
 		},
 		{
 			name: "DRBD 9 resource down",

@@ -9,7 +9,7 @@
 // started and nothing on the real filesystem is touched.
 //
 // Output formats follow real DRBD 8.4.11 (Debian's in-tree module driven
-// by drbd-utils 9.22), DRBD 9.2 with drbd-utils 9.28 and DRBD 8.3.13 with
+// by drbd-utils 9.22), DRBD 9.2.12 with drbd-utils 9.22 and DRBD 8.3.13 with
 // its own utils, byte for byte where fixtures exist.
 //
 // Sync progress is driven by status reads: the first status read

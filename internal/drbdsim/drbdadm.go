@@ -242,6 +242,10 @@ func admRole(c *call, _ admArgs) int {
 			c.outf("Unconfigured\n")
 			return 0
 		}
+		if c.p.cfg.Version == V9 {
+			c.errf("%s: Unknown resource\n", c.p.cfg.Resource)
+			return c.failed(10, c.setup("role"))
+		}
 		return c.notUp("role")
 	}
 	c.s.statusRead()
@@ -260,6 +264,10 @@ func admCState(c *call, _ admArgs) int {
 		if c.p.cfg.Version == V83 {
 			c.outf("Unconfigured\n")
 			return 0
+		}
+		if c.p.cfg.Version == V9 {
+			c.errf("%s: Failure: (158) Unknown resource\n%s: No such connection\n", c.p.cfg.Resource, c.p.cfg.Resource)
+			return c.failed(10, c.setup("cstate"))
 		}
 		return c.notUp("cstate")
 	}
@@ -307,6 +315,9 @@ func admStatus(c *call, a admArgs) int {
 		return 0
 	case !n.up:
 		c.errf("%s: No such resource\n", a.res)
+		if c.p.cfg.Version == V9 {
+			c.errf("# No currently configured DRBD found.\n")
+		}
 		return c.failed(10, c.setup("status"))
 	}
 	c.s.statusRead()
@@ -381,6 +392,9 @@ func admDown(c *call, _ admArgs) int {
 	}
 	if n.devMounted() {
 		return c.stateFailed(11, "(-12) Device is held open by someone", "down")
+	}
+	if c.p.cfg.Version == V9 && c.p.linkUp() {
+		n.outdateSecondaryOnLeave()
 	}
 	n.takeDown()
 	return 0
@@ -501,11 +515,27 @@ func admDisconnect(c *call, _ admArgs) int {
 	}
 	if !n.standAlone {
 		from := n.connState()
+		if c.p.cfg.Version == V9 && c.p.linkUp() {
+			// DRBD 9 outdates the Secondary of a graceful disconnect from a Primary.
+			n.outdateSecondaryOnLeave()
+			n.peer().outdateSecondaryOnLeave()
+		}
 		n.klogConnState(from, "Disconnecting")
 		n.klogConnState("Disconnecting", csStandAlone)
 	}
 	n.standAlone = true
 	return 0
+}
+
+// outdateSecondaryOnLeave marks the node Outdated when it is an UpToDate Secondary whose
+// peer is Primary and the connection is closed gracefully (`drbdadm disconnect` on either
+// node, `drbdadm down` on this one): seen on 9.2.12, where the peer left Connecting shows
+// disk:Outdated and `drbdadm dstate` of the node taken down reads Outdated from its
+// metadata. Callers hold mu.
+func (n *Node) outdateSecondaryOnLeave() {
+	if n.role == roleSecondary && n.peer().role == rolePrimary && n.disk == diskUpToDate {
+		n.setDisk(diskOutdated)
+	}
 }
 
 func admInvalidate(c *call, _ admArgs) int {
@@ -601,9 +631,13 @@ func isDefaultOption(key, val string) bool {
 func drbdsetupShow(c *call) int {
 	n, cfg := c.n, c.p.cfg
 	if !n.up {
-		if cfg.Version == V83 {
+		switch cfg.Version {
+		case V83:
 			c.errf("%s: Failure: (127) Device minor not allocated\n", n.device())
-		} else {
+		case V9:
+			c.outf("# No currently configured DRBD found.\n")
+			return 0
+		default:
 			c.errf("%s: No such resource\n", cfg.Resource)
 		}
 		return 10
@@ -755,6 +789,14 @@ func progDrbdsetup(c *call) int {
 					return
 				}
 				c.errf("%s: No such resource\n", res)
+				if v == V9 {
+					// drbdsetup 9.22 still prints the empty list after the error.
+					if has("--json") {
+						c.outf("[\n]\n\n")
+					} else {
+						c.outf("# No currently configured DRBD found.\n")
+					}
+				}
 				code = 10
 				return
 			}

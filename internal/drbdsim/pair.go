@@ -19,7 +19,8 @@ const (
 	V84 Version = iota
 	// V83 is DRBD 8.3.13 with its own 8.3 utils (old command syntax, no --version).
 	V83
-	// V9 is DRBD 9.2.12 with drbd-utils 9.28.0.
+	// V9 is DRBD 9.2.12 (LINBIT's module) with drbd-utils 9.22.0, as captured in the lab
+	// (internal/drbd/testdata/drbd-9.2.12, compared by TestCapturesDRBD9).
 	V9
 )
 
@@ -135,6 +136,7 @@ type Pair struct {
 	sync         *resync // running or interrupted resync; nil when none
 	reconfSeq    int
 	klogSeq      int
+	handshaking  bool       // handshake is running: it logs the resync it starts itself
 	third        *ThirdPeer // DRBD 9's third node (SetThirdPeer), nil for a pair
 	verify       *verifyRun // running online verify; nil when none
 	divergentKiB int64      // blocks that differ without DRBD knowing (InjectOutOfSync)
@@ -235,10 +237,11 @@ func (p *Pair) syncValid() bool {
 // logs. Callers hold mu.
 func (p *Pair) handshake() {
 	a, b := p.nodes[0], p.nodes[1]
+	atConnect := [2]string{a.disk, b.disk} // DRBD 9 logs the peer's disk as the handshake found it
+	p.handshaking = true
+	defer func() { p.handshaking = false }()
 	for _, n := range p.nodes {
-		if p.cfg.Version == V9 {
-			n.klogConn("conn( Connecting -> Connected )")
-		} else {
+		if p.cfg.Version != V9 {
 			n.klogConnState(csWFConnection, "WFReportParams")
 		}
 	}
@@ -276,21 +279,24 @@ func (p *Pair) handshake() {
 			victim.discard()
 			victim.disk = diskOutdated
 		} else {
-			from := "WFReportParams"
-			if p.cfg.Version == V9 {
-				from = csConnected
-			}
 			for _, n := range p.nodes {
 				n.klogDev("Split-Brain detected but unresolved, dropping connection!")
+				if p.cfg.Version == V9 {
+					// 9.2.12: the cluster-wide state change to Connected is aborted.
+					n.klogDev("helper command: /sbin/drbdadm split-brain")
+					n.klogConn("conn( Connecting -> Disconnecting ) [connect-failed]")
+					n.klogConn("conn( Disconnecting -> StandAlone ) [disconnected]")
+					continue
+				}
 				n.klogDev(fmt.Sprintf("helper command: /sbin/drbdadm split-brain minor-%d", p.cfg.Minor))
-				n.klogConn("conn( " + from + " -> Disconnecting )")
+				n.klogConn("conn( WFReportParams -> Disconnecting )")
 				n.klogConnState("Disconnecting", csStandAlone)
 			}
 			a.standAlone, b.standAlone = true, true
 			return
 		}
 	}
-	defer p.logConnected()
+	defer p.logConnected(atConnect)
 	if p.sync != nil && p.syncValid() {
 		src := p.nodes[p.sync.source]
 		p.sync.leftBits += kibToBits(src.dirtyKiB)
@@ -302,7 +308,9 @@ func (p *Pair) handshake() {
 	if p.foundKiB > 0 {
 		// Blocks online verify found resync from a Primary (it made a new current UUID when
 		// the connection went); between two Secondaries DRBD resyncs nothing.
-		if pi := p.primaryIndex(); pi >= 0 && a.disk == diskUpToDate && b.disk == diskUpToDate {
+		// (a DRBD 9 Secondary disconnected gracefully from the Primary comes back Outdated).
+		if pi := p.primaryIndex(); pi >= 0 && p.nodes[pi].disk == diskUpToDate &&
+			(p.nodes[1-pi].disk == diskUpToDate || p.nodes[1-pi].disk == diskOutdated) {
 			p.nodes[pi].dirtyKiB += p.foundKiB
 			p.foundKiB = 0
 		} else {
@@ -406,12 +414,23 @@ func (n *Node) discard() {
 	n.dirtyKiB, n.discardMyData = 0, false
 }
 
-// logConnected logs the end of a successful handshake. Callers hold mu.
-func (p *Pair) logConnected() {
+// logConnected logs the end of a successful handshake; atConnect is each node's disk state
+// before the handshake. Callers hold mu.
+func (p *Pair) logConnected(atConnect [2]string) {
 	for i, n := range p.nodes {
 		switch {
 		case p.cfg.Version == V9:
-			n.klogDev("repl( Off -> Established )")
+			// As 9.2.12 logs it: the node with the lower node id commits the cluster-wide
+			// state change ([connected]), its peer applies it ([remote]).
+			why := "[connected]"
+			if i == 1 {
+				why = "[remote]"
+			}
+			n.klogConn(fmt.Sprintf("conn( Connecting -> Connected ) peer( Unknown -> %s ) %s", n.peer().role, why))
+			n.klogDev(fmt.Sprintf("pdsk( DUnknown -> %s ) repl( Off -> Established ) %s", atConnect[1-i], why))
+			if p.sync != nil {
+				n.klogSyncStart(p.sync.source == i)
+			}
 		case p.sync != nil && p.sync.source == i:
 			n.klogDev("conn( WFReportParams -> WFBitMapS )")
 		case p.sync != nil:
@@ -430,6 +449,24 @@ func (p *Pair) startSync(src int, kib int64) {
 	}
 	p.sync = &resync{source: src, totalBits: bits, leftBits: bits}
 	p.nodes[1-src].setDisk(diskInconsistent)
+	if p.cfg.Version == V9 {
+		p.nodes[1-src].resyncedFrom = true
+	}
+	if p.cfg.Version == V9 && !p.handshaking && p.linkUp() {
+		for i, n := range p.nodes {
+			n.klogSyncStart(i == src)
+		}
+	}
+}
+
+// klogSyncStart logs the start of a resync on DRBD 9 (9.2.12's words). Callers hold mu.
+func (n *Node) klogSyncStart(source bool) {
+	s := "S"
+	if !source {
+		s = "T"
+	}
+	n.klogDev("repl( Established -> WFBitMap" + s + " ) [peer-state]")
+	n.klogDev("repl( WFBitMap" + s + " -> Sync" + map[bool]string{true: "Source", false: "Target"}[source] + " ) [receive-bitmap]")
 }
 
 func kibToBits(kib int64) int64 { return (kib + 3) / 4 }
@@ -473,6 +510,10 @@ func (p *Pair) finishSync() {
 	dst.setDisk(diskUpToDate)
 	dst.devFS = src.devFS
 	p.sync = nil
+	if p.cfg.Version == V9 {
+		src.klogDev("pdsk( Inconsistent -> UpToDate ) repl( SyncSource -> Established ) [resync-finished]")
+		dst.klogDev("repl( SyncTarget -> Established ) [resync-finished]")
+	}
 }
 
 // Advance moves a running resync forward by percent of its total (no-op when none runs).
@@ -594,6 +635,9 @@ type Node struct {
 	discardedKiB  int64
 	// everUpToDate is false from create-md until the node first holds UpToDate data.
 	everUpToDate bool
+	// resyncedFrom is set when a DRBD 9 node became a SyncTarget: it took the source's
+	// generation UUID at the start of the resync, so its metadata is no longer Just Created.
+	resyncedFrom bool
 	// primaryAtSplit is whether the node was Primary when the connection was last lost
 	// (DRBD keeps it in the bitmap UUID; after-sb-0pri discard-younger-primary reads it).
 	primaryAtSplit bool
@@ -643,6 +687,7 @@ func (n *Node) setDisk(s string) {
 func (n *Node) createMD() {
 	n.hasMD = true
 	n.everUpToDate = false
+	n.resyncedFrom = false
 	n.mdDisk = diskInconsistent
 	n.dirtyKiB = 0
 	if n.p.sync != nil {
@@ -721,7 +766,9 @@ func (n *Node) oosKiB() int64 {
 			return p.sync.leftBits * 4
 		}
 	}
-	if n.disk == diskInconsistent {
+	if n.disk == diskInconsistent && (p.cfg.Version != V9 || !n.justCreated()) {
+		// DRBD 9 sets no bitmap bits on Just Created metadata: the pair shows 0 out of sync
+		// (percent-in-sync 100) until the first resync starts.
 		return p.cfg.SizeKiB
 	}
 	return n.dirtyKiB + p.foundKiB
@@ -988,3 +1035,7 @@ func (n *Node) ProcDRBD() (s string) {
 	n.p.view(func() { s = n.renderProc() })
 	return s
 }
+
+// justCreated reports whether the node's metadata still has DRBD's Just Created generation.
+// Callers hold mu.
+func (n *Node) justCreated() bool { return n.hasMD && !n.everUpToDate && !n.resyncedFrom }

@@ -127,7 +127,7 @@ func TestProcDRBD_versions(t *testing.T) {
 		{V84, "version: 8.4.11 (api:1/proto:86-101)\nsrcversion: F73C670A7EC572DB9CF3E5B \n" +
 			" 0: cs:Connected ro:Secondary/Secondary ds:Inconsistent/Inconsistent C r-----\n" +
 			"    ns:0 nr:0 dw:0 dr:0 al:8 bm:0 lo:0 pe:0 ua:0 ap:0 ep:1 wo:f oos:1048508\n"},
-		{V9, "version: 9.2.12 (api:2/proto:86-122)\nGIT-hash: 1b0d2b4f5c2e4d1a3b6d5f0e7c8a9b0c1d2e3f40 build by @buildsystem, 2024-11-19 10:43:51\n" +
+		{V9, "version: 9.2.12 (api:2/proto:118-122)\nGIT-hash: 2da6f528dc4ab3fd25c511f7b03531100e54ab08 build by @vm, 2026-12-07 17:30:52\n" +
 			"Transports (api:21): tcp (9.2.12)\n"},
 	}
 	for _, tc := range tests {

@@ -12,8 +12,8 @@ const (
 	proc84Head = "version: 8.4.11 (api:1/proto:86-101)\nsrcversion: F73C670A7EC572DB9CF3E5B \n"
 	proc83Head = "version: 8.3.13 (api:88/proto:86-96)\n" +
 		"GIT-hash: 83ca112086600faacab2f157bc5a9324f7bd7f77 build by mockbuild@builder10.centos.org, 2012-05-07 11:56:36\n"
-	proc9Head = "version: 9.2.12 (api:2/proto:86-122)\n" +
-		"GIT-hash: 1b0d2b4f5c2e4d1a3b6d5f0e7c8a9b0c1d2e3f40 build by @buildsystem, 2024-11-19 10:43:51\n" +
+	proc9Head = "version: 9.2.12 (api:2/proto:118-122)\n" +
+		"GIT-hash: 2da6f528dc4ab3fd25c511f7b03531100e54ab08 build by @vm, 2026-12-07 17:30:52\n" +
 		"Transports (api:21): tcp (9.2.12)\n"
 
 	adm84Version = "DRBDADM_BUILDTAG=GIT-hash:\\ 409097fe02187f83790b88ac3e0d94f3c167adab\\ reproducible\\ build\\,\\ 2023-01-09\\ 14:51:18\n" +
@@ -21,13 +21,12 @@ const (
 		"DRBD_KERNEL_VERSION_CODE=0x08040b\n" +
 		"DRBDADM_VERSION_CODE=0x091600\n" +
 		"DRBDADM_VERSION=9.22.0\n"
-	adm9Version = "DRBDADM_BUILDTAG=GIT-hash:\\ 8b8e8a1d3c6f0a0d1e5b2c4a7f9e0d1c2b3a4f5e\\ build\\ by\\ @buildsystem\\,\\ 2024-09-30\\ 12:00:00\n" +
+	adm9Version = "DRBDADM_BUILDTAG=GIT-hash:\\ 409097fe02187f83790b88ac3e0d94f3c167adab\\ reproducible\\ build\\,\\ 2023-01-09\\ 14:51:18\n" +
 		"DRBDADM_API_VERSION=2\n" +
 		"DRBD_KERNEL_VERSION_CODE=0x09020c\n" +
-		"DRBD_KERNEL_GIT_HASH=1b0d2b4f5c2e4d1a3b6d5f0e7c8a9b0c1d2e3f40\n" +
-		"DRBDADM_VERSION_CODE=0x091c00\n" +
 		"DRBD_KERNEL_VERSION=9.2.12\n" +
-		"DRBDADM_VERSION=9.28.0\n"
+		"DRBDADM_VERSION_CODE=0x091600\n" +
+		"DRBDADM_VERSION=9.22.0\n"
 )
 
 // simSpeedKiB is the resync speed the simulator reports (K/sec), close to the lab's.
@@ -312,7 +311,7 @@ func (n *Node) renderStatusJSON() string {
 		"  \"write-ordering\": \"flush\",\n")
 	b.WriteString("  \"devices\": [\n    {\n")
 	fmt.Fprintf(&b, "      \"volume\": 0,\n      \"minor\": %d,\n      \"disk-state\": %q,\n", c.Minor, n.disk)
-	fmt.Fprintf(&b, "      \"client\": %t,\n      \"open\": %t,\n      \"quorum\": true,\n", n.disk == diskDiskless, n.devMounted())
+	fmt.Fprintf(&b, "      \"client\": %t,\n      \"quorum\": true,\n", n.disk == diskDiskless)
 	fmt.Fprintf(&b, "      \"size\": %d,\n      \"read\": %d,\n      \"written\": %d,\n", c.SizeKiB, n.ctr.dr, n.ctr.dw)
 	fmt.Fprintf(&b, "      \"al-writes\": %d,\n      \"bm-writes\": 0,\n      \"upper-pending\": 0,\n      \"lower-pending\": 0\n    }", n.ctr.al)
 	for vol := 1; vol < n.p.volumes(); vol++ {
@@ -329,8 +328,9 @@ func (n *Node) renderStatusJSON() string {
 	}
 	pr, pd := n.peerView()
 	b.WriteString("  \"connections\": [\n    {\n")
-	fmt.Fprintf(&b, "      \"peer-node-id\": %d,\n      \"name\": %q,\n      \"connection-state\": %q,\n", 1-n.idx, n.peer().name, conn)
-	fmt.Fprintf(&b, "      \"congested\": false,\n      \"peer-role\": %q,\n      \"tls\": false,\n", pr)
+	// drbdsetup 9.22 prints a blank before the newline after connection-state.
+	fmt.Fprintf(&b, "      \"peer-node-id\": %d,\n      \"name\": %q,\n      \"connection-state\": %q, \n", 1-n.idx, n.peer().name, conn)
+	fmt.Fprintf(&b, "      \"congested\": false,\n      \"peer-role\": %q,\n", pr)
 	b.WriteString("      \"ap-in-flight\": 0,\n      \"rs-in-flight\": 0,\n      \"peer_devices\": [\n        {\n")
 	oos := n.oosKiB()
 	fmt.Fprintf(&b, "          \"volume\": 0,\n          \"replication-state\": %q,\n          \"peer-disk-state\": %q,\n", n.replication(), pd)
@@ -375,7 +375,7 @@ func (n *Node) renderStatusJSON() string {
 		}
 		b.WriteString(" ] }")
 	}
-	b.WriteString(" ]\n}\n]\n")
+	b.WriteString(" ]\n}\n]\n\n")
 	return b.String()
 }
 
