@@ -14,7 +14,7 @@ var (
 	v83      = Versions{Kernel: Version{8, 3, 13}}
 	v84      = Versions{Kernel: Version{8, 4, 11}, Utils: Version{9, 22, 0}}
 	v84old   = Versions{Kernel: Version{8, 4, 4}, Utils: Version{8, 4, 4}}
-	v9       = Versions{Kernel: Version{9, 2, 12}, Utils: Version{9, 28, 0}}
+	v9       = Versions{Kernel: Version{9, 2, 12}, Utils: Version{9, 22, 0}}
 	vUnknown = Versions{}
 )
 

@@ -82,12 +82,12 @@ func TestForcePrimaryGuarded_sh(t *testing.T) {
 		{guardedCase{name: "8.4 another minor only", proc: proc84(t, strings.Replace(fresh0, " 0:", " 5:", 1)), minors: []int{0}}, v84},
 		{guardedCase{name: "8.4 module not loaded", proc: "", minors: []int{0}}, v84},
 		{guardedCase{name: "8.3 fresh pair", proc: "version: 8.3.13 (api:88/proto:86-96)\n 0: cs:Connected ro:Secondary/Secondary ds:Inconsistent/Inconsistent C r----\n", minors: []int{0}, want: true}, v83},
-		{guardedCase{name: "9 fresh pair", proc: "version: 9.2.12 (api:2/proto:86-122)\n", events2: freshEvents2(t), want: true}, v9},
-		{guardedCase{name: "9 three nodes fresh", proc: "version: 9.2.12 (api:2/proto:86-122)\n", events2: withPeer(freshEvents2(t), "Connected", "Secondary", "Inconsistent", "Established"), want: true}, v9},
-		{guardedCase{name: "9 third node UpToDate", proc: "version: 9.2.12 (api:2/proto:86-122)\n", events2: withPeer(freshEvents2(t), "Connected", "Secondary", "UpToDate", "Established")}, v9},
-		{guardedCase{name: "9 third node connecting", proc: "version: 9.2.12 (api:2/proto:86-122)\n", events2: withPeer(freshEvents2(t), "Connecting", "Unknown", "DUnknown", "Off")}, v9},
+		{guardedCase{name: "9 fresh pair", proc: proc9, events2: freshEvents2(t), want: true}, v9},
+		{guardedCase{name: "9 three nodes fresh", proc: proc9, events2: withPeer(freshEvents2(t), "Connected", "Secondary", "Inconsistent", "Established"), want: true}, v9},
+		{guardedCase{name: "9 third node UpToDate", proc: proc9, events2: withPeer(freshEvents2(t), "Connected", "Secondary", "UpToDate", "Established")}, v9},
+		{guardedCase{name: "9 third node connecting", proc: proc9, events2: withPeer(freshEvents2(t), "Connecting", "Unknown", "DUnknown", "Off")}, v9},
 		{guardedCase{name: "9 kernel is 8.4", proc: fresh, events2: freshEvents2(t)}, v9},
-		{guardedCase{name: "9 local UpToDate", proc: "version: 9.2.12 (api:2/proto:86-122)\n", events2: strings.Replace(freshEvents2(t), " disk:Inconsistent", " disk:UpToDate", 1)}, v9},
+		{guardedCase{name: "9 local UpToDate", proc: proc9, events2: strings.Replace(freshEvents2(t), " disk:Inconsistent", " disk:UpToDate", 1)}, v9},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -132,8 +132,8 @@ func TestSkipInitialSyncGuarded_sh(t *testing.T) {
 		{guardedCase{name: "8.4 two volumes, one gi line", proc: proc84(t, fresh0, fresh1), gi: giFresh, minors: []int{0, 1}}, v84},
 		{guardedCase{name: "8.4 volume 1 peer UpToDate", proc: proc84(t, fresh0, strings.Replace(fresh1, "/Inconsistent C", "/UpToDate C", 1)), gi: giFresh + "\n" + giFresh, minors: []int{0, 1}}, v84},
 		{guardedCase{name: "8.4 peer not connected", proc: readFixture(t, "06-wfconnection-primary-peer-down.txt"), gi: gi, minors: []int{0}}, v84},
-		{guardedCase{name: "9 fresh pair", proc: "version: 9.2.12 (api:2/proto:86-122)\n", events2: freshEvents2(t), gi: giFresh, want: true}, v9},
-		{guardedCase{name: "9 three nodes", proc: "version: 9.2.12 (api:2/proto:86-122)\n", events2: withPeer(freshEvents2(t), "Connected", "Secondary", "Inconsistent", "Established"), gi: giFresh}, v9},
+		{guardedCase{name: "9 fresh pair", proc: proc9, events2: freshEvents2(t), gi: giFresh, want: true}, v9},
+		{guardedCase{name: "9 three nodes", proc: proc9, events2: withPeer(freshEvents2(t), "Connected", "Secondary", "Inconsistent", "Established"), gi: giFresh}, v9},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()

@@ -174,7 +174,7 @@ func TestParseProbe_throughShell(t *testing.T) {
 	jsonSync, textSync := real9(1, "status-json"), real9(2, "drbdadm-status")
 	v9real := Versions{Kernel: Version{9, 2, 12}, Utils: Version{9, 22, 0}}
 	v84 := Versions{Kernel: Version{8, 4, 11}, Utils: Version{9, 22, 0}}
-	v9 := Versions{Kernel: Version{9, 2, 12}, Utils: Version{9, 28, 0}}
+	v9 := Versions{Kernel: Version{9, 2, 12}, Utils: Version{9, 22, 0}}
 	tests := []struct {
 		name         string
 		host         fakeHost

@@ -369,9 +369,9 @@ func TestParseProcDRBD_formats(t *testing.T) {
 			wantBuild: "built-in",
 		},
 		{
-			name:      "DRBD 9 header only",
-			text:      "version: 9.2.12 (api:2/proto:86-122)\nGIT-hash: 0123 build by x@y, 2024-01-01 00:00:00\nTransports (api:21): tcp (9.2.12)\n",
-			wantBuild: "GIT-hash: 0123 build by x@y, 2024-01-01 00:00:00",
+			name:      "DRBD 9 header only (real 9.2.12)",
+			text:      proc9,
+			wantBuild: "GIT-hash: 2da6f528dc4ab3fd25c511f7b03531100e54ab08 build by @vm, 2026-12-07 17:30:52",
 		},
 		{
 			name: "unknown lines, states and fields are warnings",

@@ -16,7 +16,7 @@ func TestDeviceRoleCommand_readsTheDevicesRole(t *testing.T) {
 	primary := readTestdata(t, "drbd-8.4.11/states/05-connected-primary-uptodate.txt")
 	secondary := readTestdata(t, "drbd-8.4.11/states/08-connected-secondary-secondary-uptodate.txt")
 	splitBrain := readTestdata(t, "drbd-8.4.11/day2/78-node2-proc-drbd-split-brain.txt")
-	const v9 = "version: 9.2.12 (api:2/proto:86-122)\nGIT-hash: 0000 build by lab\nTransports (api:21): tcp (9.2.12)\n"
+	const v9 = proc9
 	events2 := readTestdata(t, "drbd-8.4.11/day2/40-node1-events2-now.txt")
 	events2 = strings.Replace(events2, "exists -", "exists resource name:other role:Secondary suspended:no\n"+
 		"exists device name:other volume:0 minor:10 disk:UpToDate\nexists -", 1)

@@ -20,6 +20,11 @@ func TestParseUtilsVersion(t *testing.T) {
 			kernel: Version{8, 4, 11}, utils: Version{9, 22, 0},
 		},
 		{
+			name:   "real 9.2.12 module with utils 9.22 (lab capture)",
+			in:     version9,
+			kernel: Version{9, 2, 12}, utils: Version{9, 22, 0},
+		},
+		{
 			name:   "DRBD 9 with text kernel version",
 			in:     "DRBD_KERNEL_VERSION_CODE=0x09020c\nDRBD_KERNEL_VERSION=9.2.12\nDRBDADM_VERSION_CODE=0x091c00\nDRBDADM_VERSION=9.28.0\n",
 			kernel: Version{9, 2, 12}, utils: Version{9, 28, 0},
