@@ -26,6 +26,7 @@ type jsonDevice struct {
 	Volume    int    `json:"volume"`
 	Minor     *int   `json:"minor"`
 	DiskState string `json:"disk-state"`
+	Quorum    *bool  `json:"quorum"`
 }
 
 type jsonConnection struct {

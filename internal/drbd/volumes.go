@@ -28,6 +28,10 @@ type VolumeState struct {
 	// Minor is -1 when unknown.
 	Minor     int
 	DiskState DiskState
+	// NoQuorum is DRBD 9's "quorum": false (events2 quorum:no): quorum is enabled on the
+	// resource and this node sees too few nodes for it. DRBD prints true when quorum is off
+	// and 8.x prints nothing, both false here.
+	NoQuorum bool
 }
 
 // PeerState is one peer connection: its state and, per volume, the peer's disk.
@@ -114,7 +118,8 @@ func (r *jsonResource) volumes() Volumes {
 		if d.Minor != nil && *d.Minor >= 0 {
 			minor = *d.Minor
 		}
-		v.Local = append(v.Local, VolumeState{Volume: d.Volume, Minor: minor, DiskState: normDisk(d.DiskState)})
+		v.Local = append(v.Local, VolumeState{Volume: d.Volume, Minor: minor, DiskState: normDisk(d.DiskState),
+			NoQuorum: d.Quorum != nil && !*d.Quorum})
 	}
 	for _, c := range r.Connections {
 		ps := PeerState{Name: c.Name, ConnectionState: normConn(c.ConnectionState), Role: normRole(c.PeerRole)}
@@ -163,7 +168,7 @@ func volumesFromEvents2(resource, output string) Volumes {
 			if err != nil {
 				minor = -1
 			}
-			v.Local = append(v.Local, VolumeState{Volume: vol, Minor: minor, DiskState: DiskState(kv["disk"])})
+			v.Local = append(v.Local, VolumeState{Volume: vol, Minor: minor, DiskState: DiskState(kv["disk"]), NoQuorum: kv["quorum"] == "no"})
 		case "peer-device":
 			peerDisks[pdKey{kv["peer-node-id"], vol}] = PeerDiskState{Volume: vol, ReplicationState: kv["replication"], DiskState: DiskState(kv["peer-disk"])}
 		}
@@ -236,6 +241,26 @@ func ForcePrimaryAllowedAll(v Volumes) (bool, string) {
 		}
 	}
 	return true, "fresh pair on every volume and every peer (" + v.String() + ")"
+}
+
+// NoQuorum describes the first local volume DRBD reports without quorum, with every peer
+// connection as this node sees it, "" when every volume has quorum (or quorum is off).
+func (v Volumes) NoQuorum() string {
+	for _, d := range v.Local {
+		if !d.NoQuorum {
+			continue
+		}
+		peers := "no peer connection"
+		if len(v.Peers) > 0 {
+			var seen []string
+			for _, p := range v.Peers {
+				seen = append(seen, fmt.Sprintf("%q %s", p.Name, orUnknown(string(p.ConnectionState))))
+			}
+			peers = "peers " + strings.Join(seen, ", ")
+		}
+		return fmt.Sprintf("volume %d (minor %d) has no quorum (%s)", d.Volume, d.Minor, peers)
+	}
+	return ""
 }
 
 // AllUpToDate reports whether every local volume is UpToDate; otherwise it names the first

@@ -160,3 +160,32 @@ func TestSkipInitialSyncAllowed(t *testing.T) {
 		t.Errorf("three nodes: %v %q", ok, why)
 	}
 }
+
+// TestVolumes_quorumLost: DRBD 9 prints a device's quorum in `drbdsetup status --json`
+// ("quorum": true even with quorum off, as in every real capture) and in events2
+// (quorum:yes); a node of a resource with quorum enabled that sees too few nodes prints
+// false / no. The real capture of node1 after its peer went down, with quorum lost, must
+// read as a volume without quorum, named by NoQuorum; the capture as it is must not.
+func TestVolumes_quorumLost(t *testing.T) {
+	t.Parallel()
+	js := readReal9(t, "06-peer-down", 1, "status-json")
+	if got := probe9(t, js).Volumes.NoQuorum(); got != "" {
+		t.Errorf("NoQuorum() of the real capture (quorum off, \"quorum\": true) = %q, want \"\"", got)
+	}
+	lost := strings.Replace(js, `"quorum": true`, `"quorum": false`, 1)
+	v := probe9(t, lost).Volumes
+	if len(v.Local) != 1 || !v.Local[0].NoQuorum {
+		t.Fatalf("Volumes of the JSON with \"quorum\": false = %+v, want volume 0 without quorum", v)
+	}
+	if got := v.NoQuorum(); !strings.Contains(got, "volume 0 (minor 0)") || !strings.Contains(got, `"node2" Connecting`) {
+		t.Errorf("NoQuorum() = %q, want volume 0 (minor 0) and the peer seen (\"node2\" Connecting)", got)
+	}
+	e2 := readReal9(t, "06-peer-down", 1, "events2-now")
+	if got := volumesFromEvents2("pc0", e2).NoQuorum(); got != "" {
+		t.Errorf("events2 NoQuorum() of the real capture = %q, want \"\"", got)
+	}
+	ev := volumesFromEvents2("pc0", strings.Replace(e2, "quorum:yes", "quorum:no", 1))
+	if len(ev.Local) != 1 || !ev.Local[0].NoQuorum {
+		t.Fatalf("events2 Volumes with quorum:no = %+v, want volume 0 without quorum", ev)
+	}
+}

@@ -470,6 +470,9 @@ func (n *Node) promote(force bool) (int, string) {
 	if !n.hasUpToDateAccess() {
 		return 17, "(-2) Need access to UpToDate data"
 	}
+	if !n.hasQuorum() {
+		return 11, "(-25) No quorum"
+	}
 	n.role = rolePrimary
 	return 0, ""
 }

@@ -646,6 +646,8 @@ type Node struct {
 	// autoPromoted is set when a mount promoted the node (DRBD 9's auto-promote); the last
 	// umount demotes it again. `drbdadm primary` clears it.
 	autoPromoted bool
+	// noQuorum is DRBD 9's lost quorum (SetNoQuorum).
+	noQuorum bool
 
 	executed    [][]string
 	mutating    [][]string

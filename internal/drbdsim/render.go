@@ -231,7 +231,7 @@ func (n *Node) renderEvents2Now() string {
 		fmt.Fprintf(&b, "exists connection name:%s peer-node-id:2 conn-name:%s connection:%s role:%s\n", res, t.Name, t.Connection, t.Role)
 	}
 	for vol := range n.p.volumes() {
-		fmt.Fprintf(&b, "exists device name:%s volume:%d minor:%d disk:%s\n", res, vol, n.p.minorOf(vol), n.diskOf(vol))
+		fmt.Fprintf(&b, "exists device name:%s volume:%d minor:%d disk:%s quorum:%s\n", res, vol, n.p.minorOf(vol), n.diskOf(vol), yesNo(n.hasQuorum()))
 	}
 	for vol := range n.p.volumes() {
 		fmt.Fprintf(&b, "exists peer-device name:%s peer-node-id:%s%s volume:%d replication:%s peer-disk:%s resync-suspended:no\n",
@@ -311,11 +311,11 @@ func (n *Node) renderStatusJSON() string {
 		"  \"write-ordering\": \"flush\",\n")
 	b.WriteString("  \"devices\": [\n    {\n")
 	fmt.Fprintf(&b, "      \"volume\": 0,\n      \"minor\": %d,\n      \"disk-state\": %q,\n", c.Minor, n.disk)
-	fmt.Fprintf(&b, "      \"client\": %t,\n      \"quorum\": true,\n", n.disk == diskDiskless)
+	fmt.Fprintf(&b, "      \"client\": %t,\n      \"quorum\": %t,\n", n.disk == diskDiskless, n.hasQuorum())
 	fmt.Fprintf(&b, "      \"size\": %d,\n      \"read\": %d,\n      \"written\": %d,\n", c.SizeKiB, n.ctr.dr, n.ctr.dw)
 	fmt.Fprintf(&b, "      \"al-writes\": %d,\n      \"bm-writes\": 0,\n      \"upper-pending\": 0,\n      \"lower-pending\": 0\n    }", n.ctr.al)
 	for vol := 1; vol < n.p.volumes(); vol++ {
-		fmt.Fprintf(&b, ",\n    { \"volume\": %d, \"minor\": %d, \"disk-state\": %q, \"client\": false, \"quorum\": true }", vol, n.p.minorOf(vol), n.diskOf(vol))
+		fmt.Fprintf(&b, ",\n    { \"volume\": %d, \"minor\": %d, \"disk-state\": %q, \"client\": false, \"quorum\": %t }", vol, n.p.minorOf(vol), n.diskOf(vol), n.hasQuorum())
 	}
 	b.WriteString(" ],\n")
 	cs := n.connState()

@@ -68,6 +68,18 @@ func (p *Pair) SetThirdPeer(t ThirdPeer) {
 	})
 }
 
+// SetNoQuorum makes a DRBD 9 node report that it has no quorum (quorum enabled on the
+// resource, too few nodes visible): `drbdsetup status --json` prints "quorum": false and
+// events2 quorum:no for every volume, and `drbdadm primary` fails with DRBD's "(-25) No
+// quorum" unless forced (9.2's --force promotes without quorum). It acts on nothing else;
+// false puts quorum back.
+func (n *Node) SetNoQuorum(lost bool) {
+	n.p.mutate(func() { n.noQuorum = lost && n.p.cfg.Version == V9 })
+}
+
+// hasQuorum is what DRBD 9 prints for a device's quorum. Callers hold mu.
+func (n *Node) hasQuorum() bool { return !n.noQuorum }
+
 // thirdPeer returns the third node as this node sees it, nil when there is none. Callers
 // hold mu.
 func (n *Node) thirdPeer() *ThirdPeer {
@@ -93,3 +105,11 @@ type afterHook struct {
 
 // deviceOf returns the device of volume vol.
 func (n *Node) deviceOf(vol int) string { return fmt.Sprintf("/dev/drbd%d", n.p.minorOf(vol)) }
+
+// yesNo is DRBD's yes/no of events2.
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}

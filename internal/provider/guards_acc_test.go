@@ -169,3 +169,21 @@ func TestAccGuards_forceWaitsForEveryPeer(t *testing.T) {
 		},
 	})
 }
+
+// TestAccGuards_failoverWithoutQuorumRefused9: a DRBD 9 resource with quorum enabled whose
+// surviving node lost quorum when its fenced peer died ("quorum": false in its status): the
+// failover is refused naming the host, the resource and the peer it sees, and nothing runs
+// (DRBD refuses a plain promotion without quorum, and `primary --force` would override it).
+func TestAccGuards_failoverWithoutQuorumRefused9(t *testing.T) {
+	testAccPreCheck(t)
+	e := newTestEnv(t, drbdsim.PairConfig{Version: drbdsim.V9, SyncStepPercent: -1}).promote()
+	e.pair.CompleteSync()
+	e.pair.Disconnect()
+	e.hosts[0].Stop()
+	e.node(1).SetNoQuorum(true)
+	before := e.applyFails(t, e.fencedProvider(0)+e.failoverPrimary(),
+		diagRE("Refusing DRBD Promotion Without Quorum", "pc0", "no quorum", `"node1" Connecting`, "Nothing was changed"))
+	if got := e.mutations(1)[before[1]:]; len(got) != 0 {
+		t.Errorf("node2 ran %q although it has no quorum", got)
+	}
+}

@@ -126,6 +126,11 @@ func (r *primaryResource) refusePromotion(ctx context.Context, v promoteVerdict,
 			"not UpToDate: promoting it would serve data that may be older than what the dead peer last wrote. Nothing was changed. "+
 			"Bring the peer back (unfence it) so the pair resyncs, or recover its data another way.",
 			name, h, fenceEntry, disk))
+	case refuseNoQuorum:
+		diags.AddError("Refusing DRBD Promotion Without Quorum", fmt.Sprintf("DRBD reports that %s on %s has no quorum: %s. "+
+			"Quorum is enabled on this resource and this node sees too few of its nodes. DRBD refuses a plain promotion without "+
+			"quorum, and `drbdadm primary --force` would override it, which drbd_primary never does. Nothing was changed. "+
+			"Bring enough peers back, or decide by hand (quorum exists to stop a lone node from being promoted).", name, h, v.why))
 	case refuseForceNotFresh:
 		diags.AddAttributeError(path.Root("force"), "Refusing to Force DRBD Primary",
 			fmt.Sprintf("Forcing %s primary on %s would make its data the sync source: %s\n\n"+

@@ -162,6 +162,7 @@ const (
 	refuseFailoverUnfenced                              // the peer is not connected and not fenced
 	refuseFailoverNotUpToDate                           // the peer is fenced but this node's data is not UpToDate
 	refuseForceNotFresh                                 // force on a pair that is not fresh
+	refuseNoQuorum                                      // DRBD 9 reports no quorum on this node
 )
 
 // promoteInput is what decidePromotion decides on: the status read just before, the peer's
@@ -186,8 +187,24 @@ type promoteVerdict struct {
 }
 
 // decidePromotion decides how drbd_primary promotes a node, over every volume and every peer
-// connection of the status it read (p.Volumes).
+// connection of the status it read (p.Volumes). A node that DRBD 9 reports without quorum
+// (quorum enabled, too few nodes visible) is never promoted: DRBD refuses a plain promotion
+// then, and `--force` would override quorum. The waits come first, since a peer that connects
+// brings quorum back, and so do the other refusals, whose advice is more precise.
 func decidePromotion(in promoteInput) promoteVerdict {
+	v := promotionRules(in)
+	switch v.action {
+	case promoteWaitPeerGone, promoteWaitPeer, promoteRefuse:
+		return v
+	}
+	if lost := in.probe.Volumes.NoQuorum(); lost != "" {
+		return promoteVerdict{action: promoteRefuse, refusal: refuseNoQuorum, why: lost}
+	}
+	return v
+}
+
+// promotionRules is decidePromotion without the quorum rule.
+func promotionRules(in promoteInput) promoteVerdict {
 	vols := in.probe.Volumes
 	if in.peerFenced && !in.waitedPeerGone && drbd.PeerConnected(in.probe.Status) {
 		return promoteVerdict{action: promoteWaitPeerGone}

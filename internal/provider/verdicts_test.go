@@ -200,3 +200,49 @@ func TestDecidePromotion_forceWaitsForThePeerOnce(t *testing.T) {
 		t.Fatalf("waits again: %+v", v)
 	}
 }
+
+// TestDecidePromotion_noQuorum9: the real DRBD 9 states with the local volume reporting no
+// quorum (what a resource with quorum enabled prints on a node that sees too few nodes):
+// the failover onto it and a plain promotion are refused, while a force on a fresh node
+// whose peer has not connected yet still waits for the peer (it brings quorum back), and the
+// other refusals keep their own reason.
+func TestDecidePromotion_noQuorum9(t *testing.T) {
+	lost := func(t *testing.T, capture string) *drbd.Probe {
+		t.Helper()
+		p := realProbe(t, capture)
+		for i := range p.Volumes.Local {
+			p.Volumes.Local[i].NoQuorum = true
+		}
+		return p
+	}
+	for _, tc := range []struct {
+		name    string
+		capture string
+		in      promoteInput
+		want    promoteAction
+		refusal promoteRefusal
+	}{
+		{"peer down, fenced: refused", "06-peer-down/node1", promoteInput{peerFenced: true}, promoteRefuse, refuseNoQuorum},
+		{"peer down, not fenced: the fence reason", "06-peer-down/node1", promoteInput{}, promoteRefuse, refuseFailoverUnfenced},
+		{"healthy secondary: refused", "08-switchover-node2-primary/node1", promoteInput{}, promoteRefuse, refuseNoQuorum},
+		{"fresh pair, force: refused", "02-connected-secondary-inconsistent/node1", promoteInput{force: true}, promoteRefuse, refuseNoQuorum},
+		{"fresh pair, force over peer data: refused", "02-connected-secondary-inconsistent/node1",
+			promoteInput{force: true, allowOverwritePeerData: true}, promoteRefuse, refuseNoQuorum},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := tc.in
+			in.probe = lost(t, tc.capture)
+			v := decidePromotion(in)
+			if v.action != tc.want || v.refusal != tc.refusal {
+				t.Errorf("verdict %+v, want action %d refusal %d", v, tc.want, tc.refusal)
+			}
+		})
+	}
+	st := realStatus(t, "02-connected-secondary-inconsistent/node1")
+	st.ConnectionState, st.PeerDiskState, st.PeerRole = drbd.ConnConnecting, drbd.DiskDUnknown, drbd.RoleUnknown
+	p := &drbd.Probe{Status: st, Volumes: drbd.VolumesOf(st)}
+	p.Volumes.Local[0].NoQuorum = true
+	if v := decidePromotion(promoteInput{probe: p, force: true}); v.action != promoteWaitPeer {
+		t.Errorf("force on a fresh node without its peer (no quorum yet): %+v, want a wait for the peer", v)
+	}
+}
