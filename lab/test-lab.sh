@@ -16,7 +16,8 @@
 #                          benchmark (provider vs by hand), failover from a crashed primary,
 #                          rejoin, replacing a backend with a blank disk, split-brain recovery
 #   --scenario skipsync    time to a healthy pair on 4 GiB disks: skip_initial_sync, then a full
-#                          initial sync (LAB_SKIPSYNC_DISK_SIZE)
+#                          initial sync (LAB_SKIPSYNC_DISK_SIZE; LAB_SKIPSYNC_FULL=0 leaves out
+#                          the full sync)
 #   --scenario growverify  drbd_verify finds blocks corrupted on the secondary's backing disk and
 #                          resyncs them (128 MiB pair, LAB_VERIFY_DISK_SIZE); both backing disks
 #                          of a 1 GiB pair grown online (lab.sh grow) grow the
@@ -35,7 +36,7 @@ set -euo pipefail
 # shellcheck source=lab/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-usage() { sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'; }
 
 SCENARIO=all
 KEEP=0
