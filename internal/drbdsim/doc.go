@@ -21,7 +21,8 @@
 //
 // Guards that decide over every volume and every peer are tested with
 // PairConfig.Volumes (more volumes, set apart with [Node.SetVolumeDiskState])
-// and a DRBD 9 third node ([Pair.SetThirdPeer]); [Node.AfterNext] changes the
+// and a DRBD 9 third node ([Pair.SetThirdPeer]), a DRBD 9 node without quorum
+// with [Node.SetNoQuorum]; [Node.AfterNext] changes the
 // state between two commands of a client, as another operator could.
 //
 // Everything is safe for concurrent use: one mutex on the Pair guards all
