@@ -187,3 +187,17 @@ func TestAccGuards_failoverWithoutQuorumRefused9(t *testing.T) {
 		t.Errorf("node2 ran %q although it has no quorum", got)
 	}
 }
+
+// TestAccGuards_skipInitialSyncThirdPeerRefused9: skip_initial_sync on a three-node DRBD 9
+// resource whose every peer is connected and Inconsistent (the force guard holds): the third
+// node's generation identifiers are on a host the resource does not name, so the skip is
+// refused naming the peers, and nothing runs (no forced promotion instead either).
+func TestAccGuards_skipInitialSyncThirdPeerRefused9(t *testing.T) {
+	testAccPreCheck(t)
+	e := newTestEnv(t, drbdsim.PairConfig{Version: drbdsim.V9, SyncStepPercent: -1})
+	e.pair.BringUp()
+	e.pair.SetThirdPeer(drbdsim.ThirdPeer{Connection: "Connected", Role: "Secondary", Disk: "Inconsistent"})
+	before := e.applyFails(t, e.skipSyncConfig(),
+		diagRE("Refusing to Skip the Initial Sync", "2 peer connections", `peer "node3"`, "Nothing was changed"))
+	e.expectNoMutations(before, "node%d ran %q although the skip was refused")
+}
