@@ -152,3 +152,100 @@ func VerifyKernelResult(log, resource string, minor int) (VerifyResult, bool) {
 	}
 	return last, ok
 }
+
+// SectionShow is the `drbdsetup show` output of VerifyGuarded (ParseVerifyAlg reads it).
+const SectionShow = "show"
+
+// VerifyRoles is the roles VerifyGuarded requires besides the state, so that what a verify
+// finds can be resynced afterwards.
+type VerifyRoles int
+
+// VerifyRoles values.
+const (
+	// VerifyAnyRoles: no condition on the roles (nothing is resynced afterwards).
+	VerifyAnyRoles VerifyRoles = iota
+	// VerifySecondaryOfPrimary: this node Secondary, its peer Primary (this node is the one
+	// reconnected to resync).
+	VerifySecondaryOfPrimary
+	// VerifyOnePrimary: exactly one of the two nodes Primary (either may be reconnected).
+	VerifyOnePrimary
+)
+
+// VerifyGuarded returns one POSIX sh command that checks and starts an online verify in a
+// single round trip, whatever the DRBD version: it reads the state (the sections of
+// StateProbeCommand, for ParseProbe) and the settings (`drbdsetup show`, section SectionShow;
+// on DRBD 8.3 `drbdsetup DEVICE show`), then reads the state again for its own check and runs
+// Verify, in a SectionGuarded section, only when every connection is Connected (on DRBD 9
+// with every replication state Established), every volume UpToDate/UpToDate, the settings
+// name a verify-alg, and the roles are as roles asks. Otherwise it runs nothing. Parse the
+// output with ParseVerifyGuarded.
+func VerifyGuarded(res ResourceName, roles VerifyRoles) string {
+	r := res.quoted()
+	var b strings.Builder
+	b.WriteString(StateProbeCommand(res) + "; set -f; ")
+	b.WriteString("case \"$drbd_probe_v\" in 'version: 8.3'*) drbd_show=$(drbdsetup \"$(drbdadm sh-dev " + r + " | head -n 1)\" show 2>&1);; " +
+		"*) drbd_show=$(drbdsetup show " + r + " 2>&1);; esac; drbd_rc=$?; ")
+	b.WriteString("echo '" + probeMarker + SectionShow + "'; printf '%s\\n' \"$drbd_show\"; echo \"" + rcMarker + "$drbd_rc\"; ")
+	b.WriteString("drbd_ok=1; test \"$drbd_rc\" = 0 || drbd_ok=0; ")
+	b.WriteString("case \"$drbd_show\" in *verify-alg*) ;; *) drbd_ok=0;; esac; ")
+	// Every connection Connected, every volume UpToDate/UpToDate (8.x: cs VerifyS/VerifyT and
+	// SyncSource/SyncTarget show in cstate).
+	b.WriteString("drbd_cs=$(drbdadm cstate " + r + " 2>&1) || drbd_ok=0; drbd_ds=$(drbdadm dstate " + r + " 2>&1) || drbd_ok=0; ")
+	b.WriteString("test -n \"$drbd_cs\" && test -n \"$drbd_ds\" || drbd_ok=0; ")
+	b.WriteString("for drbd_x in $drbd_cs; do case \"$drbd_x\" in Connected) ;; *) drbd_ok=0;; esac; done; ")
+	b.WriteString("for drbd_x in $drbd_ds; do case \"$drbd_x\" in UpToDate/UpToDate) ;; *) drbd_ok=0;; esac; done; ")
+	// DRBD 9 prints a verify or resync in the replication state only, and roles per
+	// connection; 8.x prints "local/peer" roles.
+	peerRole := func(want string) string {
+		return "case \"$drbd_e2\" in *\" connection:Connected role:\"[!" + want[:1] + "]*) drbd_ok=0;; esac; "
+	}
+	b.WriteString("case \"$drbd_probe_v\" in 'version: 9'*) drbd_e2=$(" + Events2NowCommand(res) + " 2>&1) || drbd_ok=0; " +
+		"case \"$drbd_e2\" in *\"replication:\"[!E]*) drbd_ok=0;; esac; " +
+		"case \"$drbd_e2\" in *\"replication:Established\"*) ;; *) drbd_ok=0;; esac; ")
+	switch roles {
+	case VerifySecondaryOfPrimary:
+		b.WriteString("case \"$drbd_e2\" in *\"exists resource name:\"" + r + "\" role:Secondary\"*) ;; *) drbd_ok=0;; esac; " + peerRole("Primary"))
+	case VerifyOnePrimary:
+		b.WriteString("case \"$drbd_e2\" in *\"exists resource name:\"" + r + "\" role:Secondary\"*) " + peerRole("Primary") + ";; " +
+			"*\"exists resource name:\"" + r + "\" role:Primary\"*) " + peerRole("Secondary") + ";; *) drbd_ok=0;; esac; ")
+	}
+	b.WriteString(";; *) ")
+	if roles != VerifyAnyRoles {
+		accept := "Secondary/Primary"
+		if roles == VerifyOnePrimary {
+			accept += "|Primary/Secondary"
+		}
+		b.WriteString("drbd_ro=$(drbdadm role " + r + " 2>&1) || drbd_ok=0; test -n \"$drbd_ro\" || drbd_ok=0; " +
+			"for drbd_x in $drbd_ro; do case \"$drbd_x\" in " + accept + ") ;; *) drbd_ok=0;; esac; done; ")
+	}
+	b.WriteString(";; esac; ")
+	b.WriteString("if test \"$drbd_ok\" = 1; then echo '" + probeMarker + SectionGuarded + "'; " + (Commands{}).Verify(res) +
+		" 2>&1; echo \"" + rcMarker + "$?\"; fi")
+	return b.String()
+}
+
+// VerifyGuardedRun is the parsed output of VerifyGuarded.
+type VerifyGuardedRun struct {
+	// Probe is the state read before the check (StateProbeCommand's sections).
+	Probe *Probe
+	// Alg is the verify-alg in force, "" when none is set or the settings were unreadable.
+	Alg string
+	// Ran reports whether the shell ran Verify; Result is its output (standard error merged)
+	// and exit status.
+	Ran    bool
+	Result ProbeSection
+}
+
+// ParseVerifyGuarded parses the output of VerifyGuarded for resource.
+func ParseVerifyGuarded(resource, output string) (VerifyGuardedRun, error) {
+	p, err := ParseProbe(resource, output)
+	if err != nil {
+		return VerifyGuardedRun{}, err
+	}
+	run := VerifyGuardedRun{Probe: p}
+	if s, ok := p.Sections[SectionShow]; ok && s.Exit == 0 {
+		run.Alg = ParseVerifyAlg(s.Output)
+	}
+	run.Result, run.Ran = p.Sections[SectionGuarded]
+	return run, nil
+}

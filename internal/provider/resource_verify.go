@@ -148,23 +148,14 @@ type verifyStep struct {
 
 // run verifies the pair and, when configured, resyncs what it found. It fills the model and
 // reports success; on failure the diagnostics say why and what was run.
+//
+// The guard and the verify are one round trip (drbd.VerifyGuarded): the shell reads the
+// state and the verify-alg and starts the verify only on a Connected, UpToDate/UpToDate pair
+// with a verify-alg, and, with resync_out_of_sync, only when the roles let the blocks found be
+// resynced. The peer is only connected to (its host key) before the verify; the resync's own
+// command re-checks it.
 func (v *verifyStep) run(ctx context.Context) bool {
-	p, ok := v.h.probe(ctx, v.diags, verifySummary, v.name, statusFresh)
-	if !ok || !v.h.requireUp(v.diags, verifySummary, p, v.name) {
-		return false
-	}
-	if err := drbd.VerifyRefusal(p.Status); err != nil {
-		v.diags.AddError(verifySummary, fmt.Sprintf("Online verify of DRBD resource %s was not started on %s: %s. "+
-			"DRBD verifies only a Connected pair with both disks UpToDate: let a running resync finish (drbd_sync waits "+
-			"for it), reconnect a StandAlone node (drbd_resource, or split-brain recovery), then apply again. "+
-			"Nothing was run.", v.name, v.h, err))
-		return false
-	}
-	var pp *drbd.Probe
 	if v.peer != nil {
-		if pp, ok = v.peer.probe(ctx, v.diags, "Unable to Read DRBD Status of the Peer", v.name, statusFresh); !ok {
-			return false
-		}
 		fp, err := v.peer.pool.Fingerprint(ctx, v.peer.target)
 		if err != nil {
 			v.diags.AddError("Unable to Read Host Key of the Peer", transportDetail(ctx, v.peer, "(connect)", err))
@@ -174,28 +165,39 @@ func (v *verifyStep) run(ctx context.Context) bool {
 	} else {
 		v.m.PeerHostFingerprint = types.StringNull()
 	}
-	cmds := drbd.NewCommands(p.Versions)
-	alg, ok := v.verifyAlg(ctx, cmds, p)
-	if !ok {
-		return false
-	}
+	roles := drbd.VerifyAnyRoles
 	if v.m.ResyncOutOfSync.ValueBool() {
-		// Refuse what could not be resynced before verifying, so that nothing is left half done.
-		if _, ok := v.resyncNode(p, pp); !ok {
-			return false
+		roles = drbd.VerifySecondaryOfPrimary
+		if v.peer != nil {
+			roles = drbd.VerifyOnePrimary
 		}
 	}
-	cmd := cmds.Verify(v.name)
+	cmd := drbd.VerifyGuarded(v.name, roles)
 	res, err := v.h.exec(ctx, cmd)
+	if err != nil {
+		v.diags.AddError(verifySummary, transportDetail(ctx, v.h, "drbdadm verify "+v.name.String()+" (guarded)", err))
+		return false
+	}
+	g, err := drbd.ParseVerifyGuarded(v.name.String(), res.Stdout)
+	if err != nil {
+		v.diags.AddError(verifySummary, fmt.Sprintf("The guarded online verify of DRBD resource %s on %s printed output "+
+			"that could not be understood: %s. Whether the verify started is unknown: check with `cat /proc/drbd` (DRBD "+
+			"9: `drbdadm status %s`).\n\nOutput:\n%s", v.name, v.h, err, v.name, tailLines(res.Stdout+res.Stderr, stderrTailLines)))
+		return false
+	}
+	p, alg := g.Probe, g.Alg
+	verify := drbd.NewCommands(p.Versions).Verify(v.name)
+	if !g.Ran {
+		v.refused(p, alg)
+		return false
+	}
 	switch {
-	case err != nil:
-		v.diags.AddError(verifySummary, transportDetail(ctx, v.h, cmd, err))
+	case g.Result.Exit != 0 && drbd.VerifyRefusedNoAlg(g.Result.Output):
+		v.noVerifyAlg(p, "`"+verify+"` was refused: "+strings.TrimSpace(g.Result.Output))
 		return false
-	case res.ExitCode != 0 && drbd.VerifyRefusedNoAlg(res.Stderr):
-		v.noVerifyAlg(p, "`"+cmd+"` was refused: "+strings.TrimSpace(res.Stderr))
-		return false
-	case res.ExitCode != 0:
-		v.diags.AddError(verifySummary, exitDetail(v.h, cmd, res, "Online verify did not start; nothing else was run."))
+	case g.Result.Exit != 0:
+		v.diags.AddError(verifySummary, fmt.Sprintf("`%s` on %s exited with status %d: %s. Online verify did not start; "+
+			"nothing else was run.", verify, v.h, g.Result.Exit, strings.TrimSpace(g.Result.Output)))
 		return false
 	}
 	tflog.Info(ctx, "DRBD online verify started", map[string]any{"host": v.h.String(), "resource": v.name.String(), "verify_alg": alg})
@@ -207,12 +209,21 @@ func (v *verifyStep) run(ctx context.Context) bool {
 	v.m.OutOfSyncKiB = types.Int64Value(oos)
 	v.m.VerifiedAt = types.StringValue(time.Now().UTC().Format(time.RFC3339))
 	v.m.VerifyAlg = types.StringValue(alg)
-	kernel := v.kernelLines(ctx)
-	tflog.Info(ctx, "DRBD online verify done", map[string]any{"host": v.h.String(), "resource": v.name.String(),
-		"out_of_sync_kib": strconv.FormatInt(oos, 10), "kernel": kernel})
 	if oos == 0 {
+		// Nothing found: the last status read is the record; the kernel log is not read.
+		tflog.Info(ctx, "DRBD online verify done", map[string]any{"host": v.h.String(), "resource": v.name.String(),
+			"out_of_sync_kib": "0"})
 		return true
 	}
+	// One fresh read (with the kernel log) quotes the kernel's lines and is the state the
+	// resync checks.
+	after, ok := v.h.probe(ctx, v.diags, verifySummary, v.name, statusFresh)
+	if !ok {
+		return false
+	}
+	kernel := kernelLinesOf(after, v.name)
+	tflog.Info(ctx, "DRBD online verify done", map[string]any{"host": v.h.String(), "resource": v.name.String(),
+		"out_of_sync_kib": strconv.FormatInt(oos, 10), "kernel": kernel})
 	if !v.m.ResyncOutOfSync.ValueBool() {
 		v.diags.AddWarning("DRBD Online Verify Found Out-of-Sync Blocks", fmt.Sprintf("Online verify of DRBD resource %s "+
 			"on %s (verify-alg %s) found %d KiB out of sync.%s DRBD keeps them marked but does not copy them until the "+
@@ -221,26 +232,33 @@ func (v *verifyStep) run(ctx context.Context) bool {
 			kernelQuote(kernel), v.name, v.name))
 		return true
 	}
-	return v.resync(ctx, oos, alg, kernel)
+	return v.resync(ctx, after, oos, alg, kernel)
 }
 
-// verifyAlg reads the verify-alg in force on the node; none is an error naming the option.
-func (v *verifyStep) verifyAlg(ctx context.Context, cmds drbd.Commands, p *drbd.Probe) (string, bool) {
-	cmd, err := cmds.ShowSettings(v.name, p.Device())
-	if err != nil {
-		v.diags.AddError(verifySummary, err.Error())
-		return "", false
+// refused explains why the guarded verify did not start, from what its shell read.
+func (v *verifyStep) refused(p *drbd.Probe, alg string) {
+	if !v.h.requireUp(v.diags, verifySummary, p, v.name) {
+		return
 	}
-	res, ok := v.h.run(ctx, v.diags, verifySummary, cmd, readOnly)
-	if !ok {
-		return "", false
+	if err := drbd.VerifyRefusal(p.Status); err != nil {
+		v.diags.AddError(verifySummary, fmt.Sprintf("Online verify of DRBD resource %s was not started on %s: %s. "+
+			"DRBD verifies only a Connected pair with both disks UpToDate: let a running resync finish (drbd_sync waits "+
+			"for it), reconnect a StandAlone node (drbd_resource, or split-brain recovery), then apply again. "+
+			"Nothing was run.", v.name, v.h, err))
+		return
 	}
-	alg := drbd.ParseVerifyAlg(res.Stdout)
 	if alg == "" {
-		v.noVerifyAlg(p, "`"+cmd+"` shows no verify-alg")
-		return "", false
+		v.noVerifyAlg(p, "`drbdsetup show` shows no verify-alg")
+		return
 	}
-	return alg, true
+	if v.m.ResyncOutOfSync.ValueBool() {
+		if _, ok := v.resyncNode(p); !ok {
+			return
+		}
+	}
+	v.diags.AddError(verifySummary, fmt.Sprintf("Online verify of DRBD resource %s was not started on %s: its state "+
+		"changed while it was checked (seen: %s, disks %s/%s, roles %s/%s). Nothing was run; apply again.", v.name, v.h,
+		verifyState(p.Status), p.Status.DiskState, p.Status.PeerDiskState, p.Status.Role, p.Status.PeerRole))
 }
 
 // noVerifyAlg reports a resource without verify-alg, naming the option to add.
@@ -338,9 +356,9 @@ func verifyState(st drbd.Status) string {
 }
 
 // resyncNode picks the node that resync_out_of_sync disconnects and reconnects, the Secondary
-// of a pair with one Primary, or adds an error saying why there is none. pp is nil without
-// peer_host.
-func (v *verifyStep) resyncNode(p, pp *drbd.Probe) (*remoteHost, bool) {
+// of a pair with one Primary, or adds an error saying why there is none. Whether that node is
+// still a Connected Secondary is checked by the reconnect itself (drbd.ReconnectToResync).
+func (v *verifyStep) resyncNode(p *drbd.Probe) (*remoteHost, bool) {
 	st := p.Status
 	refuse := func(why string) (*remoteHost, bool) {
 		v.diags.AddAttributeError(path.Root("resync_out_of_sync"), verifySummary, fmt.Sprintf("DRBD resource %s on %s "+
@@ -354,9 +372,6 @@ func (v *verifyStep) resyncNode(p, pp *drbd.Probe) (*remoteHost, bool) {
 		if v.peer == nil {
 			return refuse("it is the Primary, so its Secondary peer must be disconnected and reconnected, and peer_host is not set")
 		}
-		if pp == nil || pp.Status.ConnectionState == drbd.ConnStandAlone {
-			return refuse(fmt.Sprintf("its peer %s is StandAlone", v.peer))
-		}
 		return v.peer, true
 	case st.Role == drbd.RolePrimary:
 		return refuse("both nodes are Primary")
@@ -366,19 +381,10 @@ func (v *verifyStep) resyncNode(p, pp *drbd.Probe) (*remoteHost, bool) {
 }
 
 // resync disconnects and reconnects the Secondary so that DRBD resyncs the blocks the verify
-// marked, then waits for UpToDate/UpToDate. It checks the pair again first: never on a
-// StandAlone or split-brained pair.
-func (v *verifyStep) resync(ctx context.Context, oos int64, alg, kernel string) bool {
-	p, ok := v.h.probe(ctx, v.diags, verifySummary, v.name, statusFresh)
-	if !ok {
-		return false
-	}
-	var pp *drbd.Probe
-	if v.peer != nil {
-		if pp, ok = v.peer.probe(ctx, v.diags, "Unable to Read DRBD Status of the Peer", v.name, statusFresh); !ok {
-			return false
-		}
-	}
+// marked, then waits for UpToDate/UpToDate. p is a fresh read of the host (with the kernel log)
+// made after the verify: never on a StandAlone or split-brained pair. The reconnect re-reads
+// the state of the node it acts on in the same shell.
+func (v *verifyStep) resync(ctx context.Context, p *drbd.Probe, oos int64, alg, kernel string) bool {
 	if err := drbd.VerifyRefusal(p.Status); err != nil || p.Status.SplitBrain {
 		if err == nil {
 			err = fmt.Errorf("DRBD reported a split brain")
@@ -387,15 +393,12 @@ func (v *verifyStep) resync(ctx context.Context, oos int64, alg, kernel string) 
 			"they were not resynced: %s. Nothing was run.", v.name, v.h, oos, err))
 		return false
 	}
-	node, ok := v.resyncNode(p, pp)
+	node, ok := v.resyncNode(p)
 	if !ok {
 		return false
 	}
-	np := p
-	if node == v.peer {
-		np = pp
-	}
-	cmds := drbd.NewCommands(np.Versions)
+	// disconnect, connect, cstate and role are the same commands on every DRBD version.
+	cmds := drbd.NewCommands(p.Versions)
 	// The check and the disconnect/connect run in one shell (exit 3: refused, nothing run).
 	connect := cmds.Connect(v.name)
 	res, ok := node.run(ctx, v.diags, verifySummary, cmds.ReconnectToResync(v.name), withHint(fmt.Sprintf(
@@ -425,21 +428,16 @@ func (v *verifyStep) resync(ctx context.Context, oos int64, alg, kernel string) 
 	return true
 }
 
-// kernelLines returns the kernel's result lines of the verify just finished on the node
-// ("Online verify found ..." and "Online verify done ..."), joined by "; ", or "" when the
-// kernel log cannot be read or shows no finished verify (best effort: out_of_sync_kib comes
-// from the status).
-func (v *verifyStep) kernelLines(ctx context.Context) string {
-	p, err := v.h.readStatus(ctx, v.name, statusFresh)
-	if err != nil {
-		tflog.Debug(ctx, "kernel log not read after online verify", map[string]any{"host": v.h.String(), "error": err.Error()})
-		return ""
-	}
+// kernelLinesOf returns the kernel's result lines of the verify just finished in p, a read
+// with the kernel log ("Online verify found ..." and "Online verify done ..."), joined by
+// "; ", or "" when the kernel log was not readable or shows no finished verify (best effort:
+// out_of_sync_kib comes from the status).
+func kernelLinesOf(p *drbd.Probe, name drbd.ResourceName) string {
 	sec, ok := p.Sections[drbd.SectionKernelLog]
 	if !ok || sec.Exit != 0 {
 		return ""
 	}
-	r, ok := drbd.VerifyKernelResult(sec.Output, v.name.String(), p.Status.Minor)
+	r, ok := drbd.VerifyKernelResult(sec.Output, name.String(), p.Status.Minor)
 	if !ok {
 		return ""
 	}

@@ -279,6 +279,35 @@ func TestAccVerify_refused(t *testing.T) {
 			e.expectNoMutations(before, "node%d: commands sent although verify was refused: %q")
 		})
 	}
+	// DRBD 9: the guarded verify's shell reads the replication state and the roles per
+	// connection (events2), where 8.x reads them from drbdadm.
+	cases9 := map[string]struct {
+		cfg    drbdsim.PairConfig
+		inject func(e *testEnv)
+		node   int
+		attrs  []string
+		want   *regexp.Regexp
+	}{
+		"degraded": {drbdsim.PairConfig{VerifyAlg: "sha256"}, func(e *testEnv) { e.pair.Disconnect() }, 0, nil,
+			diagRE("was not started on", "not Connected with both disks UpToDate", "Nothing was run.")},
+		"syncing": {drbdsim.PairConfig{VerifyAlg: "sha256", SyncStepPercent: -1}, func(e *testEnv) { e.sh(1, "drbdadm invalidate pc0") }, 0, nil,
+			diagRE("was not started on", "replication SyncSource")},
+		"noVerifyAlg": {drbdsim.PairConfig{}, func(*testEnv) {}, 0, nil, diagRE("No DRBD Verify Algorithm Configured", "Nothing was run.")},
+		"resyncWithoutPeer": {drbdsim.PairConfig{VerifyAlg: "sha256"}, func(*testEnv) {}, 0, []string{"resync_out_of_sync = true"},
+			diagRE("cannot resync what online verify finds", "it is the Primary", "peer_host is not set")},
+		"resyncNoPrimary": {drbdsim.PairConfig{VerifyAlg: "sha256"}, func(e *testEnv) { e.sh(0, "drbdadm secondary pc0") }, 1,
+			[]string{"resync_out_of_sync = true"}, diagRE("cannot resync", "neither node is Primary")},
+	}
+	for name, tc := range cases9 {
+		t.Run("9/"+name, func(t *testing.T) {
+			tc.cfg.Version = drbdsim.V9
+			e := newTestEnv(t, tc.cfg).promote()
+			e.pair.CompleteSync()
+			tc.inject(e)
+			before := e.applyFails(t, e.verifyConfig(tc.node, tc.attrs...), tc.want)
+			e.expectNoMutations(before, "node%d: commands sent although verify was refused: %q")
+		})
+	}
 }
 
 // healthCheck is the documented health check: a check block with a scoped drbd_status of
