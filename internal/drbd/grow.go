@@ -118,3 +118,49 @@ func ResizeRefusal(st Status) error {
 	}
 	return nil
 }
+
+// ResizeGuarded returns one POSIX sh command that checks and runs Resize in a single round
+// trip, whatever the DRBD version: it reads the state and sizes (the sections of
+// ProbeWithSizesCommand, for ParseResizeGuarded), then reads them again for its own check
+// and runs `drbdadm resize`, in a SectionGuarded section, only when every connection is
+// Connected (on DRBD 9 with every replication state Established), every volume
+// UpToDate/UpToDate (DRBD's rule for a resize), and no backing disk is smaller than its DRBD
+// device (the provider never shrinks a device). Otherwise it runs nothing.
+func ResizeGuarded(res ResourceName) string {
+	r := res.quoted()
+	var b strings.Builder
+	b.WriteString(ProbeWithSizesCommand(res) + "; set -f; drbd_ok=1; ")
+	b.WriteString(inSyncCheck(res))
+	// The n-th backing disk of sh-ll-dev against the n-th minor of sh-minor, in 512-byte
+	// sectors as /sys/block/drbdN/size counts them.
+	b.WriteString("drbd_i=0; drbd_j=0; for drbd_d in $(drbdadm sh-ll-dev " + r + " 2>/dev/null); do drbd_i=$((drbd_i+1)); " +
+		"drbd_b=$(blockdev --getsize64 \"$drbd_d\" 2>/dev/null) || drbd_ok=0; drbd_j=0; " +
+		"for drbd_m in $(drbdadm sh-minor " + r + " 2>/dev/null); do drbd_j=$((drbd_j+1)); test \"$drbd_j\" = \"$drbd_i\" || continue; " +
+		"drbd_s=$(cat \"/sys/block/drbd$drbd_m/size\" 2>/dev/null) || drbd_ok=0; " +
+		"test -n \"$drbd_b\" && test -n \"$drbd_s\" && test \"$drbd_s\" -le \"$((drbd_b / 512))\" || drbd_ok=0; done; done; " +
+		"test \"$drbd_i\" -gt 0 && test \"$drbd_j\" = \"$drbd_i\" || drbd_ok=0; ")
+	b.WriteString("if test \"$drbd_ok\" = 1; then echo '" + probeMarker + SectionGuarded + "'; " + (Commands{}).Resize(res) +
+		" 2>&1; echo \"" + rcMarker + "$?\"; fi")
+	return b.String()
+}
+
+// ResizeGuardedRun is the parsed output of ResizeGuarded.
+type ResizeGuardedRun struct {
+	// Probe is the state and sizes read before the check.
+	Probe *Probe
+	// Ran reports whether the shell ran Resize; Result is its output (standard error merged)
+	// and exit status.
+	Ran    bool
+	Result ProbeSection
+}
+
+// ParseResizeGuarded parses the output of ResizeGuarded for resource.
+func ParseResizeGuarded(resource, output string) (ResizeGuardedRun, error) {
+	p, err := ParseProbe(resource, output)
+	if err != nil {
+		return ResizeGuardedRun{}, err
+	}
+	run := ResizeGuardedRun{Probe: p}
+	run.Result, run.Ran = p.Sections[SectionGuarded]
+	return run, nil
+}

@@ -188,40 +188,43 @@ func VerifyGuarded(res ResourceName, roles VerifyRoles) string {
 	b.WriteString("echo '" + probeMarker + SectionShow + "'; printf '%s\\n' \"$drbd_show\"; echo \"" + rcMarker + "$drbd_rc\"; ")
 	b.WriteString("drbd_ok=1; test \"$drbd_rc\" = 0 || drbd_ok=0; ")
 	b.WriteString("case \"$drbd_show\" in *verify-alg*) ;; *) drbd_ok=0;; esac; ")
-	// Every connection Connected, every volume UpToDate/UpToDate (8.x: cs VerifyS/VerifyT and
-	// SyncSource/SyncTarget show in cstate).
-	b.WriteString("drbd_cs=$(drbdadm cstate " + r + " 2>&1) || drbd_ok=0; drbd_ds=$(drbdadm dstate " + r + " 2>&1) || drbd_ok=0; ")
-	b.WriteString("test -n \"$drbd_cs\" && test -n \"$drbd_ds\" || drbd_ok=0; ")
-	b.WriteString("for drbd_x in $drbd_cs; do case \"$drbd_x\" in Connected) ;; *) drbd_ok=0;; esac; done; ")
-	b.WriteString("for drbd_x in $drbd_ds; do case \"$drbd_x\" in UpToDate/UpToDate) ;; *) drbd_ok=0;; esac; done; ")
-	// DRBD 9 prints a verify or resync in the replication state only, and roles per
-	// connection; 8.x prints "local/peer" roles.
+	b.WriteString(inSyncCheck(res))
+	// Roles: DRBD 9 per connection (events2, read by inSyncCheck), 8.x "local/peer".
 	peerRole := func(want string) string {
 		return "case \"$drbd_e2\" in *\" connection:Connected role:\"[!" + want[:1] + "]*) drbd_ok=0;; esac; "
 	}
-	b.WriteString("case \"$drbd_probe_v\" in 'version: 9'*) drbd_e2=$(" + Events2NowCommand(res) + " 2>&1) || drbd_ok=0; " +
-		"case \"$drbd_e2\" in *\"replication:\"[!E]*) drbd_ok=0;; esac; " +
-		"case \"$drbd_e2\" in *\"replication:Established\"*) ;; *) drbd_ok=0;; esac; ")
 	switch roles {
 	case VerifySecondaryOfPrimary:
-		b.WriteString("case \"$drbd_e2\" in *\"exists resource name:\"" + r + "\" role:Secondary\"*) ;; *) drbd_ok=0;; esac; " + peerRole("Primary"))
+		b.WriteString("case \"$drbd_probe_v\" in 'version: 9'*) " +
+			"case \"$drbd_e2\" in *\"exists resource name:\"" + r + "\" role:Secondary\"*) ;; *) drbd_ok=0;; esac; " + peerRole("Primary") +
+			";; *) drbd_ro=$(drbdadm role " + r + " 2>&1) || drbd_ok=0; test -n \"$drbd_ro\" || drbd_ok=0; " +
+			"for drbd_x in $drbd_ro; do case \"$drbd_x\" in Secondary/Primary) ;; *) drbd_ok=0;; esac; done;; esac; ")
 	case VerifyOnePrimary:
-		b.WriteString("case \"$drbd_e2\" in *\"exists resource name:\"" + r + "\" role:Secondary\"*) " + peerRole("Primary") + ";; " +
-			"*\"exists resource name:\"" + r + "\" role:Primary\"*) " + peerRole("Secondary") + ";; *) drbd_ok=0;; esac; ")
+		b.WriteString("case \"$drbd_probe_v\" in 'version: 9'*) " +
+			"case \"$drbd_e2\" in *\"exists resource name:\"" + r + "\" role:Secondary\"*) " + peerRole("Primary") + ";; " +
+			"*\"exists resource name:\"" + r + "\" role:Primary\"*) " + peerRole("Secondary") + ";; *) drbd_ok=0;; esac" +
+			";; *) drbd_ro=$(drbdadm role " + r + " 2>&1) || drbd_ok=0; test -n \"$drbd_ro\" || drbd_ok=0; " +
+			"for drbd_x in $drbd_ro; do case \"$drbd_x\" in Secondary/Primary|Primary/Secondary) ;; *) drbd_ok=0;; esac; done;; esac; ")
 	}
-	b.WriteString(";; *) ")
-	if roles != VerifyAnyRoles {
-		accept := "Secondary/Primary"
-		if roles == VerifyOnePrimary {
-			accept += "|Primary/Secondary"
-		}
-		b.WriteString("drbd_ro=$(drbdadm role " + r + " 2>&1) || drbd_ok=0; test -n \"$drbd_ro\" || drbd_ok=0; " +
-			"for drbd_x in $drbd_ro; do case \"$drbd_x\" in " + accept + ") ;; *) drbd_ok=0;; esac; done; ")
-	}
-	b.WriteString(";; esac; ")
 	b.WriteString("if test \"$drbd_ok\" = 1; then echo '" + probeMarker + SectionGuarded + "'; " + (Commands{}).Verify(res) +
 		" 2>&1; echo \"" + rcMarker + "$?\"; fi")
 	return b.String()
+}
+
+// inSyncCheck is the sh fragment of the guarded verify and resize that clears drbd_ok unless
+// every connection of res is Connected and every volume UpToDate/UpToDate: `drbdadm cstate`
+// and `drbdadm dstate` (8.x shows a verify or resync in cstate), and on DRBD 9 (drbd_probe_v,
+// set by the probe before it) every replication state Established in `drbdsetup events2
+// --now`, which it leaves in drbd_e2 for further checks. It expects `set -f`.
+func inSyncCheck(res ResourceName) string {
+	r := res.quoted()
+	return "drbd_cs=$(drbdadm cstate " + r + " 2>&1) || drbd_ok=0; drbd_ds=$(drbdadm dstate " + r + " 2>&1) || drbd_ok=0; " +
+		"test -n \"$drbd_cs\" && test -n \"$drbd_ds\" || drbd_ok=0; " +
+		"for drbd_x in $drbd_cs; do case \"$drbd_x\" in Connected) ;; *) drbd_ok=0;; esac; done; " +
+		"for drbd_x in $drbd_ds; do case \"$drbd_x\" in UpToDate/UpToDate) ;; *) drbd_ok=0;; esac; done; " +
+		"drbd_e2=''; case \"$drbd_probe_v\" in 'version: 9'*) drbd_e2=$(" + Events2NowCommand(res) + " 2>&1) || drbd_ok=0; " +
+		"case \"$drbd_e2\" in *\"replication:\"[!E]*) drbd_ok=0;; esac; " +
+		"case \"$drbd_e2\" in *\"replication:Established\"*) ;; *) drbd_ok=0;; esac;; esac; "
 }
 
 // VerifyGuardedRun is the parsed output of VerifyGuarded.

@@ -94,3 +94,77 @@ func GrowCommand(fsType, dev, mountpoint string) (string, error) {
 	}
 	return "", ValidateFSType(fsType)
 }
+
+// Markers of GrowGuardedCommand's own sections, after StateWithSizesCommand's.
+const (
+	markGrow       = "@@hostfs grow"
+	markSizesAfter = "@@hostfs sizes-after"
+)
+
+// GrowGuardedCommand checks and grows a mounted filesystem in one round trip: it reads the
+// state and sizes (StateWithSizesCommand), then, only when findmnt shows dev mounted at
+// mountpoint with type fsType, runs GrowCommand and reads the sizes again (SizesCommand).
+// Otherwise it runs nothing more. ParseGrowGuarded reads it.
+func GrowGuardedCommand(fsType, dev, mountpoint string) (string, error) {
+	state, err := StateWithSizesCommand(fsType, dev, mountpoint)
+	if err != nil {
+		return "", err
+	}
+	grow, _ := GrowCommand(fsType, dev, mountpoint)
+	sizes, _ := SizesCommand(fsType, dev, mountpoint)
+	// findmnt -r escapes blanks as \x20; its first three fields are SOURCE TARGET FSTYPE.
+	esc := func(s string) string { return strings.ReplaceAll(s, " ", `\x20`) }
+	want := esc(dev) + " " + esc(mountpoint) + " " + fsType + " "
+	return state + "; hostfs_m=$(" + FindmntCommand(mountpoint) + " 2>/dev/null); " +
+		"case \"$hostfs_m\" in " + quote(want) + "*) " +
+		"echo " + quote(markGrow) + "; " + grow + " 2>&1; echo \"" + markRC + "$?\"; " +
+		"echo " + quote(markSizesAfter) + "; { " + sizes + "; } 2>/dev/null; echo \"" + markRC + "$?\";; esac", nil
+}
+
+// GrowGuarded is the parsed output of GrowGuardedCommand.
+type GrowGuarded struct {
+	// State, Sizes and SizesErr are what was read before the check, as ParseStateWithSizes
+	// reads them.
+	State    State
+	Sizes    Sizes
+	SizesErr error
+	// Ran reports whether the grow ran; Exit and Output are its exit status and output
+	// (standard error merged).
+	Ran    bool
+	Exit   int
+	Output string
+	// After and AfterErr are the sizes read after the grow.
+	After    Sizes
+	AfterErr error
+}
+
+// ParseGrowGuarded parses the output of GrowGuardedCommand.
+func ParseGrowGuarded(fsType, out string) (GrowGuarded, error) {
+	var g GrowGuarded
+	before, rest, ran := strings.Cut(out, markGrow+"\n")
+	st, sizes, sizesErr, err := ParseStateWithSizes(fsType, before)
+	if err != nil {
+		return g, err
+	}
+	g.State, g.Sizes, g.SizesErr, g.Ran = st, sizes, sizesErr, ran
+	if !ran {
+		return g, nil
+	}
+	growOut, after, ok := strings.Cut(rest, markSizesAfter+"\n")
+	if !ok {
+		return g, fmt.Errorf("the output of the grow ends early (no %q)", markSizesAfter)
+	}
+	g.Exit = -1
+	if i := strings.LastIndex(growOut, markRC); i >= 0 {
+		if n, err := strconv.Atoi(strings.TrimSpace(growOut[i+len(markRC):])); err == nil {
+			g.Exit = n
+		}
+		growOut = growOut[:i]
+	}
+	g.Output = strings.TrimSpace(growOut)
+	if i := strings.LastIndex(after, markRC); i >= 0 {
+		after = after[:i]
+	}
+	g.After, g.AfterErr = ParseSizes(fsType, after)
+	return g, nil
+}

@@ -146,34 +146,42 @@ func (r *filesystemResource) Update(ctx context.Context, req resource.UpdateRequ
 		return
 	}
 	fsType, dev, mp := m.FSType.ValueString(), m.Device.ValueString(), m.Mountpoint.ValueString()
-	fp, ok := h.fsState(ctx, &resp.Diagnostics, fsGrowSummary, dev, mp)
+	// The mount check, the grow and the sizes it records in one round trip.
+	cmd, err := hostfs.GrowGuardedCommand(fsType, dev, mp)
+	if err != nil {
+		resp.Diagnostics.AddError(fsGrowSummary, err.Error())
+		return
+	}
+	res, ok := h.run(ctx, &resp.Diagnostics, fsGrowSummary, cmd, withHint("The filesystem stays mounted and keeps its "+
+		"size; fix the cause and apply again."))
 	if !ok {
 		return
 	}
-	if !fp.Mounted || fp.Mount.Source != dev || fp.Mount.FSType != fsType {
-		resp.Diagnostics.AddError(fsGrowSummary, fmt.Sprintf("The filesystem on %s was not grown: %s on %s has %s, not %s (%s). "+
-			"Nothing was run; the next plan mounts it again first.", dev, mp, h, describeMount(fp), dev, fsType))
-		return
-	}
-	s, err := readFSSizes(ctx, h, fsType, dev, mp)
+	g, err := hostfs.ParseGrowGuarded(fsType, res.Stdout)
 	if err != nil {
-		resp.Diagnostics.AddError(fsGrowSummary, fmt.Sprintf("The sizes of the filesystem on %s on %s could not be read: %s. "+
-			"Nothing was run.", mp, h, err))
+		resp.Diagnostics.AddError(fsGrowSummary, fmt.Sprintf("The guarded grow of the filesystem on %s on %s printed output "+
+			"that could not be understood: %s. Whether it grew is unknown; the next plan reads its size again.", mp, h, err))
 		return
 	}
-	if s.CanGrow() {
-		cmd, err := hostfs.GrowCommand(fsType, dev, mp)
-		if err != nil {
-			resp.Diagnostics.AddError(fsGrowSummary, err.Error())
-			return
+	fp := g.State
+	if !g.Ran {
+		if !fp.Mounted || fp.Mount.Source != dev || fp.Mount.FSType != fsType {
+			resp.Diagnostics.AddError(fsGrowSummary, fmt.Sprintf("The filesystem on %s was not grown: %s on %s has %s, not %s (%s). "+
+				"Nothing was run; the next plan mounts it again first.", dev, mp, h, describeMount(fp), dev, fsType))
+		} else {
+			resp.Diagnostics.AddError(fsGrowSummary, fmt.Sprintf("The filesystem on %s was not grown: the mount of %s on %s "+
+				"changed while it was checked. Nothing was run; apply again.", dev, mp, h))
 		}
-		tflog.Info(ctx, "growing the filesystem online", map[string]any{"host": h.String(), "mountpoint": mp, "command": cmd})
-		if _, ok := h.run(ctx, &resp.Diagnostics, fsGrowSummary, cmd, withHint("The filesystem stays mounted "+
-			"and keeps its size; fix the cause and apply again.")); !ok {
-			return
-		}
+		return
 	}
-	fillFSSize(ctx, h, &m, nil)
+	grow, _ := hostfs.GrowCommand(fsType, dev, mp)
+	tflog.Info(ctx, "grew the filesystem online", map[string]any{"host": h.String(), "mountpoint": mp, "command": grow})
+	if g.Exit != 0 {
+		resp.Diagnostics.AddError(fsGrowSummary, fmt.Sprintf("`%s` on %s exited with status %d: %s. The filesystem stays "+
+			"mounted and keeps its size; fix the cause and apply again.", grow, h, g.Exit, g.Output))
+		return
+	}
+	fillFSSize(ctx, h, &m, &fsSizeRead{g.After, g.AfterErr})
 	setVerdict(ctx, resp.Private, growVerdict{}, &resp.Diagnostics)
 	h.save(ctx, &resp.Diagnostics, &resp.State, &m, mp)
 }

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -36,6 +37,8 @@ func roundTrip(c string) string {
 		return "reconnect"
 	case strings.HasPrefix(c, "for d in $(drbdadm sh-ll-dev"):
 		return "sizes"
+	case strings.HasPrefix(c, "echo '@@hostfs blkid'") && strings.Contains(c, "'@@hostfs grow'"):
+		return "guarded fs grow"
 	case strings.HasPrefix(c, "echo '@@hostfs blkid'"):
 		return "fs state"
 	case strings.HasPrefix(c, "printf 'device '; blockdev --getsize64"):
@@ -101,5 +104,43 @@ func TestAccVerify_roundTrips(t *testing.T) {
 			}
 			accTest(t, clean, found)
 		})
+	}
+}
+
+// TestAccGrow_roundTrips: the apply of a grow of both disks (drbd_resource on both nodes,
+// each naming the other as peer_host, and the mounted ext4). Besides the refresh (one shared
+// status read with the sizes per node, the filesystem's state and sizes), the drbd_resource
+// that resizes reads its node's state and sizes once, the peer's once, and runs the guarded
+// resize (the state and sizes read again in the same shell); the other drbd_resource reads
+// its node once and finds the device grown; the filesystem checks its mount and sizes, runs
+// resize2fs and reads the sizes it records.
+func TestAccGrow_roundTrips(t *testing.T) {
+	t.Run("8.4", func(t *testing.T) { testGrowRoundTrips(t, newGrowEnv(t, drbdsim.V84)) })
+	t.Run("9", func(t *testing.T) { testGrowRoundTrips(t, newGrowEnv(t, drbdsim.V9)) })
+}
+
+func testGrowRoundTrips(t *testing.T, d *day2Env) {
+	d.writeGrow(d.growFilesystem())
+	d.apply()
+	d.node(0).GrowBacking(grownBackingKiB)
+	d.node(1).GrowBacking(grownBackingKiB)
+	at := d.sentCounts()
+	d.apply()
+	// Which node's drbd_resource resizes is Terraform's order: count over both nodes.
+	all := append(d.roundTrips(0, at[0]), d.roundTrips(1, at[1])...)
+	count := map[string]int{}
+	for _, c := range all {
+		count[c]++
+	}
+	want := map[string]int{
+		"status+sizes":    5, // the refresh's one per node, each Update's own, the peer's before the resize
+		"fs state":        1, // the filesystem's refresh (with its sizes)
+		"guarded resize":  1,
+		"sizes":           1, // the device size recorded after the resync of the new area
+		"guarded fs grow": 1, // the mount check, resize2fs and the sizes recorded
+	}
+	if !maps.Equal(count, want) {
+		t.Errorf("the grow apply sent %v (polls left out), want %v; node1 %q, node2 %q", count, want,
+			d.roundTrips(0, at[0]), d.roundTrips(1, at[1]))
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -135,10 +136,19 @@ func (r *resourceResource) fillSizes(ctx context.Context, h *remoteHost, m *reso
 	return sizes
 }
 
-// verdict decides what the sizes call for. A grow that the peer's smaller backing disk would
-// stop (read on peer_host when set) is a warning and no grow.
+// verdict decides what the sizes call for in a refresh (verdictChecked without saying whether
+// the peer was read): the peer's read is shared with the other Reads of the refresh.
 func (r *resourceResource) verdict(ctx context.Context, h *remoteHost, m *resourceResourceModel, name drbd.ResourceName,
 	sizes []drbd.VolumeSize, diags *diag.Diagnostics) growVerdict {
+	v, _ := r.verdictChecked(ctx, h, m, name, sizes, statusShared, diags)
+	return v
+}
+
+// verdictChecked decides what the sizes call for, and reports whether the peer's sizes were
+// read (of peerKind) and found large enough. A grow that the peer's smaller backing disk would
+// stop (read on peer_host when set) is a warning and no grow.
+func (r *resourceResource) verdictChecked(ctx context.Context, h *remoteHost, m *resourceResourceModel, name drbd.ResourceName,
+	sizes []drbd.VolumeSize, peerKind statusKind, diags *diag.Diagnostics) (growVerdict, bool) {
 	var grow *drbd.VolumeSize
 	for i := range sizes {
 		v := sizes[i]
@@ -147,42 +157,53 @@ func (r *resourceResource) verdict(ctx context.Context, h *remoteHost, m *resour
 				"%s, less than the %s of its DRBD device (minor %d): the end of the device has no disk under it. The provider "+
 				"never shrinks a DRBD device and runs nothing: put back a backing disk at least as large (shrinking needs a "+
 				"filesystem shrink, `drbdadm resize --size`, then the disk, by hand).", v.Backing, name, h,
-				bytesText(v.BackingBytes), bytesText(v.DeviceBytes), v.Minor)}
+				bytesText(v.BackingBytes), bytesText(v.DeviceBytes), v.Minor)}, false
 		}
 		if grow == nil && v.CanGrow() {
 			grow = &sizes[i]
 		}
 	}
 	if grow == nil {
-		return growVerdict{}
+		return growVerdict{}, false
 	}
+	checked := false
 	if !m.PeerHost.IsNull() {
 		if _, fenced := r.data.fencedTarget(m.PeerHost.ValueString(), int(m.PeerPort.ValueInt64())); !fenced {
-			if smaller := r.peerSmaller(ctx, h, m, name, sizes, diags); smaller {
-				return growVerdict{}
+			smaller, read := r.peerSmaller(ctx, h, m, name, sizes, peerKind, diags)
+			if smaller {
+				return growVerdict{}, true
 			}
+			checked = read
 		}
 	}
 	return growVerdict{Action: growDevice, Detail: fmt.Sprintf("The backing disk %s of DRBD resource %s on %s grew from %s "+
 		"(%d bytes, what DRBD uses) to %s (%d bytes). The apply grows the DRBD device online with `drbdadm resize` "+
 		"(only on a Connected pair with both disks UpToDate) and waits for the resync of the new area.",
-		grow.Backing, name, h, bytesText(grow.DeviceBytes), grow.DeviceBytes, bytesText(grow.BackingBytes), grow.BackingBytes)}
+		grow.Backing, name, h, bytesText(grow.DeviceBytes), grow.DeviceBytes, bytesText(grow.BackingBytes), grow.BackingBytes)}, checked
 }
 
-// peerSmaller reads the peer's sizes and reports, with a warning, whether a volume that could
-// grow here is held back by the peer's backing disk. An unreadable peer is logged and not
-// held against the grow: DRBD itself grows only to the smaller disk.
+// peerSmaller reads the peer's state and sizes (one round trip; in a refresh, with kind
+// statusShared, the read the peer's own Reads share) and reports, with a warning,
+// whether a volume that could grow here is held back by the peer's backing disk, and whether
+// the peer's sizes were read. An unreadable peer is logged and not held against the grow:
+// DRBD itself grows only to the smaller disk.
 func (r *resourceResource) peerSmaller(ctx context.Context, h *remoteHost, m *resourceResourceModel, name drbd.ResourceName,
-	sizes []drbd.VolumeSize, diags *diag.Diagnostics) bool {
+	sizes []drbd.VolumeSize, kind statusKind, diags *diag.Diagnostics) (bool, bool) {
 	peer := r.peerOf(m.peer())
-	pp, err := peer.readStatus(ctx, name, statusFresh)
+	if kind.shared {
+		peer.cache = &r.data.probes
+	}
+	pp, err := peer.readStatus(ctx, name, kind)
 	var peerSizes []drbd.VolumeSize
 	if err == nil {
-		peerSizes, err = readSizes(ctx, peer, pp, name)
+		peerSizes, err = pp.Sizes, pp.SizesError
+		if err == nil && peerSizes == nil {
+			err = fmt.Errorf("no sizes in the status read")
+		}
 	}
 	if err != nil {
 		tflog.Warn(ctx, "could not read the peer's backing disk size", map[string]any{"host": peer.String(), "error": err.Error()})
-		return false
+		return false, false
 	}
 	if fp, err := peer.pool.Fingerprint(ctx, peer.target); err == nil {
 		m.PeerHostFingerprint = types.StringValue(fp)
@@ -197,10 +218,10 @@ func (r *resourceResource) peerSmaller(ctx context.Context, h *remoteHost, m *re
 				"the two, so the device stays at %s and nothing is planned. Grow the disk on %s too; the next plan then "+
 				"grows the device.", v.Backing, name, h, bytesText(v.BackingBytes), pv.Backing, peer, bytesText(pv.BackingBytes),
 				bytesText(v.DeviceBytes), peer))
-			return true
+			return true, true
 		}
 	}
-	return false
+	return false, true
 }
 
 // setVerdict stores v in the private state for the plan.
@@ -244,34 +265,42 @@ func (r *resourceResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 	}
 }
 
-// grow reads the node again and runs `drbdadm resize` when a backing disk is larger than the
-// device, then waits for the resync of the new area. It returns the last probe; false means
-// an error was added.
+// grow runs `drbdadm resize` when a backing disk is larger than the device, then waits for
+// the resync of the new area. held is the Update's own read of the node with the sizes, made
+// under growLocks with unlock its unlock; with a nil unlock, grow takes the lock and reads the
+// node itself. It returns the last probe, with the sizes; false means an error was added.
 func (r *resourceResource) grow(ctx context.Context, h *remoteHost, m *resourceResourceModel, name drbd.ResourceName,
-	diags *diag.Diagnostics) (*drbd.Probe, bool) {
+	held *drbd.Probe, unlock func(), diags *diag.Diagnostics) (*drbd.Probe, bool) {
 	// Both nodes' drbd_resource plan the grow and Terraform applies them in parallel: the
 	// first resizes, the second then finds the device grown and runs nothing.
-	unlock := growLocks.lock(name.String())
+	p := held
+	if unlock == nil || p == nil || (p.Sizes == nil && p.SizesError == nil) {
+		if unlock == nil {
+			unlock = growLocks.lock(name.String())
+		}
+		var ok bool
+		// One read of the state and sizes decides whether there is anything to grow; the
+		// guarded resize reads them again in the same shell as the resize.
+		if p, ok = h.probe(ctx, diags, growSummary, name, statusKind{sizes: true}); !ok {
+			unlock()
+			return nil, false
+		}
+	}
 	locked := true
 	defer func() {
 		if locked {
 			unlock()
 		}
 	}()
-	p, ok := h.probe(ctx, diags, growSummary, name, statusFresh)
-	if !ok {
-		return nil, false
-	}
 	sizes, err := p.Sizes, p.SizesError
-	if sizes == nil && err == nil {
-		// Not read with the status (statusShared without a cache, or another kind).
-		sizes, err = readSizes(ctx, h, p, name)
+	if err == nil && sizes == nil {
+		err = fmt.Errorf("no sizes in the status read")
 	}
 	if err != nil {
 		diags.AddError(growSummary, fmt.Sprintf("The sizes of DRBD resource %s on %s could not be read: %s. Nothing was run.", name, h, err))
 		return nil, false
 	}
-	v := r.verdict(ctx, h, m, name, sizes, diags)
+	v, peerChecked := r.verdictChecked(ctx, h, m, name, sizes, statusKind{sizes: true}, diags)
 	switch v.Action {
 	case growShrunk:
 		diags.AddError("Backing Disk Smaller Than DRBD Device", v.Detail)
@@ -284,12 +313,11 @@ func (r *resourceResource) grow(ctx context.Context, h *remoteHost, m *resourceR
 			"once the pair is Connected with both disks UpToDate (drbd_sync waits for that).", name, h, err))
 		return nil, false
 	}
-	cmd := drbd.NewCommands(p.Versions).Resize(name)
-	oosBefore := p.Status.OutOfSyncKiB
-	if _, ok := h.run(ctx, diags, growSummary, cmd, withHint("The pair was Connected and UpToDate/UpToDate "+
-		"just before; DRBD also needs one node Primary to resize.")); !ok {
+	if p = r.resizeGuarded(ctx, h, name, diags); p == nil {
 		return nil, false
 	}
+	oosBefore := p.Status.OutOfSyncKiB
+	cmd := drbd.NewCommands(p.Versions).Resize(name)
 	unlock()
 	locked = false
 	tflog.Info(ctx, "DRBD device resized; waiting for the resync of the new area", map[string]any{
@@ -301,12 +329,63 @@ func (r *resourceResource) grow(ctx context.Context, h *remoteHost, m *resourceR
 	if p = s.wait(ctx, p); p == nil {
 		return nil, false
 	}
-	if after, err := readSizes(ctx, h, p, name); err == nil && anyCanGrow(after) {
+	// One read of the sizes after the resync: the state's record, and DRBD's verdict.
+	after, err := readSizes(ctx, h, p, name)
+	p.Sizes, p.SizesError = after, err
+	if err == nil && anyCanGrow(after) {
+		hint := "Grow the peer's disk too, or set peer_host so that the plan checks it first."
+		if peerChecked {
+			hint = "The peer's disk was large enough just before: compare both nodes' backing disks and apply again."
+		}
 		diags.AddWarning("Peer Backing Disk Still Smaller", fmt.Sprintf("DRBD resource %s on %s ran `%s`, but DRBD kept "+
-			"the device at %s: the peer's backing disk is still smaller (DRBD grows to the smaller of the two). Grow the "+
-			"peer's disk too, or set peer_host so that the plan checks it first.", name, h, cmd, bytesText(after[0].DeviceBytes)))
+			"the device at %s: the peer's backing disk is still smaller (DRBD grows to the smaller of the two). %s",
+			name, h, cmd, bytesText(after[0].DeviceBytes), hint))
 	}
 	return p, true
+}
+
+// resizeGuarded runs `drbdadm resize` behind its guard in one round trip
+// (drbd.ResizeGuarded): a Connected UpToDate/UpToDate pair and no backing disk smaller than its
+// device, read in the same shell. It returns the state the guard read, nil after an error.
+func (r *resourceResource) resizeGuarded(ctx context.Context, h *remoteHost, name drbd.ResourceName, diags *diag.Diagnostics) *drbd.Probe {
+	cmd := drbd.ResizeGuarded(name)
+	resize := "drbdadm resize " + name.String()
+	res, err := h.exec(ctx, cmd)
+	if err != nil {
+		diags.AddError(growSummary, transportDetail(ctx, h, resize+" (guarded)", err))
+		return nil
+	}
+	g, err := drbd.ParseResizeGuarded(name.String(), res.Stdout)
+	if err != nil {
+		diags.AddError(growSummary, fmt.Sprintf("The guarded `%s` on %s printed output that could not be understood: %s. "+
+			"Whether it ran is unknown: compare /sys/block/drbdN/size on both nodes.\n\nOutput:\n%s", resize, h, err,
+			tailLines(res.Stdout+res.Stderr, stderrTailLines)))
+		return nil
+	}
+	p := g.Probe
+	if !g.Ran {
+		why := "its state or sizes changed while they were checked"
+		if err := drbd.ResizeRefusal(p.Status); err != nil {
+			why = err.Error()
+		} else {
+			for _, v := range p.Sizes {
+				if v.Shrunk() {
+					why = fmt.Sprintf("the backing disk %s holds %s, less than the %s of its DRBD device (minor %d), and the "+
+						"provider never shrinks a device", v.Backing, bytesText(v.BackingBytes), bytesText(v.DeviceBytes), v.Minor)
+				}
+			}
+		}
+		diags.AddError(growSummary, fmt.Sprintf("DRBD resource %s on %s was not grown: %s. Nothing was run. Apply again "+
+			"once the pair is Connected with both disks UpToDate (drbd_sync waits for that).", name, h, why))
+		return nil
+	}
+	if g.Result.Exit != 0 {
+		diags.AddError(growSummary, fmt.Sprintf("`%s` on %s exited with status %d: %s. The pair was Connected and "+
+			"UpToDate/UpToDate just before; DRBD also needs one node Primary to resize.", resize, h, g.Result.Exit,
+			strings.TrimSpace(g.Result.Output)))
+		return nil
+	}
+	return p
 }
 
 // growStartPoll and growStartLimit pace and bound the wait for DRBD to start the resync of a

@@ -88,7 +88,7 @@ func (r *resourceResource) Create(ctx context.Context, req resource.CreateReques
 	if h == nil {
 		return
 	}
-	p, written, ok := r.writeAndProbe(ctx, h, name, &m, !m.Config.IsNull(), "Unable to Bring Up DRBD Resource", &resp.Diagnostics)
+	p, written, ok := r.writeAndProbe(ctx, h, name, &m, !m.Config.IsNull(), statusFresh, "Unable to Bring Up DRBD Resource", &resp.Diagnostics)
 	if !ok {
 		return
 	}
@@ -101,15 +101,15 @@ func (r *resourceResource) Create(ctx context.Context, req resource.CreateReques
 }
 
 // writeAndProbe writes the resource file when write is set (and its content differs), then
-// reads the status; it reports whether it wrote the file and whether both succeeded.
+// reads the status (of kind); it reports whether it wrote the file and whether both succeeded.
 func (r *resourceResource) writeAndProbe(ctx context.Context, h *remoteHost, name drbd.ResourceName, m *resourceResourceModel, write bool,
-	summary string, diags *diag.Diagnostics) (p *drbd.Probe, written, ok bool) {
+	kind statusKind, summary string, diags *diag.Diagnostics) (p *drbd.Probe, written, ok bool) {
 	if write {
 		if written, ok = r.writeConfigIfChanged(ctx, h, name, m.Config.ValueString(), diags); !ok {
 			return nil, false, false
 		}
 	}
-	p, ok = h.probe(ctx, diags, summary, name, statusFresh)
+	p, ok = h.probe(ctx, diags, summary, name, kind)
 	return p, written, ok
 }
 
@@ -179,23 +179,40 @@ func (r *resourceResource) Update(ctx context.Context, req resource.UpdateReques
 		return
 	}
 	configChanged := !m.Config.IsNull() && !m.Config.Equal(priorConfig)
-	p, written, ok := r.writeAndProbe(ctx, h, name, &m, configChanged, "Unable to Update DRBD Resource", &resp.Diagnostics)
+	// An unknown size is the plan's grow (ModifyPlan). Without a configuration change the
+	// Update's read is the grow's: made under the grow lock, with the sizes.
+	growing := m.Size.IsUnknown()
+	var unlock func()
+	kind := statusFresh
+	if growing && !configChanged {
+		unlock, kind = growLocks.lock(name.String()), statusKind{sizes: true}
+	}
+	p, written, ok := r.writeAndProbe(ctx, h, name, &m, configChanged, kind, "Unable to Update DRBD Resource", &resp.Diagnostics)
 	if !ok {
+		if unlock != nil {
+			unlock()
+		}
 		return
 	}
 	// A changed file is applied; a resource that went down or StandAlone since the refresh (or
 	// with -refresh=false) is brought up and connected as Create does. Changing only
 	// split_brain_victim runs nothing else.
 	if configChanged || !p.Status.Configured || drbd.StandAlone(p.Status) {
+		if unlock != nil {
+			unlock()
+			unlock = nil
+		}
 		if p, ok = r.converge(ctx, h, &m, name, p, written, &resp.Diagnostics); !ok {
 			return
 		}
 	}
-	// An unknown size is the plan's grow (ModifyPlan).
-	if m.Size.IsUnknown() && p.Status.Configured {
-		if p, ok = r.grow(ctx, h, &m, name, &resp.Diagnostics); !ok {
+	switch {
+	case growing && p.Status.Configured:
+		if p, ok = r.grow(ctx, h, &m, name, p, unlock, &resp.Diagnostics); !ok {
 			return
 		}
+	case unlock != nil:
+		unlock()
 	}
 	r.fill(&m, p)
 	r.fillSizes(ctx, h, &m, p, name)

@@ -334,14 +334,21 @@ func (s *scenario) remoteCmdsOf(file string) []remoteCmd {
 	return cmds
 }
 
-// verifySpan finds in a provider log the online verify: from the start of `drbdadm verify` to
+// isVerify reports whether a remote command runs `drbdadm verify`: the provider's guarded
+// verify (the state, the verify-alg and the verify in one shell) or the command alone.
+func isVerify(cmd string) bool {
+	return strings.HasPrefix(cmd, "drbdadm verify") || strings.Contains(cmd, "'@@drbd-probe guarded'; drbdadm verify")
+}
+
+// verifySpan finds in a provider log the online verify: from the start of `drbdadm verify` (the
+// guarded verify's shell, whose reads before the verify take milliseconds) to
 // the end of the last status poll (`cat /proc/drbd` only) before the next other command (the
 // full read of the kernel's verify lines, after the poll that saw the verify done), and counts
 // the polls in between.
 func verifySpan(cmds []remoteCmd) (time.Duration, int, error) {
 	iv := -1
 	for i, c := range cmds {
-		if c.start && strings.HasPrefix(c.cmd, "drbdadm verify") {
+		if c.start && isVerify(c.cmd) {
 			iv = i
 			break
 		}
@@ -352,7 +359,7 @@ func verifySpan(cmds []remoteCmd) (time.Duration, int, error) {
 	var end time.Time
 	polls := 0
 	for _, c := range cmds[iv+1:] {
-		poll := isProbe(c.cmd) && !strings.Contains(c.cmd, "kernlog")
+		poll := isProbe(c.cmd) && !strings.Contains(c.cmd, "kernlog") && !isVerify(c.cmd)
 		if !poll {
 			if c.start && c.cmd != cmds[iv].cmd {
 				break
@@ -551,7 +558,7 @@ func (s *scenario) providerGrow(round, gib int, oldDev, oldFS int64, sum string)
 	took := time.Since(t0)
 	resizes := 0
 	for _, c := range s.remoteCmdsOf(filepath.Join(s.dir, "tf-"+name+".log")) {
-		if c.start && strings.HasPrefix(c.cmd, "drbdadm resize") {
+		if c.start && strings.Contains(c.cmd, "drbdadm resize") { // the guarded resize's shell
 			resizes++
 		}
 	}
