@@ -116,7 +116,12 @@ func (r *jsonResource) status() Status {
 		s.PeerDiskState = normDisk(pd.PeerDiskState)
 		s.Syncing = syncingState(s.ReplicationState)
 		if s.ReplicationState == ReplVerifyS || s.ReplicationState == ReplVerifyT {
+			// During a verify drbdsetup prints it as a resync: percent-resync-done is
+			// 100 * (rs-total - ov-left) / rs-total, the verify's progress.
 			s.VerifyPercent = -1
+			if finite(pd.PercentResyncDone) {
+				s.VerifyPercent = clampPercent(*pd.PercentResyncDone)
+			}
 		}
 		if pd.OutOfSync != nil && *pd.OutOfSync >= 0 {
 			s.OutOfSyncKiB = *pd.OutOfSync

@@ -59,6 +59,13 @@ func TestParseStatusJSON(t *testing.T) {
 				DiskState: DiskInconsistent, PeerDiskState: DiskUpToDate, Syncing: true, SyncPercent: 38.19,
 				OutOfSyncKiB: 648124},
 		},
+		{
+			// A verify as drbdsetup prints it: its progress in the resync fields.
+			file: "drbd-9.2.12-derived/verifys.json", res: "pc0",
+			want: Status{Resource: "pc0", Configured: true, Minor: 0, Device: "/dev/drbd0", Role: RolePrimary,
+				PeerRole: RoleSecondary, ConnectionState: ConnConnected, ReplicationState: ReplVerifyS,
+				DiskState: DiskUpToDate, PeerDiskState: DiskUpToDate, SyncPercent: 100, VerifyPercent: 25},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file+"/"+tt.res, func(t *testing.T) {

@@ -337,10 +337,27 @@ func (n *Node) renderStatusJSON() string {
 	fmt.Fprintf(&b, "          \"peer-client\": %t,\n          \"resync-suspended\": \"no\",\n", pd == diskDiskless)
 	fmt.Fprintf(&b, "          \"received\": %d,\n          \"sent\": %d,\n          \"out-of-sync\": %d,\n", n.ctr.nr, n.ctr.ns, oos)
 	syncing := cs == csSyncSource || cs == csSyncTarget
-	fmt.Fprintf(&b, "          \"pending\": 0,\n          \"unacked\": 0,\n          \"has-sync-details\": %t,\n", syncing)
-	b.WriteString("          \"has-online-verify-details\": false,\n")
+	// drbdsetup prints a verify's progress as a resync's (has-sync-details): rs-total is the
+	// verify's total, ov-left (sectors) what is left, and percent-resync-done is computed from
+	// them.
+	v := n.p.verify
+	verifying := (cs == csVerifyS || cs == csVerifyT) && v != nil
+	fmt.Fprintf(&b, "          \"pending\": 0,\n          \"unacked\": 0,\n          \"has-sync-details\": %t,\n", syncing || verifying)
+	fmt.Fprintf(&b, "          \"has-online-verify-details\": %t,\n", verifying && v.leftBits > 0)
 	inSync := 100 * (1 - float64(oos)/float64(c.SizeKiB))
 	fmt.Fprintf(&b, "          \"percent-in-sync\": %.2f", inSync)
+	if verifying {
+		totalSectors, leftSectors := v.totalBits*8, v.leftBits*8
+		fmt.Fprintf(&b, ",\n          \"rs-total\": %d,\n          \"rs-dt-start-ms\": 30000,\n          \"rs-paused-ms\": 0,\n", totalSectors)
+		b.WriteString("          \"rs-dt0-ms\": 3000,\n          \"rs-db0-sectors\": 0,\n          \"rs-dt1-ms\": 3000,\n" +
+			"          \"rs-db1-sectors\": 0,\n")
+		fmt.Fprintf(&b, "          \"ov-start-sector\": 0,\n          \"ov-stop-sector\": %d,\n          \"ov-position\": %d,\n",
+			totalSectors, totalSectors-leftSectors)
+		fmt.Fprintf(&b, "          \"ov-left\": %d,\n          \"ov-skipped\": 0,\n          \"want\": 0.00,\n", leftSectors)
+		b.WriteString("          \"db0/dt0 [MiB/s]\": 0.00,\n          \"db1/dt1 [MiB/s]\": 0.00,\n" +
+			"          \"estimated-seconds-to-finish\": 987654321,\n          \"db/dt [MiB/s]\": 0.00,\n")
+		fmt.Fprintf(&b, "          \"percent-resync-done\": %.2f", 100*float64(totalSectors-leftSectors)/float64(totalSectors))
+	}
 	if syncing {
 		s := n.p.sync
 		left := s.leftBits * 4

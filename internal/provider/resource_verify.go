@@ -85,9 +85,10 @@ func (r *verifyResource) Schema(ctx context.Context, _ resource.SchemaRequest, r
 			"poll_interval": durationAttribute("How often the status is read while waiting, as a Go duration. Defaults to `2s`.",
 				defaultPollInterval, 100*time.Millisecond),
 			"stall_timeout": durationAttribute("How long a running verify may go without its progress (the `verified:` "+
-				"percentage of `/proc/drbd`) increasing, or the resync after it without the out-of-sync amount decreasing, "+
-				"before the wait fails naming the node, instead of waiting for `timeouts.create`. DRBD 9's status prints no "+
-				"verify progress, so there only `timeouts.create` bounds the verify. A Go duration; defaults to `10m`.",
+				"percentage of `/proc/drbd`; on DRBD 9 `percent-resync-done` of `drbdsetup status --json`, which drbdsetup "+
+				"computes from the verify's `ov-left`) increasing, or the resync after it without the out-of-sync amount "+
+				"decreasing, before the wait fails naming the node, instead of waiting for `timeouts.create`. A Go duration; "+
+				"defaults to `10m`.",
 				defaultStallTimeout, time.Second),
 			"out_of_sync_kib": schema.Int64Attribute{
 				MarkdownDescription: "KiB marked out of sync on `host` when the verify finished (the `oos:` counter of " +
