@@ -196,8 +196,18 @@ func init() {
 			}
 			return 0
 		},
-		"sh-ll-dev":           func(c *call, _ admArgs) int { c.outf("%s\n", c.p.cfg.BackingDisk); return 0 },
-		"sh-minor":            func(c *call, _ admArgs) int { c.outf("%d\n", c.p.cfg.Minor); return 0 },
+		"sh-ll-dev": func(c *call, _ admArgs) int {
+			for vol := range c.p.volumes() {
+				c.outf("%s\n", c.p.backingDiskOf(vol))
+			}
+			return 0
+		},
+		"sh-minor": func(c *call, _ admArgs) int {
+			for vol := range c.p.volumes() {
+				c.outf("%d\n", c.p.minorOf(vol))
+			}
+			return 0
+		},
 		"sh-md-dev":           func(c *call, _ admArgs) int { c.outf("%s\n", c.p.cfg.BackingDisk); return 0 },
 		"dump":                admDump,
 		"role":                admRole,

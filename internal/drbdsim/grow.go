@@ -6,11 +6,14 @@ import (
 	"strings"
 )
 
-// Online grow: every node has a backing disk size that a test can change (GrowBacking, as a
-// VM provider growing the disk), `blockdev --getsize64` and /sys/block/drbdN/size read the
-// sizes, and `drbdadm resize` grows the device to what the smaller backing disk holds with
-// internal metadata, then resyncs the new area from the Primary, starting that resync only
-// after the command returned (the first status read still shows it pending).
+// Online grow: every node has a backing disk per volume whose size a test can change
+// (GrowBacking, GrowVolumeBacking, as a VM provider growing the disk), `drbdadm sh-ll-dev` and
+// `sh-minor` name them and the minors in volume order, `blockdev --getsize64` and
+// /sys/block/drbdN/size read the sizes, and `drbdadm resize` grows every volume's device to
+// what the smaller of its two backing disks holds with internal metadata, then resyncs the new
+// area from the Primary, starting that resync only after the command returned (the first
+// status read still shows it pending). Volume 0's backing disk is PairConfig.BackingDisk; a
+// further volume's is the next disk name (/dev/vdc for volume 1 of /dev/vdb).
 
 // usableKiB is the device size a backing disk of kib KiB gives with internal metadata (4 KiB
 // superblock, 32 KiB activity log, the bitmap rounded up to 4 KiB).
@@ -32,6 +35,61 @@ func backingFor(size int64) int64 {
 // disk's size does (a smaller value models a disk replaced by a smaller one). DRBD does not
 // notice until `drbdadm resize`.
 func (n *Node) GrowBacking(kib int64) { n.p.mutate(func() { n.backingKiB = kib }) }
+
+// GrowVolumeBacking sets the size of the node's backing disk of volume vol to kib KiB (vol 0
+// is GrowBacking).
+func (n *Node) GrowVolumeBacking(vol int, kib int64) {
+	if vol == 0 {
+		n.GrowBacking(kib)
+		return
+	}
+	n.p.mutate(func() { n.volBackingKiB[vol] = kib })
+}
+
+// backingKiBOf returns the size of the node's backing disk of volume vol. Callers hold mu.
+func (n *Node) backingKiBOf(vol int) int64 {
+	if vol == 0 {
+		return n.backingKiB
+	}
+	if kib, ok := n.volBackingKiB[vol]; ok {
+		return kib
+	}
+	return backingFor(n.p.volSizeKiB(vol))
+}
+
+// backingDiskOf returns the backing disk of volume vol: PairConfig.BackingDisk for volume 0,
+// the disk names after it for further volumes (/dev/vdb, /dev/vdc, ...).
+func (p *Pair) backingDiskOf(vol int) string {
+	d := p.cfg.BackingDisk
+	if vol == 0 || d == "" {
+		return d
+	}
+	return d[:len(d)-1] + string(rune(d[len(d)-1])+rune(vol))
+}
+
+// backingVolume returns the volume whose backing disk is dev.
+func (p *Pair) backingVolume(dev string) (int, bool) {
+	for vol := range p.volumes() {
+		if p.backingDiskOf(vol) == dev {
+			return vol, true
+		}
+	}
+	return 0, false
+}
+
+// volSizeKiB returns the size of the DRBD device of volume vol. Callers hold mu.
+func (p *Pair) volSizeKiB(vol int) int64 {
+	if kib, ok := p.volSizes[vol]; ok && vol > 0 {
+		return kib
+	}
+	return p.cfg.SizeKiB
+}
+
+// VolumeDeviceKiB returns the size of the DRBD device of volume vol in KiB.
+func (p *Pair) VolumeDeviceKiB(vol int) (kib int64) {
+	p.view(func() { kib = p.volSizeKiB(vol) })
+	return kib
+}
 
 // BackingKiB returns the node's backing disk size in KiB.
 func (n *Node) BackingKiB() (kib int64) {
@@ -62,7 +120,7 @@ func (n *Node) sysBlockSize(p string) ([]byte, bool) {
 	if err != nil || !strings.HasSuffix(rest, "/size") || !n.devExists() || minor < n.p.cfg.Minor || minor >= n.p.minorOf(n.p.volumes()) {
 		return nil, false
 	}
-	size := n.p.cfg.SizeKiB * 2
+	size := n.p.volSizeKiB(minor-n.p.cfg.Minor) * 2
 	if !n.up {
 		size = 0
 	}
@@ -79,9 +137,10 @@ func progBlockdev(c *call) int {
 	code := 0
 	c.p.view(func() {
 		n := c.n
+		vol, isBacking := c.p.backingVolume(dev)
 		switch {
-		case dev == c.p.cfg.BackingDisk:
-			c.outf("%d\n", n.backingKiB*1024)
+		case isBacking:
+			c.outf("%d\n", n.backingKiBOf(vol)*1024)
 		case dev == n.device() && n.devExists() && n.up && n.role == rolePrimary:
 			c.outf("%d\n", c.p.cfg.SizeKiB*1024)
 		case dev == n.device() && n.devExists():
@@ -116,24 +175,36 @@ func admResize(c *call, _ admArgs) int {
 		c.errf("%s: Failure: (131) Need one Primary node to resize.\n", c.obj())
 		return c.failed(10, c.setup("resize"))
 	}
-	newKiB := min(usableKiB(p.nodes[0].backingKiB), usableKiB(p.nodes[1].backingKiB))
-	old := p.cfg.SizeKiB
-	if newKiB <= old {
+	// Every volume grows on its own to what the smaller of its two backing disks holds.
+	var added int64
+	for vol := range p.volumes() {
+		newKiB := min(usableKiB(p.nodes[0].backingKiBOf(vol)), usableKiB(p.nodes[1].backingKiBOf(vol)))
+		old := p.volSizeKiB(vol)
+		if newKiB <= old {
+			continue
+		}
+		if vol == 0 {
+			p.cfg.SizeKiB = newKiB
+		} else {
+			p.volSizes[vol] = newKiB
+		}
+		added += newKiB - old
+		for _, x := range p.nodes {
+			x.klogMinor(p.minorOf(vol), fmt.Sprintf("drbd_bm_resize called with capacity == %d", newKiB*2))
+			x.klogMinor(p.minorOf(vol), fmt.Sprintf("size = %d GB (%d KB)", newKiB>>20, newKiB))
+		}
+	}
+	if added == 0 {
 		return 0
 	}
-	p.cfg.SizeKiB = newKiB
 	src := n.idx
 	if n.role != rolePrimary {
 		src = 1 - n.idx
 	}
-	for _, x := range p.nodes {
-		x.klogDev(fmt.Sprintf("drbd_bm_resize called with capacity == %d", newKiB*2))
-		x.klogDev(fmt.Sprintf("size = %d GB (%d KB)", newKiB>>20, newKiB))
-	}
 	// DRBD starts the new area's resync when the peer has answered with its sizes, after this
 	// command returned: until then the pair shows Connected, UpToDate/UpToDate, with the new
 	// area out of sync.
-	p.growPending = &pendingGrow{source: src, kib: newKiB - old, node: n.idx}
+	p.growPending = &pendingGrow{source: src, kib: added, node: n.idx}
 	return 0
 }
 

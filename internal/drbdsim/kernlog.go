@@ -36,6 +36,16 @@ func (n *Node) klogDev(msg string) {
 	n.klog("block drbd" + strconv.Itoa(cfg.Minor) + ": " + msg)
 }
 
+// klogMinor is klogDev for the device of another volume's minor.
+func (n *Node) klogMinor(minor int, msg string) {
+	cfg := n.p.cfg
+	if cfg.Version == V9 {
+		n.klog(fmt.Sprintf("drbd %s/%d drbd%d %s: %s", cfg.Resource, minor-cfg.Minor, minor, n.peer().name, msg))
+		return
+	}
+	n.klog("block drbd" + strconv.Itoa(minor) + ": " + msg)
+}
+
 func (n *Node) klog(line string) {
 	n.p.klogSeq++
 	s := n.p.klogSeq

@@ -144,6 +144,9 @@ type Pair struct {
 	// growPending is the resync of an area `drbdadm resize` added, not started yet: DRBD
 	// starts it when the peers have exchanged their new sizes, after the command returned.
 	growPending *pendingGrow
+	// volSizes is the DRBD device size (KiB) of every further volume that `drbdadm resize`
+	// grew apart from volume 0 (cfg.SizeKiB); the others have volume 0's.
+	volSizes map[int]int64
 }
 
 // pendingGrow is a resync of a grown area that DRBD has not started yet; the status reads
@@ -167,7 +170,7 @@ type resync struct {
 // no metadata on the backing disks.
 func NewPair(cfg PairConfig) *Pair {
 	cfg.setDefaults()
-	p := &Pair{cfg: cfg, changed: make(chan struct{})}
+	p := &Pair{cfg: cfg, changed: make(chan struct{}), volSizes: map[int]int64{}}
 	for i := range p.nodes {
 		p.nodes[i] = newNode(p, i)
 	}
@@ -615,8 +618,11 @@ type Node struct {
 
 	files map[string]*fsEntry
 
-	hasMD         bool
-	backingKiB    int64 // size of the backing disk (GrowBacking)
+	hasMD      bool
+	backingKiB int64 // size of the backing disk of volume 0 (GrowBacking)
+	// volBackingKiB is the size of the backing disk of every further volume
+	// (GrowVolumeBacking), by volume.
+	volBackingKiB map[int]int64
 	up            bool
 	everUp        bool
 	role          string
@@ -664,6 +670,7 @@ func newNode(p *Pair, i int) *Node {
 		resyncOpts: map[string]string{}, faults: map[string]fault{},
 	}
 	n.backingKiB = backingFor(p.cfg.SizeKiB)
+	n.volBackingKiB = map[int]int64{}
 	n.initFS()
 	return n
 }

@@ -232,3 +232,61 @@ func TestAccGrow_example(t *testing.T) {
 	}
 	resource.ParallelTest(t, resource.TestCase{Steps: []resource.TestStep{day1, grow}})
 }
+
+// TestAccGrow_twoVolumes: a resource with two volumes, each on its own backing disk
+// (/dev/vdb, /dev/vdc). Volume 1's disk grown on node1 only holds the whole grow back: the
+// plan is empty with a warning naming volume 1's disk and node2, and nothing runs. With every
+// volume's disk grown on both nodes, one `drbdadm resize` grows both devices. A volume's
+// backing disk smaller than its device fails the plan (never shrink).
+func TestAccGrow_twoVolumes(t *testing.T) {
+	for _, v := range []drbdsim.Version{drbdsim.V84, drbdsim.V9} {
+		t.Run(v.String(), func(t *testing.T) {
+			d := newDay2Env(t, drbdsim.PairConfig{Version: v, Volumes: 2})
+			d.promote()
+			d.pair.CompleteSync()
+			d.writeGrow()
+			d.apply()
+			for i := range 2 {
+				d.node(i).GrowVolumeBacking(0, grownBackingKiB)
+			}
+			d.node(0).GrowVolumeBacking(1, grownBackingKiB)
+			before := d.mutationCounts()
+
+			out := d.plan()
+			d.expectOutput("plan, volume 1 grown on node1 only", out, []string{"No changes."},
+				[]string{"Warning: Peer Backing Disk Still Smaller", "/dev/vdc", "pc0", "volume 1 on", d.hostPort(0),
+					"/dev/vdc of volume 1 on its peer", d.hostPort(1), "still"})
+			d.apply()
+			d.expectNoMutations(before, "node%d ran %q although volume 1's disk grew on node1 only")
+			if a, b := d.pair.VolumeDeviceKiB(0), d.pair.VolumeDeviceKiB(1); a != 1048508 || b != 1048508 {
+				t.Errorf("devices are %d and %d KiB, want both unchanged", a, b)
+			}
+
+			d.node(1).GrowVolumeBacking(1, grownBackingKiB)
+			out = d.plan()
+			d.expectOutput("plan, every volume grown on both nodes", out,
+				[]string{"drbd_resource.node1 will be updated in-place"}, []string{"Warning: Backing Disk Grew"})
+			d.apply()
+			if got := d.resizes(before); got != 1 {
+				t.Errorf("apply ran drbdadm resize %d times, want once", got)
+			}
+			for vol := range 2 {
+				if got := d.pair.VolumeDeviceKiB(vol); got != grownDeviceKiB {
+					t.Errorf("volume %d's device is %d KiB, want %d", vol, got, grownDeviceKiB)
+				}
+			}
+			d.expectOutput("plan after the grow", d.plan(), []string{"No changes."})
+
+			// Volume 1's disk on node2 replaced by a smaller one: the plan fails, nothing runs.
+			d.node(1).GrowVolumeBacking(1, 512<<10)
+			before = d.mutationCounts()
+			out, err := d.h.run("plan", "-input=false")
+			if err == nil {
+				t.Fatalf("plan succeeded:\n%s", out)
+			}
+			d.expectOutput("plan, volume 1's disk smaller", out,
+				[]string{"Error: Backing Disk Smaller Than DRBD Device", "/dev/vdc", d.hostPort(1), "minor 1", "never shrinks"})
+			d.expectNoMutations(before, "node%d ran %q")
+		})
+	}
+}

@@ -209,15 +209,28 @@ func (r *resourceResource) peerSmaller(ctx context.Context, h *remoteHost, m *re
 		m.PeerHostFingerprint = types.StringValue(fp)
 	}
 	for i, v := range sizes {
-		if !v.CanGrow() || i >= len(peerSizes) {
+		if i >= len(peerSizes) {
+			continue
+		}
+		// A volume grown on the peer only holds the grow back as well: every volume that
+		// grew must have grown on both nodes.
+		if pv := peerSizes[i]; !v.CanGrow() && pv.CanGrow() {
+			diags.AddWarning("Peer Backing Disk Still Smaller", fmt.Sprintf("The backing disk %s of DRBD resource %s "+
+				"volume %d on %s grew to %s, but the backing disk %s of volume %d on %s is still %s. DRBD grows a "+
+				"device only to the smaller of the two, so the device stays at %s and nothing is planned (no volume is "+
+				"grown). Grow the disk on %s too; the next plan then grows the device.", pv.Backing, name, i, peer,
+				bytesText(pv.BackingBytes), v.Backing, i, h, bytesText(v.BackingBytes), bytesText(v.DeviceBytes), h))
+			return true, true
+		}
+		if !v.CanGrow() {
 			continue
 		}
 		if pv := peerSizes[i]; drbd.UsableKiB(pv.BackingBytes)*1024 <= v.DeviceBytes {
-			diags.AddWarning("Peer Backing Disk Still Smaller", fmt.Sprintf("The backing disk %s of DRBD resource %s on %s "+
-				"grew to %s, but the backing disk %s on its peer %s is still %s. DRBD grows a device only to the smaller of "+
-				"the two, so the device stays at %s and nothing is planned. Grow the disk on %s too; the next plan then "+
-				"grows the device.", v.Backing, name, h, bytesText(v.BackingBytes), pv.Backing, peer, bytesText(pv.BackingBytes),
-				bytesText(v.DeviceBytes), peer))
+			diags.AddWarning("Peer Backing Disk Still Smaller", fmt.Sprintf("The backing disk %s of DRBD resource %s "+
+				"volume %d on %s grew to %s, but the backing disk %s of volume %d on its peer %s is still %s. DRBD grows a "+
+				"device only to the smaller of the two, so the device stays at %s and nothing is planned (no volume is "+
+				"grown). Grow the disk on %s too; the next plan then grows the device.", v.Backing, name, i, h,
+				bytesText(v.BackingBytes), pv.Backing, i, peer, bytesText(pv.BackingBytes), bytesText(v.DeviceBytes), peer))
 			return true, true
 		}
 	}
