@@ -16,7 +16,11 @@ import (
 // the drbdadm calls.
 func guardedShell(t *testing.T, cmd string, answers map[string]string, backing, sectors string) (string, string) {
 	t.Helper()
-	dir := t.TempDir()
+	return guardedShellIn(t, t.TempDir(), cmd, answers, backing, sectors)
+}
+
+func guardedShellIn(t *testing.T, dir, cmd string, answers map[string]string, backing, sectors string) (string, string) {
+	t.Helper()
 	script := "echo \"$*\" >> '" + dir + "/drbdadm.log'\ncase \"$*\" in\n"
 	for args, out := range answers {
 		script += "'" + args + "') printf '%s\\n' '" + out + "';;\n"
@@ -113,6 +117,61 @@ func TestVerifyGuarded_shell(t *testing.T) {
 			}
 			if want := map[bool]string{true: "", false: "sha1"}[strings.Contains(tc.name, "no verify-alg")]; g.Alg != want {
 				t.Errorf("verify-alg %q, want %q", g.Alg, want)
+			}
+		})
+	}
+}
+
+// TestVerifyGuarded_shell84 runs the DRBD 8.4 path (a /proc/drbd of 8.4.11): the minors from
+// `drbdsetup show`, the state from their /proc/drbd lines, no drbdadm but --version and the
+// verify; the show section carries the verify-alg and not the shared secret.
+func TestVerifyGuarded_shell84(t *testing.T) {
+	const show = "resource pc0 {\n    net {\n        shared-secret   \t\"s3cret\";\n        verify-alg      \t\"sha1\";\n    }\n" +
+		"    _this_host {\n        volume 0 {\n            device\t\t\tminor 0;\n        }\n        volume 1 {\n            device\t\t\tminor 1;\n        }\n    }\n}"
+	const head = "version: 8.4.11 (api:1/proto:86-101)\nsrcversion: 2A9A9BF5B2D4D1B1A5F1F5B\n"
+	line := func(m, cs, ro, ds string) string {
+		return " " + m + ": cs:" + cs + " ro:" + ro + " ds:" + ds + " C r-----\n    ns:0 nr:0 dw:0 dr:0 al:0 bm:0 lo:0 pe:0 ua:0 ap:0 ep:1 wo:f oos:0\n"
+	}
+	ok0, ok1 := line("0", "Connected", "Primary/Secondary", "UpToDate/UpToDate"), line("1", "Connected", "Primary/Secondary", "UpToDate/UpToDate")
+	for _, tc := range []struct {
+		name  string
+		proc  string
+		show  string
+		roles VerifyRoles
+		ran   bool
+	}{
+		{"both volumes in sync", head + ok0 + ok1, show, VerifyOnePrimary, true},
+		{"volume 1 peer Outdated", head + ok0 + line("1", "Connected", "Primary/Secondary", "UpToDate/Outdated"), show, VerifyAnyRoles, false},
+		{"volume 1 missing", head + ok0, show, VerifyAnyRoles, false},
+		{"verifying", head + line("0", "VerifyS", "Primary/Secondary", "UpToDate/UpToDate") + ok1, show, VerifyAnyRoles, false},
+		{"host Primary, Secondary asked", head + ok0 + ok1, show, VerifySecondaryOfPrimary, false},
+		{"no verify-alg", head + ok0 + ok1, strings.Replace(show, "verify-alg", "csums-alg", 1), VerifyAnyRoles, false},
+		{"line of minor 10 does not count for 1", head + ok0 + line("10", "Connected", "Primary/Secondary", "UpToDate/UpToDate"), show, VerifyAnyRoles, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			proc := filepath.Join(dir, "proc-drbd")
+			writeFile(t, proc, tc.proc)
+			cmd := verifyGuarded(ResourceName{name: "pc0"}, tc.roles, proc)
+			out, log := guardedShellIn(t, dir, cmd, map[string]string{"show": tc.show}, "", "")
+			if ran := strings.Contains(log, "verify pc0"); ran != tc.ran {
+				t.Fatalf("verify ran %v, want %v; drbdadm calls:\n%s\noutput:\n%s", ran, tc.ran, log, out)
+			}
+			if calls := strings.Count(log, "\n"); calls != map[bool]int{true: 2, false: 1}[tc.ran] {
+				t.Errorf("drbdadm ran %d times, want --version (and the verify):\n%s", calls, log)
+			}
+			if strings.Contains(out, "s3cret") {
+				t.Errorf("the output shows the shared secret:\n%s", out)
+			}
+			g, err := ParseVerifyGuarded("pc0", out)
+			if err != nil || g.Ran != tc.ran {
+				t.Fatalf("ParseVerifyGuarded: ran %v, err %v\n%s", g.Ran, err, out)
+			}
+			if !strings.Contains(tc.name, "verify-alg") && g.Alg != "sha1" {
+				t.Errorf("verify-alg %q, want sha1", g.Alg)
+			}
+			if st := g.Probe.Status; !st.Configured || st.Minor != 0 {
+				t.Errorf("status of the probe sections: %+v", st)
 			}
 		})
 	}

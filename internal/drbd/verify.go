@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"al.essio.dev/pkg/shellescape"
 )
 
 // Verify returns `drbdadm verify RES`, the same on DRBD 8.3, 8.4 and 9: it starts an online
@@ -172,43 +174,81 @@ const (
 )
 
 // VerifyGuarded returns one POSIX sh command that checks and starts an online verify in a
-// single round trip, whatever the DRBD version: it reads the state (the sections of
-// StateProbeCommand, for ParseProbe) and the settings (`drbdsetup show`, section SectionShow;
-// on DRBD 8.3 `drbdsetup DEVICE show`), then reads the state again for its own check and runs
-// Verify, in a SectionGuarded section, only when every connection is Connected (on DRBD 9
-// with every replication state Established), every volume UpToDate/UpToDate, the settings
-// name a verify-alg, and the roles are as roles asks. Otherwise it runs nothing. Parse the
-// output with ParseVerifyGuarded.
+// single round trip, whatever the DRBD version: it reads the state and the verify-alg in
+// force (`drbdsetup show`; on DRBD 8.3 `drbdsetup DEVICE show`), prints them in probe sections
+// for ParseVerifyGuarded (of the settings only the verify-alg, so that no shared secret reaches
+// the output), and runs Verify, in a SectionGuarded section, only when every connection is
+// Connected (on DRBD 9 with every replication state Established), every volume
+// UpToDate/UpToDate, a verify-alg is set, and the roles are as roles asks. Otherwise it runs
+// nothing.
+//
+// On DRBD 8.4 it starts no drbdadm but `drbdadm --version` and the verify itself (each other
+// drbdadm parses the configuration, about a second on a slow host): the minors come from
+// `drbdsetup show` ("device minor N;"), printed as the sh-dev section as /dev/drbdN, and the
+// state from their lines of /proc/drbd, read with the shell's own `read`. Other versions read
+// the state with StateProbeCommand and check it with drbdadm (and events2 on DRBD 9).
 func VerifyGuarded(res ResourceName, roles VerifyRoles) string {
+	return verifyGuarded(res, roles, "/proc/drbd")
+}
+
+// verifyGuarded is VerifyGuarded reading the 8.4 state from proc (tests substitute a file).
+func verifyGuarded(res ResourceName, roles VerifyRoles, proc string) string {
 	r := res.quoted()
-	var b strings.Builder
-	b.WriteString(StateProbeCommand(res) + "; set -f; ")
-	b.WriteString("case \"$drbd_probe_v\" in 'version: 8.3'*) drbd_show=$(drbdsetup \"$(drbdadm sh-dev " + r + " | head -n 1)\" show 2>&1);; " +
-		"*) drbd_show=$(drbdsetup show " + r + " 2>&1);; esac; drbd_rc=$?; ")
-	b.WriteString("echo '" + probeMarker + SectionShow + "'; printf '%s\\n' \"$drbd_show\"; echo \"" + rcMarker + "$drbd_rc\"; ")
-	b.WriteString("drbd_ok=1; test \"$drbd_rc\" = 0 || drbd_ok=0; ")
-	b.WriteString("case \"$drbd_show\" in *verify-alg*) ;; *) drbd_ok=0;; esac; ")
-	b.WriteString(inSyncCheck(res))
+	pq := shellescape.Quote(proc)
+	// showAlg runs a show command into drbd_show and prints the show section: the
+	// verify-alg line, or the error. It collects the minors of "device minor N;".
+	showAlg := func(show string) string {
+		return "drbd_show=$(" + show + " 2>&1); drbd_rc=$?; drbd_alg=''; drbd_minors=''; drbd_prev=''; " +
+			"for drbd_x in $drbd_show; do case \"$drbd_prev\" in verify-alg) drbd_alg=$drbd_x;; " +
+			"minor) drbd_minors=\"$drbd_minors ${drbd_x%;}\";; esac; drbd_prev=$drbd_x; done; " +
+			"echo '" + probeMarker + SectionShow + "'; if test \"$drbd_rc\" = 0; then " +
+			"if test -n \"$drbd_alg\"; then printf 'verify-alg %s\\n' \"$drbd_alg\"; fi; " +
+			"else printf '%s\\n' \"$drbd_show\" | head -n 3; fi; echo \"" + rcMarker + "$drbd_rc\"; " +
+			"drbd_ok=1; test \"$drbd_rc\" = 0 && test -n \"$drbd_alg\" || drbd_ok=0; "
+	}
+	var lean strings.Builder
+	lean.WriteString("echo '" + probeMarker + SectionVersion + "'; drbdadm --version 2>&1; echo \"" + rcMarker + "$?\"; ")
+	lean.WriteString(showAlg("drbdsetup show " + r))
+	lean.WriteString("echo '" + probeMarker + SectionProc + "'; cat " + pq + " 2>&1; echo \"" + rcMarker + "$?\"; ")
+	lean.WriteString("echo '" + probeMarker + SectionShDev + "'; for drbd_m in $drbd_minors; do echo \"/dev/drbd$drbd_m\"; done; " +
+		"echo '" + rcMarker + "0'; test -n \"$drbd_minors\" || drbd_ok=0; ")
+	line := func(ro string) string { return "\"$drbd_m: cs:Connected ro:\"" + ro + "\" ds:UpToDate/UpToDate \"*" }
+	accept := line("*")
+	switch roles {
+	case VerifySecondaryOfPrimary:
+		accept = line("'Secondary/Primary'")
+	case VerifyOnePrimary:
+		accept = line("'Secondary/Primary'") + "|" + line("'Primary/Secondary'")
+	}
+	lean.WriteString("for drbd_m in $drbd_minors; do drbd_l=''; while read -r drbd_x; do case \"$drbd_x\" in \"$drbd_m: \"*) drbd_l=$drbd_x;; esac; " +
+		"done < " + pq + "; case \"$drbd_l\" in " + accept + ") ;; *) drbd_ok=0;; esac; done; ")
+
+	var full strings.Builder
+	full.WriteString(StateProbeCommand(res) + "; ")
+	full.WriteString(showAlg("case \"$drbd_probe_v\" in 'version: 8.3'*) drbdsetup \"$(drbdadm sh-dev " + r + " | head -n 1)\" show;; " +
+		"*) drbdsetup show " + r + ";; esac"))
+	full.WriteString(inSyncCheck(res))
 	// Roles: DRBD 9 per connection (events2, read by inSyncCheck), 8.x "local/peer".
 	peerRole := func(want string) string {
 		return "case \"$drbd_e2\" in *\" connection:Connected role:\"[!" + want[:1] + "]*) drbd_ok=0;; esac; "
 	}
 	switch roles {
 	case VerifySecondaryOfPrimary:
-		b.WriteString("case \"$drbd_probe_v\" in 'version: 9'*) " +
+		full.WriteString("case \"$drbd_probe_v\" in 'version: 9'*) " +
 			"case \"$drbd_e2\" in *\"exists resource name:\"" + r + "\" role:Secondary\"*) ;; *) drbd_ok=0;; esac; " + peerRole("Primary") +
 			";; *) drbd_ro=$(drbdadm role " + r + " 2>&1) || drbd_ok=0; test -n \"$drbd_ro\" || drbd_ok=0; " +
 			"for drbd_x in $drbd_ro; do case \"$drbd_x\" in Secondary/Primary) ;; *) drbd_ok=0;; esac; done;; esac; ")
 	case VerifyOnePrimary:
-		b.WriteString("case \"$drbd_probe_v\" in 'version: 9'*) " +
+		full.WriteString("case \"$drbd_probe_v\" in 'version: 9'*) " +
 			"case \"$drbd_e2\" in *\"exists resource name:\"" + r + "\" role:Secondary\"*) " + peerRole("Primary") + ";; " +
 			"*\"exists resource name:\"" + r + "\" role:Primary\"*) " + peerRole("Secondary") + ";; *) drbd_ok=0;; esac" +
 			";; *) drbd_ro=$(drbdadm role " + r + " 2>&1) || drbd_ok=0; test -n \"$drbd_ro\" || drbd_ok=0; " +
 			"for drbd_x in $drbd_ro; do case \"$drbd_x\" in Secondary/Primary|Primary/Secondary) ;; *) drbd_ok=0;; esac; done;; esac; ")
 	}
-	b.WriteString("if test \"$drbd_ok\" = 1; then echo '" + probeMarker + SectionGuarded + "'; " + (Commands{}).Verify(res) +
-		" 2>&1; echo \"" + rcMarker + "$?\"; fi")
-	return b.String()
+	return "set -f; drbd_v=''; if test -r " + pq + "; then read -r drbd_v < " + pq + "; fi; case \"$drbd_v\" in " +
+		"'version: 8.4'*) " + lean.String() + ";; *) " + full.String() + ";; esac; " +
+		"if test \"$drbd_ok\" = 1; then echo '" + probeMarker + SectionGuarded + "'; " + (Commands{}).Verify(res) +
+		" 2>&1; echo \"" + rcMarker + "$?\"; fi"
 }
 
 // inSyncCheck is the sh fragment of the guarded verify and resize that clears drbd_ok unless
