@@ -1,6 +1,7 @@
 package drbd
 
 import (
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -41,14 +42,7 @@ func guardedShellIn(t *testing.T, dir, cmd string, answers map[string]string, ba
 func TestResizeGuarded_shell(t *testing.T) {
 	synced := map[string]string{"cstate pc0": "Connected", "dstate pc0": "UpToDate/UpToDate", "sh-ll-dev pc0": "/dev/vdb",
 		"sh-minor pc0": "0", "sh-dev pc0": "/dev/drbd0"}
-	with := func(k, v string) map[string]string {
-		m := map[string]string{}
-		for a, b := range synced {
-			m[a] = b
-		}
-		m[k] = v
-		return m
-	}
+	with := func(k, v string) map[string]string { return withAnswer(synced, k, v) }
 	for _, tc := range []struct {
 		name             string
 		answers          map[string]string
@@ -82,14 +76,7 @@ func TestResizeGuarded_shell(t *testing.T) {
 func TestVerifyGuarded_shell(t *testing.T) {
 	synced := map[string]string{"cstate pc0": "Connected", "dstate pc0": "UpToDate/UpToDate", "role pc0": "Primary/Secondary",
 		"sh-dev pc0": "/dev/drbd0", "show": "resource pc0 {\n    net {\n        verify-alg \"sha1\";\n    }\n}"}
-	with := func(k, v string) map[string]string {
-		m := map[string]string{}
-		for a, b := range synced {
-			m[a] = b
-		}
-		m[k] = v
-		return m
-	}
+	with := func(k, v string) map[string]string { return withAnswer(synced, k, v) }
 	for _, tc := range []struct {
 		name    string
 		answers map[string]string
@@ -175,4 +162,11 @@ func TestVerifyGuarded_shell84(t *testing.T) {
 			}
 		})
 	}
+}
+
+// withAnswer is answers with the answer to k replaced by v.
+func withAnswer(answers map[string]string, k, v string) map[string]string {
+	m := maps.Clone(answers)
+	m[k] = v
+	return m
 }

@@ -45,8 +45,8 @@ func threeNodeJSON(t *testing.T, local, peer2, peer3, conn3 string) string {
 func probe9(t *testing.T, js string) *Probe {
 	t.Helper()
 	out := probeOutput(
-		probeSection{name: SectionVersion, out: "DRBD_KERNEL_VERSION_CODE=0x09020c\nDRBDADM_VERSION=9.28.0\n"},
-		probeSection{name: SectionProc, out: "version: 9.2.12 (api:2/proto:86-122)\n"},
+		probeSection{name: SectionVersion, out: version9},
+		probeSection{name: SectionProc, out: proc9},
 		probeSection{name: SectionShDev, out: "/dev/drbd3"},
 		probeSection{name: SectionDState, out: "Inconsistent/Inconsistent"},
 		probeSection{name: SectionJSON, out: js},

@@ -255,7 +255,7 @@ func TestAccGrow_twoVolumes(t *testing.T) {
 			out := d.plan()
 			d.expectOutput("plan, volume 1 grown on node1 only", out, []string{"No changes."},
 				[]string{"Warning: Peer Backing Disk Still Smaller", "/dev/vdc", "pc0", "volume 1 on", d.hostPort(0),
-					"/dev/vdc of volume 1 on its peer", d.hostPort(1), "still"})
+					"/dev/vdc of volume 1 on", d.hostPort(1), "still"})
 			d.apply()
 			d.expectNoMutations(before, "node%d ran %q although volume 1's disk grew on node1 only")
 			if a, b := d.pair.VolumeDeviceKiB(0), d.pair.VolumeDeviceKiB(1); a != 1048508 || b != 1048508 {

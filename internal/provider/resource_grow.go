@@ -215,26 +215,35 @@ func (r *resourceResource) peerSmaller(ctx context.Context, h *remoteHost, m *re
 		// A volume grown on the peer only holds the grow back as well: every volume that
 		// grew must have grown on both nodes.
 		if pv := peerSizes[i]; !v.CanGrow() && pv.CanGrow() {
-			diags.AddWarning("Peer Backing Disk Still Smaller", fmt.Sprintf("The backing disk %s of DRBD resource %s "+
-				"volume %d on %s grew to %s, but the backing disk %s of volume %d on %s is still %s. DRBD grows a "+
-				"device only to the smaller of the two, so the device stays at %s and nothing is planned (no volume is "+
-				"grown). Grow the disk on %s too; the next plan then grows the device.", pv.Backing, name, i, peer,
-				bytesText(pv.BackingBytes), v.Backing, i, h, bytesText(v.BackingBytes), bytesText(v.DeviceBytes), h))
+			warnStillSmaller(diags, name, i, grownDisk{peer, pv}, grownDisk{h, v})
 			return true, true
 		}
 		if !v.CanGrow() {
 			continue
 		}
 		if pv := peerSizes[i]; drbd.UsableKiB(pv.BackingBytes)*1024 <= v.DeviceBytes {
-			diags.AddWarning("Peer Backing Disk Still Smaller", fmt.Sprintf("The backing disk %s of DRBD resource %s "+
-				"volume %d on %s grew to %s, but the backing disk %s of volume %d on its peer %s is still %s. DRBD grows a "+
-				"device only to the smaller of the two, so the device stays at %s and nothing is planned (no volume is "+
-				"grown). Grow the disk on %s too; the next plan then grows the device.", v.Backing, name, i, h,
-				bytesText(v.BackingBytes), pv.Backing, i, peer, bytesText(pv.BackingBytes), bytesText(v.DeviceBytes), peer))
+			warnStillSmaller(diags, name, i, grownDisk{h, v}, grownDisk{peer, pv})
 			return true, true
 		}
 	}
 	return false, true
+}
+
+// grownDisk is one node's backing disk of a volume, with the size of the device on it.
+type grownDisk struct {
+	host *remoteHost
+	size drbd.VolumeSize
+}
+
+// warnStillSmaller warns that volume i's backing disk grew on one node (grown) but not on the
+// other (small), so that nothing is grown.
+func warnStillSmaller(diags *diag.Diagnostics, name drbd.ResourceName, i int, grown, small grownDisk) {
+	diags.AddWarning("Peer Backing Disk Still Smaller", fmt.Sprintf("The backing disk %s of DRBD resource %s "+
+		"volume %d on %s grew to %s, but the backing disk %s of volume %d on %s is still %s. DRBD grows a "+
+		"device only to the smaller of the two, so the device stays at %s and nothing is planned (no volume is "+
+		"grown). Grow the disk on %s too; the next plan then grows the device.", grown.size.Backing, name, i, grown.host,
+		bytesText(grown.size.BackingBytes), small.size.Backing, i, small.host, bytesText(small.size.BackingBytes),
+		bytesText(small.size.DeviceBytes), small.host))
 }
 
 // setVerdict stores v in the private state for the plan.
